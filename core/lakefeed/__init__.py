@@ -1,0 +1,39 @@
+"""lakefeed: a self-hosted Flow Service for Parquet files in cloud storage.
+
+The public surface is re-exported here; heavy modules (pyarrow, fsspec, cloud SDKs) load on
+first use, so ``import lakefeed`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from lakefeed.__about__ import __version__
+
+hookimpl = pluggy.HookimplMarker("lakefeed")
+
+if TYPE_CHECKING:
+    from lakefeed.engine import Lakefeed
+    from lakefeed.storage.entries import FileEntry
+    from lakefeed.storage.parquet import ParquetFooter
+    from lakefeed.storage.source import SourceType
+
+_LAZY = {
+    "Lakefeed": "lakefeed.engine",
+    "FileEntry": "lakefeed.storage.entries",
+    "ParquetFooter": "lakefeed.storage.parquet",
+    "SourceType": "lakefeed.storage.source",
+}
+
+__all__ = ["FileEntry", "Lakefeed", "ParquetFooter", "SourceType", "__version__", "hookimpl"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lakefeed' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,1 @@
+"""The control-plane store: connections (and, in later releases, flows, runs, batches)."""

@@ -1,0 +1,157 @@
+"""Base connections: credentials for one storage account or server, secrets sealed at rest."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from lakefeed.catalog.secretbox import SecretBox
+from lakefeed.catalog.tables import connections as table
+from lakefeed.errors import ConnectionNameTaken, ConnectionNotFound
+from lakefeed.secrets import AuthParams
+from lakefeed.specs import ConnectionSpec
+
+DEFAULT_ORG = "local"
+DEFAULT_SANDBOX = "prod"
+
+
+@dataclass(frozen=True)
+class Connection:
+    id: str
+    name: str
+    description: str
+    connection_spec_id: str
+    connection_spec_version: str
+    auth: AuthParams
+    state: str
+    etag: str
+    created_at: int
+    updated_at: int
+    ims_org_id: str
+    sandbox_name: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The Flow Service ``ConnectionItemDTO``; secret params come back redacted."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "connectionSpec": {"id": self.connection_spec_id, "version": self.connection_spec_version},
+            "auth": {"specName": self.auth.spec_name, "params": self.auth.redacted()},
+            "state": self.state,
+            "etag": self.etag,
+            "version": self.etag,
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+            "imsOrgId": self.ims_org_id,
+            "sandboxName": self.sandbox_name,
+        }
+
+
+def _etag() -> str:
+    return f'"{uuid.uuid4()}"'
+
+
+class ConnectionStore:
+    """Create, read and delete base connections of one org and sandbox."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        box: SecretBox,
+        *,
+        ims_org_id: str = DEFAULT_ORG,
+        sandbox_name: str = DEFAULT_SANDBOX,
+    ) -> None:
+        self.engine = engine
+        self.box = box
+        self.scope = (table.c.ims_org_id == ims_org_id) & (table.c.sandbox_name == sandbox_name)
+        self.ims_org_id = ims_org_id
+        self.sandbox_name = sandbox_name
+
+    def create(
+        self,
+        *,
+        name: str,
+        spec: ConnectionSpec,
+        auth_spec_name: str,
+        params: Mapping[str, Any],
+        description: str = "",
+    ) -> Connection:
+        """Validate ``params`` against the spec's auth spec and store them (secrets sealed)."""
+        auth = spec.auth_spec(auth_spec_name)
+        values = spec.validate_auth(auth.name, params)
+        secret_names = auth.secret_names
+        now = int(time.time() * 1000)
+        row = {
+            "id": str(uuid.uuid4()),
+            "ims_org_id": self.ims_org_id,
+            "sandbox_name": self.sandbox_name,
+            "name": name,
+            "description": description,
+            "connection_spec_id": spec.id,
+            "connection_spec_version": spec.version,
+            "auth_spec_name": auth.name,
+            "params": {k: v for k, v in values.items() if k not in secret_names},
+            "secrets": self.box.seal({k: v for k, v in values.items() if k in secret_names}),
+            "state": "enabled",
+            "etag": _etag(),
+            "created_at": now,
+            "updated_at": now,
+        }
+        with self.engine.begin() as db:
+            taken = db.execute(sa.select(table.c.id).where(self.scope & (table.c.name == name)))
+            if taken.first() is not None:
+                raise ConnectionNameTaken(
+                    f"A connection named {name!r} already exists in sandbox {self.sandbox_name!r}.",
+                    fix="Choose another name, or delete the existing connection first.",
+                )
+            db.execute(table.insert().values(**row))
+        return self._from_row(row)
+
+    def _from_row(self, row: Mapping[str, Any]) -> Connection:
+        secrets = self.box.open(row["secrets"])
+        auth = AuthParams(row["auth_spec_name"], {**row["params"], **secrets}, secrets.keys())
+        return Connection(
+            id=row["id"],
+            name=row["name"],
+            description=row["description"],
+            connection_spec_id=row["connection_spec_id"],
+            connection_spec_version=row["connection_spec_version"],
+            auth=auth,
+            state=row["state"],
+            etag=row["etag"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            ims_org_id=row["ims_org_id"],
+            sandbox_name=row["sandbox_name"],
+        )
+
+    def list(self) -> list[Connection]:
+        with self.engine.connect() as db:
+            rows = db.execute(sa.select(table).where(self.scope).order_by(table.c.created_at))
+            return [self._from_row(r._mapping) for r in rows]
+
+    def get(self, id_or_name: str) -> Connection:
+        """A connection by id or by name."""
+        with self.engine.connect() as db:
+            query = sa.select(table).where(
+                self.scope & ((table.c.id == id_or_name) | (table.c.name == id_or_name))
+            )
+            row = db.execute(query).first()
+        if row is None:
+            raise ConnectionNotFound(
+                f"No connection {id_or_name!r} in sandbox {self.sandbox_name!r}.",
+                fix="`lakefeed connections list` shows the connections that exist.",
+            )
+        return self._from_row(row._mapping)
+
+    def delete(self, id_or_name: str) -> None:
+        connection = self.get(id_or_name)
+        with self.engine.begin() as db:
+            db.execute(table.delete().where(self.scope & (table.c.id == connection.id)))

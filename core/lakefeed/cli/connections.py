@@ -1,0 +1,158 @@
+"""``lakefeed connections create|list|show|test|delete``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from lakefeed.cli.context import engine
+from lakefeed.cli.output import console, emit_json, json_option, table
+from lakefeed.errors import InvalidRequest
+
+
+@click.group("connections")
+def connections() -> None:
+    """Base connections: credentials for one storage account or server."""
+
+
+def _param_value(raw: str) -> str:
+    # @FILE reads a value from a file so secrets stay out of shell history and `ps`.
+    if raw.startswith("@") and len(raw) > 1:
+        path = Path(raw[1:]).expanduser()
+        try:
+            return path.read_text().strip()
+        except OSError as exc:
+            raise InvalidRequest(
+                f"Cannot read parameter value from {str(path)!r}: {exc.strerror}.",
+                fix="Check the file after '@', or pass the value itself.",
+            ) from None
+    return raw
+
+
+def parse_params(pairs: tuple[str, ...], params_file: str | None) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    if params_file:
+        text = sys.stdin.read() if params_file == "-" else Path(params_file).read_text()
+        try:
+            loaded = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidRequest(
+                f"--params-file is not valid JSON: {exc.msg} at line {exc.lineno}, "
+                f"column {exc.colno}.",
+                fix='Write one JSON object, e.g. {"s3AccessKey": "...", "s3SecretKey": "..."}.',
+            ) from None
+        if not isinstance(loaded, dict):
+            raise InvalidRequest("--params-file must hold a JSON object.", fix="Wrap it in {}.")
+        params.update(loaded)
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise InvalidRequest(
+                f"--param {pair!r} is not NAME=VALUE.", fix="Write e.g. --param bucketName=raw"
+            )
+        params[name.strip()] = _param_value(value)
+    return params
+
+
+@connections.command("create")
+@click.argument("name")
+@click.option("--spec", "spec", required=True, help="Connection spec id or name (see `lakefeed specs`).")
+@click.option("--auth-spec", help="Auth spec name, when the spec has several.")
+@click.option("--param", "-p", "pairs", multiple=True, help="NAME=VALUE, or NAME=@FILE to read the value.")
+@click.option("--params-file", help="JSON object of params ('-' for stdin).")
+@click.option("--description", default="", help="Free text.")
+@click.option("--test/--no-test", "run_test", default=False, help="Test the connection after creating it.")
+@json_option
+def create(
+    name: str,
+    spec: str,
+    auth_spec: str | None,
+    pairs: tuple[str, ...],
+    params_file: str | None,
+    description: str,
+    run_test: bool,
+    as_json: bool,
+) -> None:
+    """Create a connection NAME; secret params are encrypted at rest and never printed."""
+    lf = engine()
+    params = parse_params(pairs, params_file)
+    connection_spec = lf.connection_spec(spec)
+    if sys.stdin.isatty() and not as_json:
+        auth = connection_spec.auth_spec(auth_spec or connection_spec.auth_specs[0].name)
+        for p in auth.params:
+            if p.required and p.secret and not params.get(p.name):
+                params[p.name] = click.prompt(p.title, hide_input=True)
+    connection = lf.create_connection(name, spec, auth_spec, params, description=description)
+    tested = lf.session(connection).test() if run_test else None
+    if as_json:
+        emit_json({"id": connection.id, "etag": connection.etag, **({"test": tested} if tested else {})})
+        return
+    console().print(f"Created connection [bold]{connection.name}[/] ({connection.id})")
+    if tested:
+        console().print(f"[green]OK[/]: {tested}")
+
+
+@connections.command("list")
+@json_option
+def list_(as_json: bool) -> None:
+    """List connections (secrets redacted)."""
+    items = engine().connections.list()
+    if as_json:
+        emit_json({"items": [c.to_dict() for c in items], "count": len(items)})
+        return
+    lf = engine()
+    names = {s.id: s.name for s in lf.connection_specs()}
+    table(
+        "Connections",
+        ["name", "id", "spec", "auth spec", "state"],
+        (
+            (c.name, c.id, names.get(c.connection_spec_id, c.connection_spec_id), c.auth.spec_name, c.state)
+            for c in items
+        ),
+    )
+
+
+@connections.command("show")
+@click.argument("connection")
+@json_option
+def show(connection: str, as_json: bool) -> None:
+    """Show one connection by id or name (secrets redacted)."""
+    item = engine().connection(connection)
+    if as_json:
+        emit_json({"items": [item.to_dict()]})
+        return
+    data = item.to_dict()
+    rows = [(k, v) for k, v in data.items() if k != "auth"]
+    rows += [("auth.specName", item.auth.spec_name)]
+    rows += [(f"auth.params.{k}", v) for k, v in item.auth.redacted().items()]
+    table(f"Connection {item.name}", ["field", "value"], rows)
+
+
+@connections.command("test")
+@click.argument("connection")
+@json_option
+def test(connection: str, as_json: bool) -> None:
+    """Check that a connection reaches its storage; exit 1 with the reason when not."""
+    detail = engine().session(connection).test()
+    if as_json:
+        emit_json({"result": True, "detail": detail})
+        return
+    console().print(f"[green]OK[/]: {detail}")
+
+
+@connections.command("delete")
+@click.argument("connection")
+@json_option
+def delete(connection: str, as_json: bool) -> None:
+    """Delete a connection."""
+    lf = engine()
+    item = lf.connection(connection)
+    lf.connections.delete(item.id)
+    if as_json:
+        emit_json({"deleted": item.id})
+        return
+    console().print(f"Deleted connection [bold]{item.name}[/] ({item.id})")

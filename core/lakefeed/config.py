@@ -1,0 +1,24 @@
+"""Where lakefeed keeps its state: ``LAKEFEED_HOME`` (default ``~/.lakefeed``)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    secret_key_file: Path
+
+    @classmethod
+    def load(cls, home: str | os.PathLike[str] | None = None) -> Settings:
+        """Settings from arguments, then environment (``LAKEFEED_HOME``,
+        ``LAKEFEED_DATABASE_URL``, ``LAKEFEED_SECRET_KEY_FILE``), then defaults."""
+        root = Path(home or os.environ.get("LAKEFEED_HOME") or Path.home() / ".lakefeed")
+        root = root.expanduser().resolve()
+        database_url = os.environ.get("LAKEFEED_DATABASE_URL") or f"sqlite:///{root / 'lakefeed.db'}"
+        key_file = Path(os.environ.get("LAKEFEED_SECRET_KEY_FILE") or root / "secret.key")
+        return cls(home=root, database_url=database_url, secret_key_file=key_file)

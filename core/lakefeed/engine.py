@@ -1,0 +1,113 @@
+"""``Lakefeed``: the Python API. The CLI and the REST service are thin layers over it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from lakefeed.catalog.connections import Connection, ConnectionStore
+from lakefeed.catalog.secretbox import SecretBox
+from lakefeed.catalog.store import open_engine
+from lakefeed.config import Settings
+from lakefeed.plugins import Plugins, get_plugins
+from lakefeed.errors import UnknownAuthSpec
+from lakefeed.secrets import AuthParams
+from lakefeed.specs import ConnectionSpec
+from lakefeed.storage.session import StorageSession
+
+
+class Lakefeed:
+    """One lakefeed installation: its home folder, control-plane store and plugins.
+
+    >>> lf = Lakefeed(home="/tmp/lf")                                      # doctest: +SKIP
+    >>> conn = lf.create_connection("raw", "local-files", "Local Path", {"rootPath": "/data"})
+    >>> [entry.path for entry in lf.session(conn).ls("/data", recursive=True)]
+    """
+
+    def __init__(
+        self,
+        home: str | os.PathLike[str] | None = None,
+        *,
+        plugins: Plugins | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        self.settings = settings or Settings.load(home)
+        self._plugins = plugins
+
+    @property
+    def home(self) -> Path:
+        return self.settings.home
+
+    @property
+    def plugins(self) -> Plugins:
+        return self._plugins or get_plugins()
+
+    @cached_property
+    def connections(self) -> ConnectionStore:
+        engine = open_engine(self.settings.database_url)
+        return ConnectionStore(engine, SecretBox(self.settings.secret_key_file))
+
+    # -- specs ---------------------------------------------------------------------------------
+
+    def connection_specs(self) -> list[ConnectionSpec]:
+        return [source_type.spec for source_type in self.plugins.source_types()]
+
+    def connection_spec(self, id_or_name: str) -> ConnectionSpec:
+        return self.plugins.source_type(id_or_name).spec
+
+    # -- connections ---------------------------------------------------------------------------
+
+    def create_connection(
+        self,
+        name: str,
+        spec: str,
+        auth_spec_name: str | None,
+        params: Mapping[str, Any],
+        *,
+        description: str = "",
+    ) -> Connection:
+        """Store a base connection; ``spec`` is a connection spec id or name. When
+        ``auth_spec_name`` is None and the spec has exactly one auth spec, that one is used."""
+        connection_spec = self.connection_spec(spec)
+        if auth_spec_name is None:
+            auth_spec_name = _only_auth_spec(connection_spec)
+        return self.connections.create(
+            name=name,
+            spec=connection_spec,
+            auth_spec_name=auth_spec_name,
+            params=params,
+            description=description,
+        )
+
+    def connection(self, id_or_name: str) -> Connection:
+        return self.connections.get(id_or_name)
+
+    def session(self, connection: Connection | str) -> StorageSession:
+        """A :class:`StorageSession` for a stored connection (or its id or name)."""
+        if isinstance(connection, str):
+            connection = self.connection(connection)
+        source_type = self.plugins.source_type(connection.connection_spec_id)
+        return StorageSession(source_type, connection.auth, label=connection.name)
+
+    def session_for(
+        self, spec: str, params: Mapping[str, Any], auth_spec_name: str | None = None
+    ) -> StorageSession:
+        """A session from auth params that are not stored (validated the same way)."""
+        source_type = self.plugins.source_type(spec)
+        connection_spec = source_type.spec
+        auth = connection_spec.auth_spec(auth_spec_name or _only_auth_spec(connection_spec))
+        values = connection_spec.validate_auth(auth.name, params)
+        return StorageSession(source_type, AuthParams(auth.name, values, auth.secret_names))
+
+
+def _only_auth_spec(spec: ConnectionSpec) -> str:
+    if len(spec.auth_specs) == 1:
+        return spec.auth_specs[0].name
+    names = ", ".join(repr(a.name) for a in spec.auth_specs)
+    raise UnknownAuthSpec(
+        f"Connection spec {spec.name!r} has several auth specs ({names}); say which one to use.",
+        fix="Pass the auth spec name (CLI: --auth-spec NAME).",
+    )

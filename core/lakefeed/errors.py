@@ -1,0 +1,149 @@
+"""Every failure lakefeed reports, one class per kind, each with a stable code.
+
+A message says what was asked, what exists and how to fix it. The CLI prints ``str(error)``
+without a traceback; the REST layer maps ``http_status`` and ``code`` to the Flow Service error
+shape. Messages never contain secret values: storage errors pass through
+:func:`lakefeed.secrets.redact` before they are raised.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class LakefeedError(Exception):
+    """Base class. ``code`` is stable across releases; ``fix`` is one sentence of advice."""
+
+    code: ClassVar[str] = "LF-1000"
+    http_status: ClassVar[int] = 400
+    title: ClassVar[str] = "Bad request"
+
+    def __init__(self, message: str, *, fix: str | None = None, **details: Any) -> None:
+        self.message = message
+        self.fix = fix
+        self.details = details
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.fix}" if self.fix else self.message
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "title": self.title,
+            "message": self.message,
+            "fix": self.fix,
+            **({"details": self.details} if self.details else {}),
+        }
+
+
+# --- configuration and plugins ---------------------------------------------------------------
+
+
+class PluginError(LakefeedError):
+    code = "LF-1900"
+    http_status = 500
+    title = "Plugin failed"
+
+
+class MissingDependency(LakefeedError):
+    code = "LF-1901"
+    http_status = 500
+    title = "Optional dependency not installed"
+
+
+# --- specs and validation --------------------------------------------------------------------
+
+
+class UnknownConnectionSpec(LakefeedError):
+    code = "LF-1413"
+    title = "Unknown connection spec"
+
+
+class UnknownAuthSpec(LakefeedError):
+    code = "LF-1415"
+    title = "Auth spec not found for connection spec"
+
+
+class InvalidAuthParams(LakefeedError):
+    code = "LF-1304"
+    title = "Invalid auth params"
+
+
+class InvalidRequest(LakefeedError):
+    code = "LF-1000"
+    title = "Invalid request"
+
+
+# --- stored resources ------------------------------------------------------------------------
+
+
+class ConnectionNotFound(LakefeedError):
+    code = "LF-1101"
+    http_status = 404
+    title = "Connection not found"
+
+
+class ConnectionNameTaken(LakefeedError):
+    code = "LF-1102"
+    http_status = 409
+    title = "Connection name already used"
+
+
+class SecretKeyError(LakefeedError):
+    code = "LF-1950"
+    http_status = 500
+    title = "Secrets cannot be decrypted"
+
+
+# --- storage ---------------------------------------------------------------------------------
+
+
+class StorageError(LakefeedError):
+    """Base for failures talking to a storage backend; the vendor exception is ``__cause__``."""
+
+    code = "LF-2000"
+    http_status = 502
+    title = "Storage error"
+
+
+class StorageNotFound(StorageError):
+    code = "LF-2404"
+    http_status = 404
+    title = "Path not found"
+
+
+class StoragePermissionDenied(StorageError):
+    code = "LF-2403"
+    http_status = 403
+    title = "Permission denied"
+
+
+class StorageAuthenticationFailed(StorageError):
+    code = "LF-2401"
+    http_status = 401
+    title = "Authentication failed"
+
+
+class StorageUnreachable(StorageError):
+    code = "LF-2503"
+    http_status = 503
+    title = "Storage unreachable"
+
+
+class HostKeyRejected(StorageError):
+    code = "LF-2495"
+    http_status = 400
+    title = "Host key rejected"
+
+
+class NotParquet(StorageError):
+    code = "LF-2415"
+    http_status = 422
+    title = "Not a Parquet file"
+
+
+class CorruptParquet(StorageError):
+    code = "LF-2422"
+    http_status = 422
+    title = "Corrupt Parquet file"

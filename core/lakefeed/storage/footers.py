@@ -1,0 +1,103 @@
+"""Reading many footers at once: one ranged read per file, concurrent where the backend allows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
+from typing import Any
+
+from lakefeed.errors import CorruptParquet, NotParquet
+from lakefeed.storage.entries import FileEntry
+from lakefeed.storage.parquet import (
+    MAGIC,
+    ParquetFooter,
+    check_size,
+    footer_length,
+    parse_footer,
+    tail_range,
+)
+
+#: (entry, footer) or (entry, the exception that stopped it)
+FooterResult = tuple[FileEntry, ParquetFooter | BaseException]
+RangeReader = Callable[[list[tuple[str, int, int]]], list[bytes | BaseException]]
+
+
+def _ok(result: bytes | BaseException) -> bytes:
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def _finish(entry: FileEntry, tail: bytes, read: RangeReader) -> ParquetFooter:
+    try:
+        needed = footer_length(entry, tail)
+    except NotParquet as exc:
+        # Only now pay for the head: a file that starts like Parquet was cut short.
+        head = tail[:4] if len(tail) == entry.size else _ok(read([(entry.path, 0, 4)])[0])
+        if head == MAGIC:
+            raise CorruptParquet(
+                f"{entry.path!r} is truncated: it starts like a Parquet file but its footer "
+                "is missing (an upload still in progress, or an interrupted copy?).",
+                fix="Upload the complete file again.",
+            ) from exc
+        raise
+    if needed > len(tail):
+        tail = _ok(read([(entry.path, entry.size - needed, entry.size)])[0])
+    return parse_footer(entry, tail)
+
+
+def read_footers(
+    entries: Iterable[FileEntry],
+    read: RangeReader,
+    *,
+    batch_size: int = 64,
+) -> Iterator[FooterResult]:
+    """Footers of ``entries`` in order; ``read`` fetches a batch of ranges in one call.
+
+    Entries are consumed ``batch_size`` at a time so an endless listing streams through.
+    """
+    it = iter(entries)
+    while batch := list(islice(it, batch_size)):
+        ranges, readable = [], []
+        results: dict[int, ParquetFooter | BaseException] = {}
+        for i, entry in enumerate(batch):
+            try:
+                check_size(entry)
+            except Exception as exc:
+                results[i] = exc
+                continue
+            start, end = tail_range(entry)
+            ranges.append((entry.path, start, end))
+            readable.append(i)
+        tails = read(ranges) if ranges else []
+        for i, tail in zip(readable, tails, strict=True):
+            try:
+                results[i] = _finish(batch[i], _ok(tail), read)
+            except Exception as exc:
+                results[i] = exc
+        for i, entry in enumerate(batch):
+            yield entry, results[i]
+
+
+def fsspec_range_reader(fs: Any, *, threads: int = 8) -> RangeReader:
+    """A RangeReader over an fsspec filesystem: ``cat_ranges`` on async backends (concurrent
+    requests on one event loop), a small thread pool or a plain loop otherwise."""
+
+    def read_async(ranges: list[tuple[str, int, int]]) -> list[bytes | BaseException]:
+        paths, starts, ends = (list(x) for x in zip(*ranges, strict=True))
+        return list(fs.cat_ranges(paths, starts, ends, on_error="return"))
+
+    def read_one(r: tuple[str, int, int]) -> bytes | BaseException:
+        try:
+            return bytes(fs.cat_file(r[0], start=r[1], end=r[2]))
+        except Exception as exc:
+            return exc
+
+    def read_threads(ranges: list[tuple[str, int, int]]) -> list[bytes | BaseException]:
+        if threads <= 1 or len(ranges) == 1:
+            return [read_one(r) for r in ranges]
+        with ThreadPoolExecutor(max_workers=min(threads, len(ranges))) as pool:
+            return list(pool.map(read_one, ranges))
+
+    return read_async if getattr(fs, "async_impl", False) else read_threads

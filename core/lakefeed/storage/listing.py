@@ -1,0 +1,69 @@
+"""Listing a path (file, folder, or ``*`` glob in the last component) into FileEntries.
+
+Listing is a generator that walks one directory at a time, so memory is bounded by the
+largest single directory, never by the whole tree. Backends with paged listings (S3) override
+this in their plugin to bound it by one page.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from lakefeed.storage.entries import FileEntry
+
+GLOB_CHARS = "*?["
+
+
+def split_glob(path: str) -> tuple[str, str | None]:
+    """``"dir/*.parquet"`` → ``("dir", "*.parquet")``; a path without a glob → ``(path, None)``."""
+    parent, _, last = path.rstrip("/").rpartition("/")
+    if any(c in last for c in GLOB_CHARS):
+        if any(c in parent for c in GLOB_CHARS):
+            raise ValueError(f"a glob is allowed only in the last path component: {path!r}")
+        return parent, last
+    return path, None
+
+
+def is_file_info(info: dict[str, Any]) -> bool:
+    # Object stores show "folder/" marker objects as zero-byte files; they are not data.
+    return info.get("type") == "file" and not str(info.get("name", "")).endswith("/")
+
+
+def walk_files(
+    fs: Any,
+    path: str,
+    *,
+    recursive: bool,
+    to_entry: Callable[[dict[str, Any]], FileEntry],
+) -> Iterator[FileEntry]:
+    """Yield every file under directory ``path`` (one level unless ``recursive``), sorted per
+    directory, using ``fs.walk`` so only one directory listing is held at a time."""
+    for _dirpath, _dirs, files in fs.walk(path, maxdepth=None if recursive else 1, detail=True):
+        for name in sorted(files):
+            info = files[name]
+            if is_file_info(info):
+                yield to_entry(info)
+
+
+def list_path(
+    fs: Any,
+    path: str,
+    *,
+    recursive: bool,
+    to_entry: Callable[[dict[str, Any]], FileEntry],
+    walk: Callable[..., Iterator[FileEntry]] = walk_files,
+) -> Iterator[FileEntry]:
+    """List ``path``: a single file, a directory, or a glob over the last component."""
+    base, pattern = split_glob(path)
+    if pattern is not None:
+        for entry in walk(fs, base, recursive=recursive, to_entry=to_entry):
+            if fnmatch.fnmatchcase(entry.name, pattern):
+                yield entry
+        return
+    info = fs.info(path)
+    if is_file_info(info):
+        yield to_entry(info)
+        return
+    yield from walk(fs, path, recursive=recursive, to_entry=to_entry)

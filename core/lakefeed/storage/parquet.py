@@ -1,0 +1,214 @@
+"""Footer-first Parquet inspection: schema, rows, row groups and statistics, no row data.
+
+A footer is read from the file's tail: one ranged read of :data:`TAIL_BYTES` covers the footer of
+almost every file; a larger footer costs exactly one more read of its known length.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from lakefeed.errors import CorruptParquet, NotParquet
+from lakefeed.storage.entries import FileEntry
+
+MAGIC = b"PAR1"
+TAIL_BYTES = 64 * 1024
+_MIN_SIZE = len(MAGIC) * 2 + 4  # header magic, footer length, footer magic
+
+
+@dataclass(frozen=True)
+class ColumnChunk:
+    """Statistics of one column in one row group."""
+
+    path: str
+    physical_type: str
+    compression: str
+    null_count: int | None
+    min: Any
+    max: Any
+    compressed_size: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "physicalType": self.physical_type,
+            "compression": self.compression,
+            "nullCount": self.null_count,
+            "min": self.min,
+            "max": self.max,
+            "compressedSize": self.compressed_size,
+        }
+
+
+@dataclass(frozen=True)
+class RowGroup:
+    index: int
+    num_rows: int
+    total_byte_size: int
+    columns: tuple[ColumnChunk, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "numRows": self.num_rows,
+            "totalByteSize": self.total_byte_size,
+            "columns": [c.to_dict() for c in self.columns],
+        }
+
+
+@dataclass(frozen=True)
+class ParquetFooter:
+    """What a Parquet footer says about a file."""
+
+    entry: FileEntry
+    schema: Any  # pyarrow.Schema; typed loosely so importing this module stays cheap
+    num_rows: int
+    created_by: str | None
+    format_version: str
+    metadata: dict[str, str]
+    row_groups: tuple[RowGroup, ...]
+    footer_size: int
+
+    @property
+    def num_row_groups(self) -> int:
+        return len(self.row_groups)
+
+    def schema_fields(self) -> list[dict[str, Any]]:
+        return [
+            {"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in self.schema
+        ]
+
+    def to_dict(self, *, row_groups: bool = True) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "path": self.entry.path,
+            "size": self.entry.size,
+            "numRows": self.num_rows,
+            "numRowGroups": self.num_row_groups,
+            "createdBy": self.created_by,
+            "formatVersion": self.format_version,
+            "schema": self.schema_fields(),
+            "metadata": self.metadata,
+            "footerSize": self.footer_size,
+        }
+        if row_groups:
+            result["rowGroups"] = [rg.to_dict() for rg in self.row_groups]
+        return result
+
+
+def tail_range(entry: FileEntry) -> tuple[int, int]:
+    """The ``(start, end)`` byte range to read first for ``entry``'s footer."""
+    return max(0, entry.size - TAIL_BYTES), entry.size
+
+
+def check_size(entry: FileEntry) -> None:
+    if entry.size == 0:
+        raise NotParquet(
+            f"{entry.path!r} is empty (0 bytes), so it is not a Parquet file.",
+            fix="Remove it from the source folder, or upload the file again.",
+        )
+    if entry.size < _MIN_SIZE:
+        raise NotParquet(
+            f"{entry.path!r} has only {entry.size} bytes, too few for a Parquet file.",
+            fix="Check that the file was uploaded completely.",
+        )
+
+
+def footer_length(entry: FileEntry, tail: bytes) -> int:
+    """Bytes at the end of the file that hold the footer (metadata + length + magic).
+
+    Raises :class:`NotParquet` when the tail does not end with ``PAR1`` and
+    :class:`CorruptParquet` when the recorded length cannot fit in the file.
+    """
+    if tail[-4:] != MAGIC:
+        raise NotParquet(
+            f"{entry.path!r} does not end with the Parquet magic bytes 'PAR1': it is not a "
+            "Parquet file, or it is truncated (an upload still in progress?).",
+            fix="Check the file's format and that its upload finished.",
+        )
+    length = int.from_bytes(tail[-8:-4], "little")
+    if length + _MIN_SIZE > entry.size:
+        raise CorruptParquet(
+            f"{entry.path!r} has a corrupt footer: it claims {length} bytes of metadata in a "
+            f"file of {entry.size} bytes.",
+            fix="Rewrite the file; its writer did not finish it.",
+        )
+    return length + 8
+
+
+def parse_footer(entry: FileEntry, tail: bytes) -> ParquetFooter:
+    """Parse a footer from the file's last ``len(tail)`` bytes (must hold the whole footer)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    needed = footer_length(entry, tail)
+    if needed > len(tail):
+        raise ValueError(f"tail of {len(tail)} bytes is shorter than the footer ({needed})")
+    try:
+        meta = pq.read_metadata(pa.BufferReader(MAGIC + tail[-needed:]))
+        schema = meta.schema.to_arrow_schema()
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise CorruptParquet(
+            f"{entry.path!r} has a corrupt Parquet footer: {exc}",
+            fix="Rewrite the file with a Parquet writer.",
+        ) from exc
+    metadata = {
+        k.decode("utf-8", "replace"): v.decode("utf-8", "replace")
+        for k, v in (meta.metadata or {}).items()
+        if k != b"ARROW:schema"  # Arrow's own serialized schema: binary and redundant
+    }
+    return ParquetFooter(
+        entry=entry,
+        schema=schema,
+        num_rows=meta.num_rows,
+        created_by=meta.created_by,
+        format_version=str(meta.format_version),
+        metadata=metadata,
+        row_groups=tuple(_row_group(meta, i) for i in range(meta.num_row_groups)),
+        footer_size=needed,
+    )
+
+
+def _row_group(meta: Any, index: int) -> RowGroup:
+    rg = meta.row_group(index)
+    columns = []
+    for c in range(rg.num_columns):
+        col = rg.column(c)
+        stats = col.statistics
+        has_minmax = stats is not None and stats.has_min_max
+        columns.append(
+            ColumnChunk(
+                path=col.path_in_schema,
+                physical_type=col.physical_type,
+                compression=col.compression,
+                null_count=stats.null_count if stats is not None and stats.has_null_count else None,
+                min=_json_safe(stats.min) if has_minmax else None,
+                max=_json_safe(stats.max) if has_minmax else None,
+                compressed_size=col.total_compressed_size,
+            )
+        )
+    return RowGroup(index, rg.num_rows, rg.total_byte_size, tuple(columns))
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, bytes):
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value[:32].hex()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, str):
+        return value[:200]
+    if isinstance(value, int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def schemas_agree(footers: list[ParquetFooter]) -> bool:
+    """True when every footer carries the same Arrow schema (field names, types, order)."""
+    if not footers:
+        return True
+    first = footers[0].schema
+    return all(f.schema.equals(first, check_metadata=False) for f in footers[1:])

@@ -1,0 +1,198 @@
+"""``StorageSession``: one connection's view of its storage — ls, inspect, preview, explore, test.
+
+Every vendor exception that crosses this class becomes a lakefeed error with secrets removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from lakefeed.errors import InvalidRequest, LakefeedError, StorageError
+from lakefeed.secrets import AuthParams
+from lakefeed.storage.entries import FileEntry
+from lakefeed.storage.errors import translate
+from lakefeed.storage.listing import is_file_info, split_glob
+from lakefeed.storage.parquet import ParquetFooter
+from lakefeed.storage.source import SourceType
+
+PREVIEW_MAX_ROWS = 100
+
+
+@dataclass(frozen=True)
+class FileFailure:
+    """A file that could not be inspected, and why."""
+
+    entry: FileEntry
+    error: LakefeedError
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.entry.path, "size": self.entry.size, "error": self.error.to_dict()}
+
+
+@dataclass(frozen=True)
+class Preview:
+    path: str
+    schema: Any  # pyarrow.Schema
+    rows: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The Flow Service ``/explore?objectType=file&preview=true`` answer."""
+        return {
+            "format": "parquet",
+            "path": self.path,
+            "schema": {
+                "columns": [
+                    {"name": f.name, "type": str(f.type), "nullable": f.nullable}
+                    for f in self.schema
+                ]
+            },
+            "data": self.rows,
+        }
+
+
+class StorageSession:
+    """A source type opened with one connection's auth params."""
+
+    def __init__(self, source_type: SourceType, auth: AuthParams, *, label: str | None = None):
+        self.source_type = source_type
+        self.auth = auth
+        self.label = label or source_type.spec.name
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except LakefeedError:
+            raise
+        except Exception as exc:
+            raise self._translate(exc, action) from exc
+
+    def _translate(self, exc: BaseException, action: str) -> LakefeedError:
+        return translate(
+            exc,
+            action=action,
+            source=repr(self.label),
+            secrets=self.auth.secret_values(),
+            error_class=self.source_type.translate_error(exc),  # type: ignore[arg-type]
+        )
+
+    @cached_property
+    def fs(self) -> Any:
+        self.source_type.check_installed()
+        with self._errors("connecting"):
+            return self.source_type.filesystem(self.auth)
+
+    def resolve(self, path: str) -> str:
+        return self.source_type.resolve(self.auth, self.fs, path)
+
+    # -- operations ----------------------------------------------------------------------------
+
+    def test(self) -> str:
+        """Raise a lakefeed error when the connection does not work; describe it when it does."""
+        with self._errors("testing the connection"):
+            return self.source_type.test(self.auth, self.fs)
+
+    def ls(self, path: str, *, recursive: bool = False) -> Iterator[FileEntry]:
+        """Stream the files at ``path`` (file, folder, or glob in the last component)."""
+        resolved = self.resolve(path)
+        try:
+            split_glob(resolved)
+        except ValueError as exc:
+            raise InvalidRequest(str(exc), fix="Put '*' only in the file-name part.") from exc
+        with self._errors(f"listing {resolved!r}"):
+            yield from self.source_type.list_files(self.fs, resolved, recursive=recursive)
+
+    def inspect(
+        self, path: str, *, recursive: bool = False
+    ) -> Iterator[ParquetFooter | FileFailure]:
+        """Footers of every file at ``path``; a file that fails is reported, never fatal."""
+        for entry, result in self.source_type.read_footers(self.fs, self.ls(path, recursive=recursive)):
+            if isinstance(result, BaseException):
+                yield FileFailure(entry, self._translate(result, f"reading {entry.path!r}"))
+            else:
+                yield result
+
+    def footer(self, path: str) -> ParquetFooter:
+        """The footer of the single file ``path``."""
+        entries = list(self.ls(path))
+        if len(entries) != 1 or entries[0].path != self.resolve(path):
+            raise InvalidRequest(f"{path!r} is not a single file.", fix="Name one file.")
+        for result in self.inspect(path):
+            if isinstance(result, FileFailure):
+                raise result.error
+            return result
+        raise AssertionError("unreachable")
+
+    def preview(self, path: str, *, rows: int = 10) -> Preview:
+        """The schema and the first ``rows`` rows of one Parquet file (read batch by batch)."""
+        import pyarrow.parquet as pq
+
+        footer = self.footer(path)  # validates the file before any row is read
+        rows = max(0, min(rows, PREVIEW_MAX_ROWS))
+        resolved = footer.entry.path
+        data: list[dict[str, Any]] = []
+        with self._errors(f"reading {resolved!r}"), self.fs.open(resolved, "rb") as handle:
+            parquet = pq.ParquetFile(handle)
+            for batch in parquet.iter_batches(batch_size=max(rows, 1)):
+                data.extend(batch.slice(0, rows - len(data)).to_pylist())
+                if len(data) >= rows:
+                    break
+        return Preview(resolved, footer.schema, [_jsonable(r) for r in data])
+
+    def explore(self, object_type: str = "root", obj: str | None = None) -> list[dict[str, Any]]:
+        """Flow Service ``/explore`` for ``root`` and ``folder``: files and folders, one level."""
+        kind = object_type.lower()
+        if kind == "root":
+            target = self.resolve("")
+        elif kind == "folder":
+            if not obj:
+                raise InvalidRequest(
+                    "objectType=folder needs object=PATH.", fix="Pass the folder to list."
+                )
+            target = self.resolve(obj)
+        else:
+            raise InvalidRequest(
+                f"objectType {object_type!r} cannot be listed (use root or folder; "
+                "file answers with a preview).",
+                fix="Use objectType=file with preview=true for one file.",
+            )
+        with self._errors(f"exploring {target!r}"):
+            infos = self.fs.ls(target, detail=True)
+        items = []
+        for info in sorted(infos, key=lambda i: str(i["name"])):
+            name = str(info["name"]).rstrip("/")
+            if name == target.rstrip("/"):
+                continue  # some backends list a folder's own marker object
+            is_file = is_file_info(info)
+            items.append(
+                {
+                    "type": "file" if is_file else "folder",
+                    "name": name.rsplit("/", 1)[-1],
+                    "path": name if name.startswith("/") else "/" + name,
+                    "canPreview": is_file and name.endswith(".parquet"),
+                    "canFetchSchema": is_file and name.endswith(".parquet"),
+                }
+            )
+        return items
+
+
+def _jsonable(value: Any) -> Any:
+    """Preview rows as JSON-friendly values (bytes as hex, dates as ISO text)."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+__all__ = ["FileFailure", "Preview", "StorageError", "StorageSession"]

@@ -1,0 +1,96 @@
+"""``SourceType``: the class a storage plugin subclasses.
+
+A minimal plugin sets :attr:`SourceType.spec` and implements :meth:`SourceType.filesystem`;
+listing, footer reading, the connection test and error translation have shared defaults that
+work for any fsspec filesystem. Override a method only where the backend can do better.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterable, Iterator
+from typing import Any, ClassVar
+
+from lakefeed.errors import LakefeedError, MissingDependency
+from lakefeed.secrets import AuthParams
+from lakefeed.specs import ConnectionSpec
+from lakefeed.storage.entries import FileEntry, entry_from_info
+from lakefeed.storage.footers import FooterResult, fsspec_range_reader, read_footers
+from lakefeed.storage.listing import list_path
+
+
+class SourceType:
+    """A kind of storage a connection can point at (S3, SFTP, …)."""
+
+    #: the connection spec: id, name, auth specs
+    spec: ClassVar[ConnectionSpec]
+    #: modules the backend needs, each with the pip extra that installs it
+    requires: ClassVar[tuple[tuple[str, str], ...]] = ()
+    #: ranged reads in flight at once for non-async filesystems
+    read_concurrency: ClassVar[int] = 8
+
+    # -- required ------------------------------------------------------------------------------
+
+    def filesystem(self, auth: AuthParams) -> Any:
+        """Build the fsspec filesystem for a connection's validated auth params.
+
+        Must not perform network I/O beyond what the filesystem's constructor does; import the
+        backend's SDK inside this method.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement filesystem()")
+
+    # -- overridable defaults ------------------------------------------------------------------
+
+    def root(self, auth: AuthParams, fs: Any) -> str:
+        """The folder relative paths start from and ``explore`` shows as root ("" = top)."""
+        return ""
+
+    def resolve(self, auth: AuthParams, fs: Any, path: str) -> str:
+        """Turn a user path into the filesystem path: ``/x`` is absolute, ``x`` is under root."""
+        marker = getattr(fs, "root_marker", "")
+        if path.startswith("/"):
+            return path if marker == "/" else path.strip("/")
+        root = self.root(auth, fs).rstrip("/")
+        joined = f"{root}/{path}" if root and path else (root or path)
+        if marker == "/" and not joined.startswith("/"):
+            joined = "/" + joined
+        return joined.rstrip("/") or marker
+
+    def entry_from_info(self, info: dict[str, Any]) -> FileEntry:
+        return entry_from_info(info)
+
+    def list_files(self, fs: Any, path: str, *, recursive: bool) -> Iterator[FileEntry]:
+        """Every file at ``path`` (file, folder or last-component glob), streamed."""
+        return list_path(fs, path, recursive=recursive, to_entry=self.entry_from_info)
+
+    def read_footers(self, fs: Any, entries: Iterable[FileEntry]) -> Iterator[FooterResult]:
+        """Parquet footers of ``entries``, in order, one ranged read per file where possible."""
+        reader = fsspec_range_reader(fs, threads=self.read_concurrency)
+        return read_footers(entries, reader)
+
+    def test(self, auth: AuthParams, fs: Any) -> str:
+        """Check that the connection works; return a short description of what was reached."""
+        root = self.root(auth, fs)
+        target = root or getattr(fs, "root_marker", "") or ""
+        items = fs.ls(target, detail=False)
+        return f"listed {target or 'the top level'!r}: {len(items)} entries"
+
+    def translate_error(self, exc: BaseException) -> type[LakefeedError] | None:
+        """Map a backend-specific exception to a lakefeed error class, or None for the
+        shared rules in :mod:`lakefeed.storage.errors`."""
+        return None
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def check_installed(self) -> None:
+        """Raise :class:`MissingDependency` with an install hint when the SDK is missing."""
+        for module, extra in self.requires:
+            if importlib.util.find_spec(module) is None:
+                raise MissingDependency(
+                    f"The {self.spec.label} source needs the Python package {module!r}, "
+                    "which is not installed.",
+                    fix=f"Install it with: pip install 'lakefeed[{extra}]'",
+                )
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.spec.name} {self.spec.id}>"

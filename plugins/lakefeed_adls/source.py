@@ -1,0 +1,58 @@
+"""ADLS Gen2 source. adlfs speaks the Blob API to the account, which works against real
+accounts (hierarchical namespace on) and against Azurite (which has no DFS endpoint)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from lakefeed.errors import InvalidAuthParams
+from lakefeed.secrets import AuthParams
+from lakefeed.storage import SourceType
+from lakefeed_adls.spec import SPEC
+from lakefeed_azure_blob.source import _is_path_style, azure_filesystem
+
+
+def parse_account_url(url: str) -> tuple[str, str, str]:
+    """``(account name, scheme, blob endpoint)`` of an ADLS account URL."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidAuthParams(
+            f"The ADLS Gen2 url {url!r} is not an account URL.",
+            fix="Use https://ACCOUNT.dfs.core.windows.net.",
+        )
+    if _is_path_style(parts.netloc):
+        account = parts.path.strip("/").split("/")[0]
+        endpoint = f"{parts.scheme}://{parts.netloc}/{account}"
+    else:
+        account = parts.netloc.split(".")[0]
+        # The Blob endpoint of the same account: adlfs reads through the Blob API.
+        endpoint = f"{parts.scheme}://{parts.netloc.replace('.dfs.', '.blob.')}"
+    if not account:
+        raise InvalidAuthParams(
+            f"No account name in the ADLS Gen2 url {url!r}.",
+            fix="Use https://ACCOUNT.dfs.core.windows.net.",
+        )
+    return account, parts.scheme, endpoint
+
+
+class AdlsGen2Files(SourceType):
+    spec = SPEC
+    requires = (("adlfs", "azure"), ("azure.identity", "azure"))
+
+    def filesystem(self, auth: AuthParams) -> Any:
+        if auth.spec_name == "Connection String Authentication for adls-gen2":
+            return azure_filesystem(connection_string=auth["connectionString"])
+        account, scheme, endpoint = parse_account_url(auth["url"])
+        if auth.spec_name == "Account Key Authentication for adls-gen2":
+            connection_string = (
+                f"DefaultEndpointsProtocol={scheme};AccountName={account};"
+                f"AccountKey={auth['accountKey']};BlobEndpoint={endpoint};"
+            )
+            return azure_filesystem(connection_string=connection_string)
+        return azure_filesystem(
+            account_name=account,
+            client_id=auth["servicePrincipalId"],
+            client_secret=auth["servicePrincipalKey"],
+            tenant_id=auth["tenant"],
+        )

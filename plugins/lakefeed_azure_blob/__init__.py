@@ -1,0 +1,16 @@
+"""Azure Blob Storage through adlfs (connection string or SAS URI)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from lakefeed import hookimpl
+from lakefeed.storage import SourceType
+from lakefeed_azure_blob.source import AzureBlobFiles, azure_filesystem
+
+__all__ = ["AzureBlobFiles", "azure_filesystem"]
+
+
+@hookimpl
+def register_source_types(register: Callable[[SourceType], None]) -> None:
+    register(AzureBlobFiles())

@@ -1,0 +1,69 @@
+"""The Google Cloud Storage connection spec, with Flow Service's id and auth param names."""
+
+from lakefeed.specs import AuthSpec, ConnectionSpec, Param
+from lakefeed_s3.spec import BUCKET, FOLDER
+
+GCS_SPEC_ID = "32e8f412-cdf7-464c-9885-78184cb113fd"
+GOOGLE_XML_API = "https://storage.googleapis.com"
+
+HMAC = "Basic Authentication for google-cloud"
+SERVICE_ACCOUNT = "Service Account Authentication for google-cloud"
+ANONYMOUS = "Anonymous Access for google-cloud"
+
+
+def _endpoint(default: str | None, what: str) -> Param:
+    return Param("serviceUrl", "Endpoint URL", f"Override of the {what} endpoint.", default=default)
+
+
+SPEC = ConnectionSpec(
+    id=GCS_SPEC_ID,
+    name="google-cloud",
+    label="Google Cloud Storage",
+    description="Objects in Google Cloud Storage buckets.",
+    path_root="bucket",
+    documentation_link="docs/reference/plugins.md#google-cloud-storage",
+    auth_specs=(
+        AuthSpec(
+            name=HMAC,
+            type="Basic Authentication",
+            description="An HMAC key, served through GCS's S3-compatible XML API.",
+            params=(
+                Param("accessKeyId", "HMAC access id", "Access id of an HMAC key.", required=True),
+                Param(
+                    "secretAccessKey",
+                    "HMAC secret",
+                    "Secret of that HMAC key.",
+                    required=True,
+                    secret=True,
+                ),
+                BUCKET,
+                FOLDER,
+                _endpoint(GOOGLE_XML_API, "XML (S3-compatible) API"),
+            ),
+        ),
+        AuthSpec(
+            name=SERVICE_ACCOUNT,
+            type="Service Account",
+            description="A service account JSON key, through the GCS JSON API.",
+            params=(
+                Param(
+                    "serviceAccountKey",
+                    "Service account key",
+                    "The JSON key file's content.",
+                    required=True,
+                    secret=True,
+                ),
+                Param("projectId", "Project", "Project id (defaults to the key's project)."),
+                BUCKET,
+                FOLDER,
+                _endpoint(None, "JSON API"),
+            ),
+        ),
+        AuthSpec(
+            name=ANONYMOUS,
+            type="Anonymous",
+            description="No credentials: public buckets, or a local emulator.",
+            params=(BUCKET, FOLDER, _endpoint(None, "JSON API")),
+        ),
+    ),
+)

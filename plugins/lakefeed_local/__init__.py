@@ -1,0 +1,53 @@
+"""Local files: the embedded default source (``file://``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from lakefeed import hookimpl
+from lakefeed.secrets import AuthParams
+from lakefeed.specs import AuthSpec, ConnectionSpec, Param
+from lakefeed.storage import SourceType
+
+LOCAL_SPEC_ID = "6f1e7c2a-9b0d-4c53-8a2e-1d5f3c7b9e41"
+
+SPEC = ConnectionSpec(
+    id=LOCAL_SPEC_ID,
+    name="local-files",
+    label="Local files",
+    description="Parquet files on a disk of the machine lakefeed runs on.",
+    path_root="folder",
+    auth_specs=(
+        AuthSpec(
+            name="Local Path",
+            type="Local Path",
+            description="No credentials: the files are read with lakefeed's own permissions.",
+            params=(
+                Param(
+                    "rootPath",
+                    "Root folder",
+                    "Folder that relative paths start from; absolute paths work anywhere.",
+                    default="/",
+                ),
+            ),
+        ),
+    ),
+)
+
+
+class LocalFiles(SourceType):
+    spec = SPEC
+
+    def filesystem(self, auth: AuthParams) -> Any:
+        from fsspec.implementations.local import LocalFileSystem
+
+        return LocalFileSystem()
+
+    def root(self, auth: AuthParams, fs: Any) -> str:
+        return str(auth.get("rootPath") or "/")
+
+
+@hookimpl
+def register_source_types(register: Callable[[SourceType], None]) -> None:
+    register(LocalFiles())

@@ -1,0 +1,171 @@
+"""SFTP source over fsspec's paramiko filesystem, with host keys checked (fsspec's own
+filesystem accepts any host key) and one connection per reading thread (paramiko's SFTP
+client is not thread-safe)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from lakefeed.errors import InvalidAuthParams
+from lakefeed.secrets import AuthParams
+from lakefeed.storage import FileEntry, SourceType
+from lakefeed.storage.footers import FooterResult, read_footers
+from lakefeed_sftp.spec import PUBLIC_KEY, SPEC
+
+
+def load_private_key(content_b64: str, passphrase: str | None) -> Any:
+    """A paramiko key from the base64 of an OpenSSH/PEM private key file."""
+    import paramiko
+
+    try:
+        text = base64.b64decode(content_b64.strip(), validate=False).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        text = ""
+    if "PRIVATE KEY" not in text:
+        raise InvalidAuthParams(
+            "privateKeyContent is not the base64 of a private key file.",
+            fix="Use the output of `base64 -w0 ~/.ssh/id_ed25519` (PuTTY keys: convert first).",
+        )
+    last: Exception | None = None
+    for cls in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):
+        try:
+            return cls.from_private_key(io.StringIO(text), password=passphrase or None)
+        except paramiko.PasswordRequiredException:
+            raise InvalidAuthParams(
+                "The private key is encrypted and no passPhrase was given.",
+                fix="Set passPhrase to the key's passphrase.",
+            ) from None
+        except paramiko.SSHException as exc:
+            last = exc
+    raise InvalidAuthParams(
+        "The private key could not be loaded (wrong passPhrase, or an unsupported key type).",
+        fix="Check passPhrase; RSA, ECDSA and Ed25519 keys in OpenSSH or PEM format work.",
+    ) from last
+
+
+def _make_filesystem_class() -> type:
+    from fsspec.implementations.sftp import SFTPFileSystem
+
+    class CheckedSFTPFileSystem(SFTPFileSystem):  # type: ignore[misc]
+        """fsspec's SFTP filesystem, but with lakefeed's host-key policy and keepalive."""
+
+        def __init__(self, host: str, *, lakefeed_options: dict[str, Any], **ssh_kwargs: Any):
+            self.lakefeed_options = lakefeed_options
+            super().__init__(host, **ssh_kwargs)
+
+        def _connect(self) -> None:
+            import paramiko
+
+            opts = self.lakefeed_options
+            self.client = paramiko.SSHClient()
+            if opts["check_host_key"]:
+                if opts["known_hosts"]:
+                    keys = self.client.get_host_keys()
+                    for line in str(opts["known_hosts"]).splitlines():
+                        entry = paramiko.hostkeys.HostKeyEntry.from_line(line)
+                        if entry is not None:
+                            for name in entry.hostnames:
+                                keys.add(name, entry.key.get_name(), entry.key)
+                else:
+                    self.client.load_system_host_keys()
+                self.client.set_missing_host_key_policy(_RejectUnknownHost())
+            else:
+                self.client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+            self.client.connect(self.host, **self.ssh_kwargs)
+            transport = self.client.get_transport()
+            if transport is not None and opts["keepalive"]:
+                transport.set_keepalive(opts["keepalive"])
+            self.ftp = self.client.open_sftp()
+            self.ftp.get_channel().settimeout(opts["timeout"])
+
+    return CheckedSFTPFileSystem
+
+
+class _RejectUnknownHost:
+    def missing_host_key(self, client: Any, hostname: str, key: Any) -> None:
+        import paramiko
+
+        raise paramiko.SSHException(
+            f"host key for {hostname} ({key.get_name()}) not found in known_hosts"
+        )
+
+
+class SftpFiles(SourceType):
+    spec = SPEC
+    requires = (("paramiko", "sftp"),)
+
+    def filesystem(self, auth: AuthParams) -> Any:
+        ssh_kwargs: dict[str, Any] = {
+            "port": auth["port"],
+            "username": auth["userName"],
+            "timeout": auth["timeout"],
+            "banner_timeout": auth["timeout"],
+            "auth_timeout": auth["timeout"],
+            "allow_agent": False,
+            "look_for_keys": False,
+        }
+        if auth.spec_name == PUBLIC_KEY:
+            ssh_kwargs["pkey"] = load_private_key(auth["privateKeyContent"], auth.get("passPhrase"))
+        else:
+            ssh_kwargs["password"] = auth["password"]
+        options = {
+            "check_host_key": auth["hostKeyChecking"],
+            "known_hosts": auth.get("knownHosts"),
+            "keepalive": auth["keepalive"],
+            "timeout": auth["timeout"],
+            "max_connections": auth["maxConcurrentConnections"],
+        }
+        cls = _make_filesystem_class()
+        return cls(auth["host"], lakefeed_options=options, skip_instance_cache=True, **ssh_kwargs)
+
+    def root(self, auth: AuthParams, fs: Any) -> str:
+        folder = str(auth.get("folderPath") or "")
+        if folder.startswith("/"):
+            return folder
+        home = str(fs.ftp.normalize("."))
+        return f"{home.rstrip('/')}/{folder}" if folder else home
+
+    def read_footers(self, fs: Any, entries: Iterable[FileEntry]) -> Iterator[FooterResult]:
+        """Footers over up to ``maxConcurrentConnections`` connections, one per request."""
+        size = int(fs.lakefeed_options["max_connections"])
+        idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        idle.put(fs)
+        opened = [fs]
+        lock = threading.Lock()
+
+        def acquire() -> Any:
+            try:
+                return idle.get_nowait()
+            except queue.Empty:
+                with lock:
+                    if len(opened) < size:
+                        opened.append(type(fs)(*fs.storage_args, **fs.storage_options))
+                        return opened[-1]
+                return idle.get()
+
+        def read_one(r: tuple[str, int, int]) -> bytes | BaseException:
+            conn = acquire()
+            try:
+                return bytes(conn.cat_file(r[0], start=r[1], end=r[2]))
+            except Exception as exc:
+                return exc
+            finally:
+                idle.put(conn)
+
+        with ThreadPoolExecutor(max_workers=size) as pool:
+
+            def read(ranges: list[tuple[str, int, int]]) -> list[bytes | BaseException]:
+                return list(pool.map(read_one, ranges))
+
+            try:
+                yield from read_footers(entries, read)
+            finally:
+                for extra in opened[1:]:
+                    extra.client.close()
