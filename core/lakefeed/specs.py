@@ -148,7 +148,7 @@ class ConnectionSpec:
             if not isinstance(value, _PYTHON_TYPES[p.type]) or (
                 p.type == "integer" and isinstance(value, bool)
             ):
-                problems.append(f"field {p.name!r} must be a {p.type}")
+                problems.append(f"field {p.name!r} must be of type {p.type}")
                 continue
             if p.enum is not None and value not in p.enum:
                 problems.append(f"field {p.name!r} must be one of {list(p.enum)}")

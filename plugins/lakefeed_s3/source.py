@@ -72,8 +72,13 @@ class S3ProtocolSource(SourceType):
             found = True
             if pattern is None or fnmatch.fnmatchcase(entry.name, pattern):
                 yield entry
-        if not found and key and pattern is None:
+        if not found and key and not self._prefix_exists(fs, bucket, prefix):
             raise FileNotFoundError(f"{bucket}/{key}")
+
+    def _prefix_exists(self, fs: Any, bucket: str, prefix: str) -> bool:
+        """True for a folder that holds only a folder marker (an empty folder)."""
+        page = fs.call_s3("list_objects_v2", Bucket=bucket, Prefix=prefix, MaxKeys=1)
+        return bool(page.get("KeyCount") or page.get("Contents"))
 
     def _head(self, fs: Any, bucket: str, key: str) -> FileEntry | None:
         try:

@@ -19,9 +19,9 @@ GLOB_CHARS = "*?["
 def split_glob(path: str) -> tuple[str, str | None]:
     """``"dir/*.parquet"`` → ``("dir", "*.parquet")``; a path without a glob → ``(path, None)``."""
     parent, _, last = path.rstrip("/").rpartition("/")
+    if any(c in parent for c in GLOB_CHARS):
+        raise ValueError(f"a glob is allowed only in the last path component: {path!r}")
     if any(c in last for c in GLOB_CHARS):
-        if any(c in parent for c in GLOB_CHARS):
-            raise ValueError(f"a glob is allowed only in the last path component: {path!r}")
         return parent, last
     return path, None
 

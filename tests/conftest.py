@@ -1,0 +1,36 @@
+"""Shared fixtures: an isolated LAKEFEED_HOME per test, and the test servers' endpoints."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lakefeed.plugins import reset_plugins
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """No test ever touches ~/.lakefeed."""
+    home = tmp_path_factory.mktemp("lakefeed-home")
+    monkeypatch.setenv("LAKEFEED_HOME", str(home))
+    for var in ("LAKEFEED_LOAD_PLUGINS", "LAKEFEED_DISABLE_PLUGINS", "LAKEFEED_TRACE_PLUGINS",
+                "LAKEFEED_DATABASE_URL", "LAKEFEED_SECRET_KEY_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    yield home
+    reset_plugins()
+
+
+def server_env(name: str) -> str:
+    """An endpoint or credential written by tests/servers/start.sh. Missing means the servers
+    were not started: fail loudly, never skip a backend."""
+    value = os.environ.get(name)
+    if not value:
+        pytest.fail(
+            f"{name} is not set: the test servers are not running. Run `make test`, or "
+            "`make servers-start` and `source /tmp/lakefeed-test-servers/run/servers.env`.",
+            pytrace=False,
+        )
+    return value

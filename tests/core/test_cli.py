@@ -1,0 +1,116 @@
+"""The CLI end to end in subprocesses: --json output, errors without tracebacks, no secrets."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+SECRET = "sup3r-s3cret-value-for-cli"
+
+
+def lakefeed(home: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    cli = Path(sys.executable).with_name("lakefeed")
+    return subprocess.run(
+        [str(cli), *args],
+        capture_output=True,
+        text=True,
+        input=input,
+        env={**os.environ, "LAKEFEED_HOME": str(home), "COLUMNS": "200"},
+    )
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    root = tmp_path / "data"
+    (root / "sub").mkdir(parents=True)
+    pq.write_table(pa.table({"a": [1, 2, 3]}), root / "one.parquet")
+    pq.write_table(pa.table({"a": [4]}), root / "sub" / "two.parquet")
+    (root / "broken.parquet").write_bytes(b"nope")
+    return root
+
+
+def test_specs_json_lists_all_source_specs(tmp_path: Path) -> None:
+    out = lakefeed(tmp_path, "specs", "--json")
+    assert out.returncode == 0, out.stderr
+    specs = {s["name"]: s for s in json.loads(out.stdout)}
+    assert {"local-files", "amazon-s3", "azure-blob", "adls-gen2", "google-cloud", "sftp"} <= set(specs)
+    assert specs["amazon-s3"]["id"] == "ecadc60c-7455-4d87-84dc-2a0e293d997b"
+    assert specs["sftp"]["authSpec"][0]["spec"]["properties"]["password"]["format"] == "password"
+    one = json.loads(lakefeed(tmp_path, "specs", "sftp", "--json").stdout)
+    assert one["id"] == "b7bf2577-4520-42c9-bae9-cad01560f7bc"
+
+
+def test_plugins_json(tmp_path: Path) -> None:
+    out = json.loads(lakefeed(tmp_path, "plugins", "--json").stdout)
+    by_name = {p["name"]: p for p in out}
+    assert by_name["s3"]["hooks"] == ["register_source_types"]
+    assert by_name["s3"]["version"] and by_name["memory"]["distribution"] == "lakefeed-memory"
+
+
+def test_connection_lifecycle_never_prints_secrets(tmp_path: Path) -> None:
+    secret_file = tmp_path / "secret.txt"
+    secret_file.write_text(SECRET + "\n")
+    created = lakefeed(
+        tmp_path, "connections", "create", "s3", "--spec", "amazon-s3",
+        "-p", "s3AccessKey=AKIA", "-p", f"s3SecretKey=@{secret_file}",
+        "-p", "serviceUrl=http://127.0.0.1:1", "--json",
+    )
+    assert created.returncode == 0, created.stderr
+    conn_id = json.loads(created.stdout)["id"]
+    outputs = [created]
+    for args in (("connections", "list", "--json"), ("connections", "show", "s3", "--json"),
+                 ("connections", "list"), ("connections", "show", conn_id)):
+        result = lakefeed(tmp_path, *args)
+        assert result.returncode == 0, result.stderr
+        outputs.append(result)
+    shown = json.loads(outputs[2].stdout)["items"][0]
+    assert shown["auth"]["params"]["s3SecretKey"] == "********"
+    failed = lakefeed(tmp_path, "connections", "test", "s3")
+    assert failed.returncode == 1
+    assert "LF-2503" in failed.stderr and "Traceback" not in failed.stderr
+    outputs.append(failed)
+    for result in outputs:
+        assert SECRET not in result.stdout + result.stderr
+    deleted = lakefeed(tmp_path, "connections", "delete", "s3", "--json")
+    assert json.loads(deleted.stdout) == {"deleted": conn_id}
+    assert json.loads(lakefeed(tmp_path, "connections", "list", "--json").stdout)["count"] == 0
+
+
+def test_params_file_with_malformed_json_points_at_the_error(tmp_path: Path) -> None:
+    out = lakefeed(tmp_path, "connections", "create", "x", "--spec", "local-files",
+                   "--params-file", "-", input='{"rootPath": "/tmp",}')
+    assert out.returncode == 1
+    assert "not valid JSON" in out.stderr and "line 1" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_ls_inspect_preview_json(tmp_path: Path, data: Path) -> None:
+    assert lakefeed(tmp_path, "connections", "create", "d", "--spec", "local-files",
+                    "-p", f"rootPath={data}").returncode == 0
+    listed = json.loads(lakefeed(tmp_path, "ls", "d", "-r", "--json").stdout)
+    assert sorted(e["name"] for e in listed) == ["broken.parquet", "one.parquet", "two.parquet"]
+    assert json.loads(lakefeed(tmp_path, "ls", "d", "--json").stdout)[0]["size"] == 4
+    inspected = lakefeed(tmp_path, "inspect", "d", "-r", "--json")
+    assert inspected.returncode == 1  # one file failed
+    report = json.loads(inspected.stdout)
+    assert report["totalRows"] == 4 and report["schemasAgree"] is True
+    assert [f["error"]["code"] for f in report["failures"]] == ["LF-2415"]
+    preview = json.loads(lakefeed(tmp_path, "preview", "d", "one.parquet", "--json").stdout)
+    assert preview["data"] == [{"a": 1}, {"a": 2}, {"a": 3}]
+    human = lakefeed(tmp_path, "inspect", "d", "*.parquet")
+    assert "one.parquet" in human.stdout and "broken.parquet" in human.stdout
+
+
+def test_unknown_connection_and_spec_are_clear_errors(tmp_path: Path) -> None:
+    out = lakefeed(tmp_path, "ls", "nope", "/")
+    assert out.returncode == 1 and "No connection 'nope'" in out.stderr
+    out = lakefeed(tmp_path, "specs", "dropbox")
+    assert out.returncode == 1 and "Unknown connection spec 'dropbox'" in out.stderr
+    assert "Traceback" not in out.stderr
