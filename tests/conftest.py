@@ -1,8 +1,7 @@
-"""Shared fixtures: an isolated LAKEFEED_HOME per test, and the test servers' endpoints."""
+"""Shared fixtures: an isolated LAKEFEED_HOME per test."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,16 +20,3 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
         monkeypatch.delenv(var, raising=False)
     yield home
     reset_plugins()
-
-
-def server_env(name: str) -> str:
-    """An endpoint or credential written by tests/servers/start.sh. Missing means the servers
-    were not started: fail loudly, never skip a backend."""
-    value = os.environ.get(name)
-    if not value:
-        pytest.fail(
-            f"{name} is not set: the test servers are not running. Run `make test`, or "
-            "`make servers-start` and `source /tmp/lakefeed-test-servers/run/servers.env`.",
-            pytrace=False,
-        )
-    return value

@@ -73,7 +73,7 @@ class Lakefeed:
         ``auth_spec_name`` is None and the spec has exactly one auth spec, that one is used."""
         connection_spec = self.connection_spec(spec)
         if auth_spec_name is None:
-            auth_spec_name = _only_auth_spec(connection_spec)
+            auth_spec_name = only_auth_spec(connection_spec)
         return self.connections.create(
             name=name,
             spec=connection_spec,
@@ -98,12 +98,12 @@ class Lakefeed:
         """A session from auth params that are not stored (validated the same way)."""
         source_type = self.plugins.source_type(spec)
         connection_spec = source_type.spec
-        auth = connection_spec.auth_spec(auth_spec_name or _only_auth_spec(connection_spec))
+        auth = connection_spec.auth_spec(auth_spec_name or only_auth_spec(connection_spec))
         values = connection_spec.validate_auth(auth.name, params)
         return StorageSession(source_type, AuthParams(auth.name, values, auth.secret_names))
 
 
-def _only_auth_spec(spec: ConnectionSpec) -> str:
+def only_auth_spec(spec: ConnectionSpec) -> str:
     if len(spec.auth_specs) == 1:
         return spec.auth_specs[0].name
     names = ", ".join(repr(a.name) for a in spec.auth_specs)

@@ -71,7 +71,7 @@ class InvalidAuthParams(LakefeedError):
 
 
 class InvalidRequest(LakefeedError):
-    code = "LF-1000"
+    code = "LF-1001"
     title = "Invalid request"
 
 

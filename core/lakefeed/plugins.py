@@ -77,7 +77,8 @@ class Plugins:
         if load_entry_points:
             self._load_entry_points()
         self._check()
-        if os.environ.get("LAKEFEED_TRACE_PLUGINS", "") not in ("", "0"):
+        self._tracing = os.environ.get("LAKEFEED_TRACE_PLUGINS", "") not in ("", "0")
+        if self._tracing:
             self.pm.trace.root.setwriter(sys.stderr.write)
             self.pm.enable_tracing()
 
@@ -161,6 +162,10 @@ class Plugins:
         return found
 
     def _call_one(self, impl: Any, hook_name: str, **kwargs: Any) -> None:
+        # Implementations are called one by one (so errors name their plugin), which bypasses
+        # pluggy's call tracing: trace here instead.
+        if self._tracing:
+            sys.stderr.write(f"lakefeed hook: {hook_name} -> plugin {impl.plugin_name!r}\n")
         try:
             impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
         except PluginError:

@@ -10,7 +10,8 @@ from lakefeed.errors import InvalidAuthParams
 from lakefeed.secrets import AuthParams
 from lakefeed.storage import SourceType
 from lakefeed_adls.spec import SPEC
-from lakefeed_azure_blob.source import _is_path_style, azure_filesystem
+from lakefeed.storage.source import url_endpoint
+from lakefeed_azure_blob.source import _is_path_style, azure_filesystem, connection_string_endpoint
 
 
 def parse_account_url(url: str) -> tuple[str, str, str]:
@@ -38,7 +39,12 @@ def parse_account_url(url: str) -> tuple[str, str, str]:
 
 class AdlsGen2Files(SourceType):
     spec = SPEC
-    requires = (("adlfs", "azure"), ("azure.identity", "azure"))
+    requires = (("adlfs", "lakefeed[azure]"), ("azure.identity", "lakefeed[azure]"))
+
+    def endpoint(self, auth: AuthParams) -> tuple[str, int]:
+        if auth.spec_name == "Connection String Authentication for adls-gen2":
+            return connection_string_endpoint(auth["connectionString"])
+        return url_endpoint(parse_account_url(auth["url"])[2])
 
     def filesystem(self, auth: AuthParams) -> Any:
         if auth.spec_name == "Connection String Authentication for adls-gen2":

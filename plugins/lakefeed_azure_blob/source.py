@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from lakefeed.errors import InvalidAuthParams
 from lakefeed.secrets import AuthParams
 from lakefeed.storage import SourceType
+from lakefeed.storage.source import url_endpoint
 from lakefeed_azure_blob.spec import SPEC
 
 
@@ -21,7 +22,8 @@ def azure_filesystem(**kwargs: Any) -> Any:
         skip_instance_cache=True,
         connection_timeout=10,
         read_timeout=60,
-        use_listings_cache=False,
+        # adlfs keeps the container listing only in its listings cache (turning it off breaks
+        # ls("")); each session has its own instance, so the cache lives one session.
         **kwargs,
     )
 
@@ -49,9 +51,26 @@ def split_sas_uri(uri: str) -> tuple[str, str, str]:
     return endpoint, parts.query, container
 
 
+def connection_string_endpoint(connection_string: str) -> tuple[str, int]:
+    """The Blob endpoint a connection string points at (explicit, or account + suffix)."""
+    fields = dict(
+        part.split("=", 1) for part in connection_string.strip().strip(";").split(";") if "=" in part
+    )
+    if fields.get("BlobEndpoint"):
+        return url_endpoint(fields["BlobEndpoint"])
+    if not fields.get("AccountName"):
+        raise InvalidAuthParams(
+            "The connection string has neither BlobEndpoint nor AccountName.",
+            fix="Copy the full connection string from the storage account's Access keys page.",
+        )
+    suffix = fields.get("EndpointSuffix", "core.windows.net")
+    scheme = fields.get("DefaultEndpointsProtocol", "https")
+    return url_endpoint(f"{scheme}://{fields['AccountName']}.blob.{suffix}")
+
+
 class AzureBlobFiles(SourceType):
     spec = SPEC
-    requires = (("adlfs", "azure"),)
+    requires = (("adlfs", "lakefeed[azure]"),)
 
     def filesystem(self, auth: AuthParams) -> Any:
         if auth.spec_name == "SAS URI Authentication":
@@ -59,6 +78,11 @@ class AzureBlobFiles(SourceType):
             connection_string = f"BlobEndpoint={endpoint};SharedAccessSignature={token}"
             return azure_filesystem(connection_string=connection_string)
         return azure_filesystem(connection_string=auth["connectionString"])
+
+    def endpoint(self, auth: AuthParams) -> tuple[str, int]:
+        if auth.spec_name == "SAS URI Authentication":
+            return url_endpoint(split_sas_uri(auth["sasUri"])[0])
+        return connection_string_endpoint(auth["connectionString"])
 
     def root(self, auth: AuthParams, fs: Any) -> str:
         if auth.spec_name == "SAS URI Authentication":

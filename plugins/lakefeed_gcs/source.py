@@ -9,7 +9,8 @@ from typing import Any
 from lakefeed.errors import InvalidAuthParams
 from lakefeed.secrets import AuthParams
 from lakefeed.storage import FileEntry, SourceType
-from lakefeed_gcs.spec import HMAC, SERVICE_ACCOUNT, SPEC
+from lakefeed.storage.source import url_endpoint
+from lakefeed_gcs.spec import GOOGLE_XML_API, HMAC, SERVICE_ACCOUNT, SPEC
 from lakefeed_s3.source import S3ProtocolSource, s3_filesystem
 
 
@@ -39,7 +40,7 @@ def service_account_info(text: str) -> dict[str, Any]:
 
 class GcsFiles(S3ProtocolSource):
     spec = SPEC
-    requires = (("gcsfs", "gcs"), ("s3fs", "gcs"))
+    requires = (("gcsfs", "lakefeed[gcs]"), ("s3fs", "lakefeed[gcs]"))
 
     def filesystem(self, auth: AuthParams) -> Any:
         if auth.spec_name == HMAC:
@@ -72,7 +73,18 @@ class GcsFiles(S3ProtocolSource):
             return super().list_files(fs, path, recursive=recursive)
         return SourceType.list_files(self, fs, path, recursive=recursive)
 
+    def endpoint(self, auth: AuthParams) -> tuple[str, int]:
+        return url_endpoint(auth.get("serviceUrl") or GOOGLE_XML_API)
+
     def test(self, auth: AuthParams, fs: Any) -> str:
         if _is_s3(fs):
             return super().test(auth, fs)
+        credentials = getattr(getattr(fs, "credentials", None), "credentials", None)
+        if credentials is not None:
+            # One token exchange, so bad keys fail now rather than after gcsfs's retries.
+            import google.auth.transport.requests
+            import requests
+
+            with requests.Session() as http:
+                credentials.refresh(google.auth.transport.requests.Request(http))
         return SourceType.test(self, auth, fs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,7 @@ SPEC = ConnectionSpec(
     label="Local files",
     description="Parquet files on a disk of the machine lakefeed runs on.",
     path_root="folder",
+    documentation_link="docs/reference/plugins.md#local-files",
     auth_specs=(
         AuthSpec(
             name="Local Path",
@@ -27,7 +29,7 @@ SPEC = ConnectionSpec(
                 Param(
                     "rootPath",
                     "Root folder",
-                    "Folder that relative paths start from; absolute paths work anywhere.",
+                    "Folder that relative paths start from (a relative rootPath is taken from the working directory); absolute paths work anywhere.",
                     default="/",
                 ),
             ),
@@ -45,7 +47,7 @@ class LocalFiles(SourceType):
         return LocalFileSystem()
 
     def root(self, auth: AuthParams, fs: Any) -> str:
-        return str(auth.get("rootPath") or "/")
+        return os.path.abspath(os.path.expanduser(str(auth.get("rootPath") or "/")))
 
 
 @hookimpl

@@ -9,6 +9,7 @@ from lakefeed.secrets import AuthParams
 from lakefeed.storage import FileEntry, SourceType
 from lakefeed.storage.entries import to_utc
 from lakefeed.storage.listing import split_glob
+from lakefeed.storage.source import url_endpoint
 from lakefeed_s3.spec import SPEC
 
 
@@ -45,7 +46,7 @@ def s3_filesystem(
 class S3ProtocolSource(SourceType):
     """Shared by every S3-protocol backend: paged listing and bucket/folder roots."""
 
-    requires = (("s3fs", "s3"),)
+    requires = (("s3fs", "lakefeed[s3]"),)
 
     def root(self, auth: AuthParams, fs: Any) -> str:
         bucket = str(auth.get("bucketName") or "").strip("/")
@@ -125,6 +126,11 @@ class S3ProtocolSource(SourceType):
 
 class S3Files(S3ProtocolSource):
     spec = SPEC
+
+    def endpoint(self, auth: AuthParams) -> tuple[str, int]:
+        region = auth.get("region")
+        default = f"s3.{region}.amazonaws.com" if region else "s3.amazonaws.com"
+        return url_endpoint(auth.get("serviceUrl") or default)
 
     def filesystem(self, auth: AuthParams) -> Any:
         return s3_filesystem(

@@ -99,7 +99,7 @@ class _RejectUnknownHost:
 
 class SftpFiles(SourceType):
     spec = SPEC
-    requires = (("paramiko", "sftp"),)
+    requires = (("paramiko", "lakefeed[sftp]"),)
 
     def filesystem(self, auth: AuthParams) -> Any:
         ssh_kwargs: dict[str, Any] = {
@@ -125,6 +125,19 @@ class SftpFiles(SourceType):
         cls = _make_filesystem_class()
         return cls(auth["host"], lakefeed_options=options, skip_instance_cache=True, **ssh_kwargs)
 
+    def endpoint(self, auth: AuthParams) -> tuple[str, int]:
+        return str(auth["host"]), int(auth["port"])
+
+    def resolve(self, auth: AuthParams, fs: Any, path: str) -> str:
+        # Server paths are absolute ("/srv/in"); fsspec's SFTP root marker is "", so the
+        # shared default would strip the leading slash and read relative to the login folder.
+        if "://" in path:
+            path = str(fs._strip_protocol(path))
+        if path.startswith("/"):
+            return path.rstrip("/") or "/"
+        root = self.root(auth, fs).rstrip("/")
+        return f"{root}/{path}".rstrip("/") if path else root or "/"
+
     def root(self, auth: AuthParams, fs: Any) -> str:
         folder = str(auth.get("folderPath") or "")
         if folder.startswith("/"):
@@ -146,7 +159,10 @@ class SftpFiles(SourceType):
             except queue.Empty:
                 with lock:
                     if len(opened) < size:
-                        opened.append(type(fs)(*fs.storage_args, **fs.storage_options))
+                        clone = type(fs)(
+                            *fs.storage_args, **fs.storage_options, skip_instance_cache=True
+                        )
+                        opened.append(clone)
                         return opened[-1]
                 return idle.get()
 

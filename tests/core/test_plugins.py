@@ -155,7 +155,7 @@ def test_plugin_registered_for_one_test_is_visible_then_gone(plugins: Plugins) -
 
 def test_missing_sdk_gives_install_hint() -> None:
     source_type = make_source_type(
-        "22222222-2222-3333-4444-555555555555", "needs-sdk", (("no_such_sdk_xyz", "s3"),)
+        "22222222-2222-3333-4444-555555555555", "needs-sdk", (("no_such_sdk_xyz", "lakefeed[s3]"),)
     )
     session = StorageSession(source_type, AuthParams("None", {}, ()))
     with pytest.raises(MissingDependency) as caught:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
@@ -58,8 +57,9 @@ def main(argv: list[str] | None = None) -> None:
 
         get_plugins().register_commands(cli)
     except LakefeedError as exc:
+        # A broken plugin must not take `--help` or the built-in commands down with it;
+        # commands that need the plugins report the error again when they run.
         from lakefeed.cli.output import print_error
 
         print_error(exc)
-        sys.exit(1)
     cli.main(args=argv, prog_name="lakefeed")

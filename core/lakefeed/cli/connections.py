@@ -11,6 +11,7 @@ import click
 
 from lakefeed.cli.context import engine
 from lakefeed.cli.output import console, emit_json, json_option, table
+from lakefeed.engine import only_auth_spec
 from lakefeed.errors import InvalidRequest
 
 
@@ -36,7 +37,7 @@ def _param_value(raw: str) -> str:
 def parse_params(pairs: tuple[str, ...], params_file: str | None) -> dict[str, Any]:
     params: dict[str, Any] = {}
     if params_file:
-        text = sys.stdin.read() if params_file == "-" else Path(params_file).read_text()
+        text = sys.stdin.read() if params_file == "-" else _param_value("@" + params_file)
         try:
             loaded = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -65,7 +66,7 @@ def parse_params(pairs: tuple[str, ...], params_file: str | None) -> dict[str, A
 @click.option("--param", "-p", "pairs", multiple=True, help="NAME=VALUE, or NAME=@FILE to read the value.")
 @click.option("--params-file", help="JSON object of params ('-' for stdin).")
 @click.option("--description", default="", help="Free text.")
-@click.option("--test/--no-test", "run_test", default=False, help="Test the connection after creating it.")
+@click.option("--test/--no-test", "run_test", default=False, help="Test the connection first; store it only if the test passes.")
 @json_option
 def create(
     name: str,
@@ -81,13 +82,14 @@ def create(
     lf = engine()
     params = parse_params(pairs, params_file)
     connection_spec = lf.connection_spec(spec)
+    auth = connection_spec.auth_spec(auth_spec or only_auth_spec(connection_spec))
     if sys.stdin.isatty() and not as_json:
-        auth = connection_spec.auth_spec(auth_spec or connection_spec.auth_specs[0].name)
         for p in auth.params:
             if p.required and p.secret and not params.get(p.name):
                 params[p.name] = click.prompt(p.title, hide_input=True)
-    connection = lf.create_connection(name, spec, auth_spec, params, description=description)
-    tested = lf.session(connection).test() if run_test else None
+    # Test before storing, so a failed --test leaves nothing behind.
+    tested = lf.session_for(spec, params, auth.name).test() if run_test else None
+    connection = lf.create_connection(name, spec, auth.name, params, description=description)
     if as_json:
         emit_json({"id": connection.id, "etag": connection.etag, **({"test": tested} if tested else {})})
         return

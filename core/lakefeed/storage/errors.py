@@ -51,40 +51,67 @@ _UNREACHABLE_ERRNOS = {
 }
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and its causes (vendors wrap: s3fs puts botocore's ClientError in
+    ``__cause__`` of a bare PermissionError)."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen and len(seen) < 5:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def describe(exc: BaseException) -> str:
+    """``Type: message`` of the most informative exception in the chain."""
+    parts = []
+    for item in _chain(exc):
+        message = str(item).strip()
+        if message and message != "None":
+            parts.append(f"{type(item).__name__}: {message}")
+    return " <- ".join(parts[:2]) or type(exc).__name__
+
+
+_AUTH_TYPES = {
+    "AuthenticationException",
+    "ClientAuthenticationError",
+    "BadAuthenticationType",
+    "PasswordRequiredException",
+    "RefreshError",
+}
+_NOT_FOUND_TYPES = {"ResourceNotFoundError", "NoSuchBucket", "NoSuchKey"}
+_UNREACHABLE_TYPES = {
+    "EndpointConnectionError",
+    "ConnectTimeoutError",
+    "ClientConnectorError",
+    "ServiceRequestError",
+    "NoValidConnectionsError",
+    "SSHException",
+    "ServerTimeoutError",
+}
+
+
 def classify(exc: BaseException) -> type[StorageError]:
     """Pick the lakefeed error class for a vendor exception (generic rules, any backend)."""
-    text = f"{type(exc).__name__}: {exc}"
-    if type(exc).__name__ in ("BadHostKeyException",) or "not found in known_hosts" in text:
+    chain = _chain(exc)
+    names = {type(e).__name__ for e in chain}
+    text = describe(exc)
+    if "BadHostKeyException" in names or "not found in known_hosts" in text:
         return HostKeyRejected
-    if any(marker in text for marker in _AUTH_MARKERS) or type(exc).__name__ in (
-        "AuthenticationException",
-        "ClientAuthenticationError",
-        "BadAuthenticationType",
-        "PasswordRequiredException",
-        "RefreshError",
-    ):
+    if names & _AUTH_TYPES or any(marker in text for marker in _AUTH_MARKERS):
         return StorageAuthenticationFailed
-    if isinstance(exc, FileNotFoundError) or type(exc).__name__ in (
-        "ResourceNotFoundError",
-        "NoSuchBucket",
-        "NoSuchKey",
-    ):
+    if isinstance(exc, FileNotFoundError) or names & _NOT_FOUND_TYPES:
         return StorageNotFound
     if isinstance(exc, PermissionError) or "AccessDenied" in text or "Forbidden" in text:
         return StoragePermissionDenied
+    unreachable_os_error = any(
+        isinstance(e, socket.timeout | TimeoutError | ConnectionError | socket.gaierror)
+        or (isinstance(e, OSError) and e.errno in _UNREACHABLE_ERRNOS)
+        for e in chain
+    )
     if (
-        isinstance(exc, socket.timeout | TimeoutError | ConnectionError | socket.gaierror)
-        or (isinstance(exc, OSError) and exc.errno in _UNREACHABLE_ERRNOS)
-        or type(exc).__name__
-        in (
-            "EndpointConnectionError",
-            "ConnectTimeoutError",
-            "ClientConnectorError",
-            "ServiceRequestError",
-            "NoValidConnectionsError",
-            "SSHException",
-            "ServerTimeoutError",
-        )
+        unreachable_os_error
+        or names & _UNREACHABLE_TYPES
         or any(marker in text for marker in _UNREACHABLE_MARKERS)
     ):
         return StorageUnreachable
@@ -122,7 +149,7 @@ def translate(
     if isinstance(exc, LakefeedError):
         return exc
     cls = error_class or classify(exc)
-    detail = redact(f"{type(exc).__name__}: {exc}".strip().rstrip(":"), secrets)
+    detail = redact(describe(exc), secrets)
     if len(detail) > 400:
         detail = detail[:400] + "…"
     return cls(f"{cls.title} while {action} on {source}: {detail}", fix=_FIXES[cls])

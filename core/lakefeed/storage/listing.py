@@ -58,6 +58,8 @@ def list_path(
     """List ``path``: a single file, a directory, or a glob over the last component."""
     base, pattern = split_glob(path)
     if pattern is not None:
+        if not fs.isdir(base):  # same answer on every backend: a missing folder is an error
+            raise FileNotFoundError(base)
         for entry in walk(fs, base, recursive=recursive, to_entry=to_entry):
             if fnmatch.fnmatchcase(entry.name, pattern):
                 yield entry

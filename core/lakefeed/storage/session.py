@@ -93,6 +93,10 @@ class StorageSession:
 
     def test(self) -> str:
         """Raise a lakefeed error when the connection does not work; describe it when it does."""
+        endpoint = self.source_type.endpoint(self.auth)
+        if endpoint is not None:
+            with self._errors(f"connecting to {endpoint[0]}:{endpoint[1]}"):
+                check_reachable(*endpoint)
         with self._errors("testing the connection"):
             return self.source_type.test(self.auth, self.fs)
 
@@ -178,6 +182,14 @@ class StorageSession:
                 }
             )
         return items
+
+
+def check_reachable(host: str, port: int, timeout: float = 10.0) -> None:
+    """Open and close one TCP connection; raise the socket error when that fails."""
+    import socket
+
+    with socket.create_connection((host, port), timeout=timeout):
+        pass
 
 
 def _jsonable(value: Any) -> Any:

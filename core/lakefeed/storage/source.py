@@ -24,7 +24,7 @@ class SourceType:
 
     #: the connection spec: id, name, auth specs
     spec: ClassVar[ConnectionSpec]
-    #: modules the backend needs, each with the pip extra that installs it
+    #: modules the backend needs, each with the pip requirement that installs it
     requires: ClassVar[tuple[tuple[str, str], ...]] = ()
     #: ranged reads in flight at once for non-async filesystems
     read_concurrency: ClassVar[int] = 8
@@ -46,8 +46,12 @@ class SourceType:
         return ""
 
     def resolve(self, auth: AuthParams, fs: Any, path: str) -> str:
-        """Turn a user path into the filesystem path: ``/x`` is absolute, ``x`` is under root."""
+        """Turn a user path into the filesystem path: ``/x`` and URLs (``s3://b/k``,
+        ``abfss://c@account.dfs.core.windows.net/k``) are absolute, ``x`` is under root."""
         marker = getattr(fs, "root_marker", "")
+        if "://" in path:
+            stripped = str(fs._strip_protocol(path))
+            path = stripped if stripped.startswith("/") else "/" + stripped
         if path.startswith("/"):
             return path if marker == "/" else path.strip("/")
         root = self.root(auth, fs).rstrip("/")
@@ -55,6 +59,12 @@ class SourceType:
         if marker == "/" and not joined.startswith("/"):
             joined = "/" + joined
         return joined.rstrip("/") or marker
+
+    def endpoint(self, auth: AuthParams) -> tuple[str, int] | None:
+        """``(host, port)`` the backend is reached at, for a fast reachability check before
+        the connection test (vendor clients retry unreachable hosts for a minute or more);
+        None for backends without a network endpoint."""
+        return None
 
     def entry_from_info(self, info: dict[str, Any]) -> FileEntry:
         return entry_from_info(info)
@@ -84,13 +94,22 @@ class SourceType:
 
     def check_installed(self) -> None:
         """Raise :class:`MissingDependency` with an install hint when the SDK is missing."""
-        for module, extra in self.requires:
+        for module, requirement in self.requires:
             if importlib.util.find_spec(module) is None:
                 raise MissingDependency(
                     f"The {self.spec.label} source needs the Python package {module!r}, "
                     "which is not installed.",
-                    fix=f"Install it with: pip install 'lakefeed[{extra}]'",
+                    fix=f"Install it with: pip install '{requirement}'",
                 )
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.spec.name} {self.spec.id}>"
+
+
+def url_endpoint(url: str, default_port: int = 443) -> tuple[str, int]:
+    """``(host, port)`` of an endpoint URL, with the scheme's default port."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url if "://" in url else f"https://{url}")
+    port = parts.port or (80 if parts.scheme == "http" else default_port)
+    return parts.hostname or "", port

@@ -142,7 +142,7 @@ class StorageContract:
     def base(cls, backend: ContractBackend, session: StorageSession) -> str:
         """A fresh folder (absolute user path) for this test class."""
         path = f"{backend.base.rstrip('/')}/contract-{uuid.uuid4().hex[:8]}"
-        session.fs.makedirs(session.resolve(backend.base), exist_ok=True)
+        ensure_folder(session.fs, session.resolve(backend.base))
         return path
 
     @pytest.fixture(scope="class")
@@ -394,8 +394,17 @@ def put(session: StorageSession, payload: dict[str, bytes]) -> None:
     """Write ``user path → bytes`` through the session's filesystem, creating folders."""
     fs = session.fs
     resolved = {session.resolve(path): data for path, data in payload.items()}
-    if getattr(fs, "root_marker", "") == "/":  # real directories: create parents first
-        for parent in sorted({p.rsplit("/", 1)[0] for p in resolved}):
-            fs.makedirs(parent, exist_ok=True)
+    # Local disks and SFTP need parent folders; object stores ignore this (cheap: one call
+    # per distinct folder).
+    for parent in sorted({p.rsplit("/", 1)[0] for p in resolved}):
+        fs.makedirs(parent, exist_ok=True)
     fs.pipe(resolved)
     fs.invalidate_cache()
+
+
+def ensure_folder(fs: Any, path: str) -> None:
+    """Create a folder (object stores: its bucket or container) if it is missing. Some
+    filesystems' ``makedirs(exist_ok=True)`` never creates a bucket, so check and ``mkdir``."""
+    fs.makedirs(path, exist_ok=True)
+    if not fs.exists(path):
+        fs.mkdir(path)
