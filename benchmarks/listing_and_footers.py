@@ -31,19 +31,50 @@ from lakefeed.testing.contract import put
 def backends() -> dict[str, tuple[str, str | None, dict[str, Any], str]]:
     env = os.environ.get
     return {
-        "s3": ("amazon-s3", "Access Key", {"s3AccessKey": "testing", "s3SecretKey": "testing",
-                                           "serviceUrl": env("LAKEFEED_TEST_S3_ENDPOINT", "")}, "/bench"),
-        "rgw": ("amazon-s3", "Access Key", {"s3AccessKey": env("LAKEFEED_TEST_RGW_ACCESS_KEY", ""),
-                                            "s3SecretKey": env("LAKEFEED_TEST_RGW_SECRET_KEY", ""),
-                                            "serviceUrl": env("LAKEFEED_TEST_RGW_ENDPOINT", "")}, "/bench"),
-        "azure": ("azure-blob", "ConnectionString",
-                  {"connectionString": env("LAKEFEED_TEST_AZURE_CONNECTION_STRING", "")}, "/bench"),
-        "gcs": ("google-cloud", "Anonymous Access for google-cloud",
-                {"serviceUrl": env("LAKEFEED_TEST_GCS_ENDPOINT", "")}, "/bench"),
-        "sftp": ("sftp", "Basic Authentication for sftp",
-                 {"host": env("LAKEFEED_TEST_SFTP_HOST", ""), "port": env("LAKEFEED_TEST_SFTP_PORT", "22"),
-                  "userName": env("LAKEFEED_TEST_SFTP_USER", ""), "password": env("LAKEFEED_TEST_SFTP_PASSWORD", ""),
-                  "hostKeyChecking": False}, f"{env('LAKEFEED_TEST_SFTP_ROOT', '')}/bench"),
+        "s3": (
+            "amazon-s3",
+            "Access Key",
+            {
+                "s3AccessKey": "testing",
+                "s3SecretKey": "testing",
+                "serviceUrl": env("LAKEFEED_TEST_S3_ENDPOINT", ""),
+            },
+            "/bench",
+        ),
+        "rgw": (
+            "amazon-s3",
+            "Access Key",
+            {
+                "s3AccessKey": env("LAKEFEED_TEST_RGW_ACCESS_KEY", ""),
+                "s3SecretKey": env("LAKEFEED_TEST_RGW_SECRET_KEY", ""),
+                "serviceUrl": env("LAKEFEED_TEST_RGW_ENDPOINT", ""),
+            },
+            "/bench",
+        ),
+        "azure": (
+            "azure-blob",
+            "ConnectionString",
+            {"connectionString": env("LAKEFEED_TEST_AZURE_CONNECTION_STRING", "")},
+            "/bench",
+        ),
+        "gcs": (
+            "google-cloud",
+            "Anonymous Access for google-cloud",
+            {"serviceUrl": env("LAKEFEED_TEST_GCS_ENDPOINT", "")},
+            "/bench",
+        ),
+        "sftp": (
+            "sftp",
+            "Basic Authentication for sftp",
+            {
+                "host": env("LAKEFEED_TEST_SFTP_HOST", ""),
+                "port": env("LAKEFEED_TEST_SFTP_PORT", "22"),
+                "userName": env("LAKEFEED_TEST_SFTP_USER", ""),
+                "password": env("LAKEFEED_TEST_SFTP_PASSWORD", ""),
+                "hostKeyChecking": False,
+            },
+            f"{env('LAKEFEED_TEST_SFTP_ROOT', '')}/bench",
+        ),
     }
 
 
@@ -61,7 +92,9 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--backend", choices=sorted(backends()), default="s3")
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
@@ -75,8 +108,10 @@ def main() -> None:
     payload = sink.getvalue().to_pybytes()
     start = time.perf_counter()
     put(session, {f"{base}/f{i:05d}.parquet": payload for i in range(args.files)})
-    print(f"backend={args.backend} files={args.files} size={len(payload)} B "
-          f"(written in {time.perf_counter() - start:.1f}s), median of {args.repeat}")
+    print(
+        f"backend={args.backend} files={args.files} size={len(payload)} B "
+        f"(written in {time.perf_counter() - start:.1f}s), median of {args.repeat}"
+    )
 
     fs, prefix = session.fs, session.resolve(base)
 
@@ -99,16 +134,23 @@ def main() -> None:
         return rows // 100
 
     rows = []
-    for label, ours, theirs in (("list", lakefeed_list, baseline_list),
-                                ("footers", lakefeed_footers, baseline_footers)):
+    for label, ours, theirs in (
+        ("list", lakefeed_list, baseline_list),
+        ("footers", lakefeed_footers, baseline_footers),
+    ):
         t_ours, n_ours, m_ours = timed(ours, args.repeat)
         t_base, n_base, m_base = timed(theirs, args.repeat)
         assert n_ours == n_base == args.files, (label, n_ours, n_base)
         rows.append((label, t_ours, t_base, m_ours, m_base))
-    print(f"{'step':8} {'lakefeed s':>11} {'baseline s':>11} {'speed-up':>9} {'peak MiB':>9} {'base MiB':>9}")
+    print(
+        f"{'step':8} {'lakefeed s':>11} {'baseline s':>11} {'speed-up':>9} "
+        f"{'peak MiB':>9} {'base MiB':>9}"
+    )
     for label, t_ours, t_base, m_ours, m_base in rows:
-        print(f"{label:8} {t_ours:11.3f} {t_base:11.3f} {t_base / t_ours:8.2f}x "
-              f"{m_ours / 2**20:9.2f} {m_base / 2**20:9.2f}")
+        print(
+            f"{label:8} {t_ours:11.3f} {t_base:11.3f} {t_base / t_ours:8.2f}x "
+            f"{m_ours / 2**20:9.2f} {m_base / 2**20:9.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -30,7 +30,9 @@ PROFILE = pa.schema(
             "person",
             pa.struct(
                 [
-                    pa.field("name", pa.struct([("firstName", pa.string()), ("lastName", pa.string())])),
+                    pa.field(
+                        "name", pa.struct([("firstName", pa.string()), ("lastName", pa.string())])
+                    ),
                     pa.field("birthDate", pa.date32()),
                     pa.field("gender", pa.string()),
                 ]
@@ -56,8 +58,14 @@ def profiles(rng: random.Random, start: int, count: int) -> pa.Table:
                     "birthDate": date(1950, 1, 1) + timedelta(days=rng.randrange(20000)),
                     "gender": rng.choice(["male", "female", "not_specified"]),
                 },
-                "personalEmail": {"address": f"{first}.{last}{i}@example.com".lower(), "primary": True},
-                "homeAddress": {"city": rng.choice(["Basel", "Lyon", "Oslo", "Porto"]), "countryCode": "EU"},
+                "personalEmail": {
+                    "address": f"{first}.{last}{i}@example.com".lower(),
+                    "primary": True,
+                },
+                "homeAddress": {
+                    "city": rng.choice(["Basel", "Lyon", "Oslo", "Porto"]),
+                    "countryCode": "EU",
+                },
                 "_repo": {"createDate": datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=i)},
             }
         )
@@ -82,7 +90,9 @@ def generate() -> None:
 def lakefeed(*args: str) -> int:
     print(f"\n$ lakefeed {' '.join(args)}", flush=True)
     cli = Path(sys.executable).with_name("lakefeed")
-    return subprocess.call([str(cli), *args], env={**os.environ, "LAKEFEED_HOME": str(ROOT / "home")})
+    return subprocess.call(
+        [str(cli), *args], env={**os.environ, "LAKEFEED_HOME": str(ROOT / "home")}
+    )
 
 
 def main() -> int:
@@ -90,7 +100,16 @@ def main() -> int:
     print(f"Generated 5,000 profile records in 5 Parquet files (+1 truncated) under {DATA}")
     steps = [
         ("specs",),
-        ("connections", "create", "demo-files", "--spec", "local-files", "-p", f"rootPath={DATA}", "--test"),
+        (
+            "connections",
+            "create",
+            "demo-files",
+            "--spec",
+            "local-files",
+            "-p",
+            f"rootPath={DATA}",
+            "--test",
+        ),
         ("connections", "list"),
         ("ls", "demo-files", "--recursive"),
         ("inspect", "demo-files", "*.parquet", "--recursive"),

@@ -11,12 +11,19 @@ from lakefeed.plugins import reset_plugins
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def _isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     """No test ever touches ~/.lakefeed."""
     home = tmp_path_factory.mktemp("lakefeed-home")
     monkeypatch.setenv("LAKEFEED_HOME", str(home))
-    for var in ("LAKEFEED_LOAD_PLUGINS", "LAKEFEED_DISABLE_PLUGINS", "LAKEFEED_TRACE_PLUGINS",
-                "LAKEFEED_DATABASE_URL", "LAKEFEED_SECRET_KEY_FILE"):
+    for var in (
+        "LAKEFEED_LOAD_PLUGINS",
+        "LAKEFEED_DISABLE_PLUGINS",
+        "LAKEFEED_TRACE_PLUGINS",
+        "LAKEFEED_DATABASE_URL",
+        "LAKEFEED_SECRET_KEY_FILE",
+    ):
         monkeypatch.delenv(var, raising=False)
     yield home
     reset_plugins()

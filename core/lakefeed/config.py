@@ -19,6 +19,8 @@ class Settings:
         ``LAKEFEED_DATABASE_URL``, ``LAKEFEED_SECRET_KEY_FILE``), then defaults."""
         root = Path(home or os.environ.get("LAKEFEED_HOME") or Path.home() / ".lakefeed")
         root = root.expanduser().resolve()
-        database_url = os.environ.get("LAKEFEED_DATABASE_URL") or f"sqlite:///{root / 'lakefeed.db'}"
+        database_url = (
+            os.environ.get("LAKEFEED_DATABASE_URL") or f"sqlite:///{root / 'lakefeed.db'}"
+        )
         key_file = Path(os.environ.get("LAKEFEED_SECRET_KEY_FILE") or root / "secret.key")
         return cls(home=root, database_url=database_url, secret_key_file=key_file)

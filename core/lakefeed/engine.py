@@ -12,8 +12,8 @@ from lakefeed.catalog.connections import Connection, ConnectionStore
 from lakefeed.catalog.secretbox import SecretBox
 from lakefeed.catalog.store import open_engine
 from lakefeed.config import Settings
-from lakefeed.plugins import Plugins, get_plugins
 from lakefeed.errors import UnknownAuthSpec
+from lakefeed.plugins import Plugins, get_plugins
 from lakefeed.secrets import AuthParams
 from lakefeed.specs import ConnectionSpec
 from lakefeed.storage.session import StorageSession

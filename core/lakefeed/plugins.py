@@ -199,7 +199,7 @@ class Plugins:
         hook = self.pm.hook.register_source_types
         for impl in hook.get_hookimpls():
             names: list[str] = []
-            self._call_one(impl, "register_source_types", register=lambda t: names.append(t.spec.name))
+            self._call_one(impl, "register_source_types", register=_collect_names(names))
             owners[impl.plugin_name] = names
         infos = []
         for name, plugin in self.pm.list_name_plugin():
@@ -234,10 +234,14 @@ def get_plugins() -> Plugins:
 
 
 def reset_plugins() -> None:
-    """Forget the loaded plugins; the next :func:`get_plugins` loads them again (tests, env changes)."""
+    """Forget the loaded plugins; the next :func:`get_plugins` loads them again."""
     global _plugins
     with _lock:
         _plugins = None
 
 
 RegisterSourceType = Callable[["SourceType"], None]
+
+
+def _collect_names(names: list[str]) -> RegisterSourceType:
+    return lambda source_type: names.append(source_type.spec.name)

@@ -153,7 +153,7 @@ class ConnectionSpec:
             if p.enum is not None and value not in p.enum:
                 problems.append(f"field {p.name!r} must be one of {list(p.enum)}")
                 continue
-            if p.minimum is not None and value < p.minimum:
+            if p.minimum is not None and isinstance(value, int) and value < p.minimum:
                 problems.append(f"field {p.name!r} must be at least {p.minimum}")
                 continue
             result[p.name] = value
@@ -162,7 +162,9 @@ class ConnectionSpec:
                 problems.append("one of " + " or ".join(repr(n) for n in group) + " is required")
         if problems:
             raise InvalidAuthParams(
-                f"Invalid auth params for {self.name!r} ({auth.name!r}): " + "; ".join(problems) + ".",
+                f"Invalid auth params for {self.name!r} ({auth.name!r}): "
+                + "; ".join(problems)
+                + ".",
                 fix=f"See `lakefeed specs {self.name}` for the fields this auth spec takes.",
                 spec=self.id,
                 authSpec=auth.name,
@@ -181,7 +183,11 @@ class ConnectionSpec:
                 "isSource": True,
                 "label": self.label,
                 "description": self.description,
-                **({"documentationLink": self.documentation_link} if self.documentation_link else {}),
+                **(
+                    {"documentationLink": self.documentation_link}
+                    if self.documentation_link
+                    else {}
+                ),
             },
             "authSpec": [a.to_dict() for a in self.auth_specs],
             "sourceSpec": source_spec(),

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 from lakefeed.errors import InvalidAuthParams
 from lakefeed.secrets import AuthParams
 from lakefeed.storage import SourceType
-from lakefeed_adls.spec import SPEC
 from lakefeed.storage.source import url_endpoint
+from lakefeed_adls.spec import SPEC
 from lakefeed_azure_blob.source import _is_path_style, azure_filesystem, connection_string_endpoint
 
 

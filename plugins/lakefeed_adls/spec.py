@@ -44,7 +44,9 @@ SPEC = ConnectionSpec(
             description="The storage account's access key.",
             params=(
                 URL,
-                Param("accountKey", "Account key", "Storage account key.", required=True, secret=True),
+                Param(
+                    "accountKey", "Account key", "Storage account key.", required=True, secret=True
+                ),
             ),
         ),
         AuthSpec(

@@ -54,7 +54,9 @@ def split_sas_uri(uri: str) -> tuple[str, str, str]:
 def connection_string_endpoint(connection_string: str) -> tuple[str, int]:
     """The Blob endpoint a connection string points at (explicit, or account + suffix)."""
     fields = dict(
-        part.split("=", 1) for part in connection_string.strip().strip(";").split(";") if "=" in part
+        part.split("=", 1)
+        for part in connection_string.strip().strip(";").split(";")
+        if "=" in part
     )
     if fields.get("BlobEndpoint"):
         return url_endpoint(fields["BlobEndpoint"])

@@ -29,7 +29,8 @@ SPEC = ConnectionSpec(
                 Param(
                     "rootPath",
                     "Root folder",
-                    "Folder that relative paths start from (a relative rootPath is taken from the working directory); absolute paths work anywhere.",
+                    "Folder that relative paths start from (a relative rootPath is taken from the "
+                    "working directory); absolute paths work anywhere.",
                     default="/",
                 ),
             ),

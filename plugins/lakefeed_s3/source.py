@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from lakefeed.secrets import AuthParams
 from lakefeed.storage import FileEntry, SourceType
@@ -46,7 +46,7 @@ def s3_filesystem(
 class S3ProtocolSource(SourceType):
     """Shared by every S3-protocol backend: paged listing and bucket/folder roots."""
 
-    requires = (("s3fs", "lakefeed[s3]"),)
+    requires: ClassVar[tuple[tuple[str, str], ...]] = (("s3fs", "lakefeed[s3]"),)
 
     def root(self, auth: AuthParams, fs: Any) -> str:
         bucket = str(auth.get("bucketName") or "").strip("/")

@@ -28,7 +28,12 @@ SPEC = ConnectionSpec(
             type="Access Key Auth",
             description="An access key pair, optionally with an STS session token.",
             params=(
-                Param("s3AccessKey", "Access key id", "Access key id of an IAM identity.", required=True),
+                Param(
+                    "s3AccessKey",
+                    "Access key id",
+                    "Access key id of an IAM identity.",
+                    required=True,
+                ),
                 Param(
                     "s3SecretKey",
                     "Secret access key",

@@ -53,7 +53,7 @@ def load_private_key(content_b64: str, passphrase: str | None) -> Any:
 def _make_filesystem_class() -> type:
     from fsspec.implementations.sftp import SFTPFileSystem
 
-    class CheckedSFTPFileSystem(SFTPFileSystem):  # type: ignore[misc]
+    class CheckedSFTPFileSystem(SFTPFileSystem):
         """fsspec's SFTP filesystem, but with lakefeed's host-key policy and keepalive."""
 
         def __init__(self, host: str, *, lakefeed_options: dict[str, Any], **ssh_kwargs: Any):

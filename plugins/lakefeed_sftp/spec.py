@@ -33,8 +33,21 @@ _OPTIONS = (
         type="boolean",
         default=True,
     ),
-    Param("timeout", "Timeout", "Seconds to wait for connect and each reply.", type="integer", default=30, minimum=1),
-    Param("keepalive", "Keepalive", "Seconds between keepalive packets (0: off).", type="integer", default=30),
+    Param(
+        "timeout",
+        "Timeout",
+        "Seconds to wait for connect and each reply.",
+        type="integer",
+        default=30,
+        minimum=1,
+    ),
+    Param(
+        "keepalive",
+        "Keepalive",
+        "Seconds between keepalive packets (0: off).",
+        type="integer",
+        default=30,
+    ),
 )
 
 SPEC = ConnectionSpec(

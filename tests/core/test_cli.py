@@ -40,7 +40,9 @@ def test_specs_json_lists_all_source_specs(tmp_path: Path) -> None:
     out = lakefeed(tmp_path, "specs", "--json")
     assert out.returncode == 0, out.stderr
     specs = {s["name"]: s for s in json.loads(out.stdout)}
-    assert {"local-files", "amazon-s3", "azure-blob", "adls-gen2", "google-cloud", "sftp"} <= set(specs)
+    assert {"local-files", "amazon-s3", "azure-blob", "adls-gen2", "google-cloud", "sftp"} <= set(
+        specs
+    )
     assert specs["amazon-s3"]["id"] == "ecadc60c-7455-4d87-84dc-2a0e293d997b"
     assert specs["sftp"]["authSpec"][0]["spec"]["properties"]["password"]["format"] == "password"
     one = json.loads(lakefeed(tmp_path, "specs", "sftp", "--json").stdout)
@@ -58,15 +60,29 @@ def test_connection_lifecycle_never_prints_secrets(tmp_path: Path) -> None:
     secret_file = tmp_path / "secret.txt"
     secret_file.write_text(SECRET + "\n")
     created = lakefeed(
-        tmp_path, "connections", "create", "s3", "--spec", "amazon-s3",
-        "-p", "s3AccessKey=AKIA", "-p", f"s3SecretKey=@{secret_file}",
-        "-p", "serviceUrl=http://127.0.0.1:1", "--json",
+        tmp_path,
+        "connections",
+        "create",
+        "s3",
+        "--spec",
+        "amazon-s3",
+        "-p",
+        "s3AccessKey=AKIA",
+        "-p",
+        f"s3SecretKey=@{secret_file}",
+        "-p",
+        "serviceUrl=http://127.0.0.1:1",
+        "--json",
     )
     assert created.returncode == 0, created.stderr
     conn_id = json.loads(created.stdout)["id"]
     outputs = [created]
-    for args in (("connections", "list", "--json"), ("connections", "show", "s3", "--json"),
-                 ("connections", "list"), ("connections", "show", conn_id)):
+    for args in (
+        ("connections", "list", "--json"),
+        ("connections", "show", "s3", "--json"),
+        ("connections", "list"),
+        ("connections", "show", conn_id),
+    ):
         result = lakefeed(tmp_path, *args)
         assert result.returncode == 0, result.stderr
         outputs.append(result)
@@ -84,16 +100,36 @@ def test_connection_lifecycle_never_prints_secrets(tmp_path: Path) -> None:
 
 
 def test_params_file_with_malformed_json_points_at_the_error(tmp_path: Path) -> None:
-    out = lakefeed(tmp_path, "connections", "create", "x", "--spec", "local-files",
-                   "--params-file", "-", input='{"rootPath": "/tmp",}')
+    out = lakefeed(
+        tmp_path,
+        "connections",
+        "create",
+        "x",
+        "--spec",
+        "local-files",
+        "--params-file",
+        "-",
+        input='{"rootPath": "/tmp",}',
+    )
     assert out.returncode == 1
     assert "not valid JSON" in out.stderr and "line 1" in out.stderr
     assert "Traceback" not in out.stderr
 
 
 def test_ls_inspect_preview_json(tmp_path: Path, data: Path) -> None:
-    assert lakefeed(tmp_path, "connections", "create", "d", "--spec", "local-files",
-                    "-p", f"rootPath={data}").returncode == 0
+    assert (
+        lakefeed(
+            tmp_path,
+            "connections",
+            "create",
+            "d",
+            "--spec",
+            "local-files",
+            "-p",
+            f"rootPath={data}",
+        ).returncode
+        == 0
+    )
     listed = json.loads(lakefeed(tmp_path, "ls", "d", "-r", "--json").stdout)
     assert sorted(e["name"] for e in listed) == ["broken.parquet", "one.parquet", "two.parquet"]
     assert json.loads(lakefeed(tmp_path, "ls", "d", "--json").stdout)[0]["size"] == 4

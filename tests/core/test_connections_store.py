@@ -9,7 +9,13 @@ import pytest
 
 from lakefeed import Lakefeed
 from lakefeed.catalog.secretbox import SecretBox
-from lakefeed.errors import ConnectionNameTaken, ConnectionNotFound, InvalidAuthParams, SecretKeyError, UnknownAuthSpec
+from lakefeed.errors import (
+    ConnectionNameTaken,
+    ConnectionNotFound,
+    InvalidAuthParams,
+    SecretKeyError,
+    UnknownAuthSpec,
+)
 
 SECRET = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"
 S3_PARAMS = {"s3AccessKey": "AKIAEXAMPLE", "s3SecretKey": SECRET, "bucketName": "raw"}

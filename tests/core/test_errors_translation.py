@@ -27,7 +27,12 @@ class AuthenticationException(Exception):
     [
         (FileNotFoundError("bucket/key"), StorageNotFound),
         (PermissionError("Access Denied"), StoragePermissionDenied),
-        (PermissionError("The AWS Access Key Id you provided does not exist. InvalidAccessKeyId"), StorageAuthenticationFailed),
+        (
+            PermissionError(
+                "The AWS Access Key Id you provided does not exist. InvalidAccessKeyId"
+            ),
+            StorageAuthenticationFailed,
+        ),
         (OSError(errno.EIO, "SignatureDoesNotMatch"), StorageAuthenticationFailed),
         (AuthenticationException("Authentication failed."), StorageAuthenticationFailed),
         (ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused"), StorageUnreachable),
@@ -55,4 +60,7 @@ def test_translate_redacts_secrets_and_fragments() -> None:
 
 
 def test_redact_longest_first() -> None:
-    assert redact("key=secret-long and secret", ["secret", "secret-long"]) == "key=******** and ********"
+    assert (
+        redact("key=secret-long and secret", ["secret", "secret-long"])
+        == "key=******** and ********"
+    )

@@ -21,7 +21,9 @@ BUNDLED = {"local", "s3", "azure-blob", "adls", "gcs", "sftp"}
 CLOUD_MODULES = ("s3fs", "adlfs", "gcsfs", "paramiko", "azure", "botocore", "aiobotocore", "google")
 
 
-def make_source_type(spec_id: str, name: str, requires: tuple[tuple[str, str], ...] = ()) -> SourceType:
+def make_source_type(
+    spec_id: str, name: str, requires: tuple[tuple[str, str], ...] = ()
+) -> SourceType:
     class Fake(SourceType):
         spec = ConnectionSpec(
             id=spec_id,
@@ -160,7 +162,9 @@ def test_missing_sdk_gives_install_hint() -> None:
     session = StorageSession(source_type, AuthParams("None", {}, ()))
     with pytest.raises(MissingDependency) as caught:
         _ = session.fs
-    assert "no_such_sdk_xyz" in str(caught.value) and "pip install 'lakefeed[s3]'" in str(caught.value)
+    assert "no_such_sdk_xyz" in str(caught.value) and "pip install 'lakefeed[s3]'" in str(
+        caught.value
+    )
 
 
 @pytest.mark.parametrize(
@@ -174,6 +178,10 @@ def test_missing_sdk_gives_install_hint() -> None:
     ids=["import", "help", "load-plugins"],
 )
 def test_no_cloud_sdk_is_imported_before_use(code: str) -> None:
-    probe = code + f"\nimport sys\nprint(sorted(m for m in sys.modules if m.split('.')[0] in {CLOUD_MODULES!r}))"
+    probe = (
+        code
+        + "\nimport sys\nprint(sorted(m for m in sys.modules if m.split('.')[0] in "
+        + f"{CLOUD_MODULES!r}))"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"

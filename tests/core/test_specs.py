@@ -22,13 +22,43 @@ WELL_KNOWN = {
 }
 
 AUTH_PARAMS = {
-    ("amazon-s3", "Access Key"): {"s3AccessKey", "s3SecretKey", "s3SessionToken", "serviceUrl", "bucketName", "folderPath"},
+    ("amazon-s3", "Access Key"): {
+        "s3AccessKey",
+        "s3SecretKey",
+        "s3SessionToken",
+        "serviceUrl",
+        "bucketName",
+        "folderPath",
+    },
     ("azure-blob", "ConnectionString"): {"connectionString"},
     ("azure-blob", "SAS URI Authentication"): {"sasUri"},
-    ("adls-gen2", "Basic Authentication for adls-gen2"): {"url", "servicePrincipalId", "servicePrincipalKey", "tenant"},
-    ("google-cloud", "Basic Authentication for google-cloud"): {"accessKeyId", "secretAccessKey", "bucketName", "folderPath"},
-    ("sftp", "Basic Authentication for sftp"): {"host", "port", "userName", "password", "maxConcurrentConnections", "folderPath"},
-    ("sftp", "SSH PublicKey Authentication for sftp"): {"host", "port", "userName", "privateKeyContent", "passPhrase"},
+    ("adls-gen2", "Basic Authentication for adls-gen2"): {
+        "url",
+        "servicePrincipalId",
+        "servicePrincipalKey",
+        "tenant",
+    },
+    ("google-cloud", "Basic Authentication for google-cloud"): {
+        "accessKeyId",
+        "secretAccessKey",
+        "bucketName",
+        "folderPath",
+    },
+    ("sftp", "Basic Authentication for sftp"): {
+        "host",
+        "port",
+        "userName",
+        "password",
+        "maxConcurrentConnections",
+        "folderPath",
+    },
+    ("sftp", "SSH PublicKey Authentication for sftp"): {
+        "host",
+        "port",
+        "userName",
+        "privateKeyContent",
+        "passPhrase",
+    },
 }
 
 
@@ -81,7 +111,13 @@ def test_validation_lists_every_problem_with_field_and_spec_names() -> None:
             "Basic Authentication for sftp", {"host": "h", "port": "x", "colour": "red"}
         )
     message = str(caught.value)
-    for fragment in ("'sftp'", "'userName'", "'password'", "'port' must be of type integer", "'colour'"):
+    for fragment in (
+        "'sftp'",
+        "'userName'",
+        "'password'",
+        "'port' must be of type integer",
+        "'colour'",
+    ):
         assert fragment in message
     assert caught.value.code == "LF-1304"
 
@@ -113,5 +149,9 @@ def test_target_and_flow_specs_exist_as_data() -> None:
     assert flow["name"] == "CloudStorageToAEP"
     assert flow["targetConnectionSpecIds"] == [DATASET_TARGET_SPEC_ID]
     assert set(flow["scheduleSpec"]["spec"]["properties"]["frequency"]["enum"]) == {
-        "once", "minute", "hour", "day", "week"
+        "once",
+        "minute",
+        "hour",
+        "day",
+        "week",
     }

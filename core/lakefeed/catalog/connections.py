@@ -41,7 +41,10 @@ class Connection:
             "id": self.id,
             "name": self.name,
             "description": self.description,
-            "connectionSpec": {"id": self.connection_spec_id, "version": self.connection_spec_version},
+            "connectionSpec": {
+                "id": self.connection_spec_id,
+                "version": self.connection_spec_version,
+            },
             "auth": {"specName": self.auth.spec_name, "params": self.auth.redacted()},
             "state": self.state,
             "etag": self.etag,
@@ -114,7 +117,7 @@ class ConnectionStore:
             db.execute(table.insert().values(**row))
         return self._from_row(row)
 
-    def _from_row(self, row: Mapping[str, Any]) -> Connection:
+    def _from_row(self, row: Mapping[Any, Any]) -> Connection:
         secrets = self.box.open(row["secrets"])
         auth = AuthParams(row["auth_spec_name"], {**row["params"], **secrets}, secrets.keys())
         return Connection(

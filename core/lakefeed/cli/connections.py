@@ -61,12 +61,21 @@ def parse_params(pairs: tuple[str, ...], params_file: str | None) -> dict[str, A
 
 @connections.command("create")
 @click.argument("name")
-@click.option("--spec", "spec", required=True, help="Connection spec id or name (see `lakefeed specs`).")
+@click.option(
+    "--spec", "spec", required=True, help="Connection spec id or name (see `lakefeed specs`)."
+)
 @click.option("--auth-spec", help="Auth spec name, when the spec has several.")
-@click.option("--param", "-p", "pairs", multiple=True, help="NAME=VALUE, or NAME=@FILE to read the value.")
+@click.option(
+    "--param", "-p", "pairs", multiple=True, help="NAME=VALUE, or NAME=@FILE to read the value."
+)
 @click.option("--params-file", help="JSON object of params ('-' for stdin).")
 @click.option("--description", default="", help="Free text.")
-@click.option("--test/--no-test", "run_test", default=False, help="Test the connection first; store it only if the test passes.")
+@click.option(
+    "--test/--no-test",
+    "run_test",
+    default=False,
+    help="Test the connection first; store it only if the test passes.",
+)
 @json_option
 def create(
     name: str,
@@ -91,7 +100,9 @@ def create(
     tested = lf.session_for(spec, params, auth.name).test() if run_test else None
     connection = lf.create_connection(name, spec, auth.name, params, description=description)
     if as_json:
-        emit_json({"id": connection.id, "etag": connection.etag, **({"test": tested} if tested else {})})
+        emit_json(
+            {"id": connection.id, "etag": connection.etag, **({"test": tested} if tested else {})}
+        )
         return
     console().print(f"Created connection [bold]{connection.name}[/] ({connection.id})")
     if tested:
@@ -112,7 +123,13 @@ def list_(as_json: bool) -> None:
         "Connections",
         ["name", "id", "spec", "auth spec", "state"],
         (
-            (c.name, c.id, names.get(c.connection_spec_id, c.connection_spec_id), c.auth.spec_name, c.state)
+            (
+                c.name,
+                c.id,
+                names.get(c.connection_spec_id, c.connection_spec_id),
+                c.auth.spec_name,
+                c.state,
+            )
             for c in items
         ),
     )

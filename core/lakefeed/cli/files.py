@@ -7,7 +7,14 @@ import json
 import click
 
 from lakefeed.cli.context import engine
-from lakefeed.cli.output import console, emit_json, human_size, json_option, stream_json_lines, table
+from lakefeed.cli.output import (
+    console,
+    emit_json,
+    human_size,
+    json_option,
+    stream_json_lines,
+    table,
+)
 from lakefeed.storage.parquet import ParquetFooter, schemas_agree
 from lakefeed.storage.session import FileFailure
 
@@ -36,8 +43,12 @@ def ls_command(connection: str, path: str, recursive: bool, as_json: bool) -> No
         total += entry.size
         mtime = entry.mtime.strftime("%Y-%m-%d %H:%M:%S") if entry.mtime else ""
         rows.append((entry.path, human_size(entry.size), mtime, entry.etag or entry.version or ""))
-    table(None, ["path", "size", "modified (UTC)", "etag/version"], rows,
-          caption=f"{count} files, {human_size(total)}")
+    table(
+        None,
+        ["path", "size", "modified (UTC)", "etag/version"],
+        rows,
+        caption=f"{count} files, {human_size(total)}",
+    )
 
 
 @click.command("inspect")
@@ -46,7 +57,9 @@ def ls_command(connection: str, path: str, recursive: bool, as_json: bool) -> No
 @_recursive
 @click.option("--row-groups", is_flag=True, help="Include per-row-group column statistics.")
 @json_option
-def inspect_command(connection: str, path: str, recursive: bool, row_groups: bool, as_json: bool) -> None:
+def inspect_command(
+    connection: str, path: str, recursive: bool, row_groups: bool, as_json: bool
+) -> None:
     """Read the Parquet footers at PATH (no row data): schema, rows, row groups.
 
     Files that are not Parquet or are corrupt are reported with the reason; the command exits
@@ -79,8 +92,14 @@ def _print_inspection(
         "Parquet files",
         ["path", "rows", "row groups", "size", "columns", "created by"],
         (
-            (f.entry.path, f.num_rows, f.num_row_groups, human_size(f.entry.size),
-             len(f.schema), f.created_by)
+            (
+                f.entry.path,
+                f.num_rows,
+                f.num_row_groups,
+                human_size(f.entry.size),
+                len(f.schema),
+                f.created_by,
+            )
             for f in footers
         ),
         caption=f"{len(footers)} files, {sum(f.num_rows for f in footers)} rows",
@@ -88,26 +107,46 @@ def _print_inspection(
     schemas: dict[str, list[ParquetFooter]] = {}
     for f in footers:
         schemas.setdefault(f.schema.to_string(show_schema_metadata=False), []).append(f)
-    for i, (text, members) in enumerate(schemas.items(), 1):
-        title = "Schema" if len(schemas) == 1 else f"Schema {i} ({len(members)} files, e.g. {members[0].entry.name})"
-        table(title, ["column", "type", "nullable"],
-              ((fld.name, str(fld.type), fld.nullable) for fld in members[0].schema))
+    for i, members in enumerate(schemas.values(), 1):
+        title = (
+            "Schema"
+            if len(schemas) == 1
+            else f"Schema {i} ({len(members)} files, e.g. {members[0].entry.name})"
+        )
+        table(
+            title,
+            ["column", "type", "nullable"],
+            ((fld.name, str(fld.type), fld.nullable) for fld in members[0].schema),
+        )
         if row_groups:
             for f in members:
                 table(
                     f"Row groups of {f.entry.path}",
                     ["#", "rows", "bytes", "column", "nulls", "min", "max"],
                     (
-                        (rg.index, rg.num_rows, rg.total_byte_size, c.path, c.null_count, c.min, c.max)
+                        (
+                            rg.index,
+                            rg.num_rows,
+                            rg.total_byte_size,
+                            c.path,
+                            c.null_count,
+                            c.min,
+                            c.max,
+                        )
                         for rg in f.row_groups
                         for c in rg.columns
                     ),
                 )
     if footers:
-        out.print("[green]All files agree on one schema.[/]" if agree
-                  else f"[yellow]Files disagree: {len(schemas)} different schemas.[/]")
+        out.print(
+            "[green]All files agree on one schema.[/]"
+            if agree
+            else f"[yellow]Files disagree: {len(schemas)} different schemas.[/]"
+        )
     for failure in failures:
-        out.print(f"[red]FAILED[/] {failure.entry.path}: [dim]{failure.error.code}[/] {failure.error}")
+        out.print(
+            f"[red]FAILED[/] {failure.entry.path}: [dim]{failure.error.code}[/] {failure.error}"
+        )
 
 
 @click.command("preview")

@@ -66,7 +66,10 @@ def stream_json_lines(items: Iterable[Any], to_dict: Callable[[Any], Any]) -> No
     first = True
     out.write("[")
     for item in items:
-        out.write(("\n  " if first else ",\n  ") + json.dumps(to_dict(item), default=str, ensure_ascii=False))
+        out.write(
+            ("\n  " if first else ",\n  ")
+            + json.dumps(to_dict(item), default=str, ensure_ascii=False)
+        )
         first = False
     out.write("]\n" if first else "\n]\n")
     out.flush()

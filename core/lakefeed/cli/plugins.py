@@ -32,7 +32,9 @@ def plugins_command(as_json: bool) -> None:
 def specs_command(spec: str | None, as_json: bool) -> None:
     """List connection specs, or show one (by id or name) with its auth specs."""
     lf = engine()
-    specs = [lf.connection_spec(spec)] if spec else sorted(lf.connection_specs(), key=lambda s: s.name)
+    specs = (
+        [lf.connection_spec(spec)] if spec else sorted(lf.connection_specs(), key=lambda s: s.name)
+    )
     if as_json:
         emit_json([s.to_dict() for s in specs] if spec is None else specs[0].to_dict())
         return

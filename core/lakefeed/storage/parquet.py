@@ -76,9 +76,7 @@ class ParquetFooter:
         return len(self.row_groups)
 
     def schema_fields(self) -> list[dict[str, Any]]:
-        return [
-            {"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in self.schema
-        ]
+        return [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in self.schema]
 
     def to_dict(self, *, row_groups: bool = True) -> dict[str, Any]:
         result: dict[str, Any] = {

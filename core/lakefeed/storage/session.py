@@ -114,7 +114,9 @@ class StorageSession:
         self, path: str, *, recursive: bool = False
     ) -> Iterator[ParquetFooter | FileFailure]:
         """Footers of every file at ``path``; a file that fails is reported, never fatal."""
-        for entry, result in self.source_type.read_footers(self.fs, self.ls(path, recursive=recursive)):
+        for entry, result in self.source_type.read_footers(
+            self.fs, self.ls(path, recursive=recursive)
+        ):
             if isinstance(result, BaseException):
                 yield FileFailure(entry, self._translate(result, f"reading {entry.path!r}"))
             else:

@@ -87,7 +87,7 @@ def _session(backend: ContractBackend, params: dict[str, Any]) -> StorageSession
     return StorageSession(source_type, AuthParams(auth.name, values, auth.secret_names))
 
 
-def _parquet(table: pa.Table, **kwargs: Any) -> bytes:
+def parquet_bytes(table: pa.Table, **kwargs: Any) -> bytes:
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, **kwargs)
     return bytes(sink.getvalue().to_pybytes())
@@ -149,22 +149,20 @@ class StorageContract:
     @classmethod
     def files(cls, session: StorageSession, base: str) -> dict[str, bytes]:
         """Writes the suite's files; returns user path → bytes written."""
-        good = _parquet(table_a(0, 100))
-        truncated = _parquet(table_a(0, 1000))
+        good = parquet_bytes(table_a(0, 100))
+        truncated = parquet_bytes(table_a(0, 1000))
         written = {
             f"{base}/flat/a.parquet": good,
-            f"{base}/flat/b.parquet": _parquet(table_a(100, 50)),
+            f"{base}/flat/b.parquet": parquet_bytes(table_a(100, 50)),
             f"{base}/flat/notes.txt": b"not data",
-            f"{base}/flat/sub/c.parquet": _parquet(table_a(150, 25)),
+            f"{base}/flat/sub/c.parquet": parquet_bytes(table_a(150, 25)),
             f"{base}/schemas/s1.parquet": good,
-            f"{base}/schemas/s2.parquet": _parquet(
-                pa.table(
-                    {"id": ["x"], "when": [datetime(2026, 1, 1, tzinfo=UTC)]}, schema=SCHEMA_B
-                )
+            f"{base}/schemas/s2.parquet": parquet_bytes(
+                pa.table({"id": ["x"], "when": [datetime(2026, 1, 1, tzinfo=UTC)]}, schema=SCHEMA_B)
             ),
-            f"{base}/nested/n.parquet": _parquet(nested_table()),
-            f"{base}/rowgroups/many.parquet": _parquet(table_a(0, 5000), row_group_size=100),
-            f"{base}/wide/wide.parquet": _parquet(wide_table()),
+            f"{base}/nested/n.parquet": parquet_bytes(nested_table()),
+            f"{base}/rowgroups/many.parquet": parquet_bytes(table_a(0, 5000), row_group_size=100),
+            f"{base}/wide/wide.parquet": parquet_bytes(wide_table()),
             f"{base}/bad/empty.parquet": b"",
             f"{base}/bad/truncated.parquet": truncated[: len(truncated) // 2],
             f"{base}/bad/text.parquet": b"id,name\n1,not parquet at all\n" * 10,
@@ -234,7 +232,9 @@ class StorageContract:
         names = sorted(e.name for e in session.ls(f"{base}/flat"))
         assert names == ["a.parquet", "b.parquet", "notes.txt"]
 
-    def test_list_recursive(self, session: StorageSession, base: str, files: dict[str, bytes]) -> None:
+    def test_list_recursive(
+        self, session: StorageSession, base: str, files: dict[str, bytes]
+    ) -> None:
         names = sorted(e.name for e in session.ls(f"{base}/flat", recursive=True))
         assert names == ["a.parquet", "b.parquet", "c.parquet", "notes.txt"]
 
@@ -270,7 +270,9 @@ class StorageContract:
             list(session.ls(f"{base}/no/such/folder"))
         assert "no/such/folder" in str(caught.value)
 
-    def test_empty_folder(self, backend: ContractBackend, session: StorageSession, base: str) -> None:
+    def test_empty_folder(
+        self, backend: ContractBackend, session: StorageSession, base: str
+    ) -> None:
         path = session.resolve(f"{base}/empty")
         if backend.make_empty_folder is not None:
             backend.make_empty_folder(session.fs, path)
@@ -367,7 +369,9 @@ class StorageContract:
         by_name = {item["name"]: item for item in items}
         assert by_name["a.parquet"]["canPreview"] and not by_name["notes.txt"]["canPreview"]
 
-    def test_explore_root(self, session: StorageSession, base: str, files: dict[str, bytes]) -> None:
+    def test_explore_root(
+        self, session: StorageSession, base: str, files: dict[str, bytes]
+    ) -> None:
         items = session.explore("root")
         assert items and all(item["type"] in ("file", "folder") for item in items)
 

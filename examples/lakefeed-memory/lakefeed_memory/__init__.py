@@ -30,7 +30,9 @@ class MemoryFiles(SourceType):
                 type="None",
                 description="The memory filesystem needs no credentials.",
                 params=(
-                    Param("rootPath", "Root folder", "Folder relative paths start from.", default="/"),
+                    Param(
+                        "rootPath", "Root folder", "Folder relative paths start from.", default="/"
+                    ),
                 ),
             ),
         ),

@@ -52,21 +52,33 @@ def test_abfs_urls_and_connection_string_variant() -> None:
 
 def test_account_url_parsing() -> None:
     assert parse_account_url("https://acct.dfs.core.windows.net") == (
-        "acct", "https", "https://acct.blob.core.windows.net"
+        "acct",
+        "https",
+        "https://acct.blob.core.windows.net",
     )
     assert parse_account_url("http://127.0.0.1:10000/devstoreaccount1/") == (
-        "devstoreaccount1", "http", "http://127.0.0.1:10000/devstoreaccount1"
+        "devstoreaccount1",
+        "http",
+        "http://127.0.0.1:10000/devstoreaccount1",
     )
-    with pytest.raises(InvalidAuthParams, match="dfs.core.windows.net"):
+    with pytest.raises(InvalidAuthParams, match=r"dfs\.core\.windows\.net"):
         parse_account_url("acct")
 
 
 def test_service_principal_maps_to_adlfs_credentials() -> None:
     session = Lakefeed().session_for(
         "adls-gen2",
-        {"url": "https://acct.dfs.core.windows.net", "servicePrincipalId": "app-id",
-         "servicePrincipalKey": "app-secret", "tenant": "contoso.onmicrosoft.com"},
+        {
+            "url": "https://acct.dfs.core.windows.net",
+            "servicePrincipalId": "app-id",
+            "servicePrincipalKey": "app-secret",
+            "tenant": "contoso.onmicrosoft.com",
+        },
         "Basic Authentication for adls-gen2",
     )
     fs = session.fs  # builds the client; no network until first use
-    assert (fs.account_name, fs.client_id, fs.tenant_id) == ("acct", "app-id", "contoso.onmicrosoft.com")
+    assert (fs.account_name, fs.client_id, fs.tenant_id) == (
+        "acct",
+        "app-id",
+        "contoso.onmicrosoft.com",
+    )

@@ -57,18 +57,29 @@ def sas_uri(container: str | None = None) -> str:
     expiry = datetime.now(UTC) + timedelta(hours=1)
     if container is None:
         token = generate_account_sas(
-            account, key, ResourceTypes(service=True, container=True, object=True),
-            AccountSasPermissions(read=True, list=True), expiry,
+            account,
+            key,
+            ResourceTypes(service=True, container=True, object=True),
+            AccountSasPermissions(read=True, list=True),
+            expiry,
         )
         return f"http://127.0.0.1:10000/{account}?{token}"
-    token = generate_container_sas(account, container, key, permission=ContainerSasPermissions(read=True, list=True), expiry=expiry)
+    token = generate_container_sas(
+        account,
+        container,
+        key,
+        permission=ContainerSasPermissions(read=True, list=True),
+        expiry=expiry,
+    )
     return f"http://127.0.0.1:10000/{account}/{container}?{token}"
 
 
 @pytest.fixture
 def container() -> str:
     name = f"sas-{uuid.uuid4().hex[:8]}"
-    session = Lakefeed().session_for("azure-blob", {"connectionString": connection_string()}, "ConnectionString")
+    session = Lakefeed().session_for(
+        "azure-blob", {"connectionString": connection_string()}, "ConnectionString"
+    )
     ensure_folder(session.fs, name)
     put(session, {f"/{name}/in/a.parquet": b"PAR1", f"/{name}/in/b.parquet": b"PAR1"})
     return name
@@ -87,7 +98,10 @@ def test_account_sas_uri_lists_files(container: str) -> None:
 def test_container_sas_uri_roots_relative_paths_at_the_container(container: str) -> None:
     session = sas_session(sas_uri(container))
     assert session.test() == f"listed container {container!r}: 1 entries"
-    assert [e.path for e in session.ls("in")] == [f"{container}/in/a.parquet", f"{container}/in/b.parquet"]
+    assert [e.path for e in session.ls("in")] == [
+        f"{container}/in/a.parquet",
+        f"{container}/in/b.parquet",
+    ]
 
 
 def test_tampered_sas_signature_is_an_auth_failure(container: str) -> None:
@@ -95,7 +109,9 @@ def test_tampered_sas_signature_is_an_auth_failure(container: str) -> None:
     tampered = uri.replace("sig=", "sig=AAAA")
     with pytest.raises(StorageAuthenticationFailed) as caught:
         list(sas_session(tampered).ls("in"))
-    assert "sig=AAAA" not in str(caught.value) and uri.split("sig=")[1][:20] not in str(caught.value)
+    assert "sig=AAAA" not in str(caught.value) and uri.split("sig=")[1][:20] not in str(
+        caught.value
+    )
 
 
 def test_malformed_sas_uri_is_rejected_with_a_fix() -> None:
@@ -105,8 +121,12 @@ def test_malformed_sas_uri_is_rejected_with_a_fix() -> None:
 
 def test_split_sas_uri_handles_public_and_emulator_hosts() -> None:
     assert split_sas_uri("https://acct.blob.core.windows.net/c1?sv=1&sig=x") == (
-        "https://acct.blob.core.windows.net", "sv=1&sig=x", "c1"
+        "https://acct.blob.core.windows.net",
+        "sv=1&sig=x",
+        "c1",
     )
     assert split_sas_uri("http://127.0.0.1:10000/devstoreaccount1?sv=1&sig=x") == (
-        "http://127.0.0.1:10000/devstoreaccount1", "sv=1&sig=x", ""
+        "http://127.0.0.1:10000/devstoreaccount1",
+        "sv=1&sig=x",
+        "",
     )

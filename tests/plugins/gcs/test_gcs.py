@@ -17,7 +17,14 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from lakefeed import Lakefeed
 from lakefeed.errors import InvalidAuthParams
-from lakefeed.testing.contract import ContractBackend, StorageContract, ensure_folder, put
+from lakefeed.testing.contract import (
+    ContractBackend,
+    StorageContract,
+    parquet_bytes,
+    ensure_folder,
+    put,
+    table_a,
+)
 from tests_support import server_env
 
 pytestmark = pytest.mark.servers
@@ -55,16 +62,26 @@ def token_server() -> Iterator[tuple[str, rsa.RSAPublicKey]]:
     public = trusted.public_key()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"])).decode()
             assertion = urllib.parse.parse_qs(body)["assertion"][0]
             header, payload, signature = assertion.split(".")
             try:
-                public.verify(_unb64url(signature), f"{header}.{payload}".encode(),
-                              padding.PKCS1v15(), hashes.SHA256())
-                status, answer = 200, {"access_token": "ya29.local", "expires_in": 3600, "token_type": "Bearer"}
+                public.verify(
+                    _unb64url(signature),
+                    f"{header}.{payload}".encode(),
+                    padding.PKCS1v15(),
+                    hashes.SHA256(),
+                )
+                status, answer = (
+                    200,
+                    {"access_token": "ya29.local", "expires_in": 3600, "token_type": "Bearer"},
+                )
             except Exception:
-                status, answer = 400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
+                status, answer = (
+                    400,
+                    {"error": "invalid_grant", "error_description": "Invalid JWT Signature."},
+                )
             data = json.dumps(answer).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -88,11 +105,17 @@ def key_json(token_uri: str, private_key: Any) -> str:
     pem = private_key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
-    return json.dumps({
-        "type": "service_account", "project_id": "lakefeed-test", "private_key_id": "k1",
-        "private_key": pem, "client_email": "ingest@lakefeed-test.iam.gserviceaccount.com",
-        "client_id": "1", "token_uri": token_uri,
-    })
+    return json.dumps(
+        {
+            "type": "service_account",
+            "project_id": "lakefeed-test",
+            "private_key_id": "k1",
+            "private_key": pem,
+            "client_email": "ingest@lakefeed-test.iam.gserviceaccount.com",
+            "client_id": "1",
+            "token_uri": token_uri,
+        }
+    )
 
 
 def sa_session(key: str) -> Any:
@@ -103,7 +126,8 @@ def sa_session(key: str) -> Any:
 def test_service_account_key_is_exchanged_for_a_token(token_server: tuple[str, Any]) -> None:
     uri, trusted = token_server
     anon = Lakefeed().session_for(
-        "google-cloud", {"serviceUrl": server_env("LAKEFEED_TEST_GCS_ENDPOINT")},
+        "google-cloud",
+        {"serviceUrl": server_env("LAKEFEED_TEST_GCS_ENDPOINT")},
         "Anonymous Access for google-cloud",
     )
     ensure_folder(anon.fs, "sa-bucket")
@@ -112,7 +136,9 @@ def test_service_account_key_is_exchanged_for_a_token(token_server: tuple[str, A
     assert [e.name for e in session.ls("/sa-bucket")] == ["x.parquet"]
 
 
-def test_service_account_with_an_untrusted_key_fails_authentication(token_server: tuple[str, Any]) -> None:
+def test_service_account_with_an_untrusted_key_fails_authentication(
+    token_server: tuple[str, Any],
+) -> None:
     from lakefeed.errors import StorageAuthenticationFailed
 
     uri, _ = token_server
@@ -128,3 +154,23 @@ def test_service_account_key_must_be_json() -> None:
         sa_session("{not json").test()
     with pytest.raises(InvalidAuthParams, match="client_email"):
         sa_session(json.dumps({"type": "service_account"})).test()
+
+
+def test_hmac_keys_read_through_the_xml_api() -> None:
+    """HMAC keys go through GCS's S3-compatible XML API (s3fs). fake-gcs-server answers the
+    read side of that API (list, HEAD, ranged GET); it checks no signature, so this proves the
+    protocol path, not the key check."""
+    endpoint = server_env("LAKEFEED_TEST_GCS_ENDPOINT")
+    lf = Lakefeed()
+    anon = lf.session_for("google-cloud", {"serviceUrl": endpoint}, "Anonymous Access for google-cloud")
+    ensure_folder(anon.fs, "hmac-bucket")
+    put(anon, {"/hmac-bucket/in/a.parquet": parquet_bytes(table_a(0, 7))})
+    hmac = lf.session_for(
+        "google-cloud",
+        {"accessKeyId": "GOOG1EXAMPLE", "secretAccessKey": "hmac-secret", "serviceUrl": endpoint,
+         "bucketName": "hmac-bucket"},
+        "Basic Authentication for google-cloud",
+    )
+    assert type(hmac.fs).__module__.startswith("s3fs")
+    assert [e.path for e in hmac.ls("in")] == ["hmac-bucket/in/a.parquet"]
+    assert hmac.footer("in/a.parquet").num_rows == 7

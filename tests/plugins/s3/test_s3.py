@@ -75,7 +75,9 @@ def bucket_files() -> tuple[Lakefeed, str]:
     return lf, bucket
 
 
-def test_bucket_and_folder_are_the_root_of_relative_paths(bucket_files: tuple[Lakefeed, str]) -> None:
+def test_bucket_and_folder_are_the_root_of_relative_paths(
+    bucket_files: tuple[Lakefeed, str],
+) -> None:
     lf, bucket = bucket_files
     session = lf.session_for("amazon-s3", moto_params(bucketName=bucket, folderPath="in"))
     assert [e.path for e in session.ls("", recursive=True)] == [f"{bucket}/in/2026/a.parquet"]
@@ -87,7 +89,9 @@ def test_bucket_and_folder_are_the_root_of_relative_paths(bucket_files: tuple[La
 
 def test_session_token_is_passed_and_kept_secret(bucket_files: tuple[Lakefeed, str]) -> None:
     lf, bucket = bucket_files
-    conn = lf.create_connection("sts", "amazon-s3", "Access Key", moto_params(s3SessionToken="FwoG-token-value"))
+    conn = lf.create_connection(
+        "sts", "amazon-s3", "Access Key", moto_params(s3SessionToken="FwoG-token-value")
+    )
     session = lf.session(conn)
     assert session.fs.token == "FwoG-token-value"
     assert len(list(session.ls(f"/{bucket}", recursive=True))) == 2

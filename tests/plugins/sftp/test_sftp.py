@@ -12,7 +12,7 @@ import pytest
 from lakefeed import Lakefeed
 from lakefeed.errors import HostKeyRejected, InvalidAuthParams, StorageAuthenticationFailed
 from lakefeed.storage.parquet import ParquetFooter
-from lakefeed.testing.contract import ContractBackend, StorageContract, put, table_a, _parquet
+from lakefeed.testing.contract import ContractBackend, StorageContract, parquet_bytes, put, table_a
 from tests_support import server_env
 
 pytestmark = pytest.mark.servers
@@ -84,19 +84,28 @@ def test_garbage_key_content_names_the_fix() -> None:
 
 
 def test_unknown_host_key_is_rejected_by_default() -> None:
-    s = session(PASSWORD_AUTH, password=server_env("LAKEFEED_TEST_SFTP_PASSWORD"),
-                knownHosts=f"[127.0.0.1]:{server_env('LAKEFEED_TEST_SFTP_PORT')} {OTHER_HOST_KEY}")
+    s = session(
+        PASSWORD_AUTH,
+        password=server_env("LAKEFEED_TEST_SFTP_PASSWORD"),
+        knownHosts=f"[127.0.0.1]:{server_env('LAKEFEED_TEST_SFTP_PORT')} {OTHER_HOST_KEY}",
+    )
     with pytest.raises(HostKeyRejected) as caught:
         s.test()
     assert "known" in str(caught.value).lower()
-    no_entry = session(PASSWORD_AUTH, password=server_env("LAKEFEED_TEST_SFTP_PASSWORD"), knownHosts="")
+    no_entry = session(
+        PASSWORD_AUTH, password=server_env("LAKEFEED_TEST_SFTP_PASSWORD"), knownHosts=""
+    )
     with pytest.raises(HostKeyRejected):
         no_entry.test()
 
 
 def test_host_key_checking_can_be_turned_off() -> None:
-    s = session(PASSWORD_AUTH, password=server_env("LAKEFEED_TEST_SFTP_PASSWORD"),
-                knownHosts="", hostKeyChecking=False)
+    s = session(
+        PASSWORD_AUTH,
+        password=server_env("LAKEFEED_TEST_SFTP_PASSWORD"),
+        knownHosts="",
+        hostKeyChecking=False,
+    )
     assert "listed" in s.test()
 
 
@@ -109,9 +118,13 @@ def test_wrong_password_message_has_no_secret() -> None:
 
 @pytest.mark.parametrize("connections", [1, 4])
 def test_footers_over_concurrent_connections(connections: int) -> None:
-    s = session(PASSWORD_AUTH, password=server_env("LAKEFEED_TEST_SFTP_PASSWORD"),
-                maxConcurrentConnections=connections, folderPath="concurrent")
-    data = {f"concurrent/f{i:03d}.parquet": _parquet(table_a(i, 10)) for i in range(40)}
+    s = session(
+        PASSWORD_AUTH,
+        password=server_env("LAKEFEED_TEST_SFTP_PASSWORD"),
+        maxConcurrentConnections=connections,
+        folderPath="concurrent",
+    )
+    data = {f"concurrent/f{i:03d}.parquet": parquet_bytes(table_a(i, 10)) for i in range(40)}
     put(s, data)
     footers = list(s.inspect("", recursive=True))
     assert len(footers) == 40 and all(isinstance(f, ParquetFooter) for f in footers)
