@@ -74,6 +74,7 @@ class Lakefeed:
         connection_spec = self.connection_spec(spec)
         if auth_spec_name is None:
             auth_spec_name = only_auth_spec(connection_spec)
+        self.session_for(spec, params, auth_spec_name)  # validates, incl. the plugin's checks
         return self.connections.create(
             name=name,
             spec=connection_spec,
@@ -100,7 +101,9 @@ class Lakefeed:
         connection_spec = source_type.spec
         auth = connection_spec.auth_spec(auth_spec_name or only_auth_spec(connection_spec))
         values = connection_spec.validate_auth(auth.name, params)
-        return StorageSession(source_type, AuthParams(auth.name, values, auth.secret_names))
+        auth_params = AuthParams(auth.name, values, auth.secret_names)
+        source_type.check_params(auth_params)
+        return StorageSession(source_type, auth_params)
 
 
 def only_auth_spec(spec: ConnectionSpec) -> str:

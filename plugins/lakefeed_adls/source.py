@@ -41,6 +41,9 @@ class AdlsGen2Files(SourceType):
     spec = SPEC
     requires = (("adlfs", "lakefeed[azure]"), ("azure.identity", "lakefeed[azure]"))
 
+    def check_params(self, auth: AuthParams) -> None:
+        self.endpoint(auth)  # parses the account URL or connection string
+
     def endpoint(self, auth: AuthParams) -> tuple[str, int]:
         if auth.spec_name == "Connection String Authentication for adls-gen2":
             return connection_string_endpoint(auth["connectionString"])

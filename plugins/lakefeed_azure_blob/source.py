@@ -81,6 +81,9 @@ class AzureBlobFiles(SourceType):
             return azure_filesystem(connection_string=connection_string)
         return azure_filesystem(connection_string=auth["connectionString"])
 
+    def check_params(self, auth: AuthParams) -> None:
+        self.endpoint(auth)  # parses the SAS URI or connection string
+
     def endpoint(self, auth: AuthParams) -> tuple[str, int]:
         if auth.spec_name == "SAS URI Authentication":
             return url_endpoint(split_sas_uri(auth["sasUri"])[0])

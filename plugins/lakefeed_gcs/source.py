@@ -73,6 +73,10 @@ class GcsFiles(S3ProtocolSource):
             return super().list_files(fs, path, recursive=recursive)
         return SourceType.list_files(self, fs, path, recursive=recursive)
 
+    def check_params(self, auth: AuthParams) -> None:
+        if auth.spec_name == SERVICE_ACCOUNT:
+            service_account_info(auth["serviceAccountKey"])
+
     def endpoint(self, auth: AuthParams) -> tuple[str, int]:
         return url_endpoint(auth.get("serviceUrl") or GOOGLE_XML_API)
 

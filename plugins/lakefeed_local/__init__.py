@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lakefeed import hookimpl
+from lakefeed.errors import InvalidAuthParams
 from lakefeed.secrets import AuthParams
 from lakefeed.specs import AuthSpec, ConnectionSpec, Param
 from lakefeed.storage import SourceType
@@ -29,8 +30,7 @@ SPEC = ConnectionSpec(
                 Param(
                     "rootPath",
                     "Root folder",
-                    "Folder that relative paths start from (a relative rootPath is taken from the "
-                    "working directory); absolute paths work anywhere.",
+                    "Absolute folder that relative paths start from; absolute paths work anywhere.",
                     default="/",
                 ),
             ),
@@ -47,8 +47,17 @@ class LocalFiles(SourceType):
 
         return LocalFileSystem()
 
+    def check_params(self, auth: AuthParams) -> None:
+        root = os.path.expanduser(str(auth.get("rootPath") or "/"))
+        if not os.path.isabs(root):
+            raise InvalidAuthParams(
+                f"rootPath {root!r} is relative; a stored connection must not depend on the "
+                "directory it is used from.",
+                fix=f"Give an absolute path, e.g. rootPath={os.path.abspath(root)}",
+            )
+
     def root(self, auth: AuthParams, fs: Any) -> str:
-        return os.path.abspath(os.path.expanduser(str(auth.get("rootPath") or "/")))
+        return os.path.expanduser(str(auth.get("rootPath") or "/"))
 
 
 @hookimpl

@@ -125,6 +125,10 @@ class SftpFiles(SourceType):
         cls = _make_filesystem_class()
         return cls(auth["host"], lakefeed_options=options, skip_instance_cache=True, **ssh_kwargs)
 
+    def check_params(self, auth: AuthParams) -> None:
+        if auth.spec_name == PUBLIC_KEY:
+            load_private_key(auth["privateKeyContent"], auth.get("passPhrase"))
+
     def endpoint(self, auth: AuthParams) -> tuple[str, int]:
         return str(auth["host"]), int(auth["port"])
 

@@ -79,3 +79,19 @@ def test_wrong_key_file_says_how_to_recover(tmp_path: Path) -> None:
     with pytest.raises(SecretKeyError, match="LAKEFEED_SECRET_KEY_FILE"):
         other.open(token)
     assert box.open(token) == {"x": "y"}
+
+
+def test_plugin_checks_run_before_storing(tmp_path: Path) -> None:
+    lf = Lakefeed(home=tmp_path)
+    with pytest.raises(InvalidAuthParams, match="absolute path"):
+        lf.create_connection("rel", "local-files", None, {"rootPath": "data"})
+    with pytest.raises(InvalidAuthParams, match="SAS URI"):
+        lf.create_connection("sas", "azure-blob", "SAS URI Authentication", {"sasUri": "nope"})
+    with pytest.raises(InvalidAuthParams, match="not valid JSON"):
+        lf.create_connection(
+            "sa",
+            "google-cloud",
+            "Service Account Authentication for google-cloud",
+            {"serviceAccountKey": "{"},
+        )
+    assert lf.connections.list() == []

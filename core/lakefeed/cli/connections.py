@@ -11,7 +11,6 @@ import click
 
 from lakefeed.cli.context import engine
 from lakefeed.cli.output import console, emit_json, json_option, table
-from lakefeed.engine import only_auth_spec
 from lakefeed.errors import InvalidRequest
 
 
@@ -34,10 +33,20 @@ def _param_value(raw: str) -> str:
     return raw
 
 
+def _read_params_file(name: str) -> str:
+    try:
+        return Path(name).expanduser().read_text()
+    except OSError as exc:
+        raise InvalidRequest(
+            f"Cannot read --params-file {name!r}: {exc.strerror}.",
+            fix="Check the path, or pass '-' to read the JSON from stdin.",
+        ) from None
+
+
 def parse_params(pairs: tuple[str, ...], params_file: str | None) -> dict[str, Any]:
     params: dict[str, Any] = {}
     if params_file:
-        text = sys.stdin.read() if params_file == "-" else _param_value("@" + params_file)
+        text = sys.stdin.read() if params_file == "-" else _read_params_file(params_file)
         try:
             loaded = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -88,6 +97,8 @@ def create(
     as_json: bool,
 ) -> None:
     """Create a connection NAME; secret params are encrypted at rest and never printed."""
+    from lakefeed.engine import only_auth_spec
+
     lf = engine()
     params = parse_params(pairs, params_file)
     connection_spec = lf.connection_spec(spec)

@@ -41,6 +41,10 @@ class SourceType:
 
     # -- overridable defaults ------------------------------------------------------------------
 
+    def check_params(self, auth: AuthParams) -> None:
+        """Backend-specific checks beyond the auth spec's JSON Schema (URL shapes, key files),
+        run before a connection is stored; raise :class:`lakefeed.errors.InvalidAuthParams`."""
+
     def root(self, auth: AuthParams, fs: Any) -> str:
         """The folder relative paths start from and ``explore`` shows as root ("" = top)."""
         return ""

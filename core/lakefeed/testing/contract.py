@@ -62,7 +62,7 @@ class ContractBackend:
     auth_spec: str
     params: dict[str, Any]
     #: absolute path ("/bucket/prefix", "/srv/dir") of a folder the suite may fill; created
-    #: with ``fs.makedirs`` (object stores: the bucket/container) if missing
+    #: with :func:`ensure_folder` (object stores: the bucket/container) if missing
     base: str
     #: the same credentials with a wrong secret; None when the server checks none
     bad_params: dict[str, Any] | None = None

@@ -162,13 +162,19 @@ def test_hmac_keys_read_through_the_xml_api() -> None:
     protocol path, not the key check."""
     endpoint = server_env("LAKEFEED_TEST_GCS_ENDPOINT")
     lf = Lakefeed()
-    anon = lf.session_for("google-cloud", {"serviceUrl": endpoint}, "Anonymous Access for google-cloud")
+    anon = lf.session_for(
+        "google-cloud", {"serviceUrl": endpoint}, "Anonymous Access for google-cloud"
+    )
     ensure_folder(anon.fs, "hmac-bucket")
     put(anon, {"/hmac-bucket/in/a.parquet": parquet_bytes(table_a(0, 7))})
     hmac = lf.session_for(
         "google-cloud",
-        {"accessKeyId": "GOOG1EXAMPLE", "secretAccessKey": "hmac-secret", "serviceUrl": endpoint,
-         "bucketName": "hmac-bucket"},
+        {
+            "accessKeyId": "GOOG1EXAMPLE",
+            "secretAccessKey": "hmac-secret",
+            "serviceUrl": endpoint,
+            "bucketName": "hmac-bucket",
+        },
         "Basic Authentication for google-cloud",
     )
     assert type(hmac.fs).__module__.startswith("s3fs")
