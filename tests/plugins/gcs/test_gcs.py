@@ -20,8 +20,8 @@ from lakefeed.errors import InvalidAuthParams
 from lakefeed.testing.contract import (
     ContractBackend,
     StorageContract,
-    parquet_bytes,
     ensure_folder,
+    parquet_bytes,
     put,
     table_a,
 )
