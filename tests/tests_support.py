@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -18,3 +21,19 @@ def server_env(name: str) -> str:
             pytrace=False,
         )
     return value
+
+
+#: A valid base64 storage key that is not the emulator's (Azure tests of bad credentials).
+WRONG_AZURE_KEY = "V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXk9PQ=="
+
+
+def lakefeed(home: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``lakefeed`` CLI in a subprocess with its own LAKEFEED_HOME."""
+    cli = Path(sys.executable).with_name("lakefeed")
+    return subprocess.run(
+        [str(cli), *args],
+        capture_output=True,
+        text=True,
+        input=input,
+        env={**os.environ, "LAKEFEED_HOME": str(home), "COLUMNS": "200"},
+    )

@@ -2,6 +2,7 @@
 connection-string variants (also what the Azurite emulator accepts)."""
 
 from lakefeed.specs import AuthSpec, ConnectionSpec, Param
+from lakefeed_azure_blob.spec import CONNECTION_STRING
 
 ADLS_SPEC_ID = "b3ba5556-48be-44b7-8b85-ff2b69b46dc4"
 
@@ -53,15 +54,7 @@ SPEC = ConnectionSpec(
             name="Connection String Authentication for adls-gen2",
             type="ConnectionString",
             description="A storage account connection string.",
-            params=(
-                Param(
-                    "connectionString",
-                    "Connection string",
-                    "DefaultEndpointsProtocol=https;AccountName=...;AccountKey=...",
-                    required=True,
-                    secret=True,
-                ),
-            ),
+            params=(CONNECTION_STRING,),
         ),
     ),
 )

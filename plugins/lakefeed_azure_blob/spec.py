@@ -4,6 +4,14 @@ from lakefeed.specs import AuthSpec, ConnectionSpec, Param
 
 AZURE_BLOB_SPEC_ID = "4c10e202-c428-4796-9208-5f1f5732b1cf"
 
+CONNECTION_STRING = Param(
+    "connectionString",
+    "Connection string",
+    "DefaultEndpointsProtocol=https;AccountName=...;AccountKey=...",
+    required=True,
+    secret=True,
+)
+
 SPEC = ConnectionSpec(
     id=AZURE_BLOB_SPEC_ID,
     name="azure-blob",
@@ -16,15 +24,7 @@ SPEC = ConnectionSpec(
             name="ConnectionString",
             type="ConnectionString",
             description="An account connection string (AccountName, AccountKey, endpoints).",
-            params=(
-                Param(
-                    "connectionString",
-                    "Connection string",
-                    "DefaultEndpointsProtocol=https;AccountName=...;AccountKey=...",
-                    required=True,
-                    secret=True,
-                ),
-            ),
+            params=(CONNECTION_STRING,),
         ),
         AuthSpec(
             name="SAS URI Authentication",

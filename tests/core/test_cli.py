@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tests_support import lakefeed
+
 SECRET = "sup3r-s3cret-value-for-cli"
-
-
-def lakefeed(home: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
-    cli = Path(sys.executable).with_name("lakefeed")
-    return subprocess.run(
-        [str(cli), *args],
-        capture_output=True,
-        text=True,
-        input=input,
-        env={**os.environ, "LAKEFEED_HOME": str(home), "COLUMNS": "200"},
-    )
 
 
 @pytest.fixture

@@ -4,9 +4,6 @@ counts it prints are the ones the test wrote."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,7 +13,7 @@ import pytest
 
 from lakefeed import Lakefeed
 from lakefeed.testing.contract import ensure_folder, parquet_bytes, put
-from tests_support import server_env
+from tests_support import lakefeed, server_env
 
 pytestmark = pytest.mark.servers
 
@@ -83,17 +80,6 @@ def backends() -> dict[str, tuple[str, str, dict[str, Any], str]]:
     }
 
 
-def lakefeed(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    cli = Path(sys.executable).with_name("lakefeed")
-    return subprocess.run(
-        [str(cli), *args],
-        capture_output=True,
-        text=True,
-        input=stdin,
-        env={**os.environ, "LAKEFEED_HOME": str(home), "COLUMNS": "200"},
-    )
-
-
 @pytest.mark.parametrize("name", ["s3-moto", "s3-rgw", "azure-blob", "adls-gen2", "gcs", "sftp"])
 def test_inspect_prints_what_was_written(name: str, tmp_path: Path) -> None:
     spec, auth, params, folder = backends()[name]
@@ -123,7 +109,7 @@ def test_inspect_prints_what_was_written(name: str, tmp_path: Path) -> None:
         "--params-file",
         "-",
         "--test",
-        stdin=json.dumps(params),
+        input=json.dumps(params),
     )
     assert created.returncode == 0, created.stderr
     report = lakefeed(home, "inspect", name, f"{folder}/in", "--json")

@@ -9,10 +9,9 @@ from lakefeed import Lakefeed
 from lakefeed.errors import InvalidAuthParams
 from lakefeed.testing.contract import ContractBackend, StorageContract, ensure_folder, put
 from lakefeed_adls.source import parse_account_url
-from tests_support import server_env
+from tests_support import WRONG_AZURE_KEY, server_env
 
 pytestmark = pytest.mark.servers
-WRONG_KEY = "V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXk9PQ=="
 AUTH = "Account Key Authentication for adls-gen2"
 
 
@@ -30,7 +29,7 @@ class TestAdlsContract(StorageContract):
             auth_spec=AUTH,
             params={"url": account_url(), "accountKey": key},
             base="/lakefeed-adls",
-            bad_params={"url": account_url(), "accountKey": WRONG_KEY},
+            bad_params={"url": account_url(), "accountKey": WRONG_AZURE_KEY},
             unreachable_params={"url": account_url(port=1), "accountKey": key},
             has_empty_folders=False,  # Azurite has no hierarchical namespace
         )

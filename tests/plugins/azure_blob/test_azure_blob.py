@@ -12,10 +12,9 @@ from lakefeed import Lakefeed
 from lakefeed.errors import InvalidAuthParams, StorageAuthenticationFailed
 from lakefeed.testing.contract import ContractBackend, StorageContract, ensure_folder, put
 from lakefeed_azure_blob.source import split_sas_uri
-from tests_support import server_env
+from tests_support import WRONG_AZURE_KEY, server_env
 
 pytestmark = pytest.mark.servers
-WRONG_KEY = "V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXk9PQ=="
 
 
 def connection_string(key: str | None = None, port: int | None = None) -> str:
@@ -36,7 +35,7 @@ class TestAzureBlobContract(StorageContract):
             auth_spec="ConnectionString",
             params={"connectionString": connection_string()},
             base="/lakefeed-blob",
-            bad_params={"connectionString": connection_string(key=WRONG_KEY)},
+            bad_params={"connectionString": connection_string(key=WRONG_AZURE_KEY)},
             unreachable_params={"connectionString": connection_string(port=1)},
             # Flat namespace: a folder exists only while a blob is in it.
             has_empty_folders=False,
