@@ -8,10 +8,14 @@ from urllib.parse import urlsplit
 
 from lakefeed.errors import InvalidAuthParams
 from lakefeed.secrets import AuthParams
-from lakefeed.storage import SourceType
 from lakefeed.storage.source import url_endpoint
 from lakefeed_adls.spec import SPEC
-from lakefeed_azure_blob.source import _is_path_style, azure_filesystem, connection_string_endpoint
+from lakefeed_azure_blob.source import (
+    AzureListing,
+    _is_path_style,
+    azure_filesystem,
+    connection_string_endpoint,
+)
 
 
 def parse_account_url(url: str) -> tuple[str, str, str]:
@@ -37,7 +41,7 @@ def parse_account_url(url: str) -> tuple[str, str, str]:
     return account, parts.scheme, endpoint
 
 
-class AdlsGen2Files(SourceType):
+class AdlsGen2Files(AzureListing):
     spec = SPEC
     requires = (("adlfs", "lakefeed[azure]"), ("azure.identity", "lakefeed[azure]"))
 

@@ -3,14 +3,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 from lakefeed.errors import InvalidAuthParams
 from lakefeed.secrets import AuthParams
-from lakefeed.storage import SourceType
+from lakefeed.storage import FileEntry
+from lakefeed.storage.entries import to_utc
+from lakefeed.storage.object_store import PAGE_SIZE, ObjectStoreSource
 from lakefeed.storage.source import url_endpoint
 from lakefeed_azure_blob.spec import SPEC
+
+
+def sync(loop: Any, coroutine_function: Any) -> Any:
+    """Run an adlfs-client coroutine on the filesystem's event loop."""
+    from fsspec.asyn import sync as fsspec_sync
+
+    return fsspec_sync(loop, coroutine_function)
 
 
 def azure_filesystem(**kwargs: Any) -> Any:
@@ -70,7 +80,64 @@ def connection_string_endpoint(connection_string: str) -> tuple[str, int]:
     return url_endpoint(f"{scheme}://{fields['AccountName']}.blob.{suffix}")
 
 
-class AzureBlobFiles(SourceType):
+class AzureListing(ObjectStoreSource):
+    """Paged List Blobs through adlfs's async client (Blob and ADLS Gen2 alike)."""
+
+    def head(self, fs: Any, bucket: str, key: str) -> FileEntry | None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        async def properties() -> Any:
+            async with fs.service_client.get_blob_client(bucket, key) as blob:
+                return await blob.get_blob_properties()
+
+        try:
+            props = sync(fs.loop, properties)
+        except ResourceNotFoundError:
+            return None
+        return _entry(bucket, props)
+
+    def pages(self, fs: Any, bucket: str, prefix: str, *, recursive: bool) -> Iterator[FileEntry]:
+        container = fs.service_client.get_container_client(bucket)
+        if recursive:
+            listing = container.list_blobs(name_starts_with=prefix, results_per_page=PAGE_SIZE)
+        else:
+            listing = container.walk_blobs(name_starts_with=prefix, delimiter="/")
+        pager = listing.by_page()
+
+        async def next_page() -> list[Any] | None:
+            try:
+                page = await pager.__anext__()
+            except StopAsyncIteration:
+                return None
+            return [item async for item in page]
+
+        while (items := sync(fs.loop, next_page)) is not None:
+            for item in items:
+                # walk_blobs yields BlobPrefix (sub-folders) beside blobs; markers end in "/"
+                if hasattr(item, "size") and not item.name.endswith("/"):
+                    yield _entry(bucket, item)
+
+    def prefix_exists(self, fs: Any, bucket: str, prefix: str) -> bool:
+        async def any_blob() -> bool:
+            async with fs.service_client.get_container_client(bucket) as container:
+                async for _ in container.list_blobs(name_starts_with=prefix, results_per_page=1):
+                    return True
+            return False
+
+        return bool(sync(fs.loop, any_blob))
+
+
+def _entry(container: str, blob: Any) -> FileEntry:
+    return FileEntry(
+        path=f"{container}/{blob.name}",
+        size=int(blob.size),
+        mtime=to_utc(blob.last_modified),
+        etag=str(blob.etag).strip('"') if blob.etag else None,
+        version=getattr(blob, "version_id", None),
+    )
+
+
+class AzureBlobFiles(AzureListing):
     spec = SPEC
     requires = (("adlfs", "lakefeed[azure]"),)
 

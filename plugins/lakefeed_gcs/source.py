@@ -9,6 +9,8 @@ from typing import Any
 from lakefeed.errors import InvalidAuthParams
 from lakefeed.secrets import AuthParams
 from lakefeed.storage import FileEntry, SourceType
+from lakefeed.storage.entries import to_utc
+from lakefeed.storage.object_store import PAGE_SIZE
 from lakefeed.storage.source import url_endpoint
 from lakefeed_gcs.spec import GOOGLE_XML_API, HMAC, SERVICE_ACCOUNT, SPEC
 from lakefeed_s3.source import S3ProtocolSource, s3_filesystem
@@ -36,6 +38,16 @@ def service_account_info(text: str) -> dict[str, Any]:
             fix="Create a JSON key for the service account in the Google Cloud console.",
         )
     return info
+
+
+def _gcs_entry(item: dict[str, Any]) -> FileEntry:
+    return FileEntry(
+        path=f"{item['bucket']}/{item['name']}",
+        size=int(item.get("size", 0)),
+        mtime=to_utc(item.get("updated")),
+        etag=item.get("etag") or item.get("md5Hash"),
+        version=str(item["generation"]) if item.get("generation") else None,
+    )
 
 
 class GcsFiles(S3ProtocolSource):
@@ -68,10 +80,39 @@ class GcsFiles(S3ProtocolSource):
             requests_timeout=60,
         )
 
-    def list_files(self, fs: Any, path: str, *, recursive: bool) -> Iterator[FileEntry]:
+    # Listing: the S3-protocol pages for HMAC keys, objects.list pages for the JSON API.
+
+    def head(self, fs: Any, bucket: str, key: str) -> FileEntry | None:
         if _is_s3(fs):
-            return super().list_files(fs, path, recursive=recursive)
-        return SourceType.list_files(self, fs, path, recursive=recursive)
+            return super().head(fs, bucket, key)
+        try:  # gcsfs quotes the path arguments itself (every character, "/" included)
+            item = fs.call("GET", "b/{}/o/{}", bucket, key, json_out=True)
+        except FileNotFoundError:
+            return None
+        return _gcs_entry(item)
+
+    def pages(self, fs: Any, bucket: str, prefix: str, *, recursive: bool) -> Iterator[FileEntry]:
+        if _is_s3(fs):
+            yield from super().pages(fs, bucket, prefix, recursive=recursive)
+            return
+        params: dict[str, Any] = {"prefix": prefix, "maxResults": PAGE_SIZE}
+        if not recursive:
+            params["delimiter"] = "/"
+        while True:
+            page = fs.call("GET", "b/{}/o", bucket, json_out=True, **params)
+            for item in page.get("items", []):
+                if not item["name"].endswith("/"):
+                    yield _gcs_entry(item)
+            token = page.get("nextPageToken")
+            if not token:
+                return
+            params["pageToken"] = token
+
+    def prefix_exists(self, fs: Any, bucket: str, prefix: str) -> bool:
+        if _is_s3(fs):
+            return super().prefix_exists(fs, bucket, prefix)
+        page = fs.call("GET", "b/{}/o", bucket, json_out=True, prefix=prefix, maxResults=1)
+        return bool(page.get("items"))
 
     def check_params(self, auth: AuthParams) -> None:
         if auth.spec_name == SERVICE_ACCOUNT:

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from lakefeed.secrets import AuthParams
-from lakefeed.storage import FileEntry, SourceType
+from lakefeed.storage import FileEntry
 from lakefeed.storage.entries import to_utc
-from lakefeed.storage.listing import split_glob
+from lakefeed.storage.object_store import PAGE_SIZE, ObjectStoreSource
 from lakefeed.storage.source import url_endpoint
 from lakefeed_s3.spec import SPEC
 
@@ -43,7 +43,7 @@ def s3_filesystem(
     )
 
 
-class S3ProtocolSource(SourceType):
+class S3ProtocolSource(ObjectStoreSource):
     """Shared by every S3-protocol backend: paged listing and bucket/folder roots."""
 
     requires: ClassVar[tuple[tuple[str, str], ...]] = (("s3fs", "lakefeed[s3]"),)
@@ -53,35 +53,12 @@ class S3ProtocolSource(SourceType):
         folder = str(auth.get("folderPath") or "").strip("/")
         return f"{bucket}/{folder}" if bucket and folder else bucket
 
-    def list_files(self, fs: Any, path: str, *, recursive: bool) -> Iterator[FileEntry]:
-        base, pattern = split_glob(path)
-        bucket, _, key = base.strip("/").partition("/")
-        if not bucket:
-            # Top level: every bucket is a folder; walk them with the shared default.
-            yield from super().list_files(fs, path, recursive=recursive)
-            return
-        if pattern is None and key:
-            single = self._head(fs, bucket, key)
-            if single is not None:
-                yield single
-                return
-        import fnmatch
-
-        prefix = f"{key}/" if key else ""
-        found = False
-        for entry in self._pages(fs, bucket, prefix, recursive=recursive):
-            found = True
-            if pattern is None or fnmatch.fnmatchcase(entry.name, pattern):
-                yield entry
-        if not found and key and not self._prefix_exists(fs, bucket, prefix):
-            raise FileNotFoundError(f"{bucket}/{key}")
-
-    def _prefix_exists(self, fs: Any, bucket: str, prefix: str) -> bool:
+    def prefix_exists(self, fs: Any, bucket: str, prefix: str) -> bool:
         """True for a folder that holds only a folder marker (an empty folder)."""
         page = fs.call_s3("list_objects_v2", Bucket=bucket, Prefix=prefix, MaxKeys=1)
         return bool(page.get("KeyCount") or page.get("Contents"))
 
-    def _head(self, fs: Any, bucket: str, key: str) -> FileEntry | None:
+    def head(self, fs: Any, bucket: str, key: str) -> FileEntry | None:
         try:
             head = fs.call_s3("head_object", Bucket=bucket, Key=key)
         except FileNotFoundError:
@@ -94,8 +71,8 @@ class S3ProtocolSource(SourceType):
             version=head.get("VersionId"),
         )
 
-    def _pages(self, fs: Any, bucket: str, prefix: str, *, recursive: bool) -> Iterator[FileEntry]:
-        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": 1000}
+    def pages(self, fs: Any, bucket: str, prefix: str, *, recursive: bool) -> Iterator[FileEntry]:
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": PAGE_SIZE}
         if not recursive:
             kwargs["Delimiter"] = "/"
         while True:

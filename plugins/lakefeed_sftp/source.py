@@ -8,15 +8,18 @@ import base64
 import binascii
 import io
 import queue
+import stat
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from lakefeed.errors import InvalidAuthParams
 from lakefeed.secrets import AuthParams
 from lakefeed.storage import FileEntry, SourceType
+from lakefeed.storage.entries import to_utc
 from lakefeed.storage.footers import FooterResult, read_footers
+from lakefeed.storage.listing import list_path
 from lakefeed_sftp.spec import PUBLIC_KEY, SPEC
 
 
@@ -88,6 +91,30 @@ def _make_filesystem_class() -> type:
     return CheckedSFTPFileSystem
 
 
+def _stream_walk(
+    fs: Any, path: str, *, recursive: bool, to_entry: Callable[[dict[str, Any]], FileEntry]
+) -> Iterator[FileEntry]:
+    """Files under ``path`` through paramiko's ``listdir_iter``, which yields entries as the
+    server sends them: memory stays bounded however large a directory is (fsspec's ``ls``
+    reads a whole directory first). Entries come in server order, not sorted."""
+    folders = [path.rstrip("/") or "/"]
+    while folders:
+        folder = folders.pop()
+        subfolders = []
+        for attr in fs.ftp.listdir_iter(folder):
+            full = f"{folder.rstrip('/')}/{attr.filename}"
+            mode = attr.st_mode or 0
+            if stat.S_ISLNK(mode):
+                attr = fs.ftp.stat(full)  # follow links like `ls` would
+                mode = attr.st_mode or 0
+            if stat.S_ISDIR(mode):
+                if recursive:
+                    subfolders.append(full)
+            elif stat.S_ISREG(mode):
+                yield FileEntry(path=full, size=int(attr.st_size or 0), mtime=to_utc(attr.st_mtime))
+        folders.extend(reversed(sorted(subfolders)))
+
+
 class _RejectUnknownHost:
     def missing_host_key(self, client: Any, hostname: str, key: Any) -> None:
         import paramiko
@@ -149,12 +176,17 @@ class SftpFiles(SourceType):
         home = str(fs.ftp.normalize("."))
         return f"{home.rstrip('/')}/{folder}" if folder else home
 
+    def list_files(self, fs: Any, path: str, *, recursive: bool) -> Iterator[FileEntry]:
+        return list_path(
+            fs, path, recursive=recursive, to_entry=self.entry_from_info, walk=_stream_walk
+        )
+
     def read_footers(self, fs: Any, entries: Iterable[FileEntry]) -> Iterator[FooterResult]:
-        """Footers over up to ``maxConcurrentConnections`` connections, one per request."""
+        """Footers over up to ``maxConcurrentConnections`` connections of their own (the
+        session's connection may be in the middle of streaming the listing)."""
         size = int(fs.lakefeed_options["max_connections"])
         idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        idle.put(fs)
-        opened = [fs]
+        opened: list[Any] = []
         lock = threading.Lock()
 
         def acquire() -> Any:
@@ -187,5 +219,5 @@ class SftpFiles(SourceType):
             try:
                 yield from read_footers(entries, read)
             finally:
-                for extra in opened[1:]:
-                    extra.client.close()
+                for conn in opened:
+                    conn.client.close()
