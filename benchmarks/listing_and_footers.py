@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 
 from lakefeed import Lakefeed
 from lakefeed.storage.parquet import ParquetFooter
-from lakefeed.testing.contract import put
+from lakefeed.testing.contract import ensure_folder, put
 
 
 def backends() -> dict[str, tuple[str, str | None, dict[str, Any], str]]:
@@ -104,7 +104,7 @@ def main() -> None:
     spec, auth, params, root = backends()[args.backend]
     session = Lakefeed(home=f"/tmp/lakefeed-bench-{os.getpid()}").session_for(spec, params, auth)
     base = f"{root}/run-{uuid.uuid4().hex[:8]}"
-    session.fs.makedirs(session.resolve(root), exist_ok=True)
+    ensure_folder(session.fs, session.resolve(root))
     sink = pa.BufferOutputStream()
     pq.write_table(pa.table({"id": list(range(100)), "name": [f"n{i}" for i in range(100)]}), sink)
     payload = sink.getvalue().to_pybytes()

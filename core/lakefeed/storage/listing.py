@@ -13,7 +13,8 @@ from typing import Any
 
 from lakefeed.storage.entries import FileEntry
 
-GLOB_CHARS = "*?["
+#: Only ``*`` and ``?`` make a glob: ``[`` is common in real file names ("export [1].parquet").
+GLOB_CHARS = "*?"
 
 
 def split_glob(path: str) -> tuple[str, str | None]:
@@ -24,6 +25,11 @@ def split_glob(path: str) -> tuple[str, str | None]:
     if any(c in last for c in GLOB_CHARS):
         return parent, last
     return path, None
+
+
+def matches(name: str, pattern: str) -> bool:
+    """``*`` and ``?`` globbing; every other character, ``[`` included, is literal."""
+    return fnmatch.fnmatchcase(name, pattern.replace("[", "[[]"))
 
 
 def is_file_info(info: dict[str, Any]) -> bool:
@@ -61,7 +67,7 @@ def list_path(
         if not fs.isdir(base):  # same answer on every backend: a missing folder is an error
             raise FileNotFoundError(base)
         for entry in walk(fs, base, recursive=recursive, to_entry=to_entry):
-            if fnmatch.fnmatchcase(entry.name, pattern):
+            if matches(entry.name, pattern):
                 yield entry
         return
     info = fs.info(path)

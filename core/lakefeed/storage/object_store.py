@@ -8,12 +8,11 @@ small methods; memory then stays at one page however large the folder.
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterator
 from typing import Any
 
 from lakefeed.storage.entries import FileEntry
-from lakefeed.storage.listing import split_glob
+from lakefeed.storage.listing import matches, split_glob
 from lakefeed.storage.source import SourceType
 
 PAGE_SIZE = 1000
@@ -51,7 +50,7 @@ class ObjectStoreSource(SourceType):
         found = False
         for entry in self.pages(fs, bucket, prefix, recursive=recursive):
             found = True
-            if pattern is None or fnmatch.fnmatchcase(entry.name, pattern):
+            if pattern is None or matches(entry.name, pattern):
                 yield entry
         if not found and key and not self.prefix_exists(fs, bucket, prefix):
             raise FileNotFoundError(f"{bucket}/{key}")

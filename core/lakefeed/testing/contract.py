@@ -52,6 +52,7 @@ NESTED = pa.schema(
 )
 UNICODE_FOLDER = "données 2026"
 UNICODE_FILE = "é file ✓.parquet"
+ODD_FILE = "odd #%+=&;,[1] (copy).parquet"
 
 
 @dataclass
@@ -169,6 +170,7 @@ class StorageContract:
             f"{base}/bad/good.parquet": good,
             f"{base}/names/{UNICODE_FOLDER}/{UNICODE_FILE}": good,
             f"{base}/names/with space.parquet": good,
+            f"{base}/names/{ODD_FILE}": good,
         }
         put(session, written)
         return written
@@ -295,13 +297,15 @@ class StorageContract:
             names.add(entry.name)
         assert count == many == len(names)
 
-    def test_unicode_and_spaces_in_names(
+    def test_unicode_spaces_and_odd_characters_in_names(
         self, session: StorageSession, base: str, files: dict[str, bytes]
     ) -> None:
         entries = list(session.ls(f"{base}/names", recursive=True))
-        assert sorted(e.name for e in entries) == sorted([UNICODE_FILE, "with space.parquet"])
-        footer = session.footer(f"{base}/names/{UNICODE_FOLDER}/{UNICODE_FILE}")
-        assert footer.num_rows == 100
+        expected = sorted([UNICODE_FILE, "with space.parquet", ODD_FILE])
+        assert sorted(e.name for e in entries) == expected
+        for path in (f"{UNICODE_FOLDER}/{UNICODE_FILE}", ODD_FILE):
+            assert session.footer(f"{base}/names/{path}").num_rows == 100
+        assert [e.name for e in session.ls(f"{base}/names/odd*[1]*")] == [ODD_FILE]
 
     # -- inspection ----------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ a passphrase, host-key checking, and concurrent footer reads over several connec
 from __future__ import annotations
 
 import base64
+import os
 from pathlib import Path
 from typing import Any
 
@@ -116,16 +117,25 @@ def test_wrong_password_message_has_no_secret() -> None:
     assert "hunter2-wrong-pass" not in str(caught.value)
 
 
+def accepted_logins() -> int:
+    """Logins sshd has accepted so far, from its own log (the server's view, not ours)."""
+    log = Path(os.environ.get("LAKEFEED_TEST_SERVERS_ROOT", "/tmp/lakefeed-test-servers"))
+    return (log / "logs" / "sshd.log").read_text().count("Accepted password for")
+
+
 @pytest.mark.parametrize("connections", [1, 4])
 def test_footers_over_concurrent_connections(connections: int) -> None:
     s = session(
         PASSWORD_AUTH,
         password=server_env("LAKEFEED_TEST_SFTP_PASSWORD"),
         maxConcurrentConnections=connections,
-        folderPath="concurrent",
+        folderPath=f"concurrent-{connections}",
     )
-    data = {f"concurrent/f{i:03d}.parquet": parquet_bytes(table_a(i, 10)) for i in range(40)}
+    data = {f"f{i:03d}.parquet": parquet_bytes(table_a(i, 10)) for i in range(40)}
     put(s, data)
+    before = accepted_logins()
     footers = list(s.inspect("", recursive=True))
+    # the listing's connection (already open) plus at most N for the footer reads
+    assert 1 <= accepted_logins() - before <= connections
     assert len(footers) == 40 and all(isinstance(f, ParquetFooter) for f in footers)
     assert sorted(f.num_rows for f in footers) == [10] * 40  # type: ignore[union-attr]
