@@ -130,7 +130,11 @@ class Plugins:
             self.pm.register(plugin, name=name)
         except (ValueError, pluggy.PluginValidationError) as exc:
             raise PluginError(f"Cannot register plugin {name!r}: {exc}") from exc
-        self._check()
+        try:
+            self._check()
+        except PluginError:
+            self.pm.unregister(name=name)  # leave the manager as it was
+            raise
 
     def unregister(self, name: str) -> None:
         self.pm.unregister(name=name)

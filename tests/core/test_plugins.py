@@ -122,7 +122,8 @@ def test_misspelt_hook_fails_at_registration(plugins: Plugins) -> None:
 
     with pytest.raises(PluginError, match="register_source_type"):
         plugins.register(Misspelt(), "misspelt")
-    plugins.unregister("misspelt")
+    assert plugins.pm.get_plugin("misspelt") is None  # rolled back, manager still usable
+    assert plugins.source_types()
 
 
 def test_duplicate_spec_names_both_plugins(plugins: Plugins) -> None:

@@ -5,7 +5,7 @@ Every vendor exception that crosses this class becomes a lakefeed error with sec
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -114,9 +114,11 @@ class StorageSession:
         self, path: str, *, recursive: bool = False
     ) -> Iterator[ParquetFooter | FileFailure]:
         """Footers of every file at ``path``; a file that fails is reported, never fatal."""
-        for entry, result in self.source_type.read_footers(
-            self.fs, self.ls(path, recursive=recursive)
-        ):
+        return self.footers(self.ls(path, recursive=recursive))
+
+    def footers(self, entries: Iterable[FileEntry]) -> Iterator[ParquetFooter | FileFailure]:
+        """Footers of already-listed ``entries``, in order."""
+        for entry, result in self.source_type.read_footers(self.fs, entries):
             if isinstance(result, BaseException):
                 yield FileFailure(entry, self._translate(result, f"reading {entry.path!r}"))
             else:
@@ -127,11 +129,10 @@ class StorageSession:
         entries = list(self.ls(path))
         if len(entries) != 1 or entries[0].path != self.resolve(path):
             raise InvalidRequest(f"{path!r} is not a single file.", fix="Name one file.")
-        for result in self.inspect(path):
-            if isinstance(result, FileFailure):
-                raise result.error
-            return result
-        raise AssertionError("unreachable")
+        (result,) = self.footers(entries)
+        if isinstance(result, FileFailure):
+            raise result.error
+        return result
 
     def preview(self, path: str, *, rows: int = 10) -> Preview:
         """The schema and the first ``rows`` rows of one Parquet file (read batch by batch)."""
