@@ -101,7 +101,9 @@ class AzureListing(ObjectStoreSource):
         if recursive:
             listing = container.list_blobs(name_starts_with=prefix, results_per_page=PAGE_SIZE)
         else:
-            listing = container.walk_blobs(name_starts_with=prefix, delimiter="/")
+            listing = container.walk_blobs(
+                name_starts_with=prefix, delimiter="/", results_per_page=PAGE_SIZE
+            )
         pager = listing.by_page()
 
         async def next_page() -> list[Any] | None:

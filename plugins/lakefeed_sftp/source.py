@@ -100,19 +100,35 @@ def _stream_walk(
     folders = [path.rstrip("/") or "/"]
     while folders:
         folder = folders.pop()
-        subfolders = []
+        subfolders: list[str] = []
+        links: list[str] = []
         for attr in fs.ftp.listdir_iter(folder):
             full = f"{folder.rstrip('/')}/{attr.filename}"
-            mode = attr.st_mode or 0
-            if stat.S_ISLNK(mode):
-                attr = fs.ftp.stat(full)  # follow links like `ls` would
-                mode = attr.st_mode or 0
-            if stat.S_ISDIR(mode):
-                if recursive:
-                    subfolders.append(full)
-            elif stat.S_ISREG(mode):
-                yield FileEntry(path=full, size=int(attr.st_size or 0), mtime=to_utc(attr.st_mtime))
+            if stat.S_ISLNK(attr.st_mode or 0):
+                # stat() now would read replies that belong to the listing still in flight
+                links.append(full)
+            elif entry := _classify(full, attr, subfolders if recursive else None):
+                yield entry
+        for full in links:  # follow links like `ls` does, once the directory read is over
+            try:
+                target = fs.ftp.stat(full)
+            except FileNotFoundError:
+                continue  # a dangling link names no file
+            if entry := _classify(full, target, subfolders if recursive else None):
+                yield entry
         folders.extend(reversed(sorted(subfolders)))
+
+
+def _classify(full: str, attr: Any, subfolders: list[str] | None) -> FileEntry | None:
+    """A FileEntry for a regular file; a folder is queued in ``subfolders`` (when given)."""
+    mode = attr.st_mode or 0
+    if stat.S_ISDIR(mode):
+        if subfolders is not None:
+            subfolders.append(full)
+        return None
+    if stat.S_ISREG(mode):
+        return FileEntry(path=full, size=int(attr.st_size or 0), mtime=to_utc(attr.st_mtime))
+    return None
 
 
 class _RejectUnknownHost:

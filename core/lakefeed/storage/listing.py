@@ -1,8 +1,9 @@
 """Listing a path (file, folder, or ``*`` glob in the last component) into FileEntries.
 
 Listing is a generator that walks one directory at a time, so memory is bounded by the
-largest single directory, never by the whole tree. Backends with paged listings (S3) override
-this in their plugin to bound it by one page.
+largest single directory, never by the whole tree. Object stores with paged listings (S3,
+Azure, GCS) use :mod:`lakefeed.storage.object_store` instead, bounded by one page; SFTP streams
+directories through paramiko's ``listdir_iter``.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -139,3 +140,22 @@ def test_footers_over_concurrent_connections(connections: int) -> None:
     assert 1 <= accepted_logins() - before <= connections
     assert len(footers) == 40 and all(isinstance(f, ParquetFooter) for f in footers)
     assert sorted(f.num_rows for f in footers) == [10] * 40  # type: ignore[union-attr]
+
+
+def test_symbolic_links_are_followed_and_dangling_ones_skipped() -> None:
+    folder = f"links-{uuid.uuid4().hex[:8]}"
+    root = Path(server_env("LAKEFEED_TEST_SFTP_ROOT")) / folder
+    s = session(
+        PASSWORD_AUTH, password=server_env("LAKEFEED_TEST_SFTP_PASSWORD"), folderPath=folder
+    )
+    put(s, {"data/a.parquet": parquet_bytes(table_a(0, 5)), "data/b.parquet": b"x"})
+    # The server runs on this machine: make the links directly (the SFTP user may not).
+    (root / "data" / "link.parquet").symlink_to(root / "data" / "a.parquet")
+    (root / "data" / "dangling.parquet").symlink_to(root / "nowhere.parquet")
+    (root / "linked-dir").symlink_to(root / "data", target_is_directory=True)
+    names = sorted(e.name for e in s.ls("data"))
+    assert names == ["a.parquet", "b.parquet", "link.parquet"]
+    assert s.footer("data/link.parquet").num_rows == 5
+    assert sorted(e.name for e in s.ls("", recursive=True)) == sorted(
+        ["a.parquet", "b.parquet", "link.parquet"] * 2
+    )
