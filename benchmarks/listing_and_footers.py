@@ -100,6 +100,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=sorted(backends()), default="s3")
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--steps", default="list,footers", help="comma list: list, footers")
     args = parser.parse_args()
     spec, auth, params, root = backends()[args.backend]
     session = Lakefeed(home=f"/tmp/lakefeed-bench-{os.getpid()}").session_for(spec, params, auth)
@@ -136,10 +137,12 @@ def main() -> None:
         return rows // 100
 
     rows = []
-    for label, ours, theirs in (
-        ("list", lakefeed_list, baseline_list),
-        ("footers", lakefeed_footers, baseline_footers),
-    ):
+    steps = {
+        "list": (lakefeed_list, baseline_list),
+        "footers": (lakefeed_footers, baseline_footers),
+    }
+    for label in args.steps.split(","):
+        ours, theirs = steps[label.strip()]
         t_ours, n_ours, m_ours = timed(ours, args.repeat)
         t_base, n_base, m_base = timed(theirs, args.repeat)
         assert n_ours == n_base == args.files, (label, n_ours, n_base)
