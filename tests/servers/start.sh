@@ -108,16 +108,8 @@ trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# is_ours PID TOKEN: the PID runs (not a zombie) and its command line contains TOKEN.
-# The token check guards against a recycled PID. Keep in sync with stop.sh.
-is_ours() {
-  local pid=$1 token=$2 cmd state
-  [ -r "/proc/$pid/cmdline" ] || return 1
-  state=$(awk '/^State:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) || return 1
-  [ "$state" != Z ] || return 1
-  cmd=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null) || return 1
-  [[ $cmd == *"$token"* ]]
-}
+# shellcheck source=tests/servers/processes.sh
+source "$HERE/processes.sh"
 
 # ---------------------------------------------------------------- already running?
 if [ -s "$PIDFILE" ]; then

@@ -27,16 +27,8 @@ fi
 rm -f "$ENVFILE"
 if [ ! -s "$PIDFILE" ]; then log "nothing to stop (no $PIDFILE)"; exit 0; fi
 
-# is_ours PID TOKEN: the PID runs (not a zombie) and its command line contains TOKEN.
-# Keep in sync with start.sh.
-is_ours() {
-  local pid=$1 token=$2 cmd state
-  [ -r "/proc/$pid/cmdline" ] || return 1
-  state=$(awk '/^State:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) || return 1
-  [ "$state" != Z ] || return 1
-  cmd=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null) || return 1
-  [[ $cmd == *"$token"* ]]
-}
+# shellcheck source=tests/servers/processes.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/processes.sh"
 
 # wait_gone PID TOKEN TENTHS: wait until the process is gone; 0 if it went.
 wait_gone() {
