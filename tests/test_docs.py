@@ -324,9 +324,6 @@ def auth_param_table(spec: dict, auth_name: str) -> str:
             f"| {'yes' if prop.get('x-secret') else ''} | {default} "
             f"| {_cell(' '.join([prop['description'], *notes]))} |"
         )
-    for group in schema.get("anyOf", []):
-        rows.append("")
-        rows.append("At least one of " + " or ".join(f"`{n}`" for n in group["required"]) + ".")
     return "\n".join(rows) + "\n\n"
 
 

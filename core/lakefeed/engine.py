@@ -12,9 +12,7 @@ from lakefeed.catalog.connections import Connection, ConnectionStore
 from lakefeed.catalog.secretbox import SecretBox
 from lakefeed.catalog.store import open_engine
 from lakefeed.config import Settings
-from lakefeed.errors import UnknownAuthSpec
 from lakefeed.plugins import Plugins, get_plugins
-from lakefeed.secrets import AuthParams
 from lakefeed.specs import ConnectionSpec
 from lakefeed.storage.session import StorageSession
 
@@ -71,16 +69,10 @@ class Lakefeed:
     ) -> Connection:
         """Store a base connection; ``spec`` is a connection spec id or name. When
         ``auth_spec_name`` is None and the spec has exactly one auth spec, that one is used."""
-        connection_spec = self.connection_spec(spec)
-        if auth_spec_name is None:
-            auth_spec_name = only_auth_spec(connection_spec)
-        self.session_for(spec, params, auth_spec_name)  # validates, incl. the plugin's checks
+        source_type = self.plugins.source_type(spec)
+        auth = source_type.auth_params(params, auth_spec_name)
         return self.connections.create(
-            name=name,
-            spec=connection_spec,
-            auth_spec_name=auth_spec_name,
-            params=params,
-            description=description,
+            name=name, spec=source_type.spec, auth=auth, description=description
         )
 
     def connection(self, id_or_name: str) -> Connection:
@@ -98,19 +90,4 @@ class Lakefeed:
     ) -> StorageSession:
         """A session from auth params that are not stored (validated the same way)."""
         source_type = self.plugins.source_type(spec)
-        connection_spec = source_type.spec
-        auth = connection_spec.auth_spec(auth_spec_name or only_auth_spec(connection_spec))
-        values = connection_spec.validate_auth(auth.name, params)
-        auth_params = AuthParams(auth.name, values, auth.secret_names)
-        source_type.check_params(auth_params)
-        return StorageSession(source_type, auth_params)
-
-
-def only_auth_spec(spec: ConnectionSpec) -> str:
-    if len(spec.auth_specs) == 1:
-        return spec.auth_specs[0].name
-    names = ", ".join(repr(a.name) for a in spec.auth_specs)
-    raise UnknownAuthSpec(
-        f"Connection spec {spec.name!r} has several auth specs ({names}); say which one to use.",
-        fix="Pass the auth spec name (CLI: --auth-spec NAME).",
-    )
+        return StorageSession(source_type, source_type.auth_params(params, auth_spec_name))

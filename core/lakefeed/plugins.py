@@ -74,6 +74,7 @@ class Plugins:
         self.pm = pluggy.PluginManager("lakefeed")
         self.pm.add_hookspecs(hookspecs)
         self._distributions: dict[str, tuple[str, str]] = {}
+        self._source_types: list[SourceType] | None = None  # until the plugin set changes
         if load_entry_points:
             self._load_entry_points()
         self._check()
@@ -135,14 +136,22 @@ class Plugins:
         except PluginError:
             self.pm.unregister(name=name)  # leave the manager as it was
             raise
+        self._source_types = None
 
     def unregister(self, name: str) -> None:
         self.pm.unregister(name=name)
+        self._source_types = None
 
     # -- typed hook calls ----------------------------------------------------------------------
 
     def source_types(self) -> list[SourceType]:
-        """Every registered source type, in plugin registration order."""
+        """Every registered source type, in plugin registration order. The hook runs once per
+        set of plugins (every session looks its source type up here)."""
+        if self._source_types is None:
+            self._source_types = self._collect_source_types()
+        return list(self._source_types)
+
+    def _collect_source_types(self) -> list[SourceType]:
         found: list[SourceType] = []
         owners: dict[str, str] = {}  # spec id and spec name -> plugin name
         current: list[str] = []

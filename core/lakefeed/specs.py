@@ -71,8 +71,6 @@ class AuthSpec:
     type: str
     description: str
     params: tuple[Param, ...]
-    #: names of params of which at least one must be given (e.g. password or key)
-    one_of: tuple[tuple[str, ...], ...] = ()
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -90,8 +88,6 @@ class AuthSpec:
             "required": [p.name for p in self.params if p.required],
             "additionalProperties": False,
         }
-        if self.one_of:
-            schema["anyOf"] = [{"required": list(group)} for group in self.one_of]
         return schema
 
     def to_dict(self) -> dict[str, Any]:
@@ -114,7 +110,17 @@ class ConnectionSpec:
     path_root: str = "folder"
     documentation_link: str | None = None
 
-    def auth_spec(self, name: str) -> AuthSpec:
+    def auth_spec(self, name: str | None) -> AuthSpec:
+        """The auth spec called ``name`` (any case); None picks the only one there is."""
+        if name is None:
+            if len(self.auth_specs) == 1:
+                return self.auth_specs[0]
+            names = ", ".join(repr(a.name) for a in self.auth_specs)
+            raise UnknownAuthSpec(
+                f"Connection spec {self.name!r} has several auth specs ({names}); "
+                "say which one to use.",
+                fix="Pass the auth spec name (CLI: --auth-spec NAME).",
+            )
         for auth in self.auth_specs:
             if auth.name.lower() == name.lower():
                 return auth
@@ -157,9 +163,6 @@ class ConnectionSpec:
                 problems.append(f"field {p.name!r} must be at least {p.minimum}")
                 continue
             result[p.name] = value
-        for group in auth.one_of:
-            if not any(result.get(name) not in (None, "") for name in group):
-                problems.append("one of " + " or ".join(repr(n) for n in group) + " is required")
         if problems:
             raise InvalidAuthParams(
                 f"Invalid auth params for {self.name!r} ({auth.name!r}): "

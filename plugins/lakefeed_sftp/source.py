@@ -18,7 +18,7 @@ from lakefeed.errors import InvalidAuthParams
 from lakefeed.secrets import AuthParams
 from lakefeed.storage import FileEntry, SourceType
 from lakefeed.storage.entries import to_utc
-from lakefeed.storage.footers import FooterResult, read_footers
+from lakefeed.storage.footers import FooterResult, pooled_reader, read_footers
 from lakefeed.storage.listing import list_path
 from lakefeed_sftp.spec import PUBLIC_KEY, SPEC
 
@@ -218,22 +218,16 @@ class SftpFiles(SourceType):
                         return opened[-1]
                 return idle.get()
 
-        def read_one(r: tuple[str, int, int]) -> bytes | BaseException:
+        def read_range(path: str, start: int, end: int) -> bytes:
             conn = acquire()
             try:
-                return bytes(conn.cat_file(r[0], start=r[1], end=r[2]))
-            except Exception as exc:
-                return exc
+                return bytes(conn.cat_file(path, start=start, end=end))
             finally:
                 idle.put(conn)
 
         with ThreadPoolExecutor(max_workers=size) as pool:
-
-            def read(ranges: list[tuple[str, int, int]]) -> list[bytes | BaseException]:
-                return list(pool.map(read_one, ranges))
-
             try:
-                yield from read_footers(entries, read)
+                yield from read_footers(entries, pooled_reader(pool, read_range))
             finally:
                 for conn in opened:
                     conn.client.close()

@@ -110,7 +110,11 @@ def test_trace_switch_prints_hook_calls(
 ) -> None:
     monkeypatch.setenv("LAKEFEED_TRACE_PLUGINS", "1")
     plugins = Plugins()
-    plugins.pm.hook.register_source_types(register=lambda t: None)
+    plugins.source_types()  # lakefeed's own calls, one implementation at a time
+    err = capsys.readouterr().err
+    assert "register_source_types" in err
+    assert "lakefeed hook: register_source_types -> plugin 's3'" in err
+    plugins.pm.hook.register_source_types(register=lambda t: None)  # pluggy's trace too
     assert "register_source_types" in capsys.readouterr().err
 
 

@@ -82,14 +82,10 @@ class ConnectionStore:
         *,
         name: str,
         spec: ConnectionSpec,
-        auth_spec_name: str,
-        params: Mapping[str, Any],
+        auth: AuthParams,
         description: str = "",
     ) -> Connection:
-        """Validate ``params`` against the spec's auth spec and store them (secrets sealed)."""
-        auth = spec.auth_spec(auth_spec_name)
-        values = spec.validate_auth(auth.name, params)
-        secret_names = auth.secret_names
+        """Store validated auth params (see ``SourceType.auth_params``), secrets sealed."""
         now = int(time.time() * 1000)
         row = {
             "id": str(uuid.uuid4()),
@@ -99,9 +95,9 @@ class ConnectionStore:
             "description": description,
             "connection_spec_id": spec.id,
             "connection_spec_version": spec.version,
-            "auth_spec_name": auth.name,
-            "params": {k: v for k, v in values.items() if k not in secret_names},
-            "secrets": self.box.seal({k: v for k, v in values.items() if k in secret_names}),
+            "auth_spec_name": auth.spec_name,
+            "params": auth.public(),
+            "secrets": self.box.seal(auth.secrets()),
             "state": "enabled",
             "etag": _etag(),
             "created_at": now,

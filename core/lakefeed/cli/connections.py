@@ -97,12 +97,10 @@ def create(
     as_json: bool,
 ) -> None:
     """Create a connection NAME; secret params are encrypted at rest and never printed."""
-    from lakefeed.engine import only_auth_spec
-
     lf = engine()
     params = parse_params(pairs, params_file)
     connection_spec = lf.connection_spec(spec)
-    auth = connection_spec.auth_spec(auth_spec or only_auth_spec(connection_spec))
+    auth = connection_spec.auth_spec(auth_spec)
     if sys.stdin.isatty() and not as_json:
         for p in auth.params:
             if p.required and p.secret and not params.get(p.name):

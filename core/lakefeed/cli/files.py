@@ -12,7 +12,7 @@ from lakefeed.cli.output import (
     emit_json,
     human_size,
     json_option,
-    stream_json_lines,
+    stream_json_array,
     table,
 )
 from lakefeed.storage.parquet import ParquetFooter, schemas_agree
@@ -34,7 +34,7 @@ def ls_command(connection: str, path: str, recursive: bool, as_json: bool) -> No
     """
     entries = engine().session(connection).ls(path, recursive=recursive)
     if as_json:
-        stream_json_lines(entries, lambda e: e.to_dict())
+        stream_json_array(entries, lambda e: e.to_dict())
         return
     count = total = 0
     rows = []

@@ -60,7 +60,7 @@ def human_size(n: int) -> str:
     return str(n)
 
 
-def stream_json_lines(items: Iterable[Any], to_dict: Callable[[Any], Any]) -> None:
+def stream_json_array(items: Iterable[Any], to_dict: Callable[[Any], Any]) -> None:
     """One JSON array written item by item, so a huge listing never sits in memory."""
     out = sys.stdout
     first = True

@@ -80,24 +80,26 @@ def read_footers(
             yield entry, results[i]
 
 
-def fsspec_range_reader(fs: Any, *, threads: int = 8) -> RangeReader:
-    """A RangeReader over an fsspec filesystem: ``cat_ranges`` on async backends (concurrent
-    requests on one event loop), a small thread pool or a plain loop otherwise."""
+def async_reader(fs: Any) -> RangeReader:
+    """Ranges through ``cat_ranges``: concurrent requests on an async filesystem's event loop."""
 
-    def read_async(ranges: list[tuple[str, int, int]]) -> list[bytes | BaseException]:
+    def read(ranges: list[tuple[str, int, int]]) -> list[bytes | BaseException]:
         paths, starts, ends = (list(x) for x in zip(*ranges, strict=True))
         return list(fs.cat_ranges(paths, starts, ends, on_error="return"))
 
+    return read
+
+
+def pooled_reader(
+    pool: ThreadPoolExecutor, read_range: Callable[[str, int, int], bytes]
+) -> RangeReader:
+    """Ranges read by ``read_range(path, start, end)`` on ``pool``'s threads; an exception is
+    returned in place of its range's bytes, so one bad file never stops the others."""
+
     def read_one(r: tuple[str, int, int]) -> bytes | BaseException:
         try:
-            return bytes(fs.cat_file(r[0], start=r[1], end=r[2]))
+            return bytes(read_range(*r))
         except Exception as exc:
             return exc
 
-    def read_threads(ranges: list[tuple[str, int, int]]) -> list[bytes | BaseException]:
-        if threads <= 1 or len(ranges) == 1:
-            return [read_one(r) for r in ranges]
-        with ThreadPoolExecutor(max_workers=min(threads, len(ranges))) as pool:
-            return list(pool.map(read_one, ranges))
-
-    return read_async if getattr(fs, "async_impl", False) else read_threads
+    return lambda ranges: list(pool.map(read_one, ranges))

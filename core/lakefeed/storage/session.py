@@ -77,7 +77,7 @@ class StorageSession:
             action=action,
             source=repr(self.label),
             secrets=self.auth.secret_values(),
-            error_class=self.source_type.translate_error(exc),  # type: ignore[arg-type]
+            error_class=self.source_type.translate_error(exc),
         )
 
     @cached_property

@@ -8,14 +8,15 @@ work for any fsspec filesystem. Override a method only where the backend can do 
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
-from lakefeed.errors import LakefeedError, MissingDependency
+from lakefeed.errors import MissingDependency, StorageError
 from lakefeed.secrets import AuthParams
 from lakefeed.specs import ConnectionSpec
 from lakefeed.storage.entries import FileEntry, entry_from_info
-from lakefeed.storage.footers import FooterResult, fsspec_range_reader, read_footers
+from lakefeed.storage.footers import FooterResult, async_reader, pooled_reader, read_footers
 from lakefeed.storage.listing import list_path
 
 
@@ -79,8 +80,15 @@ class SourceType:
 
     def read_footers(self, fs: Any, entries: Iterable[FileEntry]) -> Iterator[FooterResult]:
         """Parquet footers of ``entries``, in order, one ranged read per file where possible."""
-        reader = fsspec_range_reader(fs, threads=self.read_concurrency)
-        return read_footers(entries, reader)
+        if getattr(fs, "async_impl", False):
+            yield from read_footers(entries, async_reader(fs))
+            return
+        with ThreadPoolExecutor(max_workers=self.read_concurrency) as pool:
+
+            def read_range(path: str, start: int, end: int) -> bytes:
+                return bytes(fs.cat_file(path, start=start, end=end))
+
+            yield from read_footers(entries, pooled_reader(pool, read_range))
 
     def test(self, auth: AuthParams, fs: Any) -> str:
         """Check that the connection works; return a short description of what was reached."""
@@ -89,12 +97,23 @@ class SourceType:
         items = fs.ls(target, detail=False)
         return f"listed {target or 'the top level'!r}: {len(items)} entries"
 
-    def translate_error(self, exc: BaseException) -> type[LakefeedError] | None:
+    def translate_error(self, exc: BaseException) -> type[StorageError] | None:
         """Map a backend-specific exception to a lakefeed error class, or None for the
         shared rules in :mod:`lakefeed.storage.errors`."""
         return None
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def auth_params(
+        self, params: Mapping[str, Any], auth_spec_name: str | None = None
+    ) -> AuthParams:
+        """Validate ``params`` against the auth spec (None: the only one), then run
+        :meth:`check_params`; the one path by which credentials become AuthParams."""
+        auth = self.spec.auth_spec(auth_spec_name)
+        values = self.spec.validate_auth(auth.name, params)
+        auth_params = AuthParams(auth.name, values, auth.secret_names)
+        self.check_params(auth_params)
+        return auth_params
 
     def check_installed(self) -> None:
         """Raise :class:`MissingDependency` with an install hint when the SDK is missing."""

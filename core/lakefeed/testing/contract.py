@@ -34,7 +34,6 @@ from lakefeed.errors import (
     StorageUnreachable,
 )
 from lakefeed.plugins import get_plugins
-from lakefeed.secrets import AuthParams
 from lakefeed.storage.entries import FileEntry
 from lakefeed.storage.parquet import TAIL_BYTES, ParquetFooter, schemas_agree
 from lakefeed.storage.session import FileFailure, StorageSession
@@ -82,10 +81,7 @@ class ContractBackend:
 
 def _session(backend: ContractBackend, params: dict[str, Any]) -> StorageSession:
     source_type = get_plugins().source_type(backend.spec)
-    spec = source_type.spec
-    auth = spec.auth_spec(backend.auth_spec)
-    values = spec.validate_auth(auth.name, params)
-    return StorageSession(source_type, AuthParams(auth.name, values, auth.secret_names))
+    return StorageSession(source_type, source_type.auth_params(params, backend.auth_spec))
 
 
 def parquet_bytes(table: pa.Table, **kwargs: Any) -> bytes:
