@@ -1,0 +1,214 @@
+"""Which scalar column types convert to which target types, and the vectorized conversions.
+
+:func:`find_cast` answers ``None`` for an incompatible pair, which is what
+:meth:`TargetSchema.check_file` reports. A :class:`Cast` never raises on a bad value: it returns
+the converted column (null where a value could not be converted) and the indexes of those values.
+Arrow's own checked cast is tried first on the whole column; only when it fails are the bad
+values found, by vectorized checks (shape, range, day of month) and, for what those cannot see,
+by bisecting the column, so bad values cost time only in the column they are in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lakefeed.schema.arrow import describe
+
+#: (converted values, int64 indexes of the values that could not be converted, or None)
+CastResult = tuple[pa.Array, pa.Array | None]
+
+DATE_REGEX = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
+DATE_TIME_REGEX = (
+    r"^\d{4}-\d{2}-\d{2}([T ]\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?([Zz]|[+-]\d{2}(:?\d{2})?)?)?$"
+)
+_BISECT_LEAF = 8
+
+
+@dataclass(frozen=True)
+class Cast:
+    """A conversion of one source type to one target type."""
+
+    problem: str  # completes "<field>: <value> …" for a value that cannot be converted
+    run: Callable[[pa.Array], CastResult]
+
+
+def find_cast(source: pa.DataType, target: pa.DataType) -> Cast | None:
+    """How values of ``source`` become values of ``target``; ``None`` when they cannot."""
+    if pa.types.is_dictionary(source):
+        inner = find_cast(source.value_type, target)
+        if inner is None:
+            return None
+        run = inner.run
+        return Cast(inner.problem, lambda values: run(values.dictionary_decode()))
+    if source == target:
+        return Cast("is invalid", lambda values: (values, None))
+    problem = f"cannot be converted to {describe(target)}"
+    if _is_string(target):
+        if _is_string(source):
+            return Cast(problem, _plain(target))
+        if pa.types.is_date(source):
+            return Cast(problem, lambda v: (v.cast(pa.date32(), safe=False).cast(target), None))
+        if pa.types.is_timestamp(source):
+            return Cast(problem, lambda v: (_format_timestamps(v).cast(target), None))
+    if pa.types.is_signed_integer(target) and pa.types.is_integer(source):
+        return Cast(f"is out of range for {describe(target)}", _integers(source, target))
+    if pa.types.is_float64(target) and (
+        pa.types.is_integer(source) or pa.types.is_floating(source) or pa.types.is_decimal(source)
+    ):
+        return Cast(problem, _plain(target))
+    if pa.types.is_date(target):
+        if pa.types.is_date(source):
+            return Cast(problem, _plain(target))
+        if _is_string(source):
+            return Cast("is not a date (YYYY-MM-DD)", lambda v: _parse_dates(v, target))
+    if pa.types.is_timestamp(target):
+        if pa.types.is_timestamp(source):
+            return Cast(f"is out of range for {describe(target)}", _timestamps(target))
+        if _is_string(source):
+            return Cast("is not an ISO-8601 date-time", lambda v: _parse_date_times(v, target))
+    return None
+
+
+def _is_string(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+
+
+def _plain(target: pa.DataType) -> Callable[[pa.Array], CastResult]:
+    """Casts that cannot fail on a value (widening; float rounding and truncation accepted)."""
+    return lambda values: (values.cast(target, safe=False), None)
+
+
+def _integers(source: pa.DataType, target: pa.DataType) -> Callable[[pa.Array], CastResult]:
+    low, high = _integer_range(target)
+    source_low, source_high = _integer_range(source)
+
+    def run(values: pa.Array) -> CastResult:
+        checks = []
+        if source_low < low:
+            checks.append(pc.less(values, pa.scalar(low, source)))
+        if source_high > high:
+            checks.append(pc.greater(values, pa.scalar(high, source)))
+        if not checks:
+            return values.cast(target), None
+        out_of_range = checks[0] if len(checks) == 1 else pc.or_(*checks)
+        out_of_range = out_of_range.fill_null(False)
+        if not out_of_range.true_count:
+            return values.cast(target), None
+        kept = pc.if_else(out_of_range, pa.scalar(None, source), values)
+        return kept.cast(target), _indexes(out_of_range)
+
+    return run
+
+
+def _integer_range(t: pa.DataType) -> tuple[int, int]:
+    bits = t.bit_width
+    if pa.types.is_unsigned_integer(t):
+        return 0, 2**bits - 1
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+
+def _timestamps(target: pa.DataType) -> Callable[[pa.Array], CastResult]:
+    # A naive timestamp keeps its values and so is read as UTC; sub-unit precision is dropped.
+    options = pc.CastOptions(target, allow_time_truncate=True)
+    return lambda values: cast_isolating(values, target, options)
+
+
+def _format_timestamps(values: pa.Array) -> pa.Array:
+    utc = values.cast(pa.timestamp(values.type.unit, "UTC"))
+    return pc.strftime(utc, format="%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_dates(values: pa.Array, target: pa.DataType) -> CastResult:
+    values = values.cast(pa.string())
+    try:
+        return values.cast(target), None
+    except pa.ArrowInvalid:
+        pass
+    # strptime rolls 2024-02-30 over to March 1st: a date is valid when its day survives.
+    shaped = pc.match_substring_regex(values, DATE_REGEX).fill_null(False)
+    candidates = pc.if_else(shaped, values, pa.scalar(None, pa.string()))
+    parsed = pc.strptime(candidates, format="%Y-%m-%d", unit="s", error_is_null=True)
+    day = pc.utf8_slice_codeunits(candidates, 8, 10).cast(pa.int64())
+    valid = pc.equal(pc.day(parsed), day).fill_null(False)
+    invalid = pc.and_(values.is_valid(), pc.invert(valid))
+    dates = pc.if_else(valid, parsed.cast(target), pa.scalar(None, target))
+    return dates, _indexes(invalid) if invalid.true_count else None
+
+
+def _parse_date_times(values: pa.Array, target: pa.DataType) -> CastResult:
+    """ISO-8601 strings with ``Z`` or an offset; a date alone is midnight and a date-time
+    without an offset is read as UTC, as naive timestamp columns are."""
+    aware = pa.timestamp(target.unit, "UTC")
+    values = values.cast(pa.string())
+    try:
+        return values.cast(aware).cast(target), None
+    except pa.ArrowInvalid:
+        pass
+    normal = pc.replace_substring_regex(values, r"^(\d{4}-\d{2}-\d{2})$", r"\1T00:00:00")
+    normal = pc.replace_substring_regex(normal, r"(\.\d{6})\d+", r"\1")  # beyond microseconds
+    normal = pc.replace_substring_regex(normal, r"[Zz]$", "+00:00")
+    naive = pc.invert(pc.match_substring_regex(normal, r"[+-]\d{2}(:?\d{2})?$"))
+    normal = pc.if_else(naive, pc.binary_join_element_wise(normal, "+00:00", ""), normal)
+    shaped = pc.match_substring_regex(values, DATE_TIME_REGEX)
+    parsed, failed = _parse_checked(normal, aware, shaped)
+    return parsed.cast(target), failed
+
+
+def _parse_checked(values: pa.Array, target: pa.DataType, shaped: pa.Array) -> CastResult:
+    """Cast strings that have the right shape; the rest (and those the cast rejects) fail."""
+    misshapen = pc.invert(shaped).fill_null(False)
+    candidates = pc.if_else(misshapen, pa.scalar(None, values.type), values)
+    parsed, rejected = cast_isolating(candidates, target, pc.CastOptions(target))
+    return parsed, _union(_indexes(misshapen), rejected)
+
+
+def cast_isolating(values: pa.Array, target: pa.DataType, options: pc.CastOptions) -> CastResult:
+    """Arrow's checked cast, with the values it rejects set to null and their indexes returned."""
+    try:
+        return pc.cast(values, options=options), None
+    except pa.ArrowException:
+        pass
+    pieces: list[pa.Array] = []
+    failed: list[int] = []
+    _bisect(values, target, options, 0, pieces, failed)
+    return pa.concat_arrays(pieces), pa.array(failed, pa.int64())
+
+
+def _bisect(
+    values: pa.Array,
+    target: pa.DataType,
+    options: pc.CastOptions,
+    start: int,
+    pieces: list[pa.Array],
+    failed: list[int],
+) -> None:
+    if len(values) <= _BISECT_LEAF:
+        for i in range(len(values)):
+            try:
+                pieces.append(pc.cast(values.slice(i, 1), options=options))
+            except pa.ArrowException:
+                pieces.append(pa.nulls(1, target))
+                failed.append(start + i)
+        return
+    half = len(values) // 2
+    for offset, part in ((0, values.slice(0, half)), (half, values.slice(half))):
+        try:
+            pieces.append(pc.cast(part, options=options))
+        except pa.ArrowException:
+            _bisect(part, target, options, start + offset, pieces, failed)
+
+
+def _indexes(mask: pa.Array) -> pa.Array:
+    return pc.indices_nonzero(mask).cast(pa.int64())
+
+
+def _union(first: pa.Array, second: pa.Array | None) -> pa.Array | None:
+    """The sorted indexes of two disjoint index arrays; ``None`` when both are empty."""
+    merged = first if second is None else pa.concat_arrays([first, second])
+    if len(merged) == 0:
+        return None
+    return merged.take(pc.sort_indices(merged))

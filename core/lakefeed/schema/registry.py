@@ -1,0 +1,320 @@
+"""The Schema Registry: tenant schemas, classes, field groups and data types of one org and
+sandbox, composed with the global (built-in) XDM resources."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import unquote
+
+import sqlalchemy as sa
+
+from lakefeed.catalog.connections import DEFAULT_ORG, DEFAULT_SANDBOX
+from lakefeed.catalog.tables import datasets
+from lakefeed.catalog.tables import registry_resources as table
+from lakefeed.errors import InvalidRequest, InvalidSchema, SchemaNotFound
+from lakefeed.schema import checks
+from lakefeed.schema.checks import tenant_id_for
+from lakefeed.schema.compose import SchemaComposer, annotate, iter_refs
+from lakefeed.schema.library import (
+    GLOBAL_KINDS,
+    KIND_LABELS,
+    RESOURCE_TYPES,
+    TENANT_KINDS,
+    find_global,
+    global_documents,
+    kind_of,
+    normalise_kind,
+)
+from lakefeed.schema.stats import registry_stats
+
+RECORD_BEHAVIOR = "https://ns.adobe.com/xdm/data/record"
+
+# Spelled out because the ``list`` method shadows the builtin inside the class body.
+Documents = list[dict[str, Any]]
+Names = list[str]
+
+# Keys the registry computes; a client's values for them are ignored, as AEP does.
+_COMPUTED = {
+    *("$id", "meta:altId", "meta:resourceType", "version", "meta:containerId", "imsOrg"),
+    *("meta:tenantNamespace", "meta:xdmType", "meta:extensible", "meta:abstract", "refs"),
+    *("meta:registryMetadata", "meta:class", "meta:extends"),
+}
+
+
+class SchemaRegistry:
+    """Create, read, compose and delete XDM resources of one org and sandbox."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        *,
+        ims_org_id: str = DEFAULT_ORG,
+        sandbox_name: str = DEFAULT_SANDBOX,
+    ) -> None:
+        self.engine = engine
+        self.ims_org_id = ims_org_id
+        self.sandbox_name = sandbox_name
+        self.tenant_id = tenant_id_for(ims_org_id)
+        self.namespace = f"_{self.tenant_id}"
+        self.scope = (table.c.ims_org_id == ims_org_id) & (table.c.sandbox_name == sandbox_name)
+
+    # --- creating ----------------------------------------------------------------------------
+
+    def create(self, kind: str, document: Mapping[str, Any]) -> dict[str, Any]:
+        """Store a tenant resource and return it with its computed ``$id``, ``meta:altId``,
+        ``meta:extends`` (and, for schemas, ``meta:class`` and ``refs``)."""
+        kind = normalise_kind(kind)
+        body = {k: copy.deepcopy(v) for k, v in document.items() if k not in _COMPUTED}
+        checks.check_basics(kind, body)
+        segment, digest = RESOURCE_TYPES[kind], uuid.uuid4().hex
+        body.update(
+            {
+                "$id": f"https://ns.adobe.com/{self.tenant_id}/{segment}/{digest}",
+                "meta:altId": f"_{self.tenant_id}.{segment}.{digest}",
+                "meta:resourceType": segment,
+                "version": "1.0",
+                "meta:containerId": "tenant",
+                "meta:tenantNamespace": self.namespace,
+                "meta:xdmType": "object",
+                "meta:extensible": kind != "schemas",
+                "meta:abstract": kind != "schemas",
+                "imsOrg": self.ims_org_id,
+            }
+        )
+        if kind == "schemas":
+            cls, groups = checks.schema_parts(body, self._lookup, self._class_names)
+            body["allOf"] = [
+                {"$ref": part["$id"], "type": "object", "meta:xdmType": "object"}
+                for part in (cls, *groups)
+            ]
+            body["meta:class"] = cls["$id"]
+        if kind == "fieldgroups":
+            checks.check_tenant_namespace(body, self.namespace)
+            checks.check_intended_to_extend(body, self._lookup)
+        composition = SchemaComposer(self._lookup).compose(body)  # refs exist, no conflicts
+        body["meta:extends"] = checks.extends_of(body, self._lookup)
+        if kind == "schemas":
+            body["refs"] = composition.refs
+        annotate(body)
+        now = int(time.time() * 1000)
+        etag = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        body["meta:registryMetadata"] = {
+            "repo:createdDate": now,
+            "repo:lastModifiedDate": now,
+            "xdm:createdClientId": "lakefeed",
+            "xdm:lastModifiedClientId": "lakefeed",
+            "eTag": etag,
+        }
+        row = {
+            "id": body["$id"],
+            "ims_org_id": self.ims_org_id,
+            "sandbox_name": self.sandbox_name,
+            "kind": kind,
+            "alt_id": body["meta:altId"],
+            "title": body["title"],
+            "document": body,
+            "etag": etag,
+            "created_at": now,
+            "updated_at": now,
+        }
+        with self.engine.begin() as db:
+            db.execute(table.insert().values(**row))
+        return copy.deepcopy(body)
+
+    def create_schema(
+        self,
+        title: str,
+        class_ref: str,
+        field_groups: Sequence[str] = (),
+        *,
+        description: str = "",
+    ) -> dict[str, Any]:
+        """A tenant schema composing the class and field groups (``$id`` or ``meta:altId``)."""
+        refs = [class_ref, *field_groups]
+        return self.create(
+            "schemas",
+            {
+                "title": title,
+                "description": description,
+                "type": "object",
+                "allOf": [{"$ref": self._lookup_id(ref)} for ref in refs],
+            },
+        )
+
+    def create_inferred_schema(
+        self,
+        title: str,
+        properties: Mapping[str, Any],
+        *,
+        required: Sequence[str] = (),
+        description: str = "",
+    ) -> dict[str, Any]:
+        """A tenant class with record behavior whose fields are ``properties`` (names as given,
+        as :mod:`lakefeed.schema.infer` produces them) and a schema of that class."""
+        fields: dict[str, Any] = {"properties": dict(properties)}
+        if required:
+            fields["required"] = list(required)
+        cls = self.create(
+            "classes",
+            {
+                "title": f"{title} class",
+                "description": description or f"Fields inferred for {title!r}.",
+                "type": "object",
+                "definitions": {"fields": fields},
+                "allOf": [{"$ref": RECORD_BEHAVIOR}, {"$ref": "#/definitions/fields"}],
+            },
+        )
+        try:
+            return self.create_schema(title, cls["$id"], description=description)
+        except Exception:
+            self.delete(cls["$id"])
+            raise
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def get(self, id_or_alt_id: str, *, kind: str | None = None) -> dict[str, Any]:
+        """A resource by ``$id``, ``meta:altId`` or URL-encoded ``$id``: tenant first, then
+        global."""
+        return copy.deepcopy(self._find(id_or_alt_id, kind))
+
+    def list(self, kind: str, *, container: str = "tenant") -> Documents:
+        """The resources of one kind in the ``tenant`` or ``global`` container."""
+        if container == "global":
+            kind = normalise_kind(kind, GLOBAL_KINDS)
+            found = [d for d in global_documents().values() if kind_of(d) == kind]
+            return copy.deepcopy(sorted(found, key=lambda d: d["title"]))
+        if container != "tenant":
+            raise InvalidRequest(
+                f"Unknown container {container!r}.", fix="Use 'tenant' or 'global'."
+            )
+        kind = normalise_kind(kind)
+        query = sa.select(table.c.document).where(self.scope & (table.c.kind == kind))
+        with self.engine.connect() as db:
+            return [row.document for row in db.execute(query.order_by(table.c.created_at))]
+
+    def resolve(self, id_or_alt_id: str) -> dict[str, Any]:
+        """The ``xed-full`` view: every ``$ref`` inlined and every ``allOf`` merged into plain
+        JSON Schema ``properties``/``required``."""
+        document = self._find(id_or_alt_id, None)
+        composition = SchemaComposer(self._lookup).compose(document)
+        own_class = document["$id"] if kind_of(document) == "classes" else None
+        view = {
+            "$id": document["$id"],
+            "meta:altId": document["meta:altId"],
+            "title": document["title"],
+            "type": "object",
+            "meta:class": document.get("meta:class", own_class),
+            "refs": composition.refs,
+            "meta:extends": document.get("meta:extends")
+            or checks.extends_of(document, self._lookup),
+            "properties": composition.properties,
+            "required": composition.required,
+        }
+        if document.get("description"):
+            view["description"] = document["description"]
+        return view
+
+    def stats(self) -> dict[str, Any]:
+        """``GET /stats``: tenant counts, recently created/updated resources, class usage."""
+        query = sa.select(table.c.kind, table.c.document, table.c.created_at, table.c.updated_at)
+        with self.engine.connect() as db:
+            rows = db.execute(query.where(self.scope).order_by(table.c.created_at))
+            return registry_stats(
+                [dict(r._mapping) for r in rows],
+                ims_org_id=self.ims_org_id,
+                tenant_id=self.tenant_id,
+            )
+
+    # --- deleting ----------------------------------------------------------------------------
+
+    def delete(self, id_or_alt_id: str, *, kind: str | None = None) -> None:
+        """Delete a tenant resource that no other tenant resource or dataset still uses."""
+        document = self._find(id_or_alt_id, kind)
+        id_, label = document["$id"], KIND_LABELS[kind_of(document)]
+        if document.get("meta:containerId") != "tenant":
+            raise InvalidSchema(
+                f"{label.capitalize()} {id_} is in the global container, which is read-only.",
+                fix="Only tenant resources can be deleted.",
+            )
+        users = [f"{d['title']!r} ({d['$id']})" for d in self._users_of(id_)]
+        with self.engine.connect() as db:
+            query = sa.select(datasets.c.name).where(
+                (datasets.c.ims_org_id == self.ims_org_id)
+                & (datasets.c.sandbox_name == self.sandbox_name)
+                & datasets.c.schema_id.in_([id_, document["meta:altId"]])
+            )
+            users += [f"dataset {name!r}" for (name,) in db.execute(query)]
+        if users:
+            raise InvalidSchema(
+                f"Cannot delete {label} {document['title']!r} ({id_}): it is still used by "
+                f"{', '.join(users)}.",
+                fix="Delete those first, or remove the reference from them.",
+            )
+        with self.engine.begin() as db:
+            db.execute(table.delete().where(self.scope & (table.c.id == id_)))
+
+    def _users_of(self, id_: str) -> Documents:
+        with self.engine.connect() as db:
+            others = db.execute(sa.select(table.c.document).where(self.scope & (table.c.id != id_)))
+            return [
+                row.document
+                for row in others
+                if id_ in {r.partition("#")[0] for r in iter_refs(row.document)}
+                or id_ in row.document.get("refs", [])
+                or id_ in row.document.get("meta:intendedToExtend", [])
+            ]
+
+    # --- lookups -----------------------------------------------------------------------------
+
+    def _lookup(self, id_or_alt_id: str) -> dict[str, Any] | None:
+        """The stored document (not a copy), tenant first, or None."""
+        key = unquote(id_or_alt_id) if "%" in id_or_alt_id else id_or_alt_id
+        query = sa.select(table.c.document).where(
+            self.scope & ((table.c.id == key) | (table.c.alt_id == key))
+        )
+        with self.engine.connect() as db:
+            row = db.execute(query).first()
+        return row.document if row is not None else find_global(key)
+
+    def _lookup_id(self, id_or_alt_id: str) -> str:
+        found = self._lookup(id_or_alt_id)
+        return found["$id"] if found is not None else id_or_alt_id
+
+    def _find(self, id_or_alt_id: str, kind: str | None) -> dict[str, Any]:
+        wanted = normalise_kind(kind, (*TENANT_KINDS, "behaviors")) if kind else None
+        found = self._lookup(id_or_alt_id)
+        if found is not None and wanted in (None, kind_of(found)):
+            return found
+        label = KIND_LABELS[wanted] if wanted else "Schema Registry resource"
+        if found is not None:
+            message = (
+                f"{id_or_alt_id!r} is a {KIND_LABELS[kind_of(found)]} ({found['title']!r}), "
+                f"not a {label}."
+            )
+        else:
+            message = (
+                f"No {label} {id_or_alt_id!r} in org {self.ims_org_id!r}, sandbox "
+                f"{self.sandbox_name!r} (tenant container), nor in the global container."
+            )
+        existing = ", ".join(self._names(wanted or "schemas")) or "none"
+        raise SchemaNotFound(
+            message,
+            fix=f"Existing {KIND_LABELS[wanted or 'schemas']}s: {existing}. Look up by $id, "
+            "meta:altId or URL-encoded $id.",
+        )
+
+    def _names(self, kind: str, limit: int = 8) -> Names:
+        documents = [*(self.list(kind) if kind in TENANT_KINDS else [])]
+        if kind in GLOBAL_KINDS:
+            documents += self.list(kind, container="global")
+        names = [f"{d['title']!r} ({d['meta:altId']})" for d in documents[:limit]]
+        return [*names, "…"] if len(documents) > limit else names
+
+    def _class_names(self) -> Names:
+        return self._names("classes")
