@@ -12,15 +12,28 @@ class Settings:
     home: Path
     database_url: str
     secret_key_file: Path
+    #: SQLAlchemy URL of the Iceberg SQL catalog; the control-plane database by default.
+    iceberg_catalog_url: str
+    #: Where Iceberg tables keep their data and metadata files (a URI).
+    warehouse: str
 
     @classmethod
     def load(cls, home: str | os.PathLike[str] | None = None) -> Settings:
         """Settings from arguments, then environment (``LAKEFEED_HOME``,
-        ``LAKEFEED_DATABASE_URL``, ``LAKEFEED_SECRET_KEY_FILE``), then defaults."""
+        ``LAKEFEED_DATABASE_URL``, ``LAKEFEED_SECRET_KEY_FILE``, ``LAKEFEED_ICEBERG_CATALOG_URL``,
+        ``LAKEFEED_WAREHOUSE``), then defaults."""
         root = Path(home or os.environ.get("LAKEFEED_HOME") or Path.home() / ".lakefeed")
         root = root.expanduser().resolve()
         database_url = (
             os.environ.get("LAKEFEED_DATABASE_URL") or f"sqlite:///{root / 'lakefeed.db'}"
         )
         key_file = Path(os.environ.get("LAKEFEED_SECRET_KEY_FILE") or root / "secret.key")
-        return cls(home=root, database_url=database_url, secret_key_file=key_file)
+        catalog_url = os.environ.get("LAKEFEED_ICEBERG_CATALOG_URL") or database_url
+        warehouse = os.environ.get("LAKEFEED_WAREHOUSE") or (root / "warehouse").as_uri()
+        return cls(
+            home=root,
+            database_url=database_url,
+            secret_key_file=key_file,
+            iceberg_catalog_url=catalog_url,
+            warehouse=warehouse,
+        )

@@ -96,6 +96,57 @@ class SecretKeyError(LakefeedError):
     title = "Secrets cannot be decrypted"
 
 
+class ResourceNotFound(LakefeedError):
+    """A schema, dataset, source or target connection, flow, run or batch that does not exist
+    (or belongs to another org or sandbox)."""
+
+    code = "LF-1104"
+    http_status = 404
+    title = "Resource not found"
+
+
+class SchemaNotFound(ResourceNotFound):
+    code = "LF-1201"
+    title = "Schema not found"
+
+
+class InvalidSchema(LakefeedError):
+    code = "LF-1202"
+    title = "Invalid schema"
+
+
+class NameTaken(LakefeedError):
+    code = "LF-1103"
+    http_status = 409
+    title = "Name already used"
+
+
+class ResourceInUse(LakefeedError):
+    code = "LF-1418"
+    title = "Resource is used by another resource"
+
+
+class InvalidFlow(LakefeedError):
+    """A source connection, target connection or flow whose parts do not fit together."""
+
+    code = "LF-1307"
+    title = "Invalid flow"
+
+
+class RunInProgress(LakefeedError):
+    code = "LF-1444"
+    http_status = 409
+    title = "A run of this flow is in progress"
+
+
+class DatasetError(LakefeedError):
+    """The Iceberg table behind a dataset cannot be read or written."""
+
+    code = "LF-3000"
+    http_status = 500
+    title = "Dataset error"
+
+
 # --- storage ---------------------------------------------------------------------------------
 
 
@@ -147,3 +198,11 @@ class CorruptParquet(StorageError):
     code = "LF-2422"
     http_status = 422
     title = "Corrupt Parquet file"
+
+
+class SchemaMismatch(LakefeedError):
+    """A source file whose columns cannot be conformed to the target schema."""
+
+    code = "LF-2425"
+    http_status = 422
+    title = "File does not match the target schema"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
@@ -24,4 +26,147 @@ connections = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),  # epoch milliseconds
     sa.Column("updated_at", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("ims_org_id", "sandbox_name", "name", name="uq_connection_name"),
+)
+
+
+def _scoped(name: str, *columns: Any) -> sa.Table:
+    """A Flow Service resource table: id, org, sandbox, etag and audit times, then ``columns``."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("id", sa.String(255), primary_key=True),
+        sa.Column("ims_org_id", sa.String(255), nullable=False),
+        sa.Column("sandbox_name", sa.String(255), nullable=False),
+        *columns,
+        sa.Column("etag", sa.String(64), nullable=False),
+        sa.Column("created_at", sa.BigInteger, nullable=False),  # epoch milliseconds
+        sa.Column("updated_at", sa.BigInteger, nullable=False),
+    )
+
+
+# Schema Registry: tenant schemas, classes, field groups and data types (XDM JSON documents).
+registry_resources = _scoped(
+    "registry_resources",
+    sa.Column("kind", sa.String(16), nullable=False),  # schemas|classes|fieldgroups|datatypes
+    sa.Column("alt_id", sa.String(255), nullable=False),
+    sa.Column("title", sa.String(255), nullable=False),
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.UniqueConstraint("ims_org_id", "sandbox_name", "alt_id", name="uq_registry_alt_id"),
+)
+
+datasets = _scoped(
+    "datasets",
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, default=""),
+    sa.Column("schema_id", sa.String(512), nullable=False),
+    sa.Column("schema_content_type", sa.String(255), nullable=False),
+    sa.Column("table_identifier", sa.String(512), nullable=False),  # Iceberg namespace.table
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.UniqueConstraint("ims_org_id", "sandbox_name", "name", name="uq_dataset_name"),
+)
+
+source_connections = _scoped(
+    "source_connections",
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, default=""),
+    sa.Column("base_connection_id", sa.String(36), nullable=False),
+    sa.Column("connection_spec_id", sa.String(64), nullable=False),
+    sa.Column("connection_spec_version", sa.String(16), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+)
+
+target_connections = _scoped(
+    "target_connections",
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, default=""),
+    sa.Column("base_connection_id", sa.String(36), nullable=True),
+    sa.Column("connection_spec_id", sa.String(64), nullable=False),
+    sa.Column("connection_spec_version", sa.String(16), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+)
+
+flows = _scoped(
+    "flows",
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, default=""),
+    sa.Column("flow_spec_id", sa.String(64), nullable=False),
+    sa.Column("flow_spec_version", sa.String(16), nullable=False),
+    sa.Column("source_connection_ids", sa.JSON, nullable=False),
+    sa.Column("target_connection_ids", sa.JSON, nullable=False),
+    sa.Column("schedule_params", sa.JSON, nullable=False),
+    sa.Column("options", sa.JSON, nullable=False),
+    sa.Column("transformations", sa.JSON, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+)
+
+runs = _scoped(
+    "runs",
+    sa.Column("flow_id", sa.String(36), nullable=False, index=True),
+    sa.Column("state", sa.String(16), nullable=False),  # inProgress | completed
+    sa.Column("status", sa.String(16), nullable=False),  # inProgress | success | failed
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("metrics", sa.JSON, nullable=False),
+    sa.Column("activities", sa.JSON, nullable=False),
+    sa.Column("owner", sa.String(255), nullable=False),  # host:pid of the process running it
+    sa.Column("heartbeat_at", sa.BigInteger, nullable=False),
+)
+
+batches = _scoped(
+    "batches",
+    sa.Column("dataset_id", sa.String(36), nullable=False, index=True),
+    sa.Column("run_id", sa.String(36), nullable=False, index=True),
+    sa.Column("flow_id", sa.String(36), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("snapshot_id", sa.BigInteger, nullable=True),
+    sa.Column("data_prefix", sa.String(1024), nullable=False),  # where its data files go
+    sa.Column("metrics", sa.JSON, nullable=False),
+    sa.Column("errors", sa.JSON, nullable=False),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("started_at", sa.BigInteger, nullable=True),
+    sa.Column("completed_at", sa.BigInteger, nullable=True),
+)
+
+# The files a batch planned to ingest, written before its data: recovery reads it back.
+batch_files = sa.Table(
+    "batch_files",
+    metadata,
+    sa.Column("batch_id", sa.String(36), primary_key=True),
+    sa.Column("path", sa.String(2048), primary_key=True),
+    sa.Column("identity", sa.String(64), nullable=False),  # hash of FileEntry.identity
+    sa.Column("entry", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # planned | converted | failed
+    sa.Column("records_in", sa.BigInteger, nullable=False, default=0),
+    sa.Column("records_out", sa.BigInteger, nullable=False, default=0),
+    sa.Column("records_failed", sa.BigInteger, nullable=False, default=0),
+    sa.Column("error", sa.JSON, nullable=True),
+)
+
+# Exactly-once: a flow never ingests the same file version twice.
+file_ledger = sa.Table(
+    "file_ledger",
+    metadata,
+    sa.Column("flow_id", sa.String(36), primary_key=True),
+    sa.Column("identity", sa.String(64), primary_key=True),
+    sa.Column("path", sa.String(2048), nullable=False),
+    sa.Column("entry", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # committed | failed
+    sa.Column("batch_id", sa.String(36), nullable=True),
+    sa.Column("run_id", sa.String(36), nullable=False),
+    sa.Column("error", sa.JSON, nullable=True),
+    sa.Column("recorded_at", sa.BigInteger, nullable=False),
+)
+
+row_errors = sa.Table(
+    "row_errors",
+    metadata,
+    sa.Column("batch_id", sa.String(36), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("source_file", sa.String(2048), nullable=False),
+    sa.Column("row_index", sa.BigInteger, nullable=False),
+    sa.Column("errors", sa.JSON, nullable=False),  # [{code, message, field}]
+    sa.Column("record", sa.JSON, nullable=False),  # the original values, JSON-safe
 )

@@ -1,0 +1,459 @@
+"""Source connections, target connections and flows, stored in their Flow Service shapes.
+
+Each ``create_*`` checks that the parts fit together (base connection and spec, dataset and
+schema, flow spec and connections) and raises an error naming the part that does not.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from lakefeed.catalog import tables
+from lakefeed.catalog.records import ResourceTable, Scope, audit_fields
+from lakefeed.errors import InvalidFlow, InvalidRequest, ResourceInUse, ResourceNotFound
+from lakefeed.specs import CLOUD_STORAGE_FLOW_SPEC_ID, DATASET_TARGET_SPEC_ID
+
+FORMATS = ("parquet", "parquet_xdm")
+FREQUENCIES = ("once", "minute", "hour", "day", "week")
+
+
+@dataclass(frozen=True)
+class SourceConnection:
+    row: Mapping[str, Any]
+
+    id = property(lambda self: self.row["id"])
+    name = property(lambda self: self.row["name"])
+    base_connection_id = property(lambda self: self.row["base_connection_id"])
+
+    @property
+    def path(self) -> str:
+        return str(self.row["params"]["path"])
+
+    @property
+    def recursive(self) -> bool:
+        return bool(self.row["params"].get("recursive", False))
+
+    @property
+    def schema_id(self) -> str | None:
+        schema = self.row["data"].get("schema") or {}
+        return schema.get("id")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **audit_fields(self.row),
+            "name": self.row["name"],
+            "description": self.row["description"],
+            "baseConnectionId": self.row["base_connection_id"],
+            "state": self.row["state"],
+            "data": self.row["data"],
+            "params": self.row["params"],
+            "connectionSpec": {
+                "id": self.row["connection_spec_id"],
+                "version": self.row["connection_spec_version"],
+            },
+        }
+
+
+@dataclass(frozen=True)
+class TargetConnection:
+    row: Mapping[str, Any]
+
+    id = property(lambda self: self.row["id"])
+    name = property(lambda self: self.row["name"])
+
+    @property
+    def dataset_id(self) -> str:
+        return str(self.row["params"]["dataSetId"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **audit_fields(self.row),
+            "name": self.row["name"],
+            "description": self.row["description"],
+            "baseConnectionId": self.row["base_connection_id"],
+            "state": self.row["state"],
+            "data": self.row["data"],
+            "params": self.row["params"],
+            "connectionSpec": {
+                "id": self.row["connection_spec_id"],
+                "version": self.row["connection_spec_version"],
+            },
+        }
+
+
+@dataclass(frozen=True)
+class ScheduleParams:
+    start_time: int  # epoch seconds
+    frequency: str
+    interval: int | None
+    backfill: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """Flow Service echoes schedule values back as strings."""
+        out = {"startTime": str(self.start_time), "frequency": self.frequency}
+        if self.interval is not None:
+            out["interval"] = str(self.interval)
+        if self.frequency != "once":
+            out["backfill"] = "true" if self.backfill else "false"
+        return out
+
+
+@dataclass(frozen=True)
+class Flow:
+    row: Mapping[str, Any]
+
+    id = property(lambda self: self.row["id"])
+    name = property(lambda self: self.row["name"])
+    state = property(lambda self: self.row["state"])
+
+    @property
+    def source_connection_id(self) -> str:
+        return str(self.row["source_connection_ids"][0])
+
+    @property
+    def target_connection_id(self) -> str:
+        return str(self.row["target_connection_ids"][0])
+
+    @property
+    def schedule(self) -> ScheduleParams:
+        params = self.row["schedule_params"]
+        return ScheduleParams(
+            start_time=int(params["startTime"]),
+            frequency=params["frequency"],
+            interval=params.get("interval"),
+            backfill=bool(params.get("backfill", True)),
+        )
+
+    @property
+    def partial_ingestion_percent(self) -> float | None:
+        value = self.row["options"].get("partialIngestionPercent")
+        return None if value is None else float(value)
+
+    @property
+    def error_diagnostics(self) -> bool:
+        # Partial ingestion forces diagnostics on, as in Flow Service.
+        options = self.row["options"]
+        return (
+            bool(options.get("errorDiagnosticsEnabled"))
+            or self.partial_ingestion_percent is not None
+        )
+
+    def to_dict(self, **extra: Any) -> dict[str, Any]:
+        return {
+            **audit_fields(self.row),
+            "name": self.row["name"],
+            "description": self.row["description"],
+            "flowSpec": {"id": self.row["flow_spec_id"], "version": self.row["flow_spec_version"]},
+            "state": self.row["state"],
+            "sourceConnectionIds": list(self.row["source_connection_ids"]),
+            "targetConnectionIds": list(self.row["target_connection_ids"]),
+            "scheduleParams": self.schedule.to_dict(),
+            "options": dict(self.row["options"]),
+            "transformations": list(self.row["transformations"]),
+            "runs": f"/runs?property=flowId=={self.row['id']}",
+            **extra,
+        }
+
+
+def _as_bool(value: Any, field: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise InvalidRequest(
+        f"{field} must be true or false, not {value!r}.", fix=f"Send {field}: true."
+    )
+
+
+def _as_int(value: Any, field: str) -> int:
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        return int(str(value))
+    except ValueError:
+        raise InvalidRequest(
+            f"{field} must be a whole number, not {value!r}.", fix=f"Send {field} as digits."
+        ) from None
+
+
+def schedule_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Normalise ``scheduleParams`` (numbers or numeric strings, as users send both).
+
+    Without params a flow runs once, on demand, from now. The full scheduling rules (start
+    time in the future, interval minimums) belong to the scheduler.
+    """
+    params = dict(params or {})
+    frequency = str(params.get("frequency", "once")).lower()
+    if frequency not in FREQUENCIES:
+        raise InvalidFlow(
+            f"scheduleParams.frequency {frequency!r} is not one of {', '.join(FREQUENCIES)}.",
+            fix="Use once, minute, hour, day or week.",
+        )
+    out: dict[str, Any] = {
+        "startTime": _as_int(params.get("startTime", int(time.time())), "scheduleParams.startTime"),
+        "frequency": frequency,
+    }
+    if frequency == "once":
+        for forbidden in ("interval", "backfill"):
+            if forbidden in params:
+                raise InvalidFlow(
+                    f"scheduleParams.{forbidden} is not allowed with frequency 'once'.",
+                    fix=f"Remove {forbidden}, or choose another frequency.",
+                )
+        return out
+    if "interval" not in params:
+        raise InvalidFlow(
+            f"scheduleParams.interval is required with frequency {frequency!r}.",
+            fix="Add interval, e.g. 15 for every 15 minutes.",
+        )
+    out["interval"] = _as_int(params["interval"], "scheduleParams.interval")
+    out["backfill"] = _as_bool(params.get("backfill", True), "scheduleParams.backfill")
+    return out
+
+
+def flow_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
+    options = dict(options or {})
+    unknown = sorted(set(options) - {"partialIngestionPercent", "errorDiagnosticsEnabled"})
+    if unknown:
+        raise InvalidRequest(
+            f"Unknown flow options: {', '.join(unknown)}.",
+            fix="Flow options are partialIngestionPercent and errorDiagnosticsEnabled.",
+        )
+    out: dict[str, Any] = {}
+    if options.get("partialIngestionPercent") is not None:
+        try:
+            percent = float(options["partialIngestionPercent"])
+        except (TypeError, ValueError):
+            percent = -1.0
+        if not 0 < percent <= 100:
+            raise InvalidRequest(
+                f"partialIngestionPercent must be a number above 0 and at most 100, "
+                f"not {options['partialIngestionPercent']!r}.",
+                fix="Use e.g. 5 to accept up to 5% bad rows per batch.",
+            )
+        out["partialIngestionPercent"] = percent
+    if "errorDiagnosticsEnabled" in options:
+        out["errorDiagnosticsEnabled"] = _as_bool(
+            options["errorDiagnosticsEnabled"], "errorDiagnosticsEnabled"
+        )
+    return out
+
+
+class FlowResources:
+    """Source connections, target connections and flows of one org and sandbox.
+
+    ``connection_spec_of(base_connection_id)`` answers a base connection's spec id (raising when
+    it does not exist); ``dataset_schema_of(dataset_id)`` answers a dataset's schema id.
+    """
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        scope: Scope,
+        *,
+        connection_spec_of: Callable[[str], str],
+        dataset_schema_of: Callable[[str], str],
+    ) -> None:
+        self.engine = engine
+        self.scope = scope
+        self.sources = ResourceTable(
+            engine, tables.source_connections, scope, ResourceNotFound,
+            "source connection", "lakefeed flows list",
+        )  # fmt: skip
+        self.targets = ResourceTable(
+            engine, tables.target_connections, scope, ResourceNotFound,
+            "target connection", "lakefeed flows list",
+        )  # fmt: skip
+        self.flows = ResourceTable(
+            engine, tables.flows, scope, ResourceNotFound, "flow", "lakefeed flows list"
+        )
+        self._connection_spec_of = connection_spec_of
+        self._dataset_schema_of = dataset_schema_of
+
+    # -- source connections --------------------------------------------------------------------
+
+    def create_source_connection(
+        self,
+        *,
+        name: str,
+        base_connection_id: str,
+        path: str,
+        recursive: bool | str = False,
+        data_format: str = "parquet",
+        schema_id: str | None = None,
+        connection_spec_id: str | None = None,
+        description: str = "",
+    ) -> SourceConnection:
+        base_spec = self._connection_spec_of(base_connection_id)
+        if connection_spec_id is not None and connection_spec_id != base_spec:
+            raise InvalidFlow(
+                f"connectionSpec.id {connection_spec_id!r} is not the spec of base connection "
+                f"{base_connection_id!r} ({base_spec}).",
+                fix="Use the base connection's connectionSpec.id, or leave it out.",
+            )
+        if data_format not in FORMATS:
+            raise InvalidFlow(
+                f"data.format {data_format!r} is not supported (supported: {', '.join(FORMATS)}).",
+                fix="Use parquet, or parquet_xdm with data.schema.",
+            )
+        if not str(path).strip():
+            raise InvalidRequest("params.path is required.", fix="Give a file, folder or glob.")
+        data: dict[str, Any] = {"format": data_format}
+        if schema_id:
+            data["schema"] = {
+                "id": schema_id,
+                "version": "application/vnd.adobe.xed-full+json;version=1",
+            }
+        row = self.scope.new_row(
+            id=str(uuid.uuid4()),
+            name=name,
+            description=description,
+            base_connection_id=base_connection_id,
+            connection_spec_id=base_spec,
+            connection_spec_version="1.0",
+            data=data,
+            params={"path": str(path), "recursive": _as_bool(recursive, "params.recursive")},
+            state="enabled",
+        )
+        self.sources.insert(row)
+        return SourceConnection(row)
+
+    def source_connection(self, id: str) -> SourceConnection:
+        return SourceConnection(self.sources.get(id))
+
+    def source_connections(self) -> list[SourceConnection]:
+        return [SourceConnection(r) for r in self.sources.select()]
+
+    # -- target connections --------------------------------------------------------------------
+
+    def create_target_connection(
+        self,
+        *,
+        name: str,
+        dataset_id: str,
+        schema_id: str | None = None,
+        connection_spec_id: str = DATASET_TARGET_SPEC_ID,
+        base_connection_id: str | None = None,
+        data_format: str = "parquet_xdm",
+        description: str = "",
+    ) -> TargetConnection:
+        if connection_spec_id != DATASET_TARGET_SPEC_ID:
+            raise InvalidFlow(
+                f"A target connection must use the dataset spec {DATASET_TARGET_SPEC_ID}, "
+                f"not {connection_spec_id!r}.",
+                fix=f"Send connectionSpec.id {DATASET_TARGET_SPEC_ID}.",
+            )
+        if not dataset_id:
+            raise InvalidFlow("params.dataSetId is required.", fix="Name the target dataset.")
+        dataset_schema = self._dataset_schema_of(dataset_id)
+        if schema_id is not None and schema_id != dataset_schema:
+            raise InvalidFlow(
+                f"The target schema {schema_id!r} is not the schema of dataset {dataset_id!r} "
+                f"({dataset_schema}).",
+                fix="Use the dataset's schemaRef.id in data.schema.id, or leave it out.",
+            )
+        row = self.scope.new_row(
+            id=str(uuid.uuid4()),
+            name=name,
+            description=description,
+            base_connection_id=base_connection_id,
+            connection_spec_id=connection_spec_id,
+            connection_spec_version="1.0",
+            data={
+                "format": data_format,
+                "schema": {
+                    "id": dataset_schema,
+                    "version": "application/vnd.adobe.xed-full+json;version=1",
+                },
+            },
+            params={"dataSetId": dataset_id},
+            state="enabled",
+        )
+        self.targets.insert(row)
+        return TargetConnection(row)
+
+    def target_connection(self, id: str) -> TargetConnection:
+        return TargetConnection(self.targets.get(id))
+
+    # -- flows ---------------------------------------------------------------------------------
+
+    def create_flow(
+        self,
+        *,
+        name: str,
+        source_connection_ids: Sequence[str],
+        target_connection_ids: Sequence[str],
+        flow_spec_id: str = CLOUD_STORAGE_FLOW_SPEC_ID,
+        schedule: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+        transformations: Sequence[Mapping[str, Any]] = (),
+        description: str = "",
+    ) -> Flow:
+        if flow_spec_id != CLOUD_STORAGE_FLOW_SPEC_ID:
+            raise InvalidFlow(
+                f"Unknown flow spec {flow_spec_id!r}.",
+                fix=f"Use the CloudStorageToAEP flow spec {CLOUD_STORAGE_FLOW_SPEC_ID}.",
+            )
+        if len(source_connection_ids) != 1 or len(target_connection_ids) != 1:
+            raise InvalidFlow(
+                "A flow takes exactly one source connection and one target connection "
+                f"(got {len(source_connection_ids)} and {len(target_connection_ids)}).",
+                fix="Create one flow per source and target pair.",
+            )
+        source = self.source_connection(source_connection_ids[0])
+        target = self.target_connection(target_connection_ids[0])
+        target_schema = self._dataset_schema_of(target.dataset_id)
+        if source.schema_id is not None and source.schema_id != target_schema:
+            raise InvalidFlow(
+                f"The source connection's schema {source.schema_id!r} is not the schema of the "
+                f"target dataset ({target_schema}).",
+                fix="Point both at the same schema, or drop data.schema from the source.",
+            )
+        row = self.scope.new_row(
+            id=str(uuid.uuid4()),
+            name=name,
+            description=description,
+            flow_spec_id=flow_spec_id,
+            flow_spec_version="1.0",
+            source_connection_ids=[source.id],
+            target_connection_ids=[target.id],
+            schedule_params=schedule_params(schedule),
+            options=flow_options(options),
+            transformations=[dict(t) for t in transformations],
+            state="enabled",
+        )
+        self.flows.insert(row)
+        return Flow(row)
+
+    def set_options(self, flow_id: str, options: Mapping[str, Any]) -> Flow:
+        """Replace a flow's options (``None`` values remove an option)."""
+        clean = {k: v for k, v in options.items() if v is not None}
+        self.flows.update(flow_id, options=flow_options(clean))
+        return self.flow(flow_id)
+
+    def flow(self, id_or_name: str) -> Flow:
+        return Flow(self.flows.get(id_or_name))
+
+    def list_flows(self) -> list[Flow]:
+        return [Flow(r) for r in self.flows.select()]
+
+    def flows_using_base_connection(self, base_connection_id: str) -> list[Flow]:
+        sources = {
+            s.id for s in self.source_connections() if s.base_connection_id == base_connection_id
+        }
+        return [f for f in self.list_flows() if set(f.row["source_connection_ids"]) & sources]
+
+    def check_base_connection_unused(self, base_connection_id: str) -> None:
+        users = self.flows_using_base_connection(base_connection_id)
+        if users:
+            raise ResourceInUse(
+                f"Base connection {base_connection_id!r} is used by flows "
+                f"{', '.join(repr(f.name) for f in users)}.",
+                fix="Delete those flows first.",
+            )

@@ -1,0 +1,122 @@
+"""What every stored Flow Service resource shares: its org and sandbox scope, etag, audit times."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from lakefeed.errors import LakefeedError
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def new_etag() -> str:
+    """A quoted etag, as Flow Service returns them."""
+    return f'"{uuid.uuid4()}"'
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One org and sandbox: every resource is visible only inside its own."""
+
+    ims_org_id: str = "local"
+    sandbox_name: str = "prod"
+
+    def where(self, table: sa.Table) -> sa.ColumnElement[bool]:
+        return (table.c.ims_org_id == self.ims_org_id) & (table.c.sandbox_name == self.sandbox_name)
+
+    def new_row(self, **values: Any) -> dict[str, Any]:
+        """Column values of a new resource: ``values`` plus scope, etag and audit times."""
+        now = now_ms()
+        return {
+            "ims_org_id": self.ims_org_id,
+            "sandbox_name": self.sandbox_name,
+            "etag": new_etag(),
+            "created_at": now,
+            "updated_at": now,
+            **values,
+        }
+
+
+class ResourceTable:
+    """Scoped reads and writes of one resource table; ``not_found`` builds the 404 error."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        table: sa.Table,
+        scope: Scope,
+        not_found: type[LakefeedError],
+        noun: str,
+        list_command: str,
+    ) -> None:
+        self.engine = engine
+        self.table = table
+        self.scope = scope
+        self.not_found = not_found
+        self.noun = noun
+        self.list_command = list_command
+
+    def insert(self, row: Mapping[str, Any]) -> None:
+        with self.engine.begin() as db:
+            db.execute(self.table.insert().values(**row))
+
+    def find(self, id_or_name: str) -> Any:
+        where = self.scope.where(self.table) & (self.table.c.id == id_or_name)
+        if "name" in self.table.c:
+            where = self.scope.where(self.table) & (
+                (self.table.c.id == id_or_name) | (self.table.c.name == id_or_name)
+            )
+        with self.engine.connect() as db:
+            row = db.execute(sa.select(self.table).where(where)).first()
+        return None if row is None else row._mapping
+
+    def get(self, id_or_name: str) -> Mapping[str, Any]:
+        row = self.find(id_or_name)
+        if row is None:
+            raise self.not_found(
+                f"No {self.noun} {id_or_name!r} in sandbox {self.scope.sandbox_name!r}.",
+                fix=f"`{self.list_command}` shows the ones that exist.",
+            )
+        return row
+
+    def select(self, *where: sa.ColumnElement[bool], limit: int | None = None) -> list[Any]:
+        query = sa.select(self.table).where(self.scope.where(self.table), *where)
+        query = query.order_by(self.table.c.created_at, self.table.c.id).limit(limit)
+        with self.engine.connect() as db:
+            return [r._mapping for r in db.execute(query)]
+
+    def update(self, id: str, **values: Any) -> None:
+        values = {"etag": new_etag(), "updated_at": now_ms(), **values}
+        with self.engine.begin() as db:
+            db.execute(
+                self.table.update()
+                .where(self.scope.where(self.table) & (self.table.c.id == id))
+                .values(**values)
+            )
+
+    def delete(self, id: str) -> None:
+        with self.engine.begin() as db:
+            db.execute(
+                self.table.delete().where(self.scope.where(self.table) & (self.table.c.id == id))
+            )
+
+
+def audit_fields(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The audit fields every Flow Service entity carries."""
+    return {
+        "id": row["id"],
+        "createdAt": row["created_at"],
+        "updatedAt": row["updated_at"],
+        "imsOrgId": row["ims_org_id"],
+        "sandboxName": row["sandbox_name"],
+        "etag": row["etag"],
+        "version": row["etag"],
+    }

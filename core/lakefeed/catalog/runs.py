@@ -1,0 +1,366 @@
+"""Runs, batches, the file ledger and row errors: the records of what ingestion did.
+
+The ledger is what makes ingestion exactly-once: a flow never plans a file version whose
+identity (path, etag/version, size, mtime) it has already committed or failed for good.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from lakefeed.catalog import tables
+from lakefeed.catalog.records import ResourceTable, Scope, audit_fields, now_ms
+from lakefeed.errors import ResourceNotFound
+from lakefeed.storage.entries import FileEntry, to_utc
+
+#: Row errors kept per batch; beyond this only counts are kept (the run says so).
+MAX_ROW_ERRORS_PER_BATCH = 100_000
+
+
+def identity_key(entry: FileEntry) -> str:
+    """A fixed-length key for a file version (path + etag/version + size + mtime)."""
+    return hashlib.sha256(json.dumps(entry.identity).encode()).hexdigest()
+
+
+def entry_to_json(entry: FileEntry) -> dict[str, Any]:
+    return entry.to_dict()
+
+
+def entry_from_json(data: Mapping[str, Any]) -> FileEntry:
+    return FileEntry(
+        path=data["path"],
+        size=int(data["size"]),
+        mtime=to_utc(data.get("mtime")),
+        etag=data.get("etag"),
+        version=data.get("version"),
+    )
+
+
+def this_process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def process_alive(owner: str) -> bool:
+    """Whether the process that owns a run still exists (only knowable on this host)."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname():
+        return True  # another machine: the scheduler's leases decide, not this check
+    try:
+        os.kill(int(pid), 0)
+    except (ProcessLookupError, ValueError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass(frozen=True)
+class Run:
+    row: Mapping[str, Any]
+
+    id = property(lambda self: self.row["id"])
+    flow_id = property(lambda self: self.row["flow_id"])
+    state = property(lambda self: self.row["state"])
+    status = property(lambda self: self.row["status"])
+    metrics = property(lambda self: self.row["metrics"])
+
+    @property
+    def batch_id(self) -> str | None:
+        for activity in self.row["activities"]:
+            for target in activity.get("targetInfo", []):
+                ids = target.get("reference", {}).get("ids") or []
+                if ids:
+                    return str(ids[0])
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The Flow Service ``FlowRunItemDTO``."""
+        return {
+            **audit_fields(self.row),
+            "flowId": self.row["flow_id"],
+            "state": self.row["state"],
+            "providerRefId": f"M-{self.row['flow_id']}-incremental-0:{self.row['id']}",
+            "params": self.row["params"],
+            "metrics": self.row["metrics"],
+            "activities": self.row["activities"],
+        }
+
+
+@dataclass(frozen=True)
+class Batch:
+    row: Mapping[str, Any]
+
+    id = property(lambda self: self.row["id"])
+    status = property(lambda self: self.row["status"])
+    dataset_id = property(lambda self: self.row["dataset_id"])
+    run_id = property(lambda self: self.row["run_id"])
+    snapshot_id = property(lambda self: self.row["snapshot_id"])
+    metrics = property(lambda self: self.row["metrics"])
+    errors = property(lambda self: self.row["errors"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The Catalog batch object (the REST layer keys it by id)."""
+        return {
+            "id": self.row["id"],
+            "status": self.row["status"],
+            "tags": self.row["tags"],
+            "relatedObjects": [{"type": "dataSet", "id": self.row["dataset_id"]}],
+            "externalId": self.row["run_id"],
+            "inputFormat": {"format": "parquet"},
+            "imsOrg": self.row["ims_org_id"],
+            "sandboxName": self.row["sandbox_name"],
+            "started": self.row["started_at"],
+            "completed": self.row["completed_at"],
+            "created": self.row["created_at"],
+            "updated": self.row["updated_at"],
+            "version": self.row["etag"],
+            "metrics": self.row["metrics"],
+            "errors": self.row["errors"],
+            "snapshotId": self.row["snapshot_id"],
+            "flowId": self.row["flow_id"],
+        }
+
+
+class RunRecords:
+    """Runs, batches, batch files, ledger and row errors of one org and sandbox."""
+
+    def __init__(self, engine: sa.Engine, scope: Scope) -> None:
+        self.engine = engine
+        self.scope = scope
+        self.runs = ResourceTable(
+            engine, tables.runs, scope, ResourceNotFound, "run", "lakefeed runs list"
+        )
+        self.batches = ResourceTable(
+            engine, tables.batches, scope, ResourceNotFound, "batch", "lakefeed datasets batches"
+        )
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def start_run(self, flow_id: str, params: Mapping[str, Any], metrics: Mapping[str, Any]) -> Run:
+        """Insert a run in state ``inProgress`` owned by this process, unless the flow already has
+        one (returned instead, as ``(False, run)`` by :meth:`active_run`)."""
+        row = self.scope.new_row(
+            id=str(uuid.uuid4()),
+            flow_id=flow_id,
+            state="inProgress",
+            status="inProgress",
+            params=dict(params),
+            metrics=dict(metrics),
+            activities=[],
+            owner=this_process(),
+            heartbeat_at=now_ms(),
+        )
+        self.runs.insert(row)
+        return Run(row)
+
+    def active_runs(self, flow_id: str) -> list[Run]:
+        t = tables.runs
+        return [Run(r) for r in self.runs.select(t.c.flow_id == flow_id, t.c.state == "inProgress")]
+
+    def run(self, run_id: str) -> Run:
+        return Run(self.runs.get(run_id))
+
+    def list_runs(self, flow_id: str | None = None) -> list[Run]:
+        where = [] if flow_id is None else [tables.runs.c.flow_id == flow_id]
+        return [Run(r) for r in self.runs.select(*where)]
+
+    def update_run(self, run_id: str, **values: Any) -> Run:
+        self.runs.update(run_id, **values)
+        return self.run(run_id)
+
+    # -- batches -------------------------------------------------------------------------------
+
+    def create_batch(
+        self,
+        *,
+        dataset_id: str,
+        run_id: str,
+        flow_id: str,
+        data_prefix: str,
+        tags: Mapping[str, Any],
+        entries: Sequence[FileEntry],
+        batch_id: str | None = None,
+    ) -> Batch:
+        """A batch in state ``loading`` with the files it plans to ingest, in one transaction:
+        recovery relies on the plan being stored before any data file is written."""
+        now = now_ms()
+        row = self.scope.new_row(
+            id=batch_id or str(uuid.uuid4()),
+            dataset_id=dataset_id,
+            run_id=run_id,
+            flow_id=flow_id,
+            status="loading",
+            snapshot_id=None,
+            data_prefix=data_prefix,
+            metrics={},
+            errors=[],
+            tags=dict(tags),
+            started_at=now,
+            completed_at=None,
+        )
+        with self.engine.begin() as db:
+            db.execute(tables.batches.insert().values(**row))
+            if entries:
+                db.execute(
+                    tables.batch_files.insert(),
+                    [
+                        {
+                            "batch_id": row["id"],
+                            "path": e.path,
+                            "identity": identity_key(e),
+                            "entry": entry_to_json(e),
+                            "status": "planned",
+                            "records_in": 0,
+                            "records_out": 0,
+                            "records_failed": 0,
+                            "error": None,
+                        }
+                        for e in entries
+                    ],
+                )
+        return Batch(row)
+
+    def batch(self, batch_id: str) -> Batch:
+        return Batch(self.batches.get(batch_id))
+
+    def list_batches(self, dataset_id: str | None = None) -> list[Batch]:
+        where = [] if dataset_id is None else [tables.batches.c.dataset_id == dataset_id]
+        return [Batch(r) for r in self.batches.select(*where)]
+
+    def update_batch(self, batch_id: str, **values: Any) -> None:
+        self.batches.update(batch_id, **values)
+
+    def batch_files(self, batch_id: str) -> list[Any]:
+        t = tables.batch_files
+        with self.engine.connect() as db:
+            rows = db.execute(sa.select(t).where(t.c.batch_id == batch_id).order_by(t.c.path))
+            return [r._mapping for r in rows]
+
+    def record_file(self, batch_id: str, path: str, **values: Any) -> None:
+        t = tables.batch_files
+        with self.engine.begin() as db:
+            db.execute(
+                t.update().where((t.c.batch_id == batch_id) & (t.c.path == path)).values(**values)
+            )
+
+    # -- row errors ----------------------------------------------------------------------------
+
+    def add_row_errors(
+        self, batch_id: str, start_seq: int, errors: Iterable[Mapping[str, Any]]
+    ) -> int:
+        """Store rejected rows (``source_file``, ``row_index``, ``errors``, ``record``); returns
+        how many were stored."""
+        rows = [
+            {"batch_id": batch_id, "seq": start_seq + i, **error} for i, error in enumerate(errors)
+        ]
+        if rows:
+            with self.engine.begin() as db:
+                db.execute(tables.row_errors.insert(), rows)
+        return len(rows)
+
+    def row_errors(
+        self, batch_id: str, *, limit: int | None = None, offset: int = 0
+    ) -> Iterator[dict[str, Any]]:
+        self.batch(batch_id)  # 404 for another sandbox's batch
+        t = tables.row_errors
+        query = sa.select(t).where(t.c.batch_id == batch_id).order_by(t.c.seq)
+        query = query.offset(offset).limit(limit)
+        with self.engine.connect() as db:
+            for r in db.execute(query):
+                yield {
+                    "sourceFile": r.source_file,
+                    "rowIndex": r.row_index,
+                    "errors": r.errors,
+                    "record": r.record,
+                }
+
+    # -- ledger --------------------------------------------------------------------------------
+
+    def ledgered(self, flow_id: str, *, include_failed: bool = True) -> set[str]:
+        """Identities this flow must not ingest again: committed ones, and (unless a retry of
+        failed files is asked for) those that failed for good (corrupt, schema mismatch)."""
+        t = tables.file_ledger
+        query = sa.select(t.c.identity).where(t.c.flow_id == flow_id)
+        if not include_failed:
+            query = query.where(t.c.status == "committed")
+        with self.engine.connect() as db:
+            return set(db.scalars(query))
+
+    def batches_of_run(self, run_id: str) -> list[Batch]:
+        return [Batch(r) for r in self.batches.select(tables.batches.c.run_id == run_id)]
+
+    def ledger(self, flow_id: str) -> list[Any]:
+        t = tables.file_ledger
+        with self.engine.connect() as db:
+            rows = db.execute(sa.select(t).where(t.c.flow_id == flow_id).order_by(t.c.recorded_at))
+            return [r._mapping for r in rows]
+
+    def complete_batch(
+        self,
+        *,
+        flow_id: str,
+        run_id: str,
+        batch_id: str | None,
+        committed: Sequence[FileEntry],
+        failed: Sequence[tuple[FileEntry, Mapping[str, Any]]],
+        batch_values: Mapping[str, Any] | None = None,
+        run_values: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Mark the ledger, the batch and the run in one transaction (after the Iceberg commit,
+        or after deciding nothing is committed)."""
+        now = now_ms()
+        ledger = [
+            {
+                "flow_id": flow_id,
+                "identity": identity_key(e),
+                "path": e.path,
+                "entry": entry_to_json(e),
+                "status": "committed",
+                "batch_id": batch_id,
+                "run_id": run_id,
+                "error": None,
+                "recorded_at": now,
+            }
+            for e in committed
+        ] + [
+            {
+                "flow_id": flow_id,
+                "identity": identity_key(e),
+                "path": e.path,
+                "entry": entry_to_json(e),
+                "status": "failed",
+                "batch_id": batch_id,
+                "run_id": run_id,
+                "error": dict(error),
+                "recorded_at": now,
+            }
+            for e, error in failed
+        ]
+        with self.engine.begin() as db:
+            if ledger:
+                t = tables.file_ledger
+                keys = [row["identity"] for row in ledger]
+                # A retried completion (recovery) must not trip over its own earlier rows.
+                db.execute(t.delete().where((t.c.flow_id == flow_id) & t.c.identity.in_(keys)))
+                db.execute(t.insert(), ledger)
+            if batch_id is not None and batch_values:
+                db.execute(
+                    tables.batches.update()
+                    .where(tables.batches.c.id == batch_id)
+                    .values(updated_at=now, **batch_values)
+                )
+            if run_values:
+                db.execute(
+                    tables.runs.update()
+                    .where(tables.runs.c.id == run_id)
+                    .values(updated_at=now, **run_values)
+                )

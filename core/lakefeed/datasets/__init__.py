@@ -1,0 +1,1 @@
+"""Datasets: Apache Iceberg tables in the lakefeed catalog, written one batch per commit."""

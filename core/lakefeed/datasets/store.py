@@ -1,0 +1,155 @@
+"""``Dataset``: a named Iceberg table with a target schema, stored in the Catalog's shape."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import pyarrow as pa
+import sqlalchemy as sa
+
+from lakefeed.catalog.records import ResourceTable, Scope
+from lakefeed.catalog.tables import datasets as table
+from lakefeed.datasets.iceberg import namespace_for, table_name_for, table_schema
+from lakefeed.errors import DatasetError, InvalidRequest, NameTaken, ResourceNotFound
+
+#: The content type datasets record for their schema when none is given.
+DEFAULT_CONTENT_TYPE = "application/vnd.adobe.xed-full+json;version=1"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    id: str
+    name: str
+    description: str
+    schema_id: str
+    schema_content_type: str
+    table_identifier: str
+    tags: dict[str, Any]
+    row: Mapping[str, Any]
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Dataset:
+        return cls(
+            id=row["id"],
+            name=row["name"],
+            description=row["description"],
+            schema_id=row["schema_id"],
+            schema_content_type=row["schema_content_type"],
+            table_identifier=row["table_identifier"],
+            tags=dict(row["tags"]),
+            row=row,
+        )
+
+    def to_dict(self, **extra: Any) -> dict[str, Any]:
+        """The Catalog ``dataSet`` object (the REST layer keys it by id)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "schemaRef": {"id": self.schema_id, "contentType": self.schema_content_type},
+            "tags": self.tags,
+            "files": f"@/dataSetFiles?dataSetId={self.id}",
+            "created": self.row["created_at"],
+            "updated": self.row["updated_at"],
+            "imsOrg": self.row["ims_org_id"],
+            "sandboxName": self.row["sandbox_name"],
+            "version": self.row["etag"],
+            "table": self.table_identifier,
+            **extra,
+        }
+
+
+class DatasetStore:
+    """Datasets of one org and sandbox. ``target_schema`` turns a schema id into the Arrow
+    schema rows are conformed to (the Schema Registry's resolution)."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        catalog_factory: Callable[[], Any],
+        target_schema: Callable[[str], pa.Schema],
+        scope: Scope,
+    ) -> None:
+        self.rows = ResourceTable(
+            engine, table, scope, ResourceNotFound, "dataset", "lakefeed datasets list"
+        )
+        self.scope = scope
+        self._catalog_factory = catalog_factory
+        self._target_schema = target_schema
+
+    @cached_property
+    def catalog(self) -> Any:
+        return self._catalog_factory()
+
+    def create(
+        self,
+        name: str,
+        schema_id: str,
+        *,
+        description: str = "",
+        content_type: str = DEFAULT_CONTENT_TYPE,
+        tags: Mapping[str, Any] | None = None,
+    ) -> Dataset:
+        """Register a dataset and create its Iceberg table from the schema."""
+        if not name.strip():
+            raise InvalidRequest("A dataset needs a name.", fix="Pass a non-empty name.")
+        if self.rows.find(name) is not None:
+            raise NameTaken(
+                f"A dataset named {name!r} already exists in sandbox {self.scope.sandbox_name!r}.",
+                fix="Choose another name, or use the existing dataset.",
+            )
+        target = self._target_schema(schema_id)  # raises SchemaNotFound / InvalidSchema
+        dataset_id = secrets.token_hex(12)
+        namespace = namespace_for(self.scope.ims_org_id, self.scope.sandbox_name)
+        identifier = f"{namespace}.{table_name_for(name, dataset_id)}"
+        try:
+            self.catalog.create_namespace_if_not_exists(namespace)
+            self.catalog.create_table(identifier, schema=table_schema(target))
+        except Exception as exc:
+            raise DatasetError(
+                f"Could not create the Iceberg table {identifier!r} for dataset {name!r}: {exc}",
+                fix="Check that the warehouse (LAKEFEED_WAREHOUSE) is writable.",
+            ) from exc
+        row = self.scope.new_row(
+            id=dataset_id,
+            name=name,
+            description=description,
+            schema_id=schema_id,
+            schema_content_type=content_type,
+            table_identifier=identifier,
+            tags=dict(tags or {}),
+        )
+        self.rows.insert(row)
+        return Dataset.from_row(row)
+
+    def get(self, id_or_name: str) -> Dataset:
+        return Dataset.from_row(self.rows.get(id_or_name))
+
+    def list(self) -> list[Dataset]:
+        return [Dataset.from_row(row) for row in self.rows.select()]
+
+    def table(self, dataset: Dataset) -> Any:
+        """The dataset's pyiceberg ``Table``."""
+        try:
+            return self.catalog.load_table(dataset.table_identifier)
+        except Exception as exc:
+            raise DatasetError(
+                f"The Iceberg table {dataset.table_identifier!r} of dataset {dataset.name!r} "
+                f"cannot be loaded: {exc}",
+                fix="Check LAKEFEED_ICEBERG_CATALOG_URL and LAKEFEED_WAREHOUSE.",
+            ) from exc
+
+    def read(self, dataset: Dataset, *, limit: int | None = None) -> pa.Table:
+        """The dataset's rows as of its latest commit."""
+        return self.table(dataset).scan(limit=limit).to_arrow()
+
+    def delete(self, id_or_name: str) -> None:
+        dataset = self.get(id_or_name)
+        with contextlib.suppress(Exception):  # the record goes even if the table is gone
+            self.catalog.purge_table(dataset.table_identifier)
+        self.rows.delete(dataset.id)
