@@ -23,6 +23,8 @@ def _isolated_home(
         "LAKEFEED_TRACE_PLUGINS",
         "LAKEFEED_DATABASE_URL",
         "LAKEFEED_SECRET_KEY_FILE",
+        "LAKEFEED_ICEBERG_CATALOG_URL",
+        "LAKEFEED_WAREHOUSE",
     ):
         monkeypatch.delenv(var, raising=False)
     yield home

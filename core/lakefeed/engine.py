@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lakefeed.catalog.connections import Connection, ConnectionStore
+from lakefeed.catalog.records import Scope
 from lakefeed.catalog.secretbox import SecretBox
 from lakefeed.catalog.store import open_engine
 from lakefeed.config import Settings
 from lakefeed.plugins import Plugins, get_plugins
 from lakefeed.specs import ConnectionSpec
 from lakefeed.storage.session import StorageSession
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from lakefeed.catalog.flows import Flow, FlowResources
+    from lakefeed.catalog.runs import Run, RunRecords
+    from lakefeed.datasets.store import DatasetStore
+    from lakefeed.flows.runner import RunProgress
+    from lakefeed.schema.conform import TargetSchema
+    from lakefeed.schema.registry import SchemaRegistry
 
 
 class Lakefeed:
@@ -31,9 +42,11 @@ class Lakefeed:
         *,
         plugins: Plugins | None = None,
         settings: Settings | None = None,
+        scope: Scope | None = None,
     ) -> None:
         self.settings = settings or Settings.load(home)
         self._plugins = plugins
+        self.scope = scope or Scope()
 
     @property
     def home(self) -> Path:
@@ -44,9 +57,83 @@ class Lakefeed:
         return self._plugins or get_plugins()
 
     @cached_property
+    def db(self) -> sa.Engine:
+        """The control-plane database."""
+        return open_engine(self.settings.database_url)
+
+    @cached_property
     def connections(self) -> ConnectionStore:
-        engine = open_engine(self.settings.database_url)
-        return ConnectionStore(engine, SecretBox(self.settings.secret_key_file))
+        return ConnectionStore(
+            self.db,
+            SecretBox(self.settings.secret_key_file),
+            ims_org_id=self.scope.ims_org_id,
+            sandbox_name=self.scope.sandbox_name,
+        )
+
+    @cached_property
+    def schemas(self) -> SchemaRegistry:
+        """The Schema Registry: XDM classes, field groups, data types and tenant schemas."""
+        from lakefeed.schema.registry import SchemaRegistry
+
+        return SchemaRegistry(
+            self.db, ims_org_id=self.scope.ims_org_id, sandbox_name=self.scope.sandbox_name
+        )
+
+    @cached_property
+    def datasets(self) -> DatasetStore:
+        """Datasets: Iceberg tables with a target schema."""
+        from lakefeed.datasets.iceberg import open_catalog
+        from lakefeed.datasets.store import DatasetStore
+
+        return DatasetStore(
+            self.db,
+            lambda: open_catalog(self.settings),
+            lambda schema_id: self.target_schema(schema_id).arrow,
+            self.scope,
+        )
+
+    @cached_property
+    def flows(self) -> FlowResources:
+        """Source connections, target connections and flows."""
+        from lakefeed.catalog.flows import FlowResources
+
+        return FlowResources(
+            self.db,
+            self.scope,
+            connection_spec_of=lambda id: self.connection(id).connection_spec_id,
+            dataset_schema_of=lambda id: self.datasets.get(id).schema_id,
+        )
+
+    @cached_property
+    def runs(self) -> RunRecords:
+        """Runs, batches, the file ledger and rejected rows."""
+        from lakefeed.catalog.runs import RunRecords
+
+        return RunRecords(self.db, self.scope)
+
+    def target_schema(self, schema_id: str) -> TargetSchema:
+        """The schema rows are conformed to: the registry schema, resolved, as Arrow + rules."""
+        from lakefeed.schema.conform import TargetSchema
+
+        return TargetSchema.from_xdm(self.schemas.resolve(schema_id))
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def run_flow(
+        self,
+        flow: Flow | str,
+        *,
+        progress: Callable[[RunProgress], None] | None = None,
+        retry_failed: bool = False,
+    ) -> Run:
+        """Run ``flow`` (or its id or name) now and return the finished run. Files already
+        ingested are skipped; ``retry_failed`` also retries file versions that failed for good
+        (corrupt, schema mismatch) before."""
+        from lakefeed.flows.runner import FlowRunner
+
+        if isinstance(flow, str):
+            flow = self.flows.flow(flow)
+        return FlowRunner(self, flow, progress=progress, retry_failed=retry_failed).run()
 
     # -- specs ---------------------------------------------------------------------------------
 
@@ -91,3 +178,35 @@ class Lakefeed:
         """A session from auth params that are not stored (validated the same way)."""
         source_type = self.plugins.source_type(spec)
         return StorageSession(source_type, source_type.auth_params(params, auth_spec_name))
+
+    # -- one-shot ingestion --------------------------------------------------------------------
+
+    def ingest(
+        self,
+        source: str,
+        path: str,
+        *,
+        dataset: str,
+        schema: str | None = None,
+        infer: bool = False,
+        recursive: bool = False,
+        partial_ingestion_percent: float | None = None,
+        progress: Callable[[RunProgress], None] | None = None,
+    ) -> Run:
+        """The whole chain in one call: connection → dataset → source and target connections →
+        flow → run. ``source`` is a stored connection (id or name) or a local folder/``file://``
+        URL. The dataset is created when missing, from ``schema`` (a registry id) or, with
+        ``infer``, from the files' footers. Calling it again ingests only new file versions:
+        the flow is found again by its name."""
+        from lakefeed.ingest import IngestChain
+
+        return IngestChain(self).run(
+            source,
+            path,
+            dataset=dataset,
+            schema=schema,
+            infer=infer,
+            recursive=recursive,
+            partial_ingestion_percent=partial_ingestion_percent,
+            progress=progress,
+        )

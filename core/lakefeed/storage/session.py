@@ -71,6 +71,22 @@ class StorageSession:
         except Exception as exc:
             raise self._translate(exc, action) from exc
 
+    def translate(self, exc: BaseException, action: str) -> LakefeedError:
+        """``exc`` as a lakefeed error of this session's backend, secrets removed."""
+        if isinstance(exc, LakefeedError):
+            return exc
+        return self._translate(exc, action)
+
+    def open_input(self, path: str) -> Any:
+        """A file object (or local path) for pyarrow to read ``path`` from, as fast as the
+        backend allows: local files are read natively, remote ones through fsspec."""
+        from fsspec.implementations.local import LocalFileSystem
+
+        if isinstance(self.fs, LocalFileSystem):
+            return path
+        with self._errors(f"opening {path!r}"):
+            return self.fs.open(path, "rb")
+
     def _translate(self, exc: BaseException, action: str) -> LakefeedError:
         return translate(
             exc,

@@ -1,0 +1,113 @@
+"""``RunMetrics``: counts gathered while a run works, rendered in the Flow Service run shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Run-level summary codes, as Flow Service reports them.
+COPY_ERROR = "CONNECTOR-1001-500"  # a source file could not be read or does not fit the schema
+PROCESSING_ERROR = "CONNECTOR-2001-500"  # rows could not be converted or validated
+PARTIAL_SUMMARY = "INGEST-1212-400"  # some rows rejected, the rest ingested
+NO_DIAGNOSTICS = "INGEST-1211-400"  # rows rejected while error diagnostics are off
+BATCH_FAILED = "LF-1500"  # the batch failed: above the error threshold, or any bad row without it
+INTERRUPTED = "LF-1510"  # the process running the run stopped; recovered by a later run
+
+
+@dataclass
+class RunMetrics:
+    started_at: int  # epoch ms
+    completed_at: int | None = None
+    window_start: int | None = None  # epoch ms
+    window_end: int | None = None
+    input_files: int = 0
+    output_files: int = 0
+    failed_files: int = 0
+    skipped_files: int = 0  # already ingested (ledger) or outside the backfill window
+    input_bytes: int = 0
+    output_bytes: int = 0
+    input_records: int = 0
+    output_records: int = 0
+    failed_records: int = 0
+    status: str = "inProgress"
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    file_errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def error(self, code: str, message: str, **extra: Any) -> None:
+        self.errors.append({"code": code, "message": message, **extra})
+
+    def to_flow_service(self) -> dict[str, Any]:
+        """``metrics`` of a Flow Service run."""
+        return {
+            "durationSummary": {
+                "startedAtUTC": self.started_at,
+                "completedAtUTC": self.completed_at,
+            },
+            "sizeSummary": {"inputBytes": self.input_bytes, "outputBytes": self.output_bytes},
+            "recordSummary": {
+                "inputRecordCount": self.input_records,
+                "outputRecordCount": self.output_records,
+                "failedRecordCount": self.failed_records,
+            },
+            "fileSummary": {
+                "inputFileCount": self.input_files,
+                "outputFileCount": self.output_files,
+                "failedFileCount": self.failed_files,
+                "skippedFileCount": self.skipped_files,
+            },
+            "statusSummary": {
+                "status": self.status,
+                "errors": self.errors,
+                "extensions": {"fileErrors": self.file_errors},
+            },
+        }
+
+    def activities(
+        self, *, source_connection_id: str, target_connection_id: str, batch_id: str | None
+    ) -> list[dict[str, Any]]:
+        """The copy and promotion activities of a cloud-storage run."""
+        copy_status = "failed" if self.failed_files and not self.output_files else "success"
+        if self.status == "inProgress":
+            copy_status = "inProgress"
+        duration = {"startedAtUTC": self.started_at, "completedAtUTC": self.completed_at}
+        copy = {
+            "id": "copyActivity",
+            "name": "Copy Activity",
+            "updatedAtUTC": self.completed_at or self.started_at,
+            "durationSummary": {
+                **duration,
+                "extensions": {"windowStart": self.window_start, "windowEnd": self.window_end},
+            },
+            "sizeSummary": {"inputBytes": self.input_bytes, "outputBytes": self.input_bytes},
+            "fileSummary": {
+                "inputFileCount": self.input_files,
+                "outputFileCount": self.input_files - self.failed_files,
+                "failedFileCount": self.failed_files,
+            },
+            "statusSummary": {"status": copy_status, "errors": self.file_errors},
+            "sourceInfo": [{"id": source_connection_id, "type": "SourceConnection"}],
+        }
+        promotion = {
+            "id": "promotionActivity",
+            "name": "Promotion Activity",
+            "updatedAtUTC": self.completed_at or self.started_at,
+            "durationSummary": duration,
+            "sizeSummary": {"inputBytes": self.input_bytes, "outputBytes": self.output_bytes},
+            "recordSummary": {
+                "inputRecordCount": self.input_records,
+                "outputRecordCount": self.output_records,
+                "failedRecordCount": self.failed_records,
+            },
+            "statusSummary": {
+                "status": self.status,
+                "errors": [e for e in self.errors if e["code"] != COPY_ERROR],
+            },
+            "targetInfo": [
+                {
+                    "id": target_connection_id,
+                    "type": "TargetConnection",
+                    "reference": {"type": "Batch", "ids": [batch_id] if batch_id else []},
+                }
+            ],
+        }
+        return [copy, promotion]

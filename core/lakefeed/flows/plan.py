@@ -1,0 +1,53 @@
+"""``FlowPlan``: which files a run takes, and why the others are left alone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from lakefeed.catalog.runs import identity_key
+from lakefeed.storage.entries import FileEntry
+
+
+def is_data_file(entry: FileEntry) -> bool:
+    """Files named ``_*`` or ``.*`` (``_SUCCESS``, ``.crc``, in-progress uploads) are markers,
+    not data: the Hadoop/Spark convention every writer of Parquet folders follows."""
+    return not entry.name.startswith(("_", "."))
+
+
+@dataclass
+class FlowPlan:
+    take: list[FileEntry] = field(default_factory=list)
+    already_ingested: list[FileEntry] = field(default_factory=list)
+    before_start: list[FileEntry] = field(default_factory=list)  # backfill false
+    ignored: list[FileEntry] = field(default_factory=list)  # marker files
+
+    @property
+    def skipped(self) -> int:
+        return len(self.already_ingested) + len(self.before_start)
+
+    @classmethod
+    def build(
+        cls,
+        entries: Iterable[FileEntry],
+        *,
+        ledgered: set[str],
+        backfill: bool,
+        start_time: int,
+    ) -> FlowPlan:
+        """Drop what the ledger holds; with ``backfill`` false, drop files last modified before
+        the flow's ``start_time`` (epoch seconds). Files without a modification time are taken:
+        there is no way to know they are old."""
+        plan = cls()
+        start = datetime.fromtimestamp(start_time, tz=UTC)
+        for entry in entries:
+            if not is_data_file(entry):
+                plan.ignored.append(entry)
+            elif identity_key(entry) in ledgered:
+                plan.already_ingested.append(entry)
+            elif not backfill and entry.mtime is not None and entry.mtime < start:
+                plan.before_start.append(entry)
+            else:
+                plan.take.append(entry)
+        return plan

@@ -1,0 +1,475 @@
+"""``FlowRunner``: one run of a flow — plan, inspect, convert, commit, record.
+
+The order is what makes a run safe to kill at any point: the batch's file plan is stored before
+any data is written; data files are invisible until the single Iceberg commit, which carries the
+run and batch ids; the ledger is marked after the commit. A later run finds an interrupted one
+and rolls it forward or back (:mod:`lakefeed.flows.recovery`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from lakefeed.catalog.records import now_ms
+from lakefeed.catalog.runs import MAX_ROW_ERRORS_PER_BATCH, Run
+from lakefeed.datasets.iceberg import SYSTEM_COLUMN, SYSTEM_TYPE
+from lakefeed.datasets.writer import BatchWriter
+from lakefeed.errors import (
+    CorruptParquet,
+    LakefeedError,
+    NotParquet,
+    RunInProgress,
+    SchemaMismatch,
+)
+from lakefeed.flows import metrics as codes
+from lakefeed.flows.metrics import RunMetrics
+from lakefeed.flows.plan import FlowPlan
+from lakefeed.storage.entries import FileEntry
+from lakefeed.storage.session import FileFailure, _jsonable
+
+if TYPE_CHECKING:
+    from lakefeed.catalog.flows import Flow
+    from lakefeed.engine import Lakefeed
+    from lakefeed.schema.conform import TargetSchema
+    from lakefeed.storage.session import StorageSession
+
+#: Rows per record batch read from a source file: bounds memory per file being converted.
+BATCH_ROWS = 64 * 1024
+#: Failures that belong to the file version itself; it is not retried until it changes.
+PERMANENT = (SchemaMismatch, CorruptParquet, NotParquet)
+
+
+@dataclass
+class RunProgress:
+    """Handed to the ``progress`` callback after every record batch and file."""
+
+    files_total: int
+    bytes_total: int
+    files_done: int = 0
+    bytes_done: int = 0
+    rows: int = 0
+    failed_rows: int = 0
+    current_file: str | None = None
+
+
+class FlowRunner:
+    def __init__(
+        self,
+        lf: Lakefeed,
+        flow: Flow,
+        *,
+        progress: Callable[[RunProgress], None] | None = None,
+        retry_failed: bool = False,
+    ) -> None:
+        self.lf = lf
+        self.flow = flow
+        self.progress = progress
+        self.retry_failed = retry_failed
+
+    # -- entry point ---------------------------------------------------------------------------
+
+    def run(self) -> Run:
+        from lakefeed.flows.recovery import recover
+
+        records = self.lf.runs
+        for active in records.active_runs(self.flow.id):
+            if not recover(self.lf, active):
+                raise RunInProgress(
+                    f"Flow {self.flow.name!r} has run {active.id} in progress "
+                    f"(process {active.row['owner']}).",
+                    fix="Wait for it to finish; `lakefeed runs show` follows it.",
+                )
+        started = now_ms()
+        metrics = RunMetrics(started_at=started, window_end=started)
+        metrics.window_start = self._window_start()
+        run = records.start_run(self.flow.id, {}, metrics.to_flow_service())
+        # Two processes may have started together: the older run wins, the newer one stops.
+        others = [r for r in records.active_runs(self.flow.id) if r.id != run.id]
+        if any((o.row["created_at"], o.id) < (run.row["created_at"], run.id) for o in others):
+            metrics.status = "failed"
+            metrics.completed_at = now_ms()
+            metrics.error(codes.BATCH_FAILED, "Another run of this flow started at the same time.")
+            self._finish(run.id, metrics, None, state_only=True)
+            raise RunInProgress(
+                f"Flow {self.flow.name!r} has another run in progress.",
+                fix="Wait for it to finish.",
+            )
+        _RunExecution(self, run, metrics).execute()
+        return records.run(run.id)
+
+    def _window_start(self) -> int | None:
+        previous = [r for r in self.lf.runs.list_runs(self.flow.id) if r.state == "completed"]
+        if previous:
+            ends = [
+                a["durationSummary"]["extensions"].get("windowEnd")
+                for r in previous
+                for a in r.row["activities"]
+                if a.get("id") == "copyActivity"
+            ]
+            ends = [e for e in ends if e is not None]
+            if ends:
+                return int(max(ends))
+        schedule = self.flow.schedule
+        return None if schedule.backfill else schedule.start_time * 1000
+
+    def _finish(
+        self, run_id: str, metrics: RunMetrics, batch_id: str | None, *, state_only: bool = False
+    ) -> None:
+        source_id = self.flow.source_connection_id
+        target_id = self.flow.target_connection_id
+        self.lf.runs.update_run(
+            run_id,
+            state="completed",
+            status=metrics.status,
+            metrics=metrics.to_flow_service(),
+            activities=[]
+            if state_only
+            else metrics.activities(
+                source_connection_id=source_id, target_connection_id=target_id, batch_id=batch_id
+            ),
+        )
+
+
+class _RunExecution:
+    """The state of one run while it executes."""
+
+    def __init__(self, runner: FlowRunner, run: Run, metrics: RunMetrics) -> None:
+        self.runner = runner
+        self.lf = runner.lf
+        self.flow = runner.flow
+        self.run = run
+        self.metrics = metrics
+        self.converted: list[FileEntry] = []
+        self.failed: list[tuple[FileEntry, dict[str, Any]]] = []  # permanent: ledgered
+        self.row_errors_stored = 0
+        self.batch_id: str | None = None
+        self.writer: BatchWriter | None = None
+        self.committed_snapshot: int | None = None
+
+    # -- the run -------------------------------------------------------------------------------
+
+    def execute(self) -> None:
+        try:
+            self._execute()
+        except BaseException as exc:
+            self._fail(exc)
+            raise
+
+    def _execute(self) -> None:
+        lf, flow = self.lf, self.flow
+        source = lf.flows.source_connection(flow.source_connection_id)
+        target = lf.flows.target_connection(flow.target_connection_id)
+        dataset = lf.datasets.get(target.dataset_id)
+        session = lf.session(source.base_connection_id)
+        target_schema = lf.target_schema(dataset.schema_id)
+
+        schedule = flow.schedule
+        plan = FlowPlan.build(
+            session.ls(source.path, recursive=source.recursive),
+            ledgered=lf.runs.ledgered(flow.id, include_failed=not self.runner.retry_failed),
+            backfill=schedule.backfill,
+            start_time=schedule.start_time,
+        )
+        m = self.metrics
+        m.skipped_files = plan.skipped
+        m.input_files = len(plan.take)
+        m.input_bytes = sum(e.size for e in plan.take)
+        if not plan.take:
+            m.status = "success"
+            self._complete(batch_values=None)
+            return
+
+        table = lf.datasets.table(dataset)
+        self.batch_id = str(uuid.uuid4())
+        data_prefix = f"{table.location().rstrip('/')}/data/lakefeed-batch-{self.batch_id}"
+        percent = flow.partial_ingestion_percent
+        lf.runs.create_batch(
+            batch_id=self.batch_id,
+            dataset_id=dataset.id,
+            run_id=self.run.id,
+            flow_id=flow.id,
+            data_prefix=data_prefix,
+            tags={
+                "acp_enableErrorDiagnostics": flow.error_diagnostics,
+                "acp_partialIngestionPercent": percent,
+            },
+            entries=plan.take,
+        )
+        self.writer = BatchWriter(
+            table, batch_id=self.batch_id, run_id=self.run.id, data_prefix=data_prefix
+        )
+        progress = RunProgress(files_total=len(plan.take), bytes_total=m.input_bytes)
+        self._report(progress)
+        for item in session.footers(plan.take):
+            if isinstance(item, FileFailure):
+                self._file_failed(item.entry, item.error)
+            else:
+                problems = target_schema.check_file(item.schema)
+                if problems:
+                    error = SchemaMismatch(
+                        f"{item.entry.path} does not match the schema of dataset "
+                        f"{dataset.name!r}: " + "; ".join(problems) + ".",
+                        fix="Fix the file or the schema; the other files are not affected.",
+                    )
+                    self._file_failed(item.entry, error)
+                else:
+                    self._convert(session, item.entry, target_schema, progress)
+            progress.files_done += 1
+            progress.bytes_done += item.entry.size
+            self._report(progress)
+        self._decide(percent)
+
+    def _report(self, progress: RunProgress) -> None:
+        if self.runner.progress is not None:
+            self.runner.progress(progress)
+
+    # -- one file ------------------------------------------------------------------------------
+
+    def _convert(
+        self,
+        session: StorageSession,
+        entry: FileEntry,
+        target: TargetSchema,
+        progress: RunProgress,
+    ) -> None:
+        import pyarrow.parquet as pq
+
+        assert self.writer is not None and self.batch_id is not None
+        writer = self.writer
+        writer.start_source()
+        rows_in = rows_out = rows_failed = 0
+        errors: list[dict[str, Any]] = []
+        try:
+            source = session.open_input(entry.path)
+            try:
+                parquet = pq.ParquetFile(source)
+                for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
+                    conformed = target.conform(batch)
+                    good = conformed.data
+                    if good.num_rows:
+                        writer.write(self._with_lineage(good, conformed.good, rows_in, entry))
+                    if conformed.errors:
+                        errors.extend(self._row_errors(batch, conformed.errors, rows_in, entry))
+                    rows_in += batch.num_rows
+                    rows_out += good.num_rows
+                    rows_failed += len(conformed.errors)
+                    progress.rows += good.num_rows
+                    progress.failed_rows += len(conformed.errors)
+                    progress.current_file = entry.path
+                    if len(errors) >= 1000:
+                        self._store_row_errors(errors)
+                    self._report(progress)
+            finally:
+                if hasattr(source, "close"):
+                    source.close()
+        except Exception as exc:
+            writer.discard_source()
+            progress.rows -= rows_out
+            progress.failed_rows -= rows_failed
+            error = session.translate(exc, f"reading {entry.path!r}")
+            if not isinstance(error, PERMANENT) and _is_arrow_error(exc):
+                error = CorruptParquet(
+                    f"{entry.path} cannot be read past its footer: {exc}",
+                    fix="Re-upload the file; a new version is picked up by the next run.",
+                )
+            self._file_failed(entry, error)
+            return
+        writer.end_source()
+        self._store_row_errors(errors)
+        m = self.metrics
+        m.input_records += rows_in
+        m.output_records += rows_out
+        m.failed_records += rows_failed
+        self.converted.append(entry)
+        self.lf.runs.record_file(
+            self.batch_id,
+            entry.path,
+            status="converted",
+            records_in=rows_in,
+            records_out=rows_out,
+            records_failed=rows_failed,
+        )
+
+    def _with_lineage(
+        self, good: pa.RecordBatch, indexes: pa.Array, offset: int, entry: FileEntry
+    ) -> pa.Table:
+        import pyarrow.compute as pc
+
+        n = good.num_rows
+        assert self.batch_id is not None
+        lineage = pa.StructArray.from_arrays(
+            [
+                pa.array([entry.path] * n, pa.string()),
+                pc.add(indexes.cast(pa.int64()), offset),
+                pa.array([self.batch_id] * n, pa.string()),
+                pa.array([datetime.now(tz=UTC)] * n, pa.timestamp("us", tz="UTC")),
+            ],
+            fields=list(SYSTEM_TYPE),
+        )
+        table = pa.Table.from_batches([good])
+        return table.append_column(pa.field(SYSTEM_COLUMN, SYSTEM_TYPE, nullable=False), lineage)
+
+    def _row_errors(
+        self, batch: pa.RecordBatch, errors: list[Any], offset: int, entry: FileEntry
+    ) -> list[dict[str, Any]]:
+        if not self.flow.error_diagnostics:
+            return []
+        room = MAX_ROW_ERRORS_PER_BATCH - self.row_errors_stored
+        errors = errors[: max(room, 0)]
+        if not errors:
+            return []
+        originals = batch.take(pa.array([e.row for e in errors], pa.int64())).to_pylist()
+        return [
+            {
+                "source_file": entry.path,
+                "row_index": offset + error.row,
+                "errors": [f.to_dict() for f in error.errors],
+                "record": _jsonable(original),
+            }
+            for error, original in zip(errors, originals, strict=True)
+        ]
+
+    def _store_row_errors(self, errors: list[dict[str, Any]]) -> None:
+        assert self.batch_id is not None
+        self.row_errors_stored += self.lf.runs.add_row_errors(
+            self.batch_id, self.row_errors_stored, errors
+        )
+        errors.clear()
+
+    def _file_failed(self, entry: FileEntry, error: LakefeedError) -> None:
+        m = self.metrics
+        m.failed_files += 1
+        detail = {"path": entry.path, **error.to_dict()}
+        m.file_errors.append(detail)
+        if isinstance(error, PERMANENT):
+            self.failed.append((entry, error.to_dict()))
+        if self.batch_id is not None:
+            self.lf.runs.record_file(self.batch_id, entry.path, status="failed", error=detail)
+
+    # -- the batch -----------------------------------------------------------------------------
+
+    def _decide(self, percent: float | None) -> None:
+        """Commit the batch, or fail it with nothing committed."""
+        m = self.metrics
+        assert self.writer is not None
+        if m.failed_files:
+            m.error(
+                codes.COPY_ERROR,
+                f"{m.failed_files} of {m.input_files} files could not be ingested; "
+                "see fileErrors for each file and why.",
+            )
+        rejected_share = 100.0 * m.failed_records / m.input_records if m.input_records else 0.0
+        if m.failed_records and percent is None:
+            reason = (
+                f"{m.failed_records} of {m.input_records} rows failed validation and partial "
+                "ingestion is off, so the batch is not committed."
+            )
+        elif m.failed_records and percent is not None and rejected_share > percent:
+            reason = (
+                f"{m.failed_records} of {m.input_records} rows ({rejected_share:.2f}%) failed "
+                f"validation, above the {percent:g}% threshold; the batch is not committed."
+            )
+        elif not self.converted:
+            reason = "No file could be ingested; the batch is empty."
+        else:
+            reason = None
+        if m.failed_records and not self.flow.error_diagnostics:
+            m.error(
+                codes.NO_DIAGNOSTICS, "Rows were rejected; enable error diagnostics to keep them."
+            )
+        if reason is not None:
+            self.writer.abort()
+            if m.failed_records:
+                m.error(codes.PROCESSING_ERROR, reason)
+            m.error(codes.BATCH_FAILED, reason)
+            m.output_records = 0
+            m.status = "failed"
+            self._complete(batch_values={"status": "failed"})
+            return
+        if m.failed_records:
+            m.error(
+                codes.PARTIAL_SUMMARY,
+                f"Encountered {m.failed_records} errors in the data. Successfully ingested "
+                f"{m.output_records} rows.",
+            )
+        self.writer.finish()
+        m.output_files = len(self.converted)
+        m.output_bytes = self.writer.bytes_written
+        if self.writer.data_files:
+            self.committed_snapshot = self.writer.commit({"lakefeed.flow-id": self.flow.id})
+        m.status = "success"
+        self._complete(batch_values={"status": "success", "snapshot_id": self.committed_snapshot})
+
+    def _complete(self, *, batch_values: Mapping[str, Any] | None) -> None:
+        m = self.metrics
+        m.completed_at = now_ms()
+        batch: dict[str, Any] = {}
+        if batch_values is not None:
+            batch = {
+                **batch_values,
+                "completed_at": m.completed_at,
+                "metrics": {
+                    "inputByteSize": m.input_bytes,
+                    "inputFileCount": m.input_files,
+                    "inputRecordCount": m.input_records,
+                    "outputRecordCount": m.output_records,
+                    "failedRecordCount": m.failed_records,
+                    "outputByteSize": m.output_bytes,
+                },
+                "errors": [{"code": e["code"], "description": e["message"]} for e in m.errors],
+            }
+        committed = self.converted if m.status == "success" else []
+        self.lf.runs.complete_batch(
+            flow_id=self.flow.id,
+            run_id=self.run.id,
+            batch_id=self.batch_id,
+            committed=committed,
+            failed=self.failed,
+            batch_values=batch,
+            run_values={
+                "state": "completed",
+                "status": m.status,
+                "metrics": m.to_flow_service(),
+                "activities": m.activities(
+                    source_connection_id=self.flow.source_connection_id,
+                    target_connection_id=self.flow.target_connection_id,
+                    batch_id=self.batch_id,
+                ),
+            },
+        )
+
+    def _fail(self, exc: BaseException) -> None:
+        """The run stopped on an error of its own (not a file's): record it, commit nothing
+        unless the commit already happened (then finish recording it)."""
+        from lakefeed.flows.recovery import recover
+
+        if self.committed_snapshot is not None:
+            recover(self.lf, self.lf.runs.run(self.run.id), force=True)
+            return
+        if self.writer is not None:
+            self.writer.abort()
+        m = self.metrics
+        error = exc if isinstance(exc, LakefeedError) else None
+        m.error(
+            error.code if error else codes.BATCH_FAILED,
+            str(error) if error else f"The run stopped: {type(exc).__name__}: {exc}",
+        )
+        m.status = "failed"
+        m.output_records = 0
+        self.failed = []  # nothing is decided about files when the run itself broke
+        self.converted = []
+        self._complete(batch_values={"status": "failed"} if self.batch_id else None)
+
+
+def _is_arrow_error(exc: BaseException) -> bool:
+    """pyarrow's complaints about the bytes themselves (bad pages, thrift, decompression), as
+    opposed to I/O errors, which carry an errno and are worth a retry."""
+    if isinstance(exc, pa.ArrowInvalid):
+        return True
+    return isinstance(exc, OSError) and exc.errno is None and not isinstance(exc, LakefeedError)

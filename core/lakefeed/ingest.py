@@ -1,0 +1,155 @@
+"""``IngestChain``: what ``lakefeed ingest`` does — build (or find) every resource of a flow and
+run it. Names are derived from the inputs, so running the same command again finds the same
+flow, and its ledger makes the second run ingest only what is new."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lakefeed.errors import (
+    ConnectionNotFound,
+    InvalidRequest,
+    InvalidSchema,
+    ResourceNotFound,
+)
+
+if TYPE_CHECKING:
+    from lakefeed.catalog.connections import Connection
+    from lakefeed.catalog.runs import Run
+    from lakefeed.datasets.store import Dataset
+    from lakefeed.engine import Lakefeed
+    from lakefeed.flows.runner import RunProgress
+
+LOCAL_SPEC = "local-files"
+
+
+class IngestChain:
+    def __init__(self, lf: Lakefeed) -> None:
+        self.lf = lf
+
+    def run(
+        self,
+        source: str,
+        path: str,
+        *,
+        dataset: str,
+        schema: str | None,
+        infer: bool,
+        recursive: bool,
+        partial_ingestion_percent: float | None,
+        progress: Callable[[RunProgress], None] | None,
+    ) -> Run:
+        connection, path = self.connection(source, path)
+        target = self.dataset(dataset, schema, infer, connection, path, recursive)
+        key = hashlib.sha256(f"{connection.id}|{path}|{recursive}|{target.id}".encode())
+        flow_name = f"ingest-{target.name}-{key.hexdigest()[:12]}"
+        flows = self.lf.flows
+        try:
+            flow = flows.flow(flow_name)
+        except ResourceNotFound:
+            source_connection = flows.create_source_connection(
+                name=f"{flow_name}-source",
+                base_connection_id=connection.id,
+                path=path,
+                recursive=recursive,
+            )
+            target_connection = flows.create_target_connection(
+                name=f"{flow_name}-target", dataset_id=target.id
+            )
+            options = {}
+            if partial_ingestion_percent is not None:
+                options["partialIngestionPercent"] = partial_ingestion_percent
+            flow = flows.create_flow(
+                name=flow_name,
+                description=f"lakefeed ingest {source} {path} --dataset {dataset}",
+                source_connection_ids=[source_connection.id],
+                target_connection_ids=[target_connection.id],
+                options=options,
+            )
+        else:
+            wanted = partial_ingestion_percent
+            if flow.partial_ingestion_percent != wanted:
+                flows.set_options(flow.id, {"partialIngestionPercent": wanted})
+                flow = flows.flow(flow.id)
+        return self.lf.run_flow(flow, progress=progress)
+
+    def connection(self, source: str, path: str) -> tuple[Connection, str]:
+        """A stored connection, or the local one for a local folder or ``file://`` URL."""
+        try:
+            return self.lf.connection(source), path
+        except ConnectionNotFound:
+            local = source.removeprefix("file://")
+            if "://" in source or not Path(local).is_absolute():
+                raise ConnectionNotFound(
+                    f"{source!r} is neither a stored connection nor a local folder.",
+                    fix="Create a connection first (`lakefeed connections create`), or give "
+                    "an absolute local folder or file:// URL.",
+                ) from None
+        root = Path(local)
+        if not root.is_dir():
+            raise InvalidRequest(
+                f"{str(root)!r} is not a folder.", fix="Give the folder that holds the files."
+            )
+        name = f"local:{root}"
+        try:
+            connection = self.lf.connection(name)
+        except ConnectionNotFound:
+            connection = self.lf.create_connection(name, LOCAL_SPEC, None, {"rootPath": str(root)})
+        return connection, path
+
+    def dataset(
+        self,
+        name: str,
+        schema: str | None,
+        infer: bool,
+        connection: Connection,
+        path: str,
+        recursive: bool,
+    ) -> Dataset:
+        datasets = self.lf.datasets
+        try:
+            existing = datasets.get(name)
+        except ResourceNotFound:
+            existing = None
+        if existing is not None:
+            if schema is not None and self.lf.schemas.get(schema)["$id"] != existing.schema_id:
+                raise InvalidSchema(
+                    f"Dataset {name!r} exists with schema {existing.schema_id}, not {schema}.",
+                    fix="Leave out the schema, or ingest into a new dataset.",
+                )
+            return existing
+        if schema is None and not infer:
+            raise InvalidRequest(
+                f"Dataset {name!r} does not exist, and no schema was given to create it.",
+                fix="Pass a schema (--schema FILE_OR_ID) or --infer to infer it from the files.",
+            )
+        if schema is None:
+            schema = self.infer(name, connection, path, recursive)
+        else:
+            schema = self.lf.schemas.get(schema)["$id"]
+        return datasets.create(name, schema)
+
+    def infer(self, name: str, connection: Connection, path: str, recursive: bool) -> str:
+        """A registry schema for the files at ``path``, from their footers."""
+        from lakefeed.schema.infer import merge_inferred
+        from lakefeed.storage.parquet import ParquetFooter
+
+        session = self.lf.session(connection)
+        schemas = [
+            footer.schema
+            for footer in session.inspect(path, recursive=recursive)
+            if isinstance(footer, ParquetFooter)
+        ]
+        if not schemas:
+            raise InvalidSchema(
+                f"No readable Parquet file at {path!r} to infer a schema from.",
+                fix="Check the path with `lakefeed inspect`, or pass --schema.",
+            )
+        properties, required = merge_inferred(schemas)
+        created = self.lf.schemas.create_inferred_schema(
+            name, properties, required=required, description=f"Inferred from {path}"
+        )
+        return str(created["$id"])

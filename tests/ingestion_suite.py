@@ -1,0 +1,390 @@
+"""The ingestion scenarios every backend runs (local disk, S3 and SFTP servers).
+
+A test module subclasses :class:`IngestionSuite` and supplies a class-scoped ``source``
+fixture: the connection spec and params, and an absolute folder the suite may fill.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+import duckdb_iceberg
+from lakefeed import Lakefeed
+from lakefeed.catalog.flows import Flow
+from lakefeed.catalog.runs import Run
+from lakefeed.datasets.iceberg import BATCH_PROPERTY, RUN_PROPERTY
+from lakefeed.testing.contract import ensure_folder, put
+from lakefeed.testing.profiles import create_profile_schema, profile_table
+
+
+@dataclass
+class IngestSource:
+    spec: str
+    auth_spec: str | None
+    params: dict[str, Any]
+    base: str  # absolute folder the suite may fill (bucket/prefix on object stores)
+
+
+def parquet_bytes(table: pa.Table, row_group_size: int | None = None) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(table, sink, row_group_size=row_group_size)
+    return sink.getvalue()
+
+
+class Scenario:
+    """One flow over one fresh folder: helpers to write files, run, and read the dataset."""
+
+    def __init__(self, home: Path, source: IngestSource) -> None:
+        self.home = home
+        self.lf = Lakefeed(home=home)
+        self.source = source
+        self.folder = f"{source.base.rstrip('/')}/t-{uuid.uuid4().hex[:10]}"
+        self.connection = self.lf.create_connection(
+            f"src-{uuid.uuid4().hex[:6]}", source.spec, source.auth_spec, source.params
+        )
+        self.session = self.lf.session(self.connection)
+        ensure_folder(self.session.fs, self.session.resolve(self.folder))
+        self.schema = create_profile_schema(self.lf.schemas)
+        self.dataset = self.lf.datasets.create(
+            f"profiles-{uuid.uuid4().hex[:6]}", self.schema["$id"]
+        )
+        self.tenant = self.lf.schemas.tenant_id
+
+    def flow(
+        self,
+        *,
+        path: str | None = None,
+        recursive: bool = True,
+        options: dict[str, Any] | None = None,
+        schedule: dict[str, Any] | None = None,
+    ) -> Flow:
+        flows = self.lf.flows
+        src = flows.create_source_connection(
+            name=f"s-{uuid.uuid4().hex[:6]}",
+            base_connection_id=self.connection.id,
+            path=path or self.folder,
+            recursive=recursive,
+            data_format="parquet_xdm",
+            schema_id=self.schema["$id"],
+        )
+        dst = flows.create_target_connection(
+            name=f"t-{uuid.uuid4().hex[:6]}", dataset_id=self.dataset.id
+        )
+        return flows.create_flow(
+            name=f"f-{uuid.uuid4().hex[:6]}",
+            source_connection_ids=[src.id],
+            target_connection_ids=[dst.id],
+            options=options,
+            schedule=schedule,
+        )
+
+    def put(self, relpath: str, table: pa.Table | bytes) -> None:
+        data = table if isinstance(table, bytes) else parquet_bytes(table)
+        put(self.session, {f"{self.folder}/{relpath}": data})
+
+    def profiles(self, rows: int, start: int, **kwargs: Any) -> pa.Table:
+        return profile_table(rows, start=start, tenant_id=self.tenant, **kwargs)
+
+    def rows(self) -> pa.Table:
+        return self.lf.datasets.read(self.lf.datasets.get(self.dataset.id))
+
+    def ids(self) -> list[str]:
+        return sorted(self.rows().column("_id").to_pylist())
+
+    def table(self) -> Any:
+        return self.lf.datasets.table(self.lf.datasets.get(self.dataset.id))
+
+
+def expected_ids(*ranges: tuple[int, int]) -> list[str]:
+    return sorted(f"profile-{n}" for start, count in ranges for n in range(start, start + count))
+
+
+def file_summary(run: Run) -> dict[str, Any]:
+    return dict(run.metrics["fileSummary"])
+
+
+def records(run: Run) -> dict[str, Any]:
+    return dict(run.metrics["recordSummary"])
+
+
+KILL_SCRIPT = textwrap.dedent(
+    """
+    import os, signal, sys
+    from lakefeed import Lakefeed
+    from lakefeed.datasets import writer
+
+    home, flow_id, mode = sys.argv[1:4]
+    if mode == "after-commit":
+        commit = writer.BatchWriter.commit
+        def killing_commit(self, *args, **kwargs):
+            commit(self, *args, **kwargs)
+            os.kill(os.getpid(), signal.SIGKILL)
+        writer.BatchWriter.commit = killing_commit
+    else:
+        write = writer.BatchWriter.write
+        calls = []
+        def killing_write(self, data):
+            write(self, data)
+            calls.append(1)
+            if len(calls) == 2:
+                os.kill(os.getpid(), signal.SIGKILL)
+        writer.BatchWriter.write = killing_write
+    Lakefeed(home=home).run_flow(flow_id)
+    print("the run finished without being killed")
+    """
+)
+
+
+class IngestionSuite:
+    @pytest.fixture
+    def scenario(self, tmp_path: Path, source: IngestSource) -> Scenario:
+        return Scenario(tmp_path / "home", source)
+
+    def test_nested_profiles_end_to_end(self, scenario: Scenario) -> None:
+        scenario.put("2026/01/a.parquet", scenario.profiles(300, 0))
+        scenario.put("2026/02/b.parquet", scenario.profiles(200, 300))
+        scenario.put("c.parquet", scenario.profiles(100, 500))
+        scenario.put("_SUCCESS", b"")
+        flow = scenario.flow()
+
+        run = scenario.lf.run_flow(flow)
+
+        assert run.status == "success", run.metrics
+        assert file_summary(run)["inputFileCount"] == 3
+        assert records(run) == {
+            "inputRecordCount": 600,
+            "outputRecordCount": 600,
+            "failedRecordCount": 0,
+        }
+        rows = scenario.rows()
+        assert scenario.ids() == expected_ids((0, 600))
+        one = rows.filter(pc.equal(rows["_id"], "profile-42")).to_pylist()[0]
+        source = scenario.profiles(300, 0).slice(42, 1).to_pylist()[0]
+        assert one["person"]["name"]["firstName"] == source["person"]["name"]["firstName"]
+        assert one["person"]["name"]["middleName"] is None  # in the schema, not in the file
+        assert one["person"]["birthDate"] == source["person"]["birthDate"]
+        assert one["identityMap"] == source["identityMap"]
+        assert one["_lakefeed"]["source_row"] == 42
+        assert one["_lakefeed"]["source_file"].endswith("2026/01/a.parquet")
+        assert one["_lakefeed"]["batch_id"] == run.batch_id
+        batch = scenario.lf.runs.batch(run.batch_id)
+        assert batch.status == "success"
+        assert batch.metrics["outputRecordCount"] == 600
+        snapshot = scenario.table().current_snapshot()
+        assert snapshot.snapshot_id == batch.snapshot_id
+        assert snapshot.summary.get(RUN_PROPERTY) == run.id
+        assert snapshot.summary.get(BATCH_PROPERTY) == batch.id
+        activities = {a["id"]: a for a in run.to_dict()["activities"]}
+        assert activities["promotionActivity"]["targetInfo"][0]["reference"]["ids"] == [batch.id]
+
+    def test_duckdb_reads_what_lakefeed_wrote(self, scenario: Scenario) -> None:
+        scenario.put("a.parquet", scenario.profiles(250, 0))
+        scenario.lf.run_flow(scenario.flow())
+        scenario.put("b.parquet", scenario.profiles(50, 250))
+        scenario.lf.run_flow(scenario.flow(path=scenario.folder + "/b.parquet"))
+
+        table = scenario.table()
+        result = duckdb_iceberg.scan(
+            table.metadata_location,
+            "SELECT count(*) AS n, count(DISTINCT _id) AS ids, "
+            "min(person.name.firstName) IS NOT NULL AS named, "
+            "sum(_lakefeed.source_row)::BIGINT AS rows_sum FROM t",
+        ).to_pylist()[0]
+        assert result == {
+            "n": 300,
+            "ids": 300,
+            "named": True,
+            "rows_sum": sum(range(250)) + sum(range(50)),
+        }
+        nested = duckdb_iceberg.scan(
+            table.metadata_location,
+            f"SELECT _{scenario.tenant}.loyalty.loyaltyId AS lid, homeAddress.city AS city "
+            "FROM t WHERE _id = 'profile-7'",
+        ).to_pylist()
+        expected = scenario.profiles(250, 0).slice(7, 1).to_pylist()[0]
+        assert nested == [{"lid": "L00000007", "city": expected["homeAddress"]["city"]}]
+
+    def test_file_with_another_schema_fails_alone(self, scenario: Scenario) -> None:
+        scenario.put("good.parquet", scenario.profiles(100, 0))
+        wrong = pa.table({"_id": ["x"], "person": pa.array([{"birthDate": 1990}])})
+        scenario.put("wrong.parquet", wrong)
+        scenario.put("broken.parquet", parquet_bytes(scenario.profiles(10, 900))[:-100])
+        flow = scenario.flow()
+
+        run = scenario.lf.run_flow(flow)
+
+        assert run.status == "success"
+        assert scenario.ids() == expected_ids((0, 100))
+        summary = file_summary(run)
+        assert (summary["inputFileCount"], summary["failedFileCount"]) == (3, 2)
+        errors = {
+            e["path"].rsplit("/", 1)[-1]: e
+            for e in run.metrics["statusSummary"]["extensions"]["fileErrors"]
+        }
+        assert errors["wrong.parquet"]["code"] == "LF-2425"
+        assert "person.birthDate" in errors["wrong.parquet"]["message"]
+        assert errors["broken.parquet"]["code"] == "LF-2422"
+        codes = [e["code"] for e in run.metrics["statusSummary"]["errors"]]
+        assert "CONNECTOR-1001-500" in codes
+        # The failed versions are not retried until they change...
+        again = scenario.lf.run_flow(flow)
+        assert file_summary(again)["inputFileCount"] == 0
+        # ...unless asked to.
+        retried = scenario.lf.run_flow(flow, retry_failed=True)
+        assert file_summary(retried)["inputFileCount"] == 2
+        assert scenario.ids() == expected_ids((0, 100))
+
+    def test_partial_ingestion_below_threshold_keeps_bad_rows(self, scenario: Scenario) -> None:
+        bad = {3: "gender", 10: "email", 20: "loyalty_id", 30: "points"}
+        scenario.put("a.parquet", scenario.profiles(200, 0, bad=bad))
+        flow = scenario.flow(options={"partialIngestionPercent": 5})
+
+        run = scenario.lf.run_flow(flow)
+
+        assert run.status == "success"
+        assert records(run) == {
+            "inputRecordCount": 200,
+            "outputRecordCount": 196,
+            "failedRecordCount": 4,
+        }
+        assert "INGEST-1212-400" in [e["code"] for e in run.metrics["statusSummary"]["errors"]]
+        assert len(scenario.ids()) == 196
+        assert "profile-3" not in scenario.ids()
+        rejected = list(scenario.lf.runs.row_errors(run.batch_id))
+        assert [r["rowIndex"] for r in rejected] == [3, 10, 20, 30]
+        by_row = {r["rowIndex"]: r for r in rejected}
+        assert by_row[3]["record"]["person"]["gender"] == "robot"
+        assert by_row[3]["errors"][0]["code"] == "INGEST-1401-400"
+        assert "person.gender" in by_row[3]["errors"][0]["message"]
+        assert by_row[20]["errors"][0]["code"] == "INGEST-1555-400"
+        assert by_row[20]["sourceFile"].endswith("a.parquet")
+
+    def test_partial_ingestion_above_threshold_commits_nothing(self, scenario: Scenario) -> None:
+        bad = {i: "email" for i in range(0, 100, 5)}  # 20 of 100 rows: 20% > 5%
+        scenario.put("a.parquet", scenario.profiles(100, 0, bad=bad))
+        flow = scenario.flow(options={"partialIngestionPercent": 5})
+        snapshots_before = len(scenario.table().metadata.snapshots)
+
+        run = scenario.lf.run_flow(flow)
+
+        assert run.status == "failed"
+        assert scenario.ids() == []
+        assert len(scenario.table().metadata.snapshots) == snapshots_before
+        batch = scenario.lf.runs.batch(run.batch_id)
+        assert batch.status == "failed"
+        assert any("threshold" in e["description"] for e in batch.errors)
+        prefix = batch.row["data_prefix"]
+        import fsspec
+
+        fs, root = fsspec.core.url_to_fs(prefix)
+        assert not fs.exists(root), "a failed batch left data files behind"
+        assert len(list(scenario.lf.runs.row_errors(batch.id))) == 20
+
+    def test_bad_row_without_partial_ingestion_fails_the_batch(self, scenario: Scenario) -> None:
+        scenario.put("a.parquet", scenario.profiles(50, 0, bad={7: "gender"}))
+        run = scenario.lf.run_flow(scenario.flow())
+        assert run.status == "failed"
+        assert scenario.ids() == []
+        codes = [e["code"] for e in run.metrics["statusSummary"]["errors"]]
+        assert "INGEST-1211-400" in codes  # rows rejected, diagnostics off
+
+    def test_runs_are_incremental_per_file_version(self, scenario: Scenario) -> None:
+        scenario.put("a.parquet", scenario.profiles(40, 0))
+        flow = scenario.flow()
+        first = scenario.lf.run_flow(flow)
+        assert file_summary(first)["inputFileCount"] == 1
+
+        second = scenario.lf.run_flow(flow)
+        assert file_summary(second)["inputFileCount"] == 0
+        assert file_summary(second)["skippedFileCount"] == 1
+        assert second.batch_id is None
+        assert scenario.ids() == expected_ids((0, 40))
+
+        scenario.put("b.parquet", scenario.profiles(10, 40))
+        third = scenario.lf.run_flow(flow)
+        assert file_summary(third)["inputFileCount"] == 1
+        assert scenario.ids() == expected_ids((0, 50))
+
+        # Rewriting a.parquet with other rows is a new version: ingested again, in full.
+        scenario.put("a.parquet", scenario.profiles(5, 1000))
+        fourth = scenario.lf.run_flow(flow)
+        assert file_summary(fourth)["inputFileCount"] == 1
+        assert scenario.ids() == expected_ids((0, 50), (1000, 5))
+
+    def test_backfill_false_leaves_older_files_alone(self, scenario: Scenario) -> None:
+        scenario.put("old.parquet", scenario.profiles(10, 0))
+        listed = list(scenario.session.ls(scenario.folder))
+        newest_old = max(int(e.mtime.timestamp()) for e in listed if e.mtime)
+        start = newest_old + 1
+        flow = scenario.flow(
+            schedule={"startTime": start, "frequency": "minute", "interval": 15, "backfill": False}
+        )
+        deadline = time.monotonic() + 10
+        while time.time() < start + 1.1 and time.monotonic() < deadline:
+            time.sleep(0.05)  # the next file must be modified after startTime
+        scenario.put("new.parquet", scenario.profiles(5, 100))
+
+        run = scenario.lf.run_flow(flow)
+
+        assert scenario.ids() == expected_ids((100, 5))
+        assert file_summary(run)["skippedFileCount"] == 1
+
+    @pytest.mark.parametrize("mode", ["during-conversion", "after-commit"])
+    def test_killed_run_is_recovered_exactly_once(self, scenario: Scenario, mode: str) -> None:
+        scenario.put("a.parquet", scenario.profiles(30, 0))
+        scenario.put("b.parquet", scenario.profiles(30, 30))
+        scenario.put("c.parquet", scenario.profiles(30, 60))
+        flow = scenario.flow()
+        killed = subprocess.run(
+            [sys.executable, "-c", KILL_SCRIPT, str(scenario.home), flow.id, mode],
+            capture_output=True,
+            text=True,
+            env={**os.environ},
+            timeout=120,
+        )
+        assert killed.returncode == -9, killed.stdout + killed.stderr
+        interrupted = scenario.lf.runs.list_runs(flow.id)[0]
+        assert interrupted.state == "inProgress"
+
+        recovered_by = scenario.lf.run_flow(flow)
+
+        assert scenario.ids() == expected_ids((0, 90))
+        before = scenario.lf.runs.run(interrupted.id)
+        assert before.state == "completed"
+        batch = scenario.lf.runs.batch(
+            interrupted.batch_id or scenario.lf.runs.batches_of_run(interrupted.id)[0].id
+        )
+        if mode == "after-commit":
+            assert before.status == "success"
+            assert batch.status == "success"
+            assert file_summary(recovered_by)["inputFileCount"] == 0
+        else:
+            assert before.status == "failed"
+            assert batch.status == "aborted"
+            assert file_summary(recovered_by)["inputFileCount"] == 3
+            import fsspec
+
+            fs, root = fsspec.core.url_to_fs(batch.row["data_prefix"])
+            assert not fs.exists(root), "the rolled-back batch left data files"
+        assert [e["code"] for e in before.metrics["statusSummary"]["errors"]][-1] == "LF-1510"
+        # Every data file the table references exists, and no other file is in the data folder.
+        referenced = {task.file.file_path for task in scenario.table().scan().plan_files()}
+        import fsspec
+
+        fs, data_root = fsspec.core.url_to_fs(scenario.table().location() + "/data")
+        on_disk = {fs.unstrip_protocol(p) for p in fs.find(data_root)}
+        assert referenced == on_disk
