@@ -157,7 +157,7 @@ class IngestionSuite:
     def test_nested_profiles_end_to_end(self, scenario: Scenario) -> None:
         scenario.put("2026/01/a.parquet", scenario.profiles(300, 0))
         scenario.put("2026/02/b.parquet", scenario.profiles(200, 300))
-        scenario.put("c.parquet", scenario.profiles(100, 500))
+        scenario.put("données/c é #1 (copy).parquet", scenario.profiles(100, 500))
         scenario.put("_SUCCESS", b"")
         flow = scenario.flow()
 
@@ -181,6 +181,8 @@ class IngestionSuite:
         assert one["_lakefeed"]["source_row"] == 42
         assert one["_lakefeed"]["source_file"].endswith("2026/01/a.parquet")
         assert one["_lakefeed"]["batch_id"] == run.batch_id
+        odd = rows.filter(pc.equal(rows["_id"], "profile-550")).to_pylist()[0]
+        assert odd["_lakefeed"]["source_file"].endswith("données/c é #1 (copy).parquet")
         batch = scenario.lf.runs.batch(run.batch_id)
         assert batch.status == "success"
         assert batch.metrics["outputRecordCount"] == 600
@@ -342,6 +344,15 @@ class IngestionSuite:
 
         assert scenario.ids() == expected_ids((100, 5))
         assert file_summary(run)["skippedFileCount"] == 1
+
+    def test_missing_source_path_fails_the_run_with_the_reason(self, scenario: Scenario) -> None:
+        flow = scenario.flow(path=scenario.folder + "/no-such-folder")
+        run = scenario.lf.run_flow(flow)
+        assert run.status == "failed"
+        (error,) = run.metrics["statusSummary"]["errors"]
+        assert error["code"] == "LF-2404"
+        assert "no-such-folder" in error["message"]
+        assert scenario.lf.runs.active_runs(flow.id) == []
 
     @pytest.mark.parametrize("mode", ["during-conversion", "after-commit"])
     def test_killed_run_is_recovered_exactly_once(self, scenario: Scenario, mode: str) -> None:

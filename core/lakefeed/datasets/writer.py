@@ -18,6 +18,7 @@ import pyarrow as pa
 from lakefeed.datasets.iceberg import BATCH_PROPERTY, RUN_PROPERTY
 
 TARGET_FILE_BYTES = 256 * 1024 * 1024
+COMMIT_ATTEMPTS = 5
 
 
 class BatchWriter:
@@ -132,16 +133,26 @@ class BatchWriter:
     def commit(self, extra_properties: dict[str, str] | None = None) -> int:
         """Add every data file in one snapshot; returns its id. The table is reloaded first, so
         commits of other batches that happened meanwhile are kept."""
+        from pyiceberg.exceptions import CommitFailedException
+
         self.finish()
-        self.table.refresh()
         properties = {RUN_PROPERTY: self.run_id, BATCH_PROPERTY: self.batch_id}
         properties.update(extra_properties or {})
-        with (
-            self.table.transaction() as tx,
-            tx.update_snapshot(snapshot_properties=properties).fast_append() as append,
-        ):
-            for data_file in self.data_files:
-                append.append_data_file(data_file)
+        for attempt in range(COMMIT_ATTEMPTS):
+            self.table.refresh()
+            try:
+                with (
+                    self.table.transaction() as tx,
+                    tx.update_snapshot(snapshot_properties=properties).fast_append() as append,
+                ):
+                    for data_file in self.data_files:
+                        append.append_data_file(data_file)
+                break
+            except CommitFailedException:
+                # Another batch committed to this table meanwhile: appends never conflict,
+                # so reload and try again.
+                if attempt == COMMIT_ATTEMPTS - 1:
+                    raise
         snapshot = self.table.current_snapshot()
         assert snapshot is not None
         return int(snapshot.snapshot_id)

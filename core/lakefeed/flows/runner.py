@@ -155,8 +155,13 @@ class _RunExecution:
     # -- the run -------------------------------------------------------------------------------
 
     def execute(self) -> None:
+        """Run to the end. A lakefeed error (source unreachable, dataset gone, …) fails the run
+        and is recorded in it; anything else is recorded too, then raised: it is a bug or an
+        interrupt, and the caller must see it."""
         try:
             self._execute()
+        except LakefeedError as exc:
+            self._fail(exc)
         except BaseException as exc:
             self._fail(exc)
             raise

@@ -54,6 +54,8 @@ class SourceType:
         """Turn a user path into the filesystem path: ``/x`` and URLs (``s3://b/k``,
         ``abfss://c@account.dfs.core.windows.net/k``) are absolute, ``x`` is under root."""
         marker = getattr(fs, "root_marker", "")
+        while path == "." or path.startswith("./"):  # "." is the root, "./x" is "x"
+            path = path[2:]
         if "://" in path:
             stripped = str(fs._strip_protocol(path))
             path = stripped if stripped.startswith("/") else "/" + stripped
