@@ -82,7 +82,7 @@ class IngestChain:
             return self.lf.connection(source), path
         except ConnectionNotFound:
             local = source.removeprefix("file://")
-            if "://" in source or not Path(local).is_absolute():
+            if "://" in local or not Path(local).is_absolute():
                 raise ConnectionNotFound(
                     f"{source!r} is neither a stored connection nor a local folder.",
                     fix="Create a connection first (`lakefeed connections create`), or give "

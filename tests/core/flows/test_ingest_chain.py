@@ -1,0 +1,77 @@
+"""``Lakefeed.ingest``: the one-shot chain a terminal user runs, again and again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from lakefeed import Lakefeed
+from lakefeed.errors import ConnectionNotFound, InvalidRequest, InvalidSchema
+from lakefeed.testing.profiles import PROFILE_CLASS, create_profile_schema, profile_table
+
+
+def plain(rows: int, start: int) -> pa.Table:
+    return pa.table(
+        {
+            "order_id": pa.array(range(start, start + rows), pa.int64()),
+            "amount": pa.array([1.5] * rows),
+            "placed_at": pa.array([None] * rows, pa.timestamp("ms")),
+        }
+    )
+
+
+def test_infer_then_only_new_files(tmp_path: Path) -> None:
+    lf = Lakefeed(home=tmp_path / "home")
+    landing = tmp_path / "landing"
+    (landing / "day=1").mkdir(parents=True)
+    pq.write_table(plain(10, 0), landing / "day=1" / "a.parquet")
+
+    first = lf.ingest(str(landing), ".", dataset="orders", infer=True, recursive=True)
+    assert first.status == "success"
+    assert first.metrics["recordSummary"]["outputRecordCount"] == 10
+    schema = lf.schemas.get(lf.datasets.get("orders").schema_id)
+    assert schema["meta:resourceType"] == "schemas"
+
+    again = lf.ingest(str(landing), ".", dataset="orders", infer=True, recursive=True)
+    assert again.metrics["fileSummary"]["inputFileCount"] == 0
+
+    pq.write_table(plain(5, 10), landing / "day=1" / "b.parquet")
+    third = lf.ingest(f"file://{landing}", ".", dataset="orders", recursive=True)
+    assert third.metrics["fileSummary"]["inputFileCount"] == 1
+    rows = lf.datasets.read(lf.datasets.get("orders"))
+    assert sorted(rows.column("order_id").to_pylist()) == list(range(15))
+    assert len(lf.flows.list_flows()) == 1  # the same flow every time
+    assert [c.name for c in lf.connections.list()] == [f"local:{landing}"]
+
+
+def test_ingest_with_a_registry_schema_and_partial_ingestion(tmp_path: Path) -> None:
+    lf = Lakefeed(home=tmp_path / "home")
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    pq.write_table(profile_table(100, bad={5: "email"}), landing / "p.parquet")
+    connection = lf.create_connection("landing", "local-files", None, {"rootPath": str(landing)})
+    schema = create_profile_schema(lf.schemas)
+
+    run = lf.ingest(
+        connection.name, "p.parquet", dataset="p", schema=schema["meta:altId"],
+        partial_ingestion_percent=5,
+    )  # fmt: skip
+
+    assert run.status == "success"
+    assert run.metrics["recordSummary"]["failedRecordCount"] == 1
+    other = lf.schemas.create_schema("Other", PROFILE_CLASS)
+    with pytest.raises(InvalidSchema, match="exists with schema"):
+        lf.ingest(connection.name, "p.parquet", dataset="p", schema=other["$id"])
+
+
+def test_ingest_errors_say_what_to_do(tmp_path: Path) -> None:
+    lf = Lakefeed(home=tmp_path / "home")
+    with pytest.raises(ConnectionNotFound, match="connections create"):
+        lf.ingest("s3://bucket/x", ".", dataset="d", infer=True)
+    with pytest.raises(InvalidRequest, match="--infer"):
+        lf.ingest(str(tmp_path), ".", dataset="d")
+    with pytest.raises(InvalidSchema, match="No readable Parquet"):
+        lf.ingest(str(tmp_path), ".", dataset="d", infer=True)
