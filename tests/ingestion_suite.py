@@ -270,6 +270,7 @@ class IngestionSuite:
         assert [r["rowIndex"] for r in rejected] == [3, 10, 20, 30]
         by_row = {r["rowIndex"]: r for r in rejected}
         assert by_row[3]["record"]["person"]["gender"] == "robot"
+        assert by_row[3]["record"]["identityMap"]["Email"][0]["primary"] is True
         assert by_row[3]["errors"][0]["code"] == "INGEST-1401-400"
         assert "person.gender" in by_row[3]["errors"][0]["message"]
         assert by_row[20]["errors"][0]["code"] == "INGEST-1555-400"

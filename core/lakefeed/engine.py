@@ -165,6 +165,31 @@ class Lakefeed:
     def connection(self, id_or_name: str) -> Connection:
         return self.connections.get(id_or_name)
 
+    def delete_connection(self, id_or_name: str) -> None:
+        """Delete a base connection; refused while a flow reads through it."""
+        connection = self.connection(id_or_name)
+        self.flows.check_base_connection_unused(connection.id)
+        self.connections.delete(connection.id)
+
+    def delete_flow(self, id_or_name: str) -> None:
+        """Delete a flow and its file ledger; refused while one of its runs is in progress.
+        Its runs and batches stay, as the history of what was ingested."""
+        from lakefeed.errors import RunInProgress
+
+        flow = self.flows.flow(id_or_name)
+        if self.runs.active_runs(flow.id):
+            raise RunInProgress(
+                f"Flow {flow.name!r} has a run in progress.", fix="Delete it once the run ends."
+            )
+        self.runs.forget_ledger(flow.id)
+        self.flows.flows.delete(flow.id)
+
+    def delete_dataset(self, id_or_name: str) -> None:
+        """Delete a dataset and its Iceberg table; refused while a flow writes to it."""
+        dataset = self.datasets.get(id_or_name)
+        self.flows.check_dataset_unused(dataset.id)
+        self.datasets.delete(dataset.id)
+
     def session(self, connection: Connection | str) -> StorageSession:
         """A :class:`StorageSession` for a stored connection (or its id or name)."""
         if isinstance(connection, str):

@@ -44,7 +44,9 @@ class IngestChain:
     ) -> Run:
         connection, path = self.connection(source, path)
         target = self.dataset(dataset, schema, infer, connection, path, recursive)
-        key = hashlib.sha256(f"{connection.id}|{path}|{recursive}|{target.id}".encode())
+        # Keyed on the resolved path: ".", "" and the absolute folder are the same flow.
+        resolved = self.lf.session(connection).resolve(path)
+        key = hashlib.sha256(f"{connection.id}|{resolved}|{recursive}|{target.id}".encode())
         flow_name = f"ingest-{target.name}-{key.hexdigest()[:12]}"
         flows = self.lf.flows
         try:

@@ -449,6 +449,20 @@ class FlowResources:
         }
         return [f for f in self.list_flows() if set(f.row["source_connection_ids"]) & sources]
 
+    def check_dataset_unused(self, dataset_id: str) -> None:
+        targets = {
+            TargetConnection(r).id
+            for r in self.targets.select()
+            if TargetConnection(r).dataset_id == dataset_id
+        }
+        users = [f for f in self.list_flows() if set(f.row["target_connection_ids"]) & targets]
+        if users:
+            raise ResourceInUse(
+                f"Dataset {dataset_id!r} is the target of flows "
+                f"{', '.join(repr(f.name) for f in users)}.",
+                fix="Delete those flows first.",
+            )
+
     def check_base_connection_unused(self, base_connection_id: str) -> None:
         users = self.flows_using_base_connection(base_connection_id)
         if users:

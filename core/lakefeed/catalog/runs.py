@@ -49,11 +49,20 @@ def this_process() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def process_alive(owner: str) -> bool:
-    """Whether the process that owns a run still exists (only knowable on this host)."""
+#: A run whose heartbeat is older than this is considered dead, wherever its process was.
+STALE_AFTER_MS = 5 * 60 * 1000
+#: How often a working run refreshes its heartbeat.
+HEARTBEAT_EVERY_MS = 30 * 1000
+
+
+def run_alive(owner: str, heartbeat_at: int) -> bool:
+    """Whether the process that owns a run is still working on it: on this host, its pid must
+    exist; anywhere, its heartbeat must be recent (which also catches a reused pid)."""
+    if now_ms() - heartbeat_at > STALE_AFTER_MS:
+        return False
     host, _, pid = owner.rpartition(":")
     if host != socket.gethostname():
-        return True  # another machine: the scheduler's leases decide, not this check
+        return True
     try:
         os.kill(int(pid), 0)
     except (ProcessLookupError, ValueError):
@@ -173,6 +182,11 @@ class RunRecords:
         where = [] if flow_id is None else [tables.runs.c.flow_id == flow_id]
         return [Run(r) for r in self.runs.select(*where)]
 
+    def heartbeat(self, run_id: str) -> None:
+        t = tables.runs
+        with self.engine.begin() as db:
+            db.execute(t.update().where(t.c.id == run_id).values(heartbeat_at=now_ms()))
+
     def update_run(self, run_id: str, **values: Any) -> Run:
         self.runs.update(run_id, **values)
         return self.run(run_id)
@@ -254,6 +268,14 @@ class RunRecords:
 
     # -- row errors ----------------------------------------------------------------------------
 
+    def delete_row_errors(self, batch_id: str, source_file: str) -> None:
+        """Forget the rejected rows of one file (it failed as a whole after all)."""
+        t = tables.row_errors
+        with self.engine.begin() as db:
+            db.execute(
+                t.delete().where((t.c.batch_id == batch_id) & (t.c.source_file == source_file))
+            )
+
     def add_row_errors(
         self, batch_id: str, start_seq: int, errors: Iterable[Mapping[str, Any]]
     ) -> int:
@@ -297,6 +319,11 @@ class RunRecords:
 
     def batches_of_run(self, run_id: str) -> list[Batch]:
         return [Batch(r) for r in self.batches.select(tables.batches.c.run_id == run_id)]
+
+    def forget_ledger(self, flow_id: str) -> None:
+        t = tables.file_ledger
+        with self.engine.begin() as db:
+            db.execute(t.delete().where(t.c.flow_id == flow_id))
 
     def ledger(self, flow_id: str) -> list[Any]:
         t = tables.file_ledger

@@ -179,7 +179,7 @@ def delete(connection: str, as_json: bool) -> None:
     """Delete a connection."""
     lf = engine()
     item = lf.connection(connection)
-    lf.connections.delete(item.id)
+    lf.delete_connection(item.id)
     if as_json:
         emit_json({"deleted": item.id})
         return

@@ -25,6 +25,7 @@ class RunMetrics:
     failed_files: int = 0
     skipped_files: int = 0  # already ingested (ledger) or outside the backfill window
     input_bytes: int = 0
+    failed_bytes: int = 0  # of the files that failed whole
     output_bytes: int = 0
     input_records: int = 0
     output_records: int = 0
@@ -78,7 +79,10 @@ class RunMetrics:
                 **duration,
                 "extensions": {"windowStart": self.window_start, "windowEnd": self.window_end},
             },
-            "sizeSummary": {"inputBytes": self.input_bytes, "outputBytes": self.input_bytes},
+            "sizeSummary": {
+                "inputBytes": self.input_bytes,
+                "outputBytes": self.input_bytes - self.failed_bytes,
+            },
             "fileSummary": {
                 "inputFileCount": self.input_files,
                 "outputFileCount": self.input_files - self.failed_files,

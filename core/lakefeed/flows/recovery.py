@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lakefeed.catalog.records import now_ms
-from lakefeed.catalog.runs import Run, entry_from_json, process_alive
+from lakefeed.catalog.runs import Run, entry_from_json, run_alive
 from lakefeed.datasets.iceberg import snapshot_for_batch
 from lakefeed.datasets.writer import remove_batch_files
 from lakefeed.flows import metrics as codes
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 def recover(lf: Lakefeed, run: Run, *, force: bool = False) -> bool:
     """Finish ``run`` if its process is gone (or ``force``); False when it is still running."""
-    if not force and process_alive(run.row["owner"]):
+    if not force and run_alive(run.row["owner"], run.row["heartbeat_at"]):
         return False
     batches = lf.runs.batches_of_run(run.id)
     metrics = dict(run.metrics)

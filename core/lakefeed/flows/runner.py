@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from lakefeed.catalog.records import now_ms
-from lakefeed.catalog.runs import MAX_ROW_ERRORS_PER_BATCH, Run
+from lakefeed.catalog.runs import HEARTBEAT_EVERY_MS, MAX_ROW_ERRORS_PER_BATCH, Run
 from lakefeed.datasets.iceberg import SYSTEM_COLUMN, SYSTEM_TYPE
 from lakefeed.datasets.writer import BatchWriter
 from lakefeed.errors import (
@@ -147,7 +147,10 @@ class _RunExecution:
         self.metrics = metrics
         self.converted: list[FileEntry] = []
         self.failed: list[tuple[FileEntry, dict[str, Any]]] = []  # permanent: ledgered
-        self.row_errors_stored = 0
+        self.row_errors_stored = 0  # kept in the store, for the cap
+        self.row_error_seq = 0
+        self.row_errors_dropped = 0  # beyond the cap: counted, not kept
+        self.last_heartbeat = now_ms()
         self.batch_id: str | None = None
         self.writer: BatchWriter | None = None
         self.committed_snapshot: int | None = None
@@ -231,6 +234,9 @@ class _RunExecution:
         self._decide(percent)
 
     def _report(self, progress: RunProgress) -> None:
+        if now_ms() - self.last_heartbeat > HEARTBEAT_EVERY_MS:
+            self.lf.runs.heartbeat(self.run.id)  # tells recovery this run is still alive
+            self.last_heartbeat = now_ms()
         if self.runner.progress is not None:
             self.runner.progress(progress)
 
@@ -250,6 +256,7 @@ class _RunExecution:
         writer.start_source()
         rows_in = rows_out = rows_failed = 0
         errors: list[dict[str, Any]] = []
+        stored_before = self.row_errors_stored
         try:
             source = session.open_input(entry.path)
             try:
@@ -275,6 +282,9 @@ class _RunExecution:
                     source.close()
         except Exception as exc:
             writer.discard_source()
+            if self.row_errors_stored > stored_before:  # the file fails whole: no row errors
+                self.lf.runs.delete_row_errors(self.batch_id, entry.path)
+                self.row_errors_stored = stored_before
             progress.rows -= rows_out
             progress.failed_rows -= rows_failed
             error = session.translate(exc, f"reading {entry.path!r}")
@@ -325,8 +335,9 @@ class _RunExecution:
     ) -> list[dict[str, Any]]:
         if not self.flow.error_diagnostics:
             return []
-        room = MAX_ROW_ERRORS_PER_BATCH - self.row_errors_stored
-        errors = errors[: max(room, 0)]
+        room = max(MAX_ROW_ERRORS_PER_BATCH - self.row_errors_stored, 0)
+        self.row_errors_dropped += max(len(errors) - room, 0)
+        errors = errors[:room]
         if not errors:
             return []
         originals = batch.take(pa.array([e.row for e in errors], pa.int64())).to_pylist()
@@ -335,21 +346,22 @@ class _RunExecution:
                 "source_file": entry.path,
                 "row_index": offset + error.row,
                 "errors": [f.to_dict() for f in error.errors],
-                "record": _jsonable(original),
+                "record": _jsonable(_maps_as_objects(original)),
             }
             for error, original in zip(errors, originals, strict=True)
         ]
 
     def _store_row_errors(self, errors: list[dict[str, Any]]) -> None:
         assert self.batch_id is not None
-        self.row_errors_stored += self.lf.runs.add_row_errors(
-            self.batch_id, self.row_errors_stored, errors
-        )
+        stored = self.lf.runs.add_row_errors(self.batch_id, self.row_error_seq, errors)
+        self.row_errors_stored += stored
+        self.row_error_seq += stored
         errors.clear()
 
     def _file_failed(self, entry: FileEntry, error: LakefeedError) -> None:
         m = self.metrics
         m.failed_files += 1
+        m.failed_bytes += entry.size
         detail = {"path": entry.path, **error.to_dict()}
         m.file_errors.append(detail)
         if isinstance(error, PERMANENT):
@@ -384,6 +396,12 @@ class _RunExecution:
             reason = "No file could be ingested; the batch is empty."
         else:
             reason = None
+        if self.row_errors_dropped:
+            m.error(
+                codes.NO_DIAGNOSTICS,
+                f"{self.row_errors_dropped} rejected rows are counted but not kept: a batch "
+                f"keeps the first {MAX_ROW_ERRORS_PER_BATCH:,}.",
+            )
         if m.failed_records and not self.flow.error_diagnostics:
             m.error(
                 codes.NO_DIAGNOSTICS, "Rows were rejected; enable error diagnostics to keep them."
@@ -470,6 +488,17 @@ class _RunExecution:
         self.failed = []  # nothing is decided about files when the run itself broke
         self.converted = []
         self._complete(batch_values={"status": "failed"} if self.batch_id else None)
+
+
+def _maps_as_objects(value: Any) -> Any:
+    """pyarrow gives map values as lists of (key, value) tuples; diagnostics show objects."""
+    if isinstance(value, dict):
+        return {k: _maps_as_objects(v) for k, v in value.items()}
+    if isinstance(value, list):
+        if value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
+            return {str(k): _maps_as_objects(v) for k, v in value}
+        return [_maps_as_objects(v) for v in value]
+    return value
 
 
 def _is_arrow_error(exc: BaseException) -> bool:

@@ -39,7 +39,7 @@ def test_infer_then_only_new_files(tmp_path: Path) -> None:
     assert again.metrics["fileSummary"]["inputFileCount"] == 0
 
     pq.write_table(plain(5, 10), landing / "day=1" / "b.parquet")
-    third = lf.ingest(f"file://{landing}", ".", dataset="orders", recursive=True)
+    third = lf.ingest(f"file://{landing}", str(landing), dataset="orders", recursive=True)
     assert third.metrics["fileSummary"]["inputFileCount"] == 1
     rows = lf.datasets.read(lf.datasets.get("orders"))
     assert sorted(rows.column("order_id").to_pylist()) == list(range(15))
@@ -75,3 +75,21 @@ def test_ingest_errors_say_what_to_do(tmp_path: Path) -> None:
         lf.ingest(str(tmp_path), ".", dataset="d")
     with pytest.raises(InvalidSchema, match="No readable Parquet"):
         lf.ingest(str(tmp_path), ".", dataset="d", infer=True)
+
+
+def test_resources_in_use_cannot_be_deleted(tmp_path: Path) -> None:
+    from lakefeed.errors import ResourceInUse
+
+    lf = Lakefeed(home=tmp_path / "home")
+    pq.write_table(plain(3, 0), tmp_path / "a.parquet")
+    lf.ingest(str(tmp_path), "a.parquet", dataset="orders", infer=True)
+    (flow,) = lf.flows.list_flows()
+    with pytest.raises(ResourceInUse, match=flow.name):
+        lf.delete_connection(f"local:{tmp_path}")
+    with pytest.raises(ResourceInUse, match=flow.name):
+        lf.delete_dataset("orders")
+    lf.delete_flow(flow.id)
+    assert lf.runs.ledger(flow.id) == []
+    lf.delete_connection(f"local:{tmp_path}")
+    lf.delete_dataset("orders")
+    assert lf.datasets.list() == []
