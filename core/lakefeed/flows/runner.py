@@ -318,12 +318,13 @@ class _RunExecution:
 
         n = good.num_rows
         assert self.batch_id is not None
+        now = pa.scalar(datetime.now(tz=UTC), pa.timestamp("us", tz="UTC"))
         lineage = pa.StructArray.from_arrays(
             [
-                pa.array([entry.path] * n, pa.string()),
+                pa.repeat(pa.scalar(entry.path, pa.string()), n),
                 pc.add(indexes.cast(pa.int64()), offset),
-                pa.array([self.batch_id] * n, pa.string()),
-                pa.array([datetime.now(tz=UTC)] * n, pa.timestamp("us", tz="UTC")),
+                pa.repeat(pa.scalar(self.batch_id, pa.string()), n),
+                pa.repeat(now, n),
             ],
             fields=list(SYSTEM_TYPE),
         )
