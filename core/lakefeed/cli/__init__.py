@@ -40,7 +40,17 @@ def cli(ctx: click.Context, home: str | None) -> None:
 
 
 def _register_commands() -> None:
-    from lakefeed.cli import connections, files, plugins
+    from lakefeed.cli import (
+        batches,
+        connections,
+        datasets,
+        files,
+        flows,
+        ingest,
+        plugins,
+        runs,
+        schemas,
+    )
 
     cli.add_command(plugins.plugins_command)
     cli.add_command(plugins.specs_command)
@@ -48,6 +58,12 @@ def _register_commands() -> None:
     cli.add_command(files.ls_command)
     cli.add_command(files.inspect_command)
     cli.add_command(files.preview_command)
+    cli.add_command(schemas.schemas)
+    cli.add_command(datasets.datasets)
+    cli.add_command(flows.flows)
+    cli.add_command(runs.runs)
+    cli.add_command(batches.batches)
+    cli.add_command(ingest.ingest_command)
 
 
 def main(argv: list[str] | None = None) -> None:

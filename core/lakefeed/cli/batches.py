@@ -1,0 +1,66 @@
+"""``lakefeed batches errors``: the rows a batch rejected, and why."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from lakefeed.cli.cells import compact
+from lakefeed.cli.context import engine
+from lakefeed.cli.output import console, json_option, stream_json_array, table
+
+
+@click.group("batches")
+def batches() -> None:
+    """Batches: what one run wrote to a dataset."""
+
+
+@batches.command("errors")
+@click.argument("batch_id")
+@click.option(
+    "--limit", type=click.IntRange(min=0), default=100, show_default=True, help="0 for all."
+)
+@click.option(
+    "--offset", type=click.IntRange(min=0), default=0, show_default=True, help="Rows to skip."
+)
+@json_option
+@click.option("--json-lines", is_flag=True, help="Print one JSON object per line.")
+def errors(batch_id: str, limit: int, offset: int, as_json: bool, json_lines: bool) -> None:
+    """Show the rows a batch rejected: source file, row, error codes and the original record."""
+    lf = engine()
+    batch = lf.runs.batch(batch_id)
+    rows = lf.runs.row_errors(batch.id, limit=limit or None, offset=offset)
+    if json_lines:
+        for row in rows:
+            click.echo(json.dumps(row, default=str, ensure_ascii=False))
+        return
+    if as_json:
+        stream_json_array(rows, lambda row: row)
+        return
+    shown = list(rows)
+    total = batch.metrics.get("failedRecordCount", len(shown))
+    table(
+        f"Rejected rows of batch {batch.id}",
+        ["source file", "row", "field", "code", "message", "record"],
+        (
+            (
+                r["sourceFile"],
+                r["rowIndex"],
+                "\n".join(str(e.get("field") or "") for e in r["errors"]),
+                "\n".join(e["code"] for e in r["errors"]),
+                "\n".join(e["message"] for e in r["errors"]),
+                compact(r["record"]),
+            )
+            for r in shown
+        ),
+        caption=f"rows {offset + 1}–{offset + len(shown)} of {total} rejected"
+        if shown
+        else f"{total} rejected",
+    )
+    if total and not shown and not batch.row["tags"].get("acp_enableErrorDiagnostics"):
+        console().print(
+            "[yellow]Error diagnostics were off for this batch, so its rejected rows were "
+            "not kept.[/] Create the flow with --error-diagnostics or "
+            "--partial-ingestion-percent."
+        )

@@ -1,0 +1,110 @@
+"""``lakefeed ingest``: connection → dataset → flow → run, in one command for a terminal user."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from lakefeed.cli.context import engine
+from lakefeed.cli.output import json_option
+from lakefeed.cli.runs_view import report_run, run_progress
+from lakefeed.cli.schemas import read_document
+
+if TYPE_CHECKING:
+    from lakefeed.engine import Lakefeed
+
+
+@click.command("ingest")
+@click.argument("connection_or_url")
+@click.argument("path")
+@click.option("--dataset", required=True, help="Dataset name; created when missing.")
+@click.option("--schema", help="Registry $id or meta:altId, or a JSON schema document file.")
+@click.option("--infer", is_flag=True, help="Create the dataset's schema from the files.")
+@click.option("--recursive", "-r", is_flag=True, help="Descend into sub-folders.")
+@click.option("--partial-ingestion-percent", type=float, help="Accept up to X% bad rows.")
+@json_option
+def ingest_command(
+    connection_or_url: str,
+    path: str,
+    dataset: str,
+    schema: str | None,
+    infer: bool,
+    recursive: bool,
+    partial_ingestion_percent: float | None,
+    as_json: bool,
+) -> None:
+    """Ingest the Parquet files at PATH into a dataset, creating whatever is missing.
+
+    CONNECTION_OR_URL is a stored connection (name or id), an absolute local folder or a
+    file:// URL. Running the same command again ingests only new or changed files. Exits 1
+    when the run failed.
+    """
+    if schema is not None and infer:
+        raise click.UsageError("--schema and --infer exclude each other.")
+    lf = engine()
+    schema_id = schema
+    if schema is not None and _is_document(schema):
+        schema_id = _schema_from_file(lf, schema, dataset)
+    with run_progress(as_json) as progress:
+        run = lf.ingest(
+            connection_or_url,
+            path,
+            dataset=dataset,
+            schema=schema_id,
+            infer=infer,
+            recursive=recursive,
+            partial_ingestion_percent=partial_ingestion_percent,
+            progress=progress,
+        )
+    report_run(lf, run, as_json)
+
+
+def _is_document(schema: str) -> bool:
+    # A missing *.json is a typo of a file name, not a registry id: say the file is missing.
+    if schema in ("-", "@-") or schema.startswith("@") or schema.endswith(".json"):
+        return True
+    return Path(schema).expanduser().is_file()
+
+
+def _schema_from_file(lf: Lakefeed, source: str, dataset: str) -> str:
+    """The registry schema for a document: the dataset's own when it composes the same class
+    and field groups, else an equal tenant schema (same title and parts), else a new one."""
+    from lakefeed.errors import InvalidSchema, ResourceNotFound
+
+    document = read_document(source)
+    wanted = _parts(lf, document)
+    try:
+        existing = lf.datasets.get(dataset)
+    except ResourceNotFound:
+        existing = None
+    if existing is not None:
+        current = lf.schemas.get(existing.schema_id)
+        if _parts(lf, current) != wanted:
+            raise InvalidSchema(
+                f"Dataset {dataset!r} exists with schema {current['title']!r} "
+                f"({current['$id']}), which is not composed like the document {source!r}.",
+                fix="Leave out --schema to ingest into the dataset, or choose another --dataset.",
+            )
+        return str(current["$id"])
+    for candidate in lf.schemas.list("schemas"):
+        if candidate["title"] == document.get("title") and _parts(lf, candidate) == wanted:
+            return str(candidate["$id"])
+    return str(lf.schemas.create("schemas", document)["$id"])
+
+
+def _parts(lf: Lakefeed, document: dict[str, Any]) -> set[str]:
+    """The $ids of the class and field groups a schema document composes (a ref to nothing
+    is kept as written: creating the schema then reports it properly)."""
+    from lakefeed.errors import SchemaNotFound
+
+    parts = set()
+    for part in document.get("allOf", []):
+        ref = part.get("$ref") if isinstance(part, dict) else None
+        if isinstance(ref, str):
+            try:
+                parts.add(str(lf.schemas.get(ref)["$id"]))
+            except SchemaNotFound:
+                parts.add(ref)
+    return parts

@@ -1,0 +1,193 @@
+"""``lakefeed schemas create|list|show|infer``: the Schema Registry."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+
+from lakefeed.cli.context import engine
+from lakefeed.cli.output import console, emit_json, json_option, table
+from lakefeed.errors import InvalidRequest, InvalidSchema
+
+TENANT_KINDS = ("schemas", "classes", "fieldgroups", "datatypes")
+ALL_KINDS = (*TENANT_KINDS, "behaviors")
+
+
+@click.group("schemas")
+def schemas() -> None:
+    """Schema Registry: tenant schemas and their parts, and the global XDM library."""
+
+
+def read_document(source: str) -> dict[str, Any]:
+    """A JSON object from a file, or from standard input for ``-`` and ``@-``."""
+    name = source[1:] if source.startswith("@") and len(source) > 1 else source
+    if name == "-":
+        text, label = sys.stdin.read(), "standard input"
+    else:
+        try:
+            text, label = Path(name).expanduser().read_text(encoding="utf-8"), repr(name)
+        except OSError as exc:
+            raise InvalidRequest(
+                f"Cannot read the schema document {name!r}: {exc.strerror}.",
+                fix="Check the path, or pass '-' to read the JSON from standard input.",
+            ) from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidSchema(
+            f"The document in {label} is not valid JSON: {exc.msg} at line {exc.lineno}, "
+            f"column {exc.colno}.",
+            fix='Write one JSON object, e.g. {"title": "…", "type": "object", "allOf": […]}.',
+        ) from None
+    if not isinstance(document, dict):
+        raise InvalidSchema(f"The document in {label} is not a JSON object.", fix="Wrap it in {}.")
+    return document
+
+
+@schemas.command("create")
+@click.argument("file")
+@click.option(
+    "--kind",
+    type=click.Choice(TENANT_KINDS),
+    default="schemas",
+    show_default=True,
+    help="What the document describes.",
+)
+@json_option
+def create(file: str, kind: str, as_json: bool) -> None:
+    """Create a tenant resource from the JSON document in FILE ('-' or '@-': standard input)."""
+    created = engine().schemas.create(kind, read_document(file))
+    if as_json:
+        emit_json(created)
+        return
+    from rich.markup import escape
+
+    from lakefeed.schema.library import KIND_LABELS
+
+    console().print(f"Created {KIND_LABELS[kind]} [bold]{escape(created['title'])}[/]")
+    table(None, ["field", "value"], [("$id", created["$id"]), ("altId", created["meta:altId"])])
+
+
+@schemas.command("list")
+@click.option("--global", "global_", is_flag=True, help="The global container (XDM library).")
+@click.option("--kind", type=click.Choice(ALL_KINDS), help="Only this kind (default: all).")
+@json_option
+def list_(global_: bool, kind: str | None, as_json: bool) -> None:
+    """List the tenant's resources, or with --global the built-in XDM ones."""
+    registry = engine().schemas
+    container = "global" if global_ else "tenant"
+    kinds = (
+        [kind] if kind else [k for k in ALL_KINDS if k != ("schemas" if global_ else "behaviors")]
+    )
+    found = [(k, doc) for k in kinds for doc in registry.list(k, container=container)]
+    items = [doc for _, doc in found]
+    if as_json:
+        emit_json({"items": items, "count": len(items)})
+        return
+    table(
+        f"{container.capitalize()} container",
+        ["kind", "title", "altId", "$id"],
+        ((k, d["title"], d["meta:altId"], d["$id"]) for k, d in found),
+        caption=f"{len(items)} resources",
+    )
+
+
+@schemas.command("show")
+@click.argument("id")
+@click.option("--full", is_flag=True, help="Resolve every $ref into plain properties.")
+@json_option
+def show(id: str, full: bool, as_json: bool) -> None:
+    """Show the document of ID ($id or meta:altId), or with --full the resolved schema."""
+    registry = engine().schemas
+    document = registry.resolve(id) if full else registry.get(id)
+    if as_json:
+        emit_json(document)
+        return
+    console().print_json(data=document, default=str)
+
+
+@schemas.command("infer")
+@click.argument("connection")
+@click.argument("path")
+@click.option("--recursive", "-r", is_flag=True, help="Descend into sub-folders.")
+@click.option("--title", help="Title of the schema to create (default: CONNECTION:PATH).")
+@click.option("--create", "create_", is_flag=True, help="Register the inferred schema.")
+@json_option
+def infer(
+    connection: str, path: str, recursive: bool, title: str | None, create_: bool, as_json: bool
+) -> None:
+    """Infer XDM fields from the Parquet footers at PATH; --create registers the schema."""
+    from rich.markup import escape
+
+    from lakefeed.schema.infer import merge_inferred
+    from lakefeed.storage.parquet import ParquetFooter
+    from lakefeed.storage.session import FileFailure
+
+    lf = engine()
+    results = list(lf.session(connection).inspect(path, recursive=recursive))
+    footers = [r for r in results if isinstance(r, ParquetFooter)]
+    failures = [r for r in results if isinstance(r, FileFailure)]
+    if not footers:
+        raise InvalidSchema(
+            f"No readable Parquet file at {path!r} on {connection!r} to infer a schema from.",
+            fix="Check the path with `lakefeed inspect`.",
+        )
+    properties, required = merge_inferred(
+        [f.schema for f in footers], [f.entry.path for f in footers]
+    )
+    created = None
+    if create_:
+        created = lf.schemas.create_inferred_schema(
+            title or f"{connection}:{path}",
+            properties,
+            required=required,
+            description=f"Inferred from {path!r} on {connection!r}.",
+        )
+    if as_json:
+        emit_json(
+            {
+                "properties": properties,
+                "required": required,
+                "files": [f.entry.path for f in footers],
+                "failures": [f.to_dict() for f in failures],
+                **({"schema": created} if created else {}),
+            }
+        )
+        return
+    table(
+        "Inferred fields",
+        ["field", "type", "required"],
+        _fields(properties, required, ""),
+        caption=f"from {len(footers)} files",
+    )
+    err = console(stderr=True)
+    for failure in failures:
+        err.print(
+            f"[yellow]Skipped[/] {escape(failure.entry.path)}: {failure.error.code} "
+            f"{escape(str(failure.error))}"
+        )
+    if created:
+        console().print(f"Created schema [bold]{escape(created['title'])}[/]: {created['$id']}")
+
+
+def _type_label(sub: Mapping[str, Any]) -> str:
+    xdm = str(sub.get("meta:xdmType", sub.get("type")))
+    if xdm == "array":
+        return f"array of {_type_label(sub['items'])}"
+    if xdm == "map":
+        return f"map of {_type_label(sub['additionalProperties'])}"
+    return xdm
+
+
+def _fields(
+    properties: Mapping[str, Any], required: list[str], prefix: str
+) -> Iterator[tuple[str, str, str]]:
+    for name, sub in properties.items():
+        yield f"{prefix}{name}", _type_label(sub), "yes" if name in required else ""
+        if "properties" in sub:
+            yield from _fields(sub["properties"], sub.get("required", []), f"{prefix}{name}.")
