@@ -90,6 +90,7 @@ class Lakefeed:
             lambda: open_catalog(self.settings),
             lambda schema_id: self.target_schema(schema_id).arrow,
             self.scope,
+            lambda schema_id: str(self.schemas.get(schema_id)["$id"]),
         )
 
     @cached_property
@@ -216,6 +217,7 @@ class Lakefeed:
         infer: bool = False,
         recursive: bool = False,
         partial_ingestion_percent: float | None = None,
+        error_diagnostics: bool = False,
         progress: Callable[[RunProgress], None] | None = None,
     ) -> Run:
         """The whole chain in one call: connection → dataset → source and target connections →
@@ -233,5 +235,6 @@ class Lakefeed:
             infer=infer,
             recursive=recursive,
             partial_ingestion_percent=partial_ingestion_percent,
+            error_diagnostics=error_diagnostics,
             progress=progress,
         )

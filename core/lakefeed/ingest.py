@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lakefeed.errors import (
     ConnectionNotFound,
@@ -41,6 +41,7 @@ class IngestChain:
         recursive: bool,
         partial_ingestion_percent: float | None,
         progress: Callable[[RunProgress], None] | None,
+        error_diagnostics: bool = False,
     ) -> Run:
         connection, path = self.connection(source, path)
         target = self.dataset(dataset, schema, infer, connection, path, recursive)
@@ -49,6 +50,11 @@ class IngestChain:
         key = hashlib.sha256(f"{connection.id}|{resolved}|{recursive}|{target.id}".encode())
         flow_name = f"ingest-{target.name}-{key.hexdigest()[:12]}"
         flows = self.lf.flows
+        options: dict[str, Any] = {}
+        if partial_ingestion_percent is not None:
+            options["partialIngestionPercent"] = partial_ingestion_percent
+        if error_diagnostics:
+            options["errorDiagnosticsEnabled"] = True
         try:
             flow = flows.flow(flow_name)
         except ResourceNotFound:
@@ -61,9 +67,6 @@ class IngestChain:
             target_connection = flows.create_target_connection(
                 name=f"{flow_name}-target", dataset_id=target.id
             )
-            options = {}
-            if partial_ingestion_percent is not None:
-                options["partialIngestionPercent"] = partial_ingestion_percent
             flow = flows.create_flow(
                 name=flow_name,
                 description=f"lakefeed ingest {source} {path} --dataset {dataset}",
@@ -72,10 +75,8 @@ class IngestChain:
                 options=options,
             )
         else:
-            wanted = partial_ingestion_percent
-            if flow.partial_ingestion_percent != wanted:
-                flows.set_options(flow.id, {"partialIngestionPercent": wanted})
-                flow = flows.flow(flow.id)
+            if flow.row["options"] != flows.flow_options(options):
+                flow = flows.set_options(flow.id, options)
         return self.lf.run_flow(flow, progress=progress)
 
     def connection(self, source: str, path: str) -> tuple[Connection, str]:

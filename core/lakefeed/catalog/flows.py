@@ -431,6 +431,8 @@ class FlowResources:
         self.flows.insert(row)
         return Flow(row)
 
+    flow_options = staticmethod(flow_options)
+
     def set_options(self, flow_id: str, options: Mapping[str, Any]) -> Flow:
         """Replace a flow's options (``None`` values remove an option)."""
         clean = {k: v for k, v in options.items() if v is not None}

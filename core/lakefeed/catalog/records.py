@@ -74,8 +74,11 @@ class ResourceTable:
             where = self.scope.where(self.table) & (
                 (self.table.c.id == id_or_name) | (self.table.c.name == id_or_name)
             )
+        query = sa.select(self.table).where(where)
+        # An id beats a name; among equal names the oldest wins, so lookups are stable.
+        query = query.order_by((self.table.c.id != id_or_name), self.table.c.created_at)
         with self.engine.connect() as db:
-            row = db.execute(sa.select(self.table).where(where)).first()
+            row = db.execute(query).first()
         return None if row is None else row._mapping
 
     def get(self, id_or_name: str) -> Mapping[str, Any]:

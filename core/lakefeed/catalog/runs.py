@@ -115,6 +115,7 @@ class Batch:
     snapshot_id = property(lambda self: self.row["snapshot_id"])
     metrics = property(lambda self: self.row["metrics"])
     errors = property(lambda self: self.row["errors"])
+    tags = property(lambda self: self.row["tags"])
 
     def to_dict(self) -> dict[str, Any]:
         """The Catalog batch object (the REST layer keys it by id)."""

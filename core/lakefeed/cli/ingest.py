@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 @click.option("--infer", is_flag=True, help="Create the dataset's schema from the files.")
 @click.option("--recursive", "-r", is_flag=True, help="Descend into sub-folders.")
 @click.option("--partial-ingestion-percent", type=float, help="Accept up to X% bad rows.")
+@click.option(
+    "--error-diagnostics", is_flag=True, help="Keep rejected rows (on with partial ingestion)."
+)
 @json_option
 def ingest_command(
     connection_or_url: str,
@@ -33,6 +36,7 @@ def ingest_command(
     infer: bool,
     recursive: bool,
     partial_ingestion_percent: float | None,
+    error_diagnostics: bool,
     as_json: bool,
 ) -> None:
     """Ingest the Parquet files at PATH into a dataset, creating whatever is missing.
@@ -56,6 +60,7 @@ def ingest_command(
             infer=infer,
             recursive=recursive,
             partial_ingestion_percent=partial_ingestion_percent,
+            error_diagnostics=error_diagnostics,
             progress=progress,
         )
     report_run(lf, run, as_json)

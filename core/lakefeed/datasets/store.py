@@ -74,6 +74,7 @@ class DatasetStore:
         catalog_factory: Callable[[], Any],
         target_schema: Callable[[str], pa.Schema],
         scope: Scope,
+        canonical_schema_id: Callable[[str], str] = lambda schema_id: schema_id,
     ) -> None:
         self.rows = ResourceTable(
             engine, table, scope, ResourceNotFound, "dataset", "lakefeed datasets list"
@@ -81,6 +82,7 @@ class DatasetStore:
         self.scope = scope
         self._catalog_factory = catalog_factory
         self._target_schema = target_schema
+        self._canonical_schema_id = canonical_schema_id
 
     @cached_property
     def catalog(self) -> Any:
@@ -103,6 +105,7 @@ class DatasetStore:
                 f"A dataset named {name!r} already exists in sandbox {self.scope.sandbox_name!r}.",
                 fix="Choose another name, or use the existing dataset.",
             )
+        schema_id = self._canonical_schema_id(schema_id)  # an altId becomes the $id
         target = self._target_schema(schema_id)  # raises SchemaNotFound / InvalidSchema
         dataset_id = secrets.token_hex(12)
         namespace = namespace_for(self.scope.ims_org_id, self.scope.sandbox_name)

@@ -213,6 +213,7 @@ class _RunExecution:
             table, batch_id=self.batch_id, run_id=self.run.id, data_prefix=data_prefix
         )
         progress = RunProgress(files_total=len(plan.take), bytes_total=m.input_bytes)
+        done_before = 0  # bytes of the files finished
         self._report(progress)
         for item in session.footers(plan.take):
             if isinstance(item, FileFailure):
@@ -227,9 +228,10 @@ class _RunExecution:
                     )
                     self._file_failed(item.entry, error)
                 else:
-                    self._convert(session, item.entry, target_schema, progress)
+                    self._convert(session, item.entry, target_schema, progress, item.num_rows)
             progress.files_done += 1
-            progress.bytes_done += item.entry.size
+            done_before += item.entry.size
+            progress.bytes_done = done_before
             self._report(progress)
         self._decide(percent)
 
@@ -248,9 +250,11 @@ class _RunExecution:
         entry: FileEntry,
         target: TargetSchema,
         progress: RunProgress,
+        total_rows: int,
     ) -> None:
         import pyarrow.parquet as pq
 
+        bytes_before = progress.bytes_done
         assert self.writer is not None and self.batch_id is not None
         writer = self.writer
         writer.start_source()
@@ -274,6 +278,9 @@ class _RunExecution:
                     progress.rows += good.num_rows
                     progress.failed_rows += len(conformed.errors)
                     progress.current_file = entry.path
+                    if total_rows:  # move the bar within a large file, by rows read
+                        share = min(rows_in / total_rows, 1.0)
+                        progress.bytes_done = bytes_before + int(entry.size * share)
                     if len(errors) >= 1000:
                         self._store_row_errors(errors)
                     self._report(progress)

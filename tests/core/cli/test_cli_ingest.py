@@ -16,6 +16,7 @@ from lakefeed import Lakefeed
 from lakefeed.testing.profiles import (
     PROFILE_CLASS,
     PROFILE_FIELD_GROUPS,
+    create_profile_schema,
     loyalty_field_group,
     profile_table,
 )
@@ -192,3 +193,21 @@ def test_unknown_resources_are_clear_errors_without_traceback(landing: Path) -> 
         assert out.returncode == 1, (args, out.stderr)
         assert expected in out.stderr and "Fix:" in out.stderr, (args, out.stderr)
         assert "Traceback" not in out.stderr
+
+
+def test_error_diagnostics_keep_rows_of_a_failed_batch(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    pq.write_table(profile_table(20, bad={4: "gender"}), landing / "a.parquet")
+    home = tmp_path / "home"
+    schema = create_profile_schema(Lakefeed(home=home).schemas)
+    args = [str(landing), ".", "--dataset", "d", "--schema", schema["$id"], "--json"]
+    failed = lakefeed(home, "ingest", *args, "--error-diagnostics")
+    assert failed.returncode == 1
+    run = json.loads(failed.stdout)
+    assert run["metrics"]["statusSummary"]["status"] == "failed"
+    batch_id = run["activities"][1]["targetInfo"][0]["reference"]["ids"][0]
+    errors = lakefeed(home, "batches", "errors", batch_id, "--json")
+    (row,) = json.loads(errors.stdout)
+    assert row["rowIndex"] == 4
+    assert row["errors"][0]["code"] == "INGEST-1401-400"
