@@ -1,125 +1,127 @@
-"""`make demo`: generate Parquet files locally, connect to them, list and inspect them.
+"""`make demo`: the main job on the embedded default — local Parquet files into a local Iceberg
+dataset with an XDM schema, partial ingestion on, then what a user looks at afterwards.
 
 Everything lives under .demo/ (LAKEFEED_HOME=.demo/home), so the demo never touches
-~/.lakefeed. The ingestion issue extends this to the full chain into an Iceberg dataset.
+~/.lakefeed. Each step is a `lakefeed` command, printed before it runs.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
 import subprocess
 import sys
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-ROOT = Path(__file__).resolve().parent.parent / ".demo"
-DATA = ROOT / "data"
-FIRST = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia", "Leslie"]
-LAST = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson"]
-
-PROFILE = pa.schema(
-    [
-        pa.field("_id", pa.string(), nullable=False),
-        pa.field("personID", pa.string()),
-        pa.field(
-            "person",
-            pa.struct(
-                [
-                    pa.field(
-                        "name", pa.struct([("firstName", pa.string()), ("lastName", pa.string())])
-                    ),
-                    pa.field("birthDate", pa.date32()),
-                    pa.field("gender", pa.string()),
-                ]
-            ),
-        ),
-        pa.field("personalEmail", pa.struct([("address", pa.string()), ("primary", pa.bool_())])),
-        pa.field("homeAddress", pa.struct([("city", pa.string()), ("countryCode", pa.string())])),
-        pa.field("_repo", pa.struct([("createDate", pa.timestamp("us", tz="UTC"))])),
-    ]
+from lakefeed.testing.profiles import (
+    PROFILE_CLASS,
+    PROFILE_FIELD_GROUPS,
+    loyalty_field_group,
+    profile_table,
 )
 
-
-def profiles(rng: random.Random, start: int, count: int) -> pa.Table:
-    rows = []
-    for i in range(start, start + count):
-        first, last = rng.choice(FIRST), rng.choice(LAST)
-        rows.append(
-            {
-                "_id": f"profile-{i:06d}",
-                "personID": f"P{i:06d}",
-                "person": {
-                    "name": {"firstName": first, "lastName": last},
-                    "birthDate": date(1950, 1, 1) + timedelta(days=rng.randrange(20000)),
-                    "gender": rng.choice(["male", "female", "not_specified"]),
-                },
-                "personalEmail": {
-                    "address": f"{first}.{last}{i}@example.com".lower(),
-                    "primary": True,
-                },
-                "homeAddress": {
-                    "city": rng.choice(["Basel", "Lyon", "Oslo", "Porto"]),
-                    "countryCode": "EU",
-                },
-                "_repo": {"createDate": datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=i)},
-            }
-        )
-    return pa.Table.from_pylist(rows, schema=PROFILE)
+ROOT = Path(__file__).resolve().parent.parent / ".demo"
+DATA = ROOT / "landing"
+HOME = ROOT / "home"
+TENANT = "local"  # the tenant id of the default org
 
 
-def generate() -> None:
+def generate() -> tuple[int, int]:
+    """Profiles in several folders and files, a few rows that break the schema, one corrupt
+    file. Returns (rows, bad rows)."""
     shutil.rmtree(ROOT, ignore_errors=True)
-    rng = random.Random(7)
-    start = 0
-    for folder, files in (("2026-11-27", 2), ("2026-11-28", 3)):
+    rng = random.Random(11)
+    kinds = ["gender", "email", "loyalty_id", "points"]
+    start = bad_total = 0
+    for folder, files in (("2026/11/27", 2), ("2026/11/28", 3), ("2026/11/29", 2)):
         (DATA / folder).mkdir(parents=True)
         for n in range(files):
-            table = profiles(rng, start, 1000)
-            start += 1000
-            pq.write_table(table, DATA / folder / f"profiles-{n}.parquet", row_group_size=250)
-    # A file whose upload was cut short: the demo shows how lakefeed reports it.
-    whole = (DATA / "2026-11-28" / "profiles-0.parquet").read_bytes()
-    (DATA / "2026-11-28" / "profiles-partial.parquet").write_bytes(whole[: len(whole) // 2])
+            rows = 600
+            bad = {rng.randrange(rows): rng.choice(kinds) for _ in range(4)}
+            table = profile_table(rows, start=start, tenant_id=TENANT, bad=bad)
+            pq.write_table(table, DATA / folder / f"profiles-{n}.parquet", row_group_size=200)
+            start += rows
+            bad_total += len(bad)
+    # An upload that was cut short: lakefeed reports it and ingests everything else.
+    whole = (DATA / "2026/11/28/profiles-0.parquet").read_bytes()
+    (DATA / "2026/11/29/profiles-partial.parquet").write_bytes(whole[: len(whole) // 2])
+    (DATA / "2026/11/29/_SUCCESS").write_bytes(b"")  # a marker file: ignored
+    return start, bad_total
 
 
-def lakefeed(*args: str) -> int:
-    print(f"\n$ lakefeed {' '.join(args)}", flush=True)
+def lakefeed(*args: str, capture: bool = False) -> subprocess.CompletedProcess[str]:
+    if not capture:
+        print(f"\n$ lakefeed {' '.join(args)}", flush=True)
     cli = Path(sys.executable).with_name("lakefeed")
-    return subprocess.call(
-        [str(cli), *args], env={**os.environ, "LAKEFEED_HOME": str(ROOT / "home")}
+    return subprocess.run(
+        [str(cli), *args],
+        env={**os.environ, "LAKEFEED_HOME": str(HOME)},
+        text=True,
+        capture_output=capture,
     )
 
 
+def check(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    if result.returncode != 0:
+        sys.stderr.write(result.stderr or "")
+        raise SystemExit(f"demo step failed: lakefeed {' '.join(map(str, result.args[1:]))}")
+    return result
+
+
 def main() -> int:
-    generate()
-    print(f"Generated 5,000 profile records in 5 Parquet files (+1 truncated) under {DATA}")
-    steps = [
-        ("specs",),
-        (
-            "connections",
-            "create",
-            "demo-files",
-            "--spec",
-            "local-files",
-            "-p",
-            f"rootPath={DATA}",
-            "--test",
-        ),
-        ("connections", "list"),
-        ("ls", "demo-files", "--recursive"),
-        ("inspect", "demo-files", "*.parquet", "--recursive"),
-        ("preview", "demo-files", "2026-11-27/profiles-0.parquet", "--rows", "3"),
-    ]
-    for step in steps:
-        rc = lakefeed(*step)
-        # inspect exits 1 because of the truncated file: that is the point of the demo.
-        if rc != 0 and step[0] != "inspect":
-            return rc
+    rows, bad = generate()
+    print(
+        f"Generated {rows:,} XDM profile records in 7 Parquet files under {DATA} "
+        f"({bad} rows break the schema; one more file is truncated)."
+    )
+    check(lakefeed("connections", "create", "landing", "--spec", "local-files",
+                   "-p", f"rootPath={DATA}", "--test"))  # fmt: skip
+
+    # The target schema: the XDM Individual Profile class, three standard field groups and a
+    # tenant field group with a required loyalty id.
+    group_file = ROOT / "loyalty-field-group.json"
+    group_file.write_text(json.dumps(loyalty_field_group(TENANT), indent=2))
+    created = check(lakefeed("schemas", "create", "--kind", "fieldgroups", str(group_file),
+                             "--json", capture=True))  # fmt: skip
+    group_id = json.loads(created.stdout)["$id"]
+    schema_file = ROOT / "loyalty-profile-schema.json"
+    schema_file.write_text(
+        json.dumps(
+            {
+                "title": "Loyalty Profiles",
+                "type": "object",
+                "allOf": [
+                    {"$ref": ref} for ref in (PROFILE_CLASS, *PROFILE_FIELD_GROUPS, group_id)
+                ],
+            },
+            indent=2,
+        )
+    )
+    print(f"\nTarget schema: {schema_file.name} (class + field groups + {group_id})")
+
+    # The whole chain in one command; partial ingestion keeps the good rows of every file.
+    ingest = ("ingest", "landing", ".", "--dataset", "loyalty-profiles", "--recursive",
+              "--schema", str(schema_file), "--partial-ingestion-percent", "5")  # fmt: skip
+    run = lakefeed(*ingest)
+    if run.returncode not in (0, 1):
+        return run.returncode
+    runs = json.loads(check(lakefeed("runs", "list", "--json", capture=True)).stdout)
+    batch_id = next(
+        ids[0]
+        for activity in runs["items"][-1]["activities"]
+        for target in activity.get("targetInfo", [])
+        if (ids := target["reference"]["ids"])
+    )
+    check(lakefeed("datasets", "batches", "loyalty-profiles"))
+    check(lakefeed("batches", "errors", batch_id, "--limit", "8"))
+    columns = "personID,person.name.lastName,person.gender,homeAddress.city,_local.loyalty.tier"
+    check(lakefeed("datasets", "preview", "loyalty-profiles", "--limit", "5", "-c", columns))
+    print("\nRunning the same ingest again: every file version is already in the dataset.")
+    check(lakefeed(*ingest))
     return 0
 
 

@@ -6,7 +6,6 @@ import json
 
 import click
 
-from lakefeed.cli.cells import compact
 from lakefeed.cli.context import engine
 from lakefeed.cli.output import console, json_option, stream_json_array, table
 
@@ -42,19 +41,20 @@ def errors(batch_id: str, limit: int, offset: int, as_json: bool, json_lines: bo
     total = batch.metrics.get("failedRecordCount", len(shown))
     table(
         f"Rejected rows of batch {batch.id}",
-        ["source file", "row", "field", "code", "message", "record"],
+        ["source file", "row", "code", "message"],
         (
             (
                 r["sourceFile"],
                 r["rowIndex"],
-                "\n".join(str(e.get("field") or "") for e in r["errors"]),
                 "\n".join(e["code"] for e in r["errors"]),
                 "\n".join(e["message"] for e in r["errors"]),
-                compact(r["record"]),
             )
             for r in shown
         ),
-        caption=f"rows {offset + 1}–{offset + len(shown)} of {total} rejected"
+        caption=(
+            f"rows {offset + 1}–{offset + len(shown)} of {total} rejected; "
+            "--json adds each row's original values"
+        )
         if shown
         else f"{total} rejected",
     )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from lakefeed.cli.cells import compact, jsonable, timestamp
 from lakefeed.cli.context import engine
 from lakefeed.cli.output import console, emit_json, json_option, table
+from lakefeed.errors import InvalidRequest
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -101,8 +102,13 @@ def show(dataset: str, as_json: bool) -> None:
 @click.option(
     "--limit", "-n", type=click.IntRange(min=0), default=10, show_default=True, help="Rows to show."
 )
+@click.option(
+    "--columns",
+    "-c",
+    help="Comma-separated fields to show, nested ones by dotted path (person.name.lastName).",
+)
 @json_option
-def preview(dataset: str, limit: int, as_json: bool) -> None:
+def preview(dataset: str, limit: int, columns: str | None, as_json: bool) -> None:
     """Show the first rows of a dataset, as of its latest commit."""
     lf = engine()
     item = lf.datasets.get(dataset)
@@ -122,19 +128,59 @@ def preview(dataset: str, limit: int, as_json: bool) -> None:
             }
         )
         return
-    # The target schema usually has far more fields than the files fill: show the filled ones.
-    shown = [
-        f
-        for f in data.schema
-        if f.name != LINEAGE_COLUMN and any(r.get(f.name) is not None for r in rows)
-    ]
-    hidden = len(data.schema) - len(shown)
+    # Structs are shown as one column per leaf; lists and maps stay compact JSON.
+    flat = [_flatten(r) for r in rows]
+    if columns:
+        shown = [c.strip() for c in columns.split(",") if c.strip()]
+        known = {key for r in flat for key in r} | {f.name for f in data.schema}
+        unknown = [
+            c for c in shown if c not in known and not any(k.startswith(c + ".") for k in known)
+        ]
+        if unknown:
+            raise InvalidRequest(
+                f"No field {', '.join(map(repr, unknown))} in dataset {item.name!r}.",
+                fix="`lakefeed datasets preview NAME --json` shows every field.",
+            )
+        caption = f"first {len(rows)} rows"
+    else:
+        # The target schema usually has far more fields than the files fill: show the filled.
+        order = list(dict.fromkeys(key for r in flat for key in r))
+        shown = [
+            key
+            for key in order
+            if not key.startswith(LINEAGE_COLUMN) and any(r.get(key) is not None for r in flat)
+        ]
+        caption = f"first {len(rows)} rows; empty fields and {LINEAGE_COLUMN} hidden (see --json)"
     table(
         f"Dataset {item.name}",
-        [f"{f.name}\n{_short_type(f.type)}" for f in shown],
-        ([compact(r.get(f.name)) for f in shown] for r in rows),
-        caption=f"first {len(rows)} rows; {hidden} empty or lineage columns hidden (see --json)",
+        shown,
+        (
+            [compact(_pick(r, flat_r, key)) for key in shown]
+            for r, flat_r in zip(rows, flat, strict=True)
+        ),
+        caption=caption,
     )
+
+
+def _flatten(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        path = f"{prefix}{key}"
+        # Maps come back as dicts too: flattened by key, which reads as well as a struct.
+        if isinstance(value, dict) and value:
+            out.update(_flatten(value, path + "."))
+        else:
+            out[path] = value
+    return out
+
+
+def _pick(row: dict[str, Any], flat: dict[str, Any], key: str) -> Any:
+    if key in flat:
+        return flat[key]
+    value: Any = row
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 @datasets.command("batches")

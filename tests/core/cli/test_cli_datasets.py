@@ -58,8 +58,15 @@ def test_dataset_lifecycle(
     assert {c["name"] for c in preview["schema"]["columns"]} >= {"_id", "person", "_lakefeed"}
     rows = run_cli("datasets", "preview", "profiles", "-n", "2").stdout
     assert "profile-1" in rows and "profile-2" not in rows
-    assert '{"loyalty":{"loyaltyId":"L00000000"' in rows  # nested values as compact JSON
-    assert "mobilePhone" not in rows  # columns empty in every shown row are left out
+    assert "L00000000" in rows  # a nested leaf gets its own column
+    assert "mobilePhone" not in rows  # fields empty in every shown row are left out
+    picked = run_cli(
+        "datasets", "preview", "profiles", "-n", "3", "-c", "personID,_local.loyalty.loyaltyId"
+    ).stdout
+    assert "_local.loyalty.loyaltyId" in picked and "L00000002" in picked
+    assert "homeAddress" not in picked
+    unknown = run_cli("datasets", "preview", "profiles", "-c", "nope.field", code=1)
+    assert "LF-1001" in unknown.stderr and "nope.field" in unknown.stderr
 
     batches = json.loads(run_cli("datasets", "batches", "profiles", "--json").stdout)
     (batch,) = batches["items"]
