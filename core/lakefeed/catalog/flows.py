@@ -23,6 +23,23 @@ FORMATS = ("parquet", "parquet_xdm")
 FREQUENCIES = ("once", "minute", "hour", "day", "week")
 
 
+def _connection_dict(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The shape source and target connections share."""
+    return {
+        **audit_fields(row),
+        "name": row["name"],
+        "description": row["description"],
+        "baseConnectionId": row["base_connection_id"],
+        "state": row["state"],
+        "data": row["data"],
+        "params": row["params"],
+        "connectionSpec": {
+            "id": row["connection_spec_id"],
+            "version": row["connection_spec_version"],
+        },
+    }
+
+
 @dataclass(frozen=True)
 class SourceConnection:
     row: Mapping[str, Any]
@@ -45,19 +62,7 @@ class SourceConnection:
         return schema.get("id")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            **audit_fields(self.row),
-            "name": self.row["name"],
-            "description": self.row["description"],
-            "baseConnectionId": self.row["base_connection_id"],
-            "state": self.row["state"],
-            "data": self.row["data"],
-            "params": self.row["params"],
-            "connectionSpec": {
-                "id": self.row["connection_spec_id"],
-                "version": self.row["connection_spec_version"],
-            },
-        }
+        return _connection_dict(self.row)
 
 
 @dataclass(frozen=True)
@@ -72,19 +77,7 @@ class TargetConnection:
         return str(self.row["params"]["dataSetId"])
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            **audit_fields(self.row),
-            "name": self.row["name"],
-            "description": self.row["description"],
-            "baseConnectionId": self.row["base_connection_id"],
-            "state": self.row["state"],
-            "data": self.row["data"],
-            "params": self.row["params"],
-            "connectionSpec": {
-                "id": self.row["connection_spec_id"],
-                "version": self.row["connection_spec_version"],
-            },
-        }
+        return _connection_dict(self.row)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from lakefeed.values import jsonable
+
+__all__ = ["compact", "duration", "jsonable", "timestamp"]
+
 
 def timestamp(ms: int | None) -> str:
     """Epoch milliseconds as UTC wall-clock time; empty when unknown."""
@@ -22,21 +26,6 @@ def duration(start_ms: int | None, end_ms: int | None) -> str:
         return f"{seconds:.2f} s"
     minutes, rest = divmod(int(seconds), 60)
     return f"{minutes} min {rest} s"
-
-
-def jsonable(value: Any) -> Any:
-    """Row values as JSON values: dates and times as ISO text, bytes as hex."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
 
 
 def compact(value: Any) -> Any:

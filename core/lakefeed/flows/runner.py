@@ -31,7 +31,8 @@ from lakefeed.flows import metrics as codes
 from lakefeed.flows.metrics import RunMetrics
 from lakefeed.flows.plan import FlowPlan
 from lakefeed.storage.entries import FileEntry
-from lakefeed.storage.session import FileFailure, _jsonable
+from lakefeed.storage.session import FileFailure
+from lakefeed.values import jsonable
 
 if TYPE_CHECKING:
     from lakefeed.catalog.flows import Flow
@@ -354,7 +355,7 @@ class _RunExecution:
                 "source_file": entry.path,
                 "row_index": offset + error.row,
                 "errors": [f.to_dict() for f in error.errors],
-                "record": _jsonable(_maps_as_objects(original)),
+                "record": jsonable(_maps_as_objects(original)),
             }
             for error, original in zip(errors, originals, strict=True)
         ]

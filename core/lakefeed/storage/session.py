@@ -18,6 +18,7 @@ from lakefeed.storage.errors import translate
 from lakefeed.storage.listing import is_file_info, split_glob
 from lakefeed.storage.parquet import ParquetFooter
 from lakefeed.storage.source import SourceType
+from lakefeed.values import jsonable
 
 PREVIEW_MAX_ROWS = 100
 
@@ -164,7 +165,7 @@ class StorageSession:
                 data.extend(batch.slice(0, rows - len(data)).to_pylist())
                 if len(data) >= rows:
                     break
-        return Preview(resolved, footer.schema, [_jsonable(r) for r in data])
+        return Preview(resolved, footer.schema, [jsonable(r) for r in data])
 
     def explore(self, object_type: str = "root", obj: str | None = None) -> list[dict[str, Any]]:
         """Flow Service ``/explore`` for ``root`` and ``folder``: files and folders, one level."""
@@ -209,21 +210,6 @@ def check_reachable(host: str, port: int, timeout: float = 10.0) -> None:
 
     with socket.create_connection((host, port), timeout=timeout):
         pass
-
-
-def _jsonable(value: Any) -> Any:
-    """Preview rows as JSON-friendly values (bytes as hex, dates as ISO text)."""
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
 
 
 __all__ = ["FileFailure", "Preview", "StorageError", "StorageSession"]
