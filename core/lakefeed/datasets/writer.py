@@ -1,7 +1,7 @@
 """``BatchWriter``: stream a batch's rows into Iceberg data files, then commit them at once.
 
 Rows are written as they arrive (a whole source file is never in memory). Each source file gets
-its own data files (rolling over at :data:`TARGET_FILE_BYTES` of Arrow data), so a source file
+its own data files (rolling over at :data:`TARGET_FILE_BYTES` written), so a source file
 that fails half-way is dropped whole with :meth:`discard_source`. Nothing is visible to readers
 until :meth:`commit`, which adds every data file in one snapshot carrying the run and batch ids.
 :meth:`abort` deletes the files written so far; recovery (:func:`remove_batch_files`) does the
@@ -17,7 +17,8 @@ import pyarrow as pa
 
 from lakefeed.datasets.iceberg import BATCH_PROPERTY, RUN_PROPERTY
 
-TARGET_FILE_BYTES = 256 * 1024 * 1024
+#: Roll to a new data file past this many bytes written (compressed, as on storage).
+TARGET_FILE_BYTES = 128 * 1024 * 1024
 COMMIT_ATTEMPTS = 5
 
 
@@ -37,7 +38,6 @@ class BatchWriter:
         self._writer: Any = None
         self._output: Any = None
         self._path: str | None = None
-        self._file_bytes = 0
         self._source = 0  # index of the source file being written
         self._source_part = 0
         self._source_files: list[Any] = []  # data files of the current source, until it ends
@@ -79,9 +79,15 @@ class BatchWriter:
             self._open()
         self._writer.write(data)
         self._source_rows += data.num_rows
-        self._file_bytes += data.nbytes
-        if self._file_bytes >= TARGET_FILE_BYTES:
+        if self._written() >= TARGET_FILE_BYTES:
             self._close_file()
+
+    def _written(self) -> int:
+        """Bytes of the open data file so far: every write ends a row group, so the stream's
+        position is the file's size. (Arrow's in-memory size would overstate a wide, sparse
+        schema several times over: each null string still costs an 8-byte offset.)"""
+        stream = getattr(self._writer, "_fos", None)
+        return int(stream.tell()) if stream is not None and hasattr(stream, "tell") else 0
 
     def _open(self) -> None:
         from pyiceberg.io.pyarrow import ParquetFormatModel
@@ -92,7 +98,6 @@ class BatchWriter:
         self._writer = ParquetFormatModel().create_writer(
             self._output, self.iceberg_schema, self.table.metadata.properties
         )
-        self._file_bytes = 0
 
     def _close_file(self, *, keep: bool = True) -> None:
         from pyiceberg.manifest import DataFile, DataFileContent, FileFormat

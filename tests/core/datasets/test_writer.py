@@ -1,0 +1,85 @@
+"""``BatchWriter``: data files per source file, rolled by size, dropped whole, committed once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import fsspec
+import pyarrow as pa
+import pytest
+
+from lakefeed.config import Settings
+from lakefeed.datasets import writer as writer_module
+from lakefeed.datasets.iceberg import (
+    BATCH_PROPERTY,
+    RUN_PROPERTY,
+    open_catalog,
+    snapshot_for_batch,
+    table_schema,
+)
+from lakefeed.datasets.writer import BatchWriter
+
+TARGET = pa.schema([pa.field("id", pa.int64(), nullable=False), pa.field("name", pa.string())])
+
+
+def rows(start: int, count: int) -> pa.Table:
+    lineage = {
+        "source_file": "f",
+        "source_row": 0,
+        "batch_id": "b",
+        "ingested_at": datetime(2026, 1, 1, tzinfo=UTC),
+    }
+    return pa.Table.from_pylist(
+        [{"id": i, "name": f"n{i}", "_lakefeed": lineage} for i in range(start, start + count)],
+        schema=table_schema(TARGET),
+    )
+
+
+def files_under(prefix: str) -> list[str]:
+    fs, root = fsspec.core.url_to_fs(prefix)
+    return sorted(fs.find(root)) if fs.exists(root) else []
+
+
+@pytest.fixture
+def table(tmp_path: Path) -> object:
+    catalog = open_catalog(Settings.load(tmp_path / "home"))
+    catalog.create_namespace("ns")
+    return catalog.create_table("ns.t", schema=table_schema(TARGET))
+
+
+def test_rolls_files_discards_a_failed_source_and_commits_once(
+    table: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer_module, "TARGET_FILE_BYTES", 1)  # every write ends a file
+    prefix = f"{table.location()}/data/lakefeed-batch-b1"  # type: ignore[attr-defined]
+    writer = BatchWriter(table, batch_id="b1", run_id="r1", data_prefix=prefix)
+    writer.start_source()
+    for start in (0, 10, 20):
+        writer.write(rows(start, 10))
+    writer.end_source()
+    writer.start_source()
+    writer.write(rows(100, 5))
+    writer.write(rows(105, 5))
+    writer.discard_source()  # the second source failed half-way
+    assert len(files_under(prefix)) == 3
+
+    snapshot_id = writer.commit()
+
+    assert writer.rows == 30 and len(writer.data_files) == 3
+    scanned = table.scan().to_arrow()  # type: ignore[attr-defined]
+    assert sorted(scanned.column("id").to_pylist()) == list(range(30))
+    snapshot = snapshot_for_batch(table, "b1")
+    assert snapshot is not None and snapshot.snapshot_id == snapshot_id
+    assert snapshot.summary.get(RUN_PROPERTY) == "r1"
+    assert snapshot.summary.get(BATCH_PROPERTY) == "b1"
+
+
+def test_abort_leaves_nothing(table: object) -> None:
+    prefix = f"{table.location()}/data/lakefeed-batch-b2"  # type: ignore[attr-defined]
+    writer = BatchWriter(table, batch_id="b2", run_id="r2", data_prefix=prefix)
+    writer.start_source()
+    writer.write(rows(0, 10))
+    writer.abort()
+    assert files_under(prefix) == []
+    assert table.current_snapshot() is None  # type: ignore[attr-defined]
