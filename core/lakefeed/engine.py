@@ -20,6 +20,7 @@ from lakefeed.storage.session import StorageSession
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
+    from lakefeed.catalog.auth import AuthStore
     from lakefeed.catalog.flows import Flow, FlowResources
     from lakefeed.catalog.runs import Run, RunRecords
     from lakefeed.datasets.store import DatasetStore
@@ -47,6 +48,23 @@ class Lakefeed:
         self.settings = settings or Settings.load(home)
         self._plugins = plugins
         self.scope = scope or Scope()
+        self._shared: dict[str, Any] = {}  # the Iceberg catalog, shared with scoped copies
+
+    def scoped(self, scope: Scope) -> Lakefeed:
+        """The same installation seen from another org and sandbox; shares the database
+        engine and the Iceberg catalog, so a server can make one per request cheaply."""
+        other = Lakefeed(settings=self.settings, plugins=self._plugins, scope=scope)
+        other.__dict__["db"] = self.db
+        other._shared = self._shared
+        return other
+
+    def iceberg_catalog(self) -> Any:
+        """The pyiceberg catalog datasets live in (opened once)."""
+        if "catalog" not in self._shared:
+            from lakefeed.datasets.iceberg import open_catalog
+
+            self._shared["catalog"] = open_catalog(self.settings)
+        return self._shared["catalog"]
 
     @property
     def home(self) -> Path:
@@ -71,6 +89,13 @@ class Lakefeed:
         )
 
     @cached_property
+    def auth(self) -> AuthStore:
+        """API clients, tokens and sandboxes of the REST service (not scoped)."""
+        from lakefeed.catalog.auth import AuthStore
+
+        return AuthStore(self.db)
+
+    @cached_property
     def schemas(self) -> SchemaRegistry:
         """The Schema Registry: XDM classes, field groups, data types and tenant schemas."""
         from lakefeed.schema.registry import SchemaRegistry
@@ -82,12 +107,11 @@ class Lakefeed:
     @cached_property
     def datasets(self) -> DatasetStore:
         """Datasets: Iceberg tables with a target schema."""
-        from lakefeed.datasets.iceberg import open_catalog
         from lakefeed.datasets.store import DatasetStore
 
         return DatasetStore(
             self.db,
-            lambda: open_catalog(self.settings),
+            self.iceberg_catalog,
             lambda schema_id: self.target_schema(schema_id).arrow,
             self.scope,
             lambda schema_id: str(self.schemas.get(schema_id)["$id"]),

@@ -206,3 +206,55 @@ class SchemaMismatch(LakefeedError):
     code = "LF-2425"
     http_status = 422
     title = "File does not match the target schema"
+
+
+# --- REST API --------------------------------------------------------------------------------
+
+
+class AuthenticationRequired(LakefeedError):
+    """No bearer token, or one that is unknown or expired."""
+
+    code = "LF-2001"
+    http_status = 401
+    title = "Unauthorized"
+
+
+class Forbidden(LakefeedError):
+    """A valid token used with another client's API key, another org, or a sandbox the
+    client may not use."""
+
+    code = "LF-2120"
+    http_status = 403
+    title = "Forbidden"
+
+
+class MissingHeader(LakefeedError):
+    code = "LF-2105"
+    title = "Required header missing"
+
+
+class SandboxNotFound(LakefeedError):
+    code = "LF-2101"
+    http_status = 404
+    title = "Sandbox not found"
+
+
+class PreconditionRequired(LakefeedError):
+    """PATCH without ``If-Match``."""
+
+    code = "LF-1403"
+    title = "The header 'If-Match' is missing"
+
+
+class PreconditionFailed(LakefeedError):
+    """PATCH with an ``If-Match`` that is not the resource's current etag."""
+
+    code = "LF-1404"
+    http_status = 412
+    title = "Version not matching"
+
+
+class PayloadTooLarge(LakefeedError):
+    code = "LF-1600"
+    http_status = 413
+    title = "Request body too large"

@@ -170,3 +170,34 @@ row_errors = sa.Table(
     sa.Column("errors", sa.JSON, nullable=False),  # [{code, message, field}]
     sa.Column("record", sa.JSON, nullable=False),  # the original values, JSON-safe
 )
+
+
+# --- REST API tenancy: sandboxes, API clients and their tokens (secrets stored hashed) ------
+
+sandboxes = sa.Table(
+    "sandboxes",
+    metadata,
+    sa.Column("ims_org_id", sa.String(255), primary_key=True),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("type", sa.String(32), nullable=False),  # production | development
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+api_clients = sa.Table(
+    "api_clients",
+    metadata,
+    sa.Column("api_key", sa.String(64), primary_key=True),
+    sa.Column("ims_org_id", sa.String(255), nullable=False),
+    sa.Column("secret_hash", sa.String(128), nullable=False),  # sha256 of a 256-bit secret
+    sa.Column("sandboxes", sa.JSON, nullable=False),  # allowed sandbox names; [] = all
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(128), primary_key=True),
+    sa.Column("api_key", sa.String(64), nullable=False, index=True),
+    sa.Column("ims_org_id", sa.String(255), nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),  # epoch ms
+)

@@ -76,6 +76,13 @@ class FlowRunner:
     # -- entry point ---------------------------------------------------------------------------
 
     def run(self) -> Run:
+        """Start a run and execute it to the end."""
+        return self.execute(self.start())
+
+    def start(self) -> Run:
+        """Recover interrupted runs of the flow, then record a new run ``inProgress`` (owned by
+        this process) and return it: a server answers with its id, then executes it in a
+        worker. Raises RunInProgress when a live run of the flow exists."""
         from lakefeed.flows.recovery import recover
 
         records = self.lf.runs
@@ -101,8 +108,13 @@ class FlowRunner:
                 f"Flow {self.flow.name!r} has another run in progress.",
                 fix="Wait for it to finish.",
             )
-        _RunExecution(self, run, metrics).execute()
-        return records.run(run.id)
+        self._metrics = metrics
+        return run
+
+    def execute(self, run: Run) -> Run:
+        """Execute a run returned by :meth:`start`; returns it finished."""
+        _RunExecution(self, run, self._metrics).execute()
+        return self.lf.runs.run(run.id)
 
     def _window_start(self) -> int | None:
         previous = [r for r in self.lf.runs.list_runs(self.flow.id) if r.state == "completed"]

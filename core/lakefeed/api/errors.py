@@ -1,0 +1,109 @@
+"""One mapping from lakefeed errors to HTTP: the Flow Service error JSON with stable codes.
+
+``{"type": "https://ns.adobe.com/aep/errors/FLOW-<code>-<status>", "title", "status",
+"report": {"detailed-message", "code", "fix", "request-id"}, "errorMessage"}``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lakefeed.errors import InvalidRequest, LakefeedError
+
+log = logging.getLogger("lakefeed.api")
+ERROR_TYPE = "https://ns.adobe.com/aep/errors/FLOW-{code}-{status}"
+
+
+def error_body(
+    *, status: int, code: str, title: str, message: str, fix: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    number = code.removeprefix("LF-")
+    report: dict[str, Any] = {
+        "detailed-message": message,
+        "code": code,
+        "request-id": str(uuid.uuid4()),
+        **extra,
+    }
+    if fix:
+        report["fix"] = fix
+    return {
+        "type": ERROR_TYPE.format(code=number, status=status),
+        "title": title,
+        "status": status,
+        "report": report,
+        "errorMessage": message,
+    }
+
+
+def error_response(error: LakefeedError) -> JSONResponse:
+    body = error_body(
+        status=error.http_status,
+        code=error.code,
+        title=error.title,
+        message=error.message,
+        fix=error.fix,
+    )
+    return JSONResponse(body, status_code=error.http_status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LakefeedError)
+    async def _lakefeed(_: Request, exc: LakefeedError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            if err.get("type") == "json_invalid":
+                ctx = err.get("ctx") or {}
+                problems.append(
+                    f"malformed JSON at character {err.get('loc', ['', '?'])[-1]}: "
+                    f"{ctx.get('error', err.get('msg'))}"
+                )
+            else:
+                problems.append(f"{where or 'body'}: {err.get('msg')}")
+        return error_response(
+            InvalidRequest(
+                "The request is not valid: " + "; ".join(problems) + ".",
+                fix="Check the request against the API reference (/docs).",
+            )
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = str(exc.detail) if exc.detail else "HTTP error"
+        return JSONResponse(
+            error_body(
+                status=exc.status_code,
+                code=f"LF-{exc.status_code}",
+                title=message,
+                message=message,
+            ),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        # A bug: log it with its traceback (no secrets reach here: errors are redacted at the
+        # storage boundary), answer without internals.
+        log.exception("unexpected error")
+        return JSONResponse(
+            error_body(
+                status=500,
+                code="LF-1400",
+                title="Internal error",
+                message=f"Internal error ({type(exc).__name__}).",
+                fix="Retry; if it persists, report it with the request-id.",
+            ),
+            status_code=500,
+        )

@@ -1,0 +1,29 @@
+"""``POST /ims/token/v3``: the client-credentials exchange Adobe IMS offers, for local clients."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Form, Request
+
+from lakefeed.api.security import root_engine
+from lakefeed.errors import InvalidRequest
+
+PREFIX = "/ims"
+router = APIRouter(tags=["ims"])
+
+
+@router.post("/token/v3")
+def token(
+    request: Request,
+    client_id: str = Form(...),
+    client_secret: str = Form(...),
+    grant_type: str = Form(...),
+) -> dict[str, Any]:
+    """Exchange an API client's id and secret for a bearer token."""
+    if grant_type != "client_credentials":
+        raise InvalidRequest(
+            f"grant_type {grant_type!r} is not supported.", fix="Use client_credentials."
+        )
+    access_token, expires_in = root_engine(request).auth.exchange(client_id, client_secret)
+    return {"access_token": access_token, "token_type": "bearer", "expires_in": expires_in}

@@ -1,0 +1,67 @@
+"""A real uvicorn server on 127.0.0.1 (a free port), and httpx clients with Platform headers."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from lakefeed import Lakefeed
+from lakefeed.api import create_app
+
+ORG = "ACME0001@AdobeOrg"
+
+
+@dataclass
+class Server:
+    url: str
+    lf: Lakefeed
+    home: Path
+    app: Any
+
+    def client(self, org: str = ORG, sandbox: str = "prod", **kw: Any) -> httpx.Client:
+        """An httpx client with a new API client's token and the Platform headers."""
+        api_key, secret = self.lf.auth.create_client(org, kw.pop("sandboxes", ()))
+        token = httpx.post(
+            f"{self.url}/ims/token/v3",
+            data={
+                "client_id": api_key,
+                "client_secret": secret,
+                "grant_type": "client_credentials",
+            },
+        ).json()["access_token"]
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "x-api-key": api_key,
+            "x-gw-ims-org-id": org,
+            "x-sandbox-name": sandbox,
+        }
+        return httpx.Client(base_url=self.url, headers=headers, timeout=60, **kw)
+
+
+@contextmanager
+def running_server(home: Path) -> Iterator[Server]:
+    lf = Lakefeed(home=home)
+    app = create_app(lf)
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not uv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    port = uv.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield Server(f"http://127.0.0.1:{port}", lf, home, app)
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=30)
