@@ -25,6 +25,11 @@ def _isolated_home(
         "LAKEFEED_SECRET_KEY_FILE",
         "LAKEFEED_ICEBERG_CATALOG_URL",
         "LAKEFEED_WAREHOUSE",
+        "LAKEFEED_SERVER",
+        "LAKEFEED_API_KEY",
+        "LAKEFEED_CLIENT_SECRET",
+        "LAKEFEED_ORG",
+        "LAKEFEED_SANDBOX",
     ):
         monkeypatch.delenv(var, raising=False)
     yield home

@@ -1,8 +1,157 @@
-"""``/data/foundation/export``: batch diagnostics (input files and row errors)."""
+"""``/data/foundation/export``: batch diagnostics — the files a batch read and the rows it
+rejected — as the Data Access API serves them.
+
+``GET /batches/{id}/meta?path=…`` with ``path``:
+
+- ``input_files``: the files the batch planned to read, ``{"_page": {count, limit}, "data":
+  [{name, length, _links: {self: {href}}}]}`` (pages of 100; ``start`` skips, ``_links.next``
+  follows);
+- ``input_files/<name>``: JSON Lines, one ``{"path", "length", "status", …}`` for that file;
+- ``row_errors``: the same listing of ``conversion_errors_<n>.json``, each of at most
+  :data:`ROWS_PER_FILE` rejected rows (none when no row was rejected or diagnostics were off);
+- ``row_errors/conversion_errors_<n>.json``: JSON Lines of ``{"_corrupt_record": <the row as
+  JSON text>, "_errors": [{code, message}], "_filename": <source file>, "_rowIndex": n}``;
+- ``row_error_samples.json``: the first :data:`SAMPLE_ROWS` of those records as a JSON array.
+
+Another path answers 400 naming these; a file that is not listed answers 404.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+from collections.abc import Iterable
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import JSONResponse
+
+from lakefeed.api.security import Caller, caller
+from lakefeed.catalog.runs import RunRecords
+from lakefeed.errors import InvalidRequest, ResourceNotFound
 
 PREFIX = "/data/foundation/export"
 router = APIRouter(tags=["export"])
+
+CallerDep = Annotated[Caller, Depends(caller)]
+PAGE = 100
+ROWS_PER_FILE = 10_000
+SAMPLE_ROWS = 100
+ERROR_FILE = "conversion_errors_{}.json"
+NDJSON = "application/x-ndjson"
+PATHS = "input_files, input_files/<name>, row_errors, row_errors/<file>, row_error_samples.json"
+
+
+def _href(batch_id: str, path: str) -> str:
+    query = urlencode({"path": path}, safe="/")
+    return f"{PREFIX}/batches/{quote(batch_id, safe='')}/meta?{query}"
+
+
+def _listing(
+    batch_id: str, folder: str, files: list[tuple[str, int]], start: int
+) -> dict[str, Any]:
+    shown = files[start : start + PAGE]
+    body: dict[str, Any] = {
+        "_page": {"count": len(shown), "limit": PAGE},
+        "data": [
+            {
+                "name": name,
+                "length": length,
+                "_links": {"self": {"href": _href(batch_id, f"{folder}/{name}")}},
+            }
+            for name, length in shown
+        ],
+    }
+    if start + PAGE < len(files):
+        query = urlencode({"path": folder, "start": start + PAGE}, safe="/")
+        body["_links"] = {"next": {"href": f"{PREFIX}/batches/{batch_id}/meta?{query}"}}
+    return body
+
+
+def _ndjson(records: Iterable[dict[str, Any]]) -> str:
+    return "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+
+
+def _rejected(runs: RunRecords, batch_id: str, *, limit: int, offset: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "_corrupt_record": json.dumps(error["record"], ensure_ascii=False),
+            "_errors": [{"code": e["code"], "message": e["message"]} for e in error["errors"]],
+            "_filename": error["sourceFile"],
+            "_rowIndex": error["rowIndex"],
+        }
+        for error in runs.row_errors(batch_id, limit=limit, offset=offset)
+    ]
+
+
+def _error_files(runs: RunRecords, batch_id: str) -> list[tuple[str, int]]:
+    """(name, length in bytes) of every row-error file."""
+    count = runs.count_row_errors(batch_id)
+    files = []
+    for number in range((count + ROWS_PER_FILE - 1) // ROWS_PER_FILE):
+        rows = _rejected(runs, batch_id, limit=ROWS_PER_FILE, offset=number * ROWS_PER_FILE)
+        files.append((ERROR_FILE.format(number), len(_ndjson(rows).encode())))
+    return files
+
+
+def _input_files(runs: RunRecords, batch_id: str) -> dict[str, Any]:
+    return {str(f["path"]).lstrip("/"): f for f in runs.batch_files(batch_id)}
+
+
+@router.get(
+    "/batches/{id}/meta",
+    responses={200: {"content": {NDJSON: {"schema": {"type": "string"}}}}},
+)
+def batch_meta(
+    who: CallerDep,
+    id: str,
+    path: Annotated[str | None, Query(description=PATHS)] = None,
+    start: Annotated[int, Query(ge=0, description="Listed files to skip.")] = 0,
+) -> Response:
+    """A batch's input files and rejected rows: listings, and the files they list."""
+    runs = who.lf.runs
+    runs.batch(id)  # 404 for an unknown batch or another sandbox's
+    folder, _, name = (path or "").strip().strip("/").partition("/")
+    if folder == "input_files":
+        files = _input_files(runs, id)
+        if not name:
+            listed = [(n, int(f["entry"].get("size", 0))) for n, f in files.items()]
+            return JSONResponse(_listing(id, folder, listed, start))
+        found = files.get(name.lstrip("/"))
+        if found is None:
+            raise _not_listed(id, path or "", list(files))
+        record = {
+            "path": found["path"],
+            "length": found["entry"].get("size"),
+            "status": found["status"],
+            "recordsIn": found["records_in"],
+            "recordsOut": found["records_out"],
+            "recordsFailed": found["records_failed"],
+        }
+        return Response(_ndjson([record]), media_type=NDJSON)
+    if folder == "row_errors":
+        if not name:
+            return JSONResponse(_listing(id, folder, _error_files(runs, id), start))
+        count = runs.count_row_errors(id)
+        numbers = range((count + ROWS_PER_FILE - 1) // ROWS_PER_FILE)
+        names = [ERROR_FILE.format(n) for n in numbers]
+        if name not in names:
+            raise _not_listed(id, path or "", names)
+        offset = names.index(name) * ROWS_PER_FILE
+        rows = _rejected(runs, id, limit=ROWS_PER_FILE, offset=offset)
+        return Response(_ndjson(rows), media_type=NDJSON)
+    if folder == "row_error_samples.json" and not name:
+        return JSONResponse(_rejected(runs, id, limit=SAMPLE_ROWS, offset=0))
+    asked = f"Unknown path {path!r}" if path else "No path"
+    raise InvalidRequest(
+        f"{asked} for the diagnostics of batch {id} (paths: {PATHS}).",
+        fix="Start with path=input_files or path=row_errors.",
+    )
+
+
+def _not_listed(batch_id: str, path: str, names: list[str]) -> ResourceNotFound:
+    shown = ", ".join(names[:5]) + (", …" if len(names) > 5 else "") or "none"
+    return ResourceNotFound(
+        f"Batch {batch_id} has no {path!r} (listed: {shown}).",
+        fix="List the folder first (path=input_files or path=row_errors).",
+    )

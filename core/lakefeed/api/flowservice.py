@@ -1,34 +1,93 @@
 """``/data/foundation/flowservice``: connection specs, connections, source and target
-connections, flow specs, flows and runs."""
+connections, flow specs, flows and runs.
+
+One router per resource family (``flowservice_connections``, ``flowservice_source_target``,
+``flowservice_flows``, ``flowservice_runs``); the specs live here.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
+from lakefeed.api import (
+    flowservice_connections,
+    flowservice_flows,
+    flowservice_runs,
+    flowservice_source_target,
+)
+from lakefeed.api.flowservice_common import PREFIX, CallerDep, items
 from lakefeed.api.listing import page
-from lakefeed.api.security import Caller, caller
+from lakefeed.engine import Lakefeed
+from lakefeed.errors import ResourceNotFound, UnknownConnectionSpec
+from lakefeed.specs import DATASET_TARGET_SPEC, FlowSpec, cloud_storage_flow_spec
 
-PREFIX = "/data/foundation/flowservice"
+__all__ = ["PREFIX", "router"]
+
 router = APIRouter(tags=["flowservice"])
 
-CallerDep = Annotated[Caller, Depends(caller)]
-Properties = Annotated[list[str], Query(alias="property")]
+Properties = Annotated[list[str] | None, Query(alias="property")]
 
 
-@router.get("/connectionSpecs")
-def list_connection_specs(who: CallerDep, properties: Properties = []) -> dict[str, Any]:  # noqa: B006
-    """The connection specs the installed plugins provide (and the dataset target spec)."""
-    from lakefeed.specs import DATASET_TARGET_SPEC
-
-    specs = [s.to_dict() for s in who.lf.connection_specs()] + [DATASET_TARGET_SPEC.to_dict()]
+def _filtered(
+    entities: list[dict[str, Any]], collection: str, properties: list[str] | None
+) -> dict[str, Any]:
     return page(
-        specs,
-        path=f"{PREFIX}/connectionSpecs",
-        properties=properties,
+        entities,
+        path=f"{PREFIX}/{collection}",
+        properties=properties or [],
         orderby=None,
         limit=None,
         continuation_token=None,
         count=False,
     )
+
+
+@router.get("/connectionSpecs")
+def list_connection_specs(who: CallerDep, properties: Properties = None) -> dict[str, Any]:
+    """The connection specs the installed plugins provide (and the dataset target spec)."""
+    specs = [s.to_dict() for s in who.lf.connection_specs()] + [DATASET_TARGET_SPEC.to_dict()]
+    return _filtered(specs, "connectionSpecs", properties)
+
+
+@router.get("/connectionSpecs/{id}")
+def get_connection_spec(who: CallerDep, id: str) -> dict[str, Any]:
+    """One connection spec, by id or name."""
+    if id in (DATASET_TARGET_SPEC.id, DATASET_TARGET_SPEC.name):
+        return items(DATASET_TARGET_SPEC.to_dict())
+    try:
+        return items(who.lf.connection_spec(id).to_dict())
+    except UnknownConnectionSpec as exc:
+        raise ResourceNotFound(exc.message, fix=exc.fix) from exc
+
+
+def flow_spec(lf: Lakefeed) -> FlowSpec:
+    """``CloudStorageToAEP`` with every installed source spec."""
+    return cloud_storage_flow_spec(tuple(s.id for s in lf.connection_specs()))
+
+
+@router.get("/flowSpecs")
+def list_flow_specs(who: CallerDep, properties: Properties = None) -> dict[str, Any]:
+    return _filtered([flow_spec(who.lf).to_dict()], "flowSpecs", properties)
+
+
+@router.get("/flowSpecs/{id}")
+def get_flow_spec(who: CallerDep, id: str) -> dict[str, Any]:
+    """The flow spec, by id or name."""
+    spec = flow_spec(who.lf)
+    if id not in (spec.id, spec.name):
+        raise ResourceNotFound(
+            f"No flow spec {id!r} (available: {spec.name} {spec.id}).",
+            fix=f"Use flowSpec.id {spec.id}.",
+        )
+    return items(spec.to_dict())
+
+
+for _module in (
+    flowservice_connections,
+    flowservice_source_target,
+    flowservice_flows,
+    flowservice_runs,
+):
+    router.include_router(_module.router)

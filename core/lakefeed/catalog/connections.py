@@ -12,9 +12,9 @@ import sqlalchemy as sa
 
 from lakefeed.catalog.secretbox import SecretBox
 from lakefeed.catalog.tables import connections as table
-from lakefeed.errors import ConnectionNameTaken, ConnectionNotFound
+from lakefeed.errors import ConnectionNameTaken, ConnectionNotFound, PreconditionFailed
 from lakefeed.secrets import AuthParams
-from lakefeed.specs import ConnectionSpec
+from lakefeed.specs import DATASET_TARGET_SPEC, ConnectionSpec
 
 DEFAULT_ORG = "local"
 DEFAULT_SANDBOX = "prod"
@@ -112,6 +112,74 @@ class ConnectionStore:
                 )
             db.execute(table.insert().values(**row))
         return self._from_row(row)
+
+    def create_dataset_base_connection(self, *, name: str, description: str = "") -> Connection:
+        """Store a dataset (Data Lake) base connection: the spec
+        ``c604ff05-7f1a-43c0-8e18-33bf874cb11c`` and no credentials."""
+        now = int(time.time() * 1000)
+        row = {
+            "id": str(uuid.uuid4()),
+            "ims_org_id": self.ims_org_id,
+            "sandbox_name": self.sandbox_name,
+            "name": name,
+            "description": description,
+            "connection_spec_id": DATASET_TARGET_SPEC.id,
+            "connection_spec_version": DATASET_TARGET_SPEC.version,
+            "auth_spec_name": "",
+            "params": {},
+            "secrets": self.box.seal({}),
+            "state": "enabled",
+            "etag": _etag(),
+            "created_at": now,
+            "updated_at": now,
+        }
+        with self.engine.begin() as db:
+            self._check_name_free(db, name)
+            db.execute(table.insert().values(**row))
+        return self._from_row(row)
+
+    def update(
+        self,
+        id: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        auth: AuthParams | None = None,
+        etag: str | None = None,
+    ) -> Connection:
+        """Change a connection's name, description or (validated) auth params, secrets sealed
+        again. With ``etag``, only while the connection still has that etag
+        (:class:`PreconditionFailed` otherwise)."""
+        current = self.get(id)
+        values: dict[str, Any] = {"etag": _etag(), "updated_at": int(time.time() * 1000)}
+        if name is not None:
+            values["name"] = name
+        if description is not None:
+            values["description"] = description
+        if auth is not None:
+            values["auth_spec_name"] = auth.spec_name
+            values["params"] = auth.public()
+            values["secrets"] = self.box.seal(auth.secrets())
+        where = self.scope & (table.c.id == current.id)
+        if etag is not None:
+            where = where & (table.c.etag == etag)
+        with self.engine.begin() as db:
+            if name is not None and name != current.name:
+                self._check_name_free(db, name)
+            if not db.execute(table.update().where(where).values(**values)).rowcount:
+                raise PreconditionFailed(
+                    f"Connection {current.id!r} was changed by someone else.",
+                    fix="GET it again, re-apply the change and send its new etag.",
+                )
+        return self.get(current.id)
+
+    def _check_name_free(self, db: sa.Connection, name: str) -> None:
+        taken = db.execute(sa.select(table.c.id).where(self.scope & (table.c.name == name)))
+        if taken.first() is not None:
+            raise ConnectionNameTaken(
+                f"A connection named {name!r} already exists in sandbox {self.sandbox_name!r}.",
+                fix="Choose another name, or delete the existing connection first.",
+            )
 
     def _from_row(self, row: Mapping[Any, Any]) -> Connection:
         secrets = self.box.open(row["secrets"])

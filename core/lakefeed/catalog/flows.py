@@ -16,7 +16,13 @@ import sqlalchemy as sa
 
 from lakefeed.catalog import tables
 from lakefeed.catalog.records import ResourceTable, Scope, audit_fields
-from lakefeed.errors import InvalidFlow, InvalidRequest, ResourceInUse, ResourceNotFound
+from lakefeed.errors import (
+    InvalidFlow,
+    InvalidRequest,
+    PreconditionFailed,
+    ResourceInUse,
+    ResourceNotFound,
+)
 from lakefeed.specs import CLOUD_STORAGE_FLOW_SPEC_ID, DATASET_TARGET_SPEC_ID
 
 FORMATS = ("parquet", "parquet_xdm")
@@ -374,6 +380,9 @@ class FlowResources:
     def target_connection(self, id: str) -> TargetConnection:
         return TargetConnection(self.targets.get(id))
 
+    def target_connections(self) -> list[TargetConnection]:
+        return [TargetConnection(r) for r in self.targets.select()]
+
     # -- flows ---------------------------------------------------------------------------------
 
     def create_flow(
@@ -466,3 +475,160 @@ class FlowResources:
                 f"{', '.join(repr(f.name) for f in users)}.",
                 fix="Delete those flows first.",
             )
+
+    # -- changes: updates, state actions, deletes ----------------------------------------------
+
+    def update_source_connection(
+        self,
+        id: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        path: str | None = None,
+        recursive: bool | str | None = None,
+        etag: str | None = None,
+    ) -> SourceConnection:
+        """Rename, describe or re-point a source connection. With ``etag``, only while it still
+        has that etag (:class:`PreconditionFailed` otherwise); so for every ``update_*``."""
+        source = self.source_connection(id)
+        values = _named(name, description)
+        if path is not None or recursive is not None:
+            params = dict(source.row["params"])
+            if path is not None:
+                if not isinstance(path, str) or not path.strip():
+                    raise InvalidRequest(
+                        f"params.path must be a non-empty string, not {path!r}.",
+                        fix="Give a file, folder or glob.",
+                    )
+                params["path"] = path
+            if recursive is not None:
+                params["recursive"] = _as_bool(recursive, "params.recursive")
+            values["params"] = params
+        _update(self.sources, source.id, etag, values)
+        return self.source_connection(source.id)
+
+    def update_target_connection(
+        self,
+        id: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        etag: str | None = None,
+    ) -> TargetConnection:
+        target = self.target_connection(id)
+        _update(self.targets, target.id, etag, _named(name, description))
+        return self.target_connection(target.id)
+
+    def update_flow(
+        self,
+        id: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        schedule: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+        transformations: Sequence[Mapping[str, Any]] | None = None,
+        etag: str | None = None,
+    ) -> Flow:
+        """Change a flow; ``schedule`` and ``options`` are validated as on create and replace
+        the old ones whole."""
+        flow = self.flow(id)
+        values = _named(name, description)
+        if schedule is not None:
+            values["schedule_params"] = schedule_params(schedule)
+        if options is not None:
+            values["options"] = flow_options({k: v for k, v in options.items() if v is not None})
+        if transformations is not None:
+            if not isinstance(transformations, Sequence) or not all(
+                isinstance(t, Mapping) for t in transformations
+            ):
+                raise InvalidRequest(
+                    "transformations must be a list of objects.",
+                    fix='Send [{"name": "Mapping", "params": {...}}], or [].',
+                )
+            values["transformations"] = [dict(t) for t in transformations]
+        _update(self.flows, flow.id, etag, values)
+        return self.flow(flow.id)
+
+    def set_flow_state(self, id: str, state: str, *, etag: str | None = None) -> Flow:
+        """Enable or disable a flow (``state`` ``enabled`` or ``disabled``); a disabled flow
+        is not scheduled and takes no on-demand run."""
+        if state not in ("enabled", "disabled"):
+            raise InvalidRequest(
+                f"A flow's state is enabled or disabled, not {state!r}.", fix="Use one of those."
+            )
+        flow = self.flow(id)
+        if flow.state == state:
+            raise InvalidFlow(
+                f"Flow {flow.name!r} is already {state}.",
+                fix="Only an enabled flow can be disabled, and the other way round.",
+            )
+        _update(self.flows, flow.id, etag, {"state": state})
+        return self.flow(flow.id)
+
+    def flows_using_connection(self, connection_id: str) -> list[Flow]:
+        """Flows that read through base connection ``connection_id`` or write through it (a
+        dataset base connection of their target connection)."""
+        sources = {s.id for s in self.source_connections() if s.base_connection_id == connection_id}
+        targets = {
+            r["id"] for r in self.targets.select() if r["base_connection_id"] == connection_id
+        }
+        return [
+            f
+            for f in self.list_flows()
+            if set(f.row["source_connection_ids"]) & sources
+            or set(f.row["target_connection_ids"]) & targets
+        ]
+
+    def check_connection_unused(self, connection_id: str) -> None:
+        users = self.flows_using_connection(connection_id)
+        if users:
+            raise ResourceInUse(
+                f"Base connection {connection_id!r} is used by flows "
+                f"{', '.join(repr(f.name) for f in users)}.",
+                fix="Delete those flows first.",
+            )
+
+    def delete_source_connection(self, id: str) -> None:
+        """Delete a source connection; refused while a flow reads from it."""
+        source = self.source_connection(id)
+        _check_unused("Source connection", source.id, self.list_flows(), "source_connection_ids")
+        self.sources.delete(source.id)
+
+    def delete_target_connection(self, id: str) -> None:
+        """Delete a target connection; refused while a flow writes through it."""
+        target = self.target_connection(id)
+        _check_unused("Target connection", target.id, self.list_flows(), "target_connection_ids")
+        self.targets.delete(target.id)
+
+
+def _named(name: str | None, description: str | None) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if name is not None:
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidRequest(f"name must be a non-empty string, not {name!r}.", fix="Name it.")
+        values["name"] = name
+    if description is not None:
+        if not isinstance(description, str):
+            raise InvalidRequest(
+                f"description must be a string, not {description!r}.", fix="Send text."
+            )
+        values["description"] = description
+    return values
+
+
+def _update(rows: ResourceTable, id: str, etag: str | None, values: Mapping[str, Any]) -> None:
+    if not rows.update_if(id, etag, **values):
+        raise PreconditionFailed(
+            f"The {rows.noun} {id!r} was changed by someone else.",
+            fix="GET it again, re-apply the change and send its new etag.",
+        )
+
+
+def _check_unused(noun: str, id: str, flows: Sequence[Flow], column: str) -> None:
+    users = [f for f in flows if id in f.row[column]]
+    if users:
+        raise ResourceInUse(
+            f"{noun} {id!r} is used by flows {', '.join(repr(f.name) for f in users)}.",
+            fix="Delete those flows first.",
+        )

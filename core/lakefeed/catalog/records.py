@@ -105,6 +105,16 @@ class ResourceTable:
                 .values(**values)
             )
 
+    def update_if(self, id: str, etag: str | None, **values: Any) -> bool:
+        """:meth:`update` only while the stored etag is still ``etag`` (any etag when None);
+        False when another writer changed the row first."""
+        where = self.scope.where(self.table) & (self.table.c.id == id)
+        if etag is not None:
+            where = where & (self.table.c.etag == etag)
+        values = {"etag": new_etag(), "updated_at": now_ms(), **values}
+        with self.engine.begin() as db:
+            return bool(db.execute(self.table.update().where(where).values(**values)).rowcount)
+
     def delete(self, id: str) -> None:
         with self.engine.begin() as db:
             db.execute(

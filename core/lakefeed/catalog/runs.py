@@ -26,6 +26,17 @@ from lakefeed.storage.entries import FileEntry, to_utc
 MAX_ROW_ERRORS_PER_BATCH = 100_000
 
 
+#: ``orderBy`` names of batch listings and their columns.
+BATCH_ORDER = {
+    "created": "created_at",
+    "updated": "updated_at",
+    "started": "started_at",
+    "completed": "completed_at",
+    "status": "status",
+    "id": "id",
+}
+
+
 def identity_key(entry: FileEntry) -> str:
     """A fixed-length key for a file version (path + etag/version + size + mtime)."""
     return hashlib.sha256(json.dumps(entry.identity).encode()).hexdigest()
@@ -251,6 +262,54 @@ class RunRecords:
         where = [] if dataset_id is None else [tables.batches.c.dataset_id == dataset_id]
         return [Batch(r) for r in self.batches.select(*where)]
 
+    def find_batches(
+        self,
+        *,
+        dataset_id: str | None = None,
+        status: str | None = None,
+        created_after: int | None = None,
+        created_before: int | None = None,
+        order_by: str = "created",
+        descending: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Batch]:
+        """Batches matching every filter given (times in epoch ms, bounds exclusive), ordered by
+        ``created``, ``updated``, ``started``, ``completed``, ``status`` or ``id``."""
+        t = tables.batches
+        column = t.c[BATCH_ORDER[order_by]]
+        query = sa.select(t).where(self.scope.where(t))
+        if dataset_id is not None:
+            query = query.where(t.c.dataset_id == dataset_id)
+        if status is not None:
+            query = query.where(t.c.status == status)
+        if created_after is not None:
+            query = query.where(t.c.created_at > created_after)
+        if created_before is not None:
+            query = query.where(t.c.created_at < created_before)
+        order = (column.desc(), t.c.id.desc()) if descending else (column, t.c.id)
+        query = query.order_by(*order).offset(offset).limit(limit)
+        with self.engine.connect() as db:
+            return [Batch(dict(r._mapping)) for r in db.execute(query)]
+
+    def dataset_batch_fields(self, dataset_id: str | None = None) -> dict[str, dict[str, Any]]:
+        """By dataset id, the Catalog ``dataSet`` fields that follow from its batches:
+        ``lastBatchId``, ``lastBatchStatus``, ``lastSuccessfulBatch``, ``lastFailedBatch``."""
+        t = tables.batches
+        query = sa.select(t.c.dataset_id, t.c.id, t.c.status).where(self.scope.where(t))
+        if dataset_id is not None:
+            query = query.where(t.c.dataset_id == dataset_id)
+        fields: dict[str, dict[str, Any]] = {}
+        with self.engine.connect() as db:
+            for row in db.execute(query.order_by(t.c.created_at, t.c.id)):
+                found = fields.setdefault(row.dataset_id, {})
+                found.update(lastBatchId=row.id, lastBatchStatus=row.status)
+                if row.status == "success":
+                    found["lastSuccessfulBatch"] = row.id
+                elif row.status == "failed":
+                    found["lastFailedBatch"] = row.id
+        return fields
+
     def update_batch(self, batch_id: str, **values: Any) -> None:
         self.batches.update(batch_id, **values)
 
@@ -289,6 +348,14 @@ class RunRecords:
             with self.engine.begin() as db:
                 db.execute(tables.row_errors.insert(), rows)
         return len(rows)
+
+    def count_row_errors(self, batch_id: str) -> int:
+        """How many rejected rows of the batch are kept (404 for another sandbox's batch)."""
+        self.batch(batch_id)
+        t = tables.row_errors
+        query = sa.select(sa.func.count()).select_from(t).where(t.c.batch_id == batch_id)
+        with self.engine.connect() as db:
+            return int(db.scalar(query) or 0)
 
     def row_errors(
         self, batch_id: str, *, limit: int | None = None, offset: int = 0

@@ -11,7 +11,19 @@ from lakefeed.errors import LakefeedError
 
 
 class LakefeedGroup(click.Group):
-    """Prints lakefeed errors as one clear message (no traceback) and exits 1."""
+    """Prints lakefeed errors as one clear message (no traceback) and exits 1; records which
+    command runs (``"flows run"``), so ``--server`` can refuse those with no remote form."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        words = [name or ""]
+        if isinstance(command, click.Group):
+            words += [a for a in rest if not a.startswith("-")][:1]
+        ctx.meta["lakefeed.command"] = " ".join(words)
+        ctx.meta["lakefeed.help"] = any(a in ("-h", "--help") for a in rest)
+        return name, command, rest
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -31,16 +43,53 @@ class LakefeedGroup(click.Group):
     type=click.Path(file_okay=False),
     help="State folder (connections, secrets key). Default: ~/.lakefeed.",
 )
+@click.option(
+    "--server",
+    envvar="LAKEFEED_SERVER",
+    metavar="URL",
+    help="Read from this lakefeed server instead of --home (connections list|show, flows "
+    "list|show|run, runs list|show, datasets list|show).",
+)
+@click.option("--api-key", envvar="LAKEFEED_API_KEY", help="API key for --server.")
+@click.option(
+    "--client-secret",
+    envvar="LAKEFEED_CLIENT_SECRET",
+    help="Client secret for --server (prefer the variable: flags show in `ps`).",
+)
+@click.option("--org", envvar="LAKEFEED_ORG", help="Org id (x-gw-ims-org-id) for --server.")
+@click.option(
+    "--sandbox",
+    envvar="LAKEFEED_SANDBOX",
+    default="prod",
+    show_default=True,
+    help="Sandbox (x-sandbox-name) for --server.",
+)
 @click.pass_context
-def cli(ctx: click.Context, home: str | None) -> None:
+def cli(
+    ctx: click.Context,
+    home: str | None,
+    server: str | None,
+    api_key: str | None,
+    client_secret: str | None,
+    org: str | None,
+    sandbox: str,
+) -> None:
     """lakefeed: ingest Parquet files from cloud storage into governed datasets."""
     from lakefeed.cli.context import LazyEngine
 
-    ctx.obj = LazyEngine(home)
+    remote = None
+    if server:
+        from lakefeed.cli.resources import Remote, check_remote_command
+
+        if not ctx.meta.get("lakefeed.help"):
+            check_remote_command(ctx.meta.get("lakefeed.command", ""))
+        remote = Remote(server, api_key, client_secret, org, sandbox)
+    ctx.obj = LazyEngine(home, remote)
 
 
 def _register_commands() -> None:
     from lakefeed.cli import (
+        auth,
         batches,
         connections,
         datasets,
@@ -49,7 +98,9 @@ def _register_commands() -> None:
         ingest,
         plugins,
         runs,
+        sandboxes,
         schemas,
+        serve,
     )
 
     cli.add_command(plugins.plugins_command)
@@ -64,6 +115,9 @@ def _register_commands() -> None:
     cli.add_command(runs.runs)
     cli.add_command(batches.batches)
     cli.add_command(ingest.ingest_command)
+    cli.add_command(serve.serve_command)
+    cli.add_command(auth.auth)
+    cli.add_command(sandboxes.sandboxes)
 
 
 def main(argv: list[str] | None = None) -> None:

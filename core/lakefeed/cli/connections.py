@@ -11,6 +11,7 @@ import click
 
 from lakefeed.cli.context import engine
 from lakefeed.cli.output import console, emit_json, json_option, table
+from lakefeed.cli.resources import resources
 from lakefeed.errors import InvalidRequest
 
 
@@ -122,22 +123,22 @@ def create(
 @json_option
 def list_(as_json: bool) -> None:
     """List connections (secrets redacted)."""
-    items = engine().connections.list()
+    res = resources()
+    items = res.connections()
     if as_json:
-        emit_json({"items": [c.to_dict() for c in items], "count": len(items)})
+        emit_json({"items": items, "count": len(items)})
         return
-    lf = engine()
-    names = {s.id: s.name for s in lf.connection_specs()}
+    names = {s["id"]: s["name"] for s in res.connection_specs()}
     table(
         "Connections",
         ["name", "id", "spec", "auth spec", "state"],
         (
             (
-                c.name,
-                c.id,
-                names.get(c.connection_spec_id, c.connection_spec_id),
-                c.auth.spec_name,
-                c.state,
+                c["name"],
+                c["id"],
+                names.get(c["connectionSpec"]["id"], c["connectionSpec"]["id"]),
+                (c.get("auth") or {}).get("specName", ""),
+                c["state"],
             )
             for c in items
         ),
@@ -149,15 +150,15 @@ def list_(as_json: bool) -> None:
 @json_option
 def show(connection: str, as_json: bool) -> None:
     """Show one connection by id or name (secrets redacted)."""
-    item = engine().connection(connection)
+    item = resources().connection(connection)
     if as_json:
-        emit_json({"items": [item.to_dict()]})
+        emit_json({"items": [item]})
         return
-    data = item.to_dict()
-    rows = [(k, v) for k, v in data.items() if k != "auth"]
-    rows += [("auth.specName", item.auth.spec_name)]
-    rows += [(f"auth.params.{k}", v) for k, v in item.auth.redacted().items()]
-    table(f"Connection {item.name}", ["field", "value"], rows)
+    auth = item.get("auth") or {}
+    rows = [(k, v) for k, v in item.items() if k != "auth"]
+    rows += [("auth.specName", auth.get("specName", ""))]
+    rows += [(f"auth.params.{k}", v) for k, v in (auth.get("params") or {}).items()]
+    table(f"Connection {item['name']}", ["field", "value"], rows)
 
 
 @connections.command("test")

@@ -9,13 +9,12 @@ import click
 from lakefeed.cli.cells import compact, jsonable, timestamp
 from lakefeed.cli.context import engine
 from lakefeed.cli.output import console, emit_json, json_option, table
+from lakefeed.cli.resources import resources
 from lakefeed.errors import InvalidRequest
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from lakefeed.datasets.store import Dataset
-    from lakefeed.engine import Lakefeed
 
 LINEAGE_COLUMN = "_lakefeed"
 
@@ -48,16 +47,22 @@ def create(name: str, schema: str, description: str, as_json: bool) -> None:
 @json_option
 def list_(as_json: bool) -> None:
     """List datasets, oldest first."""
-    lf = engine()
-    items = lf.datasets.list()
+    res = resources()
+    items = res.datasets()
     if as_json:
-        emit_json({"items": [d.to_dict() for d in items], "count": len(items)})
+        emit_json({"items": items, "count": len(items)})
         return
     table(
         "Datasets",
         ["name", "id", "schema", "table", "created (UTC)"],
         (
-            (d.name, d.id, _schema_title(lf, d), d.table_identifier, timestamp(d.row["created_at"]))
+            (
+                d["name"],
+                d["id"],
+                res.schema_title(d["schemaRef"]["id"]),
+                d.get("table", ""),
+                timestamp(d.get("created")),
+            )
             for d in items
         ),
     )
@@ -68,33 +73,26 @@ def list_(as_json: bool) -> None:
 @json_option
 def show(dataset: str, as_json: bool) -> None:
     """Show one dataset: schema, Iceberg table, metadata location and row count."""
-    lf = engine()
-    item = lf.datasets.get(dataset)
-    iceberg = lf.datasets.table(item)
-    snapshot = iceberg.current_snapshot()
-    summary = snapshot.summary if snapshot is not None and snapshot.summary else {}
-    extra = {
-        "metadataLocation": iceberg.metadata_location,
-        "currentSnapshotId": snapshot.snapshot_id if snapshot is not None else None,
-        "rowCount": int(summary.get("total-records", 0)),
-        "batchCount": len(lf.runs.list_batches(item.id)),
-    }
+    res = resources()
+    item = res.dataset(dataset)
+    item = {**item, **res.dataset_details(item)}
     if as_json:
-        emit_json(item.to_dict(**extra))
+        emit_json(item)
         return
+    schema_id = item["schemaRef"]["id"]
     rows = [
-        ("id", item.id),
-        ("name", item.name),
-        ("description", item.description),
-        ("schema", f"{_schema_title(lf, item)} ({item.schema_id})"),
-        ("table", item.table_identifier),
-        ("metadata location", extra["metadataLocation"]),
-        ("current snapshot", extra["currentSnapshotId"]),
-        ("rows", extra["rowCount"]),
-        ("batches", extra["batchCount"]),
-        ("created (UTC)", timestamp(item.row["created_at"])),
+        ("id", item["id"]),
+        ("name", item["name"]),
+        ("description", item.get("description", "")),
+        ("schema", f"{res.schema_title(schema_id)} ({schema_id})"),
+        ("table", item.get("table", "")),
+        ("metadata location", item["metadataLocation"]),
+        ("current snapshot", item["currentSnapshotId"]),
+        ("rows", item["rowCount"]),
+        ("batches", item["batchCount"]),
+        ("created (UTC)", timestamp(item.get("created"))),
     ]
-    table(f"Dataset {item.name}", ["field", "value"], rows)
+    table(f"Dataset {item['name']}", ["field", "value"], rows)
 
 
 @datasets.command("preview")
@@ -209,15 +207,6 @@ def batches(dataset: str, as_json: bool) -> None:
             for b in items
         ),
     )
-
-
-def _schema_title(lf: Lakefeed, dataset: Dataset) -> str:
-    from lakefeed.errors import SchemaNotFound
-
-    try:
-        return str(lf.schemas.get(dataset.schema_id)["title"])
-    except SchemaNotFound:
-        return "(schema deleted)"
 
 
 def _short_type(t: pa.DataType) -> str:

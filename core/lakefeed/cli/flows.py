@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from lakefeed.cli.cells import timestamp
 from lakefeed.cli.context import engine
 from lakefeed.cli.output import console, emit_json, json_option, table
-from lakefeed.cli.runs_view import report_run, run_progress
-
-if TYPE_CHECKING:
-    from lakefeed.catalog.flows import Flow
-    from lakefeed.engine import Lakefeed
+from lakefeed.cli.resources import Resources, resources
+from lakefeed.cli.runs_view import report_run, run_status
 
 
 @click.group("flows")
@@ -101,33 +98,34 @@ def create(
     from rich.markup import escape
 
     console().print(f"Created flow [bold]{escape(flow.name)}[/] ({flow.id})")
-    _print_flow(lf, flow)
+    _print_flow(resources(), flow.to_dict())
 
 
 @flows.command("list")
 @json_option
 def list_(as_json: bool) -> None:
     """List flows, oldest first."""
-    lf = engine()
-    items = lf.flows.list_flows()
+    res = resources()
+    items = res.flows()
     if as_json:
-        emit_json({"items": [f.to_dict() for f in items], "count": len(items)})
+        emit_json({"items": items, "count": len(items)})
         return
-    connections = {c.id: c.name for c in lf.connections.list()}
-    datasets = {d.id: d.name for d in lf.datasets.list()}
+    connections = {c["id"]: c["name"] for c in res.connections()}
+    datasets = {d["id"]: d["name"] for d in res.datasets()}
     rows = []
     for flow in items:
-        source = lf.flows.source_connection(flow.source_connection_id)
-        target = lf.flows.target_connection(flow.target_connection_id)
+        source = res.source_connection(flow["sourceConnectionIds"][0])
+        target = res.target_connection(flow["targetConnectionIds"][0])
+        base_id, dataset_id = source["baseConnectionId"], target["params"]["dataSetId"]
         rows.append(
             (
-                flow.name,
-                flow.id,
-                connections.get(source.base_connection_id, source.base_connection_id),
-                source.path + (" (recursive)" if source.recursive else ""),
-                datasets.get(target.dataset_id, target.dataset_id),
+                flow["name"],
+                flow["id"],
+                connections.get(base_id, base_id),
+                source["params"]["path"] + (" (recursive)" if _recursive(source) else ""),
+                datasets.get(dataset_id, dataset_id),
                 _schedule(flow),
-                flow.state,
+                flow["state"],
             )
         )
     table("Flows", ["name", "id", "connection", "path", "dataset", "schedule", "state"], rows)
@@ -138,12 +136,12 @@ def list_(as_json: bool) -> None:
 @json_option
 def show(flow: str, as_json: bool) -> None:
     """Show one flow by id or name: source, target, schedule, options and last run."""
-    lf = engine()
-    item = lf.flows.flow(flow)
+    res = resources()
+    item = res.flow(flow)
     if as_json:
-        emit_json({"items": [item.to_dict()]})
+        emit_json({"items": [item]})
         return
-    _print_flow(lf, item)
+    _print_flow(res, item)
 
 
 @flows.command("run")
@@ -152,54 +150,55 @@ def show(flow: str, as_json: bool) -> None:
 @json_option
 def run(flow: str, retry_failed: bool, as_json: bool) -> None:
     """Run a flow now and print the run summary; exit 1 when the run failed."""
-    lf = engine()
-    item = lf.flows.flow(flow)
-    with run_progress(as_json) as progress:
-        finished = lf.run_flow(item, progress=progress, retry_failed=retry_failed)
-    report_run(lf, finished, as_json)
+    res = resources()
+    finished = res.run_flow(res.flow(flow), as_json=as_json, retry_failed=retry_failed)
+    report_run(res, finished, as_json)
 
 
-def _schedule(flow: Flow) -> str:
-    schedule = flow.schedule
-    if schedule.frequency == "once":
+def _recursive(source: dict[str, Any]) -> bool:
+    return str(source["params"].get("recursive", False)).lower() == "true"
+
+
+def _schedule(flow: dict[str, Any]) -> str:
+    schedule = flow["scheduleParams"]
+    if schedule["frequency"] == "once":
         return "once"
-    plural = "" if schedule.interval == 1 else "s"
-    return f"every {schedule.interval} {schedule.frequency}{plural}"
+    interval = int(schedule.get("interval") or 1)
+    plural = "" if interval == 1 else "s"
+    return f"every {interval} {schedule['frequency']}{plural}"
 
 
-def _print_flow(lf: Lakefeed, flow: Flow) -> None:
-    from lakefeed.errors import ConnectionNotFound, ResourceNotFound
-
-    source = lf.flows.source_connection(flow.source_connection_id)
-    target = lf.flows.target_connection(flow.target_connection_id)
-    try:
-        connection = (
-            f"{lf.connection(source.base_connection_id).name} ({source.base_connection_id})"
-        )
-    except ConnectionNotFound:
-        connection = f"{source.base_connection_id} (deleted)"
-    try:
-        dataset = f"{lf.datasets.get(target.dataset_id).name} ({target.dataset_id})"
-    except ResourceNotFound:
-        dataset = f"{target.dataset_id} (deleted)"
-    schedule = flow.schedule
-    runs = lf.runs.list_runs(flow.id)
+def _print_flow(res: Resources, flow: dict[str, Any]) -> None:
+    source = res.source_connection(flow["sourceConnectionIds"][0])
+    target = res.target_connection(flow["targetConnectionIds"][0])
+    base_id, dataset_id = source["baseConnectionId"], target["params"]["dataSetId"]
+    connection = res.name_or(res.connection, base_id, "")
+    dataset = res.name_or(res.dataset, dataset_id, "")
+    schedule = flow["scheduleParams"]
+    options = flow.get("options") or {}
+    percent = options.get("partialIngestionPercent")
+    runs = res.runs(flow["id"])
     last = runs[-1] if runs else None
     rows = [
-        ("id", flow.id),
-        ("name", flow.name),
-        ("state", flow.state),
-        ("connection", connection),
-        ("path", source.path),
-        ("recursive", source.recursive),
-        ("format", source.row["data"].get("format")),
-        ("dataset", dataset),
+        ("id", flow["id"]),
+        ("name", flow["name"]),
+        ("state", flow["state"]),
+        ("connection", f"{connection} ({base_id})" if connection else f"{base_id} (deleted)"),
+        ("path", source["params"]["path"]),
+        ("recursive", _recursive(source)),
+        ("format", source["data"].get("format")),
+        ("dataset", f"{dataset} ({dataset_id})" if dataset else f"{dataset_id} (deleted)"),
         ("schedule", _schedule(flow)),
-        ("start time (UTC)", timestamp(schedule.start_time * 1000)),
-        ("backfill", schedule.backfill if schedule.frequency != "once" else ""),
-        ("partial ingestion %", flow.partial_ingestion_percent or ""),
-        ("error diagnostics", flow.error_diagnostics),
+        ("start time (UTC)", timestamp(int(schedule["startTime"]) * 1000)),
+        (
+            "backfill",
+            str(schedule.get("backfill", "true")).lower() == "true"
+            if schedule["frequency"] != "once"
+            else "",
+        ),
+        ("partial ingestion %", percent or ""),
+        ("error diagnostics", bool(options.get("errorDiagnosticsEnabled")) or percent is not None),
         ("runs", len(runs)),
-        ("last run", f"{last.id} {last.status}" if last else ""),
+        ("last run", f"{last['id']} {run_status(last)}" if last else ""),
     ]
-    table(f"Flow {flow.name}", ["field", "value"], rows)
+    table(f"Flow {flow['name']}", ["field", "value"], rows)

@@ -9,6 +9,7 @@ import click
 
 from lakefeed.cli.context import engine
 from lakefeed.cli.output import json_option
+from lakefeed.cli.resources import LocalResources
 from lakefeed.cli.runs_view import report_run, run_progress
 from lakefeed.cli.schemas import read_document
 
@@ -63,7 +64,7 @@ def ingest_command(
             error_diagnostics=error_diagnostics,
             progress=progress,
         )
-    report_run(lf, run, as_json)
+    report_run(LocalResources(lf), run.to_dict(), as_json)
 
 
 def _is_document(schema: str) -> bool:

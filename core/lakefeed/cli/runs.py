@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 
 from lakefeed.cli.cells import duration, timestamp
-from lakefeed.cli.context import engine
 from lakefeed.cli.output import emit_json, json_option, table
-from lakefeed.cli.runs_view import print_run
+from lakefeed.cli.resources import resources
+from lakefeed.cli.runs_view import print_run, run_status
 
 
 @click.group("runs")
@@ -20,23 +20,22 @@ def runs() -> None:
 @json_option
 def list_(flow: str | None, as_json: bool) -> None:
     """List runs, oldest first."""
-    lf = engine()
-    flow_id = lf.flows.flow(flow).id if flow else None
-    items = lf.runs.list_runs(flow_id)
+    res = resources()
+    items = res.runs(res.flow(flow)["id"] if flow else None)
     if as_json:
-        emit_json({"items": [r.to_dict() for r in items], "count": len(items)})
+        emit_json({"items": items, "count": len(items)})
         return
-    names = {f.id: f.name for f in lf.flows.list_flows()}
+    names = {f["id"]: f["name"] for f in res.flows()}
     rows = []
     for run in items:
-        m = run.metrics
+        m = run["metrics"]
         files, records = m["fileSummary"], m["recordSummary"]
         times = m["durationSummary"]
         rows.append(
             (
-                run.id,
-                names.get(run.flow_id, run.flow_id),
-                run.status,
+                run["id"],
+                names.get(run["flowId"], run["flowId"]),
+                run_status(run),
                 timestamp(times.get("startedAtUTC")),
                 duration(times.get("startedAtUTC"), times.get("completedAtUTC")),
                 f"{files['inputFileCount']}/{files['failedFileCount']}/{files['skippedFileCount']}",
@@ -64,9 +63,9 @@ def list_(flow: str | None, as_json: bool) -> None:
 @json_option
 def show(run_id: str, as_json: bool) -> None:
     """Show a run's summary: status, duration, counts, errors, per-file errors, batch."""
-    lf = engine()
-    run = lf.runs.run(run_id)
+    res = resources()
+    run = res.run(run_id)
     if as_json:
-        emit_json({"items": [run.to_dict()]})
+        emit_json({"items": [run]})
         return
-    print_run(lf, run)
+    print_run(res, run)

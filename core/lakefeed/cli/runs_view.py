@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -10,8 +10,7 @@ from lakefeed.cli.cells import duration, timestamp
 from lakefeed.cli.output import console, emit_json, human_size, table
 
 if TYPE_CHECKING:
-    from lakefeed.catalog.runs import Run
-    from lakefeed.engine import Lakefeed
+    from lakefeed.cli.resources import Resources
     from lakefeed.flows.runner import RunProgress
 
 ProgressCallback = Callable[["RunProgress"], None]
@@ -59,27 +58,34 @@ def run_progress(as_json: bool) -> Iterator[ProgressCallback | None]:
         yield update
 
 
-def flow_name_of(lf: Lakefeed, flow_id: str) -> str:
-    from lakefeed.errors import ResourceNotFound
-
-    try:
-        return str(lf.flows.flow(flow_id).name)
-    except ResourceNotFound:
-        return "(deleted flow)"
+def run_status(run: Mapping[str, Any]) -> str:
+    return str(run["metrics"]["statusSummary"]["status"])
 
 
-def print_run(lf: Lakefeed, run: Run) -> None:
+def batch_id_of(run: Mapping[str, Any]) -> str | None:
+    """The batch the run wrote (the promotion activity's target), if any."""
+    for activity in run.get("activities") or []:
+        for target in activity.get("targetInfo", []):
+            ids = target.get("reference", {}).get("ids") or []
+            if ids:
+                return str(ids[0])
+    return None
+
+
+def print_run(res: Resources, run: Mapping[str, Any]) -> None:
     """The run summary: status, timing, counts, errors with their codes, per-file errors."""
     from rich.markup import escape
 
-    flow_name = flow_name_of(lf, run.flow_id)
-    metrics = run.metrics
+    flow_name = res.name_or(res.flow, run["flowId"], "(deleted flow)")
+    metrics = run["metrics"]
     status = metrics["statusSummary"]["status"]
     files, records = metrics["fileSummary"], metrics["recordSummary"]
     times, size = metrics["durationSummary"], metrics["sizeSummary"]
     style = {"success": "green", "failed": "red"}.get(status, "yellow")
     out = console()
-    out.print(f"Run [bold]{run.id}[/] of flow [bold]{escape(flow_name)}[/]: [{style}]{status}[/]")
+    out.print(
+        f"Run [bold]{run['id']}[/] of flow [bold]{escape(flow_name)}[/]: [{style}]{status}[/]"
+    )
     table(
         None,
         ["", "in", "out", "failed", "skipped"],
@@ -102,11 +108,12 @@ def print_run(lf: Lakefeed, run: Run) -> None:
         ],
     )
     started, completed = times.get("startedAtUTC"), times.get("completedAtUTC")
+    batch_id = batch_id_of(run)
     details = [
         ("started (UTC)", timestamp(started)),
         ("completed (UTC)", timestamp(completed)),
         ("duration", duration(started, completed)),
-        ("batch", run.batch_id or "(none)"),
+        ("batch", batch_id or "(none)"),
     ]
     table(None, ["field", "value"], details)
     errors = metrics["statusSummary"].get("errors") or []
@@ -119,9 +126,9 @@ def print_run(lf: Lakefeed, run: Run) -> None:
             ["path", "code", "message"],
             ((e["path"], e["code"], e["message"]) for e in file_errors),
         )
-    if records["failedRecordCount"] and run.batch_id:
-        if lf.runs.batch(run.batch_id).to_dict()["tags"].get("acp_enableErrorDiagnostics"):
-            out.print(f"Rejected rows: [bold]lakefeed batches errors {run.batch_id}[/]")
+    if records["failedRecordCount"] and batch_id:
+        if _diagnostics_kept(res, batch_id):
+            out.print(f"Rejected rows: [bold]lakefeed batches errors {batch_id}[/]")
         else:
             out.print(
                 "[yellow]Rejected rows were not kept:[/] pass --partial-ingestion-percent, or "
@@ -129,11 +136,20 @@ def print_run(lf: Lakefeed, run: Run) -> None:
             )
 
 
-def report_run(lf: Lakefeed, run: Run, as_json: bool) -> None:
+def _diagnostics_kept(res: Resources, batch_id: str) -> bool:
+    from lakefeed.errors import LakefeedError
+
+    try:
+        return bool(res.batch(batch_id).get("tags", {}).get("acp_enableErrorDiagnostics"))
+    except LakefeedError:
+        return True  # a server without the Catalog: `batches errors` will tell
+
+
+def report_run(res: Resources, run: Mapping[str, Any], as_json: bool) -> None:
     """Print the finished run (JSON or summary); exit 1 when it failed."""
     if as_json:
-        emit_json(run.to_dict())
+        emit_json(run)
     else:
-        print_run(lf, run)
-    if run.status == "failed":
+        print_run(res, run)
+    if run_status(run) == "failed":
         raise SystemExit(1)

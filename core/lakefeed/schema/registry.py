@@ -20,7 +20,7 @@ from lakefeed.catalog.tables import registry_resources as table
 from lakefeed.errors import InvalidRequest, InvalidSchema, SchemaNotFound
 from lakefeed.schema import checks
 from lakefeed.schema.checks import tenant_id_for
-from lakefeed.schema.compose import SchemaComposer, annotate, iter_refs
+from lakefeed.schema.compose import Lookup, SchemaComposer, annotate, iter_refs
 from lakefeed.schema.library import (
     GLOBAL_KINDS,
     KIND_LABELS,
@@ -34,6 +34,12 @@ from lakefeed.schema.library import (
 from lakefeed.schema.stats import registry_stats
 
 RECORD_BEHAVIOR = "https://ns.adobe.com/xdm/data/record"
+
+# Keys of a stored resource that an update keeps as they are.
+_IDENTITY = (
+    *("$id", "meta:altId", "meta:resourceType", "meta:containerId", "meta:tenantNamespace"),
+    *("meta:xdmType", "meta:extensible", "meta:abstract", "imsOrg"),
+)
 
 # Spelled out because the ``list`` method shadows the builtin inside the class body.
 Documents = list[dict[str, Any]]
@@ -87,21 +93,7 @@ class SchemaRegistry:
                 "imsOrg": self.ims_org_id,
             }
         )
-        if kind == "schemas":
-            cls, groups = checks.schema_parts(body, self._lookup, self._class_names)
-            body["allOf"] = [
-                {"$ref": part["$id"], "type": "object", "meta:xdmType": "object"}
-                for part in (cls, *groups)
-            ]
-            body["meta:class"] = cls["$id"]
-        if kind == "fieldgroups":
-            checks.check_tenant_namespace(body, self.namespace)
-            checks.check_intended_to_extend(body, self._lookup)
-        composition = SchemaComposer(self._lookup).compose(body)  # refs exist, no conflicts
-        body["meta:extends"] = checks.extends_of(body, self._lookup)
-        if kind == "schemas":
-            body["refs"] = composition.refs
-        annotate(body)
+        self._compose_new(kind, body, self._lookup)
         now = int(time.time() * 1000)
         etag = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
         body["meta:registryMetadata"] = {
@@ -126,6 +118,25 @@ class SchemaRegistry:
         with self.engine.begin() as db:
             db.execute(table.insert().values(**row))
         return copy.deepcopy(body)
+
+    def _compose_new(self, kind: str, body: dict[str, Any], lookup: Lookup) -> None:
+        """Check ``body`` as the registry checks a new or changed resource and add what the
+        registry computes from its parts (``meta:class``, ``meta:extends``, ``refs``)."""
+        if kind == "schemas":
+            cls, groups = checks.schema_parts(body, lookup, self._class_names)
+            body["allOf"] = [
+                {"$ref": part["$id"], "type": "object", "meta:xdmType": "object"}
+                for part in (cls, *groups)
+            ]
+            body["meta:class"] = cls["$id"]
+        if kind == "fieldgroups":
+            checks.check_tenant_namespace(body, self.namespace)
+            checks.check_intended_to_extend(body, lookup)
+        composition = SchemaComposer(lookup).compose(body)  # refs exist, no conflicts
+        body["meta:extends"] = checks.extends_of(body, lookup)
+        if kind == "schemas":
+            body["refs"] = composition.refs
+        annotate(body)
 
     def create_schema(
         self,
@@ -231,6 +242,115 @@ class SchemaRegistry:
                 tenant_id=self.tenant_id,
             )
 
+    # --- changing ----------------------------------------------------------------------------
+
+    def update(
+        self, id_or_alt_id: str, document: Mapping[str, Any], *, kind: str | None = None
+    ) -> dict[str, Any]:
+        """Replace what a tenant resource says (title, description, ``allOf``, fields…) with
+        ``document``'s and return it; ``$id``, ``meta:altId`` and the computed keys stay the
+        registry's, and the minor ``version`` goes up.
+
+        Checked as on create, and against what uses the resource: every tenant resource that
+        references it must still compose, and the fields of a schema a dataset uses cannot
+        change, because the dataset's Iceberg table keeps the columns it was created with
+        (titles, descriptions and value rules can change)."""
+        current = self._find(id_or_alt_id, kind)
+        kind = kind_of(current)
+        id_, alt_id = current["$id"], current["meta:altId"]
+        if current.get("meta:containerId") != "tenant":
+            raise InvalidSchema(
+                f"{KIND_LABELS[kind].capitalize()} {id_} is in the global container, which is "
+                "read-only.",
+                fix="Only tenant resources can be changed; create a tenant resource instead.",
+            )
+        body = {k: copy.deepcopy(v) for k, v in document.items() if k not in _COMPUTED}
+        checks.check_basics(kind, body)
+        body.update({key: current[key] for key in _IDENTITY if key in current})
+        body["version"] = _next_minor(str(current.get("version", "1.0")))
+
+        def lookup(ref: str) -> Mapping[str, Any] | None:
+            key = unquote(ref) if "%" in ref else ref
+            return body if key in (id_, alt_id) else self._lookup(ref)
+
+        self._compose_new(kind, body, lookup)
+        self._check_users_still_fit(current, body, lookup)
+        now = int(time.time() * 1000)
+        etag = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        metadata = dict(current.get("meta:registryMetadata") or {})
+        metadata.update(
+            {"repo:lastModifiedDate": now, "xdm:lastModifiedClientId": "lakefeed", "eTag": etag}
+        )
+        body["meta:registryMetadata"] = metadata
+        with self.engine.begin() as db:
+            db.execute(
+                table.update()
+                .where(self.scope & (table.c.id == id_))
+                .values(title=body["title"], document=body, etag=etag, updated_at=now)
+            )
+        return copy.deepcopy(body)
+
+    def _check_users_still_fit(
+        self, current: Mapping[str, Any], changed: Mapping[str, Any], lookup: Lookup
+    ) -> None:
+        """Every resource that uses ``current`` (directly or through others) composes with
+        ``changed`` in its place, and no schema a dataset uses changes its fields."""
+        label = f"{KIND_LABELS[kind_of(current)]} {current['title']!r}"
+        users: dict[str, dict[str, Any]] = {}
+        pending = [current["$id"]]
+        while pending:
+            for user in self._users_of(pending.pop()):
+                if user["$id"] not in users and user["$id"] != current["$id"]:
+                    users[user["$id"]] = user
+                    pending.append(user["$id"])
+        for user in users.values():
+            try:
+                SchemaComposer(lookup).compose(user)
+            except InvalidSchema as exc:
+                raise InvalidSchema(
+                    f"Changing {label} would break {KIND_LABELS[kind_of(user)]} "
+                    f"{user['title']!r} ({user['$id']}), which uses it: {exc.message}",
+                    fix="Keep the change compatible with the resources that use it.",
+                ) from exc
+        schemas: list[tuple[Mapping[str, Any], Mapping[str, Any]]] = [
+            (d, d) for d in users.values() if kind_of(d) == "schemas"
+        ]
+        if kind_of(current) == "schemas":
+            schemas.append((current, changed))
+        for before, after in schemas:
+            names = self._datasets_using(before)
+            if names and self._columns(before, self._lookup) != self._columns(after, lookup):
+                raise InvalidSchema(
+                    f"Changing {label} would change the fields of schema {before['title']!r} "
+                    f"({before['$id']}), which datasets {', '.join(map(repr, names))} use; a "
+                    "dataset's table keeps the fields it was created with.",
+                    fix="Change titles, descriptions or rules only, or create a new schema "
+                    "(and dataset) with the new fields.",
+                )
+
+    def _datasets_using(self, schema: Mapping[str, Any]) -> Names:
+        query = sa.select(datasets.c.name).where(
+            (datasets.c.ims_org_id == self.ims_org_id)
+            & (datasets.c.sandbox_name == self.sandbox_name)
+            & datasets.c.schema_id.in_([schema["$id"], schema["meta:altId"]])
+        )
+        with self.engine.connect() as db:
+            return [name for (name,) in db.execute(query)]
+
+    @staticmethod
+    def _columns(document: Mapping[str, Any], lookup: Lookup) -> Any:
+        """The Arrow schema a dataset of ``document`` stores its rows with."""
+        from lakefeed.schema.arrow import to_arrow
+
+        composition = SchemaComposer(lookup).compose(document)
+        return to_arrow(
+            {
+                "type": "object",
+                "properties": composition.properties,
+                "required": composition.required,
+            }
+        )
+
     # --- deleting ----------------------------------------------------------------------------
 
     def delete(self, id_or_alt_id: str, *, kind: str | None = None) -> None:
@@ -318,3 +438,9 @@ class SchemaRegistry:
 
     def _class_names(self) -> Names:
         return self._names("classes")
+
+
+def _next_minor(version: str) -> str:
+    """``1.0`` → ``1.1``: every change is a new minor version of major version 1."""
+    major, _, minor = version.partition(".")
+    return f"{major or 1}.{int(minor) + 1 if minor.isdigit() else 1}"

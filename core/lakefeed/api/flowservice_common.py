@@ -1,0 +1,64 @@
+"""What every Flow Service router shares: the caller, list parameters and response shapes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Query
+from fastapi.responses import JSONResponse
+
+from lakefeed.api.listing import page
+from lakefeed.api.security import Caller, caller
+
+PREFIX = "/data/foundation/flowservice"
+
+CallerDep = Annotated[Caller, Depends(caller)]
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+
+
+@dataclass(frozen=True)
+class ListParams:
+    """``property`` (repeatable), ``orderby``, ``limit``, ``continuationToken``, ``count``."""
+
+    properties: list[str]
+    orderby: str | None
+    limit: int | None
+    continuation_token: str | None
+    count: bool
+
+    def page(self, entities: Iterable[dict[str, Any]], collection: str) -> dict[str, Any]:
+        return page(
+            entities,
+            path=f"{PREFIX}/{collection}",
+            properties=self.properties,
+            orderby=self.orderby,
+            limit=self.limit,
+            continuation_token=self.continuation_token,
+            count=self.count,
+        )
+
+
+def list_params(
+    properties: Annotated[list[str] | None, Query(alias="property")] = None,
+    orderby: str | None = None,
+    limit: int | None = None,
+    continuation_token: Annotated[str | None, Query(alias="continuationToken")] = None,
+    count: bool = False,
+) -> ListParams:
+    return ListParams(properties or [], orderby, limit, continuation_token, count)
+
+
+ListQuery = Annotated[ListParams, Depends(list_params)]
+
+
+def items(entity: dict[str, Any]) -> dict[str, Any]:
+    """A GET by id: Flow Service wraps the one entity in ``items``."""
+    return {"items": [entity]}
+
+
+def created(id: str, etag: str, location: str | None = None) -> JSONResponse:
+    """201 ``{id, etag}``, with ``Location`` when the resource has one."""
+    headers = {"Location": f"{PREFIX}/{location}/{id}"} if location else None
+    return JSONResponse({"id": id, "etag": etag}, status_code=201, headers=headers)

@@ -1,0 +1,164 @@
+"""``/flows``: dataflows from one source connection to one target connection — create, list,
+read (with ``inheritedAttributes`` and ``lastRunDetails``), PATCH, enable/disable, delete."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import JSONResponse
+
+from lakefeed.api.flowservice_bodies import FlowBody, IdEtag, PatchBody, patch_operations
+from lakefeed.api.flowservice_common import CallerDep, IfMatch, ListQuery, created, items
+from lakefeed.api.flowservice_connections import changed_text
+from lakefeed.api.patch import apply_patch, check_etag
+from lakefeed.catalog.flows import Flow
+from lakefeed.catalog.runs import Run
+from lakefeed.engine import Lakefeed
+from lakefeed.errors import InvalidRequest
+
+router = APIRouter(tags=["flowservice"])
+
+PATCHABLE = ("/name", "/description", "/scheduleParams", "/options", "/transformations")
+ACTIONS = {"enable": "enabled", "disable": "disabled"}
+
+
+def flow_dicts(lf: Lakefeed, flows: Iterable[Flow]) -> list[dict[str, Any]]:
+    """Flow Service flow items: the flow plus ``inheritedAttributes`` (its connections and
+    their specs) and, once it has run, ``lastRunDetails``."""
+    sources = {s.id: s.row for s in lf.flows.source_connections()}
+    targets = {t.id: t.row for t in lf.flows.target_connections()}
+    bases = {c.id: c for c in lf.connections.list()}
+
+    def spec(row: Mapping[str, Any]) -> dict[str, Any]:
+        return {"id": row["connection_spec_id"], "version": row["connection_spec_version"]}
+
+    def inherited(ids: list[str], rows: dict[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for id in ids:
+            row = rows.get(id)
+            if row is None:
+                continue
+            entry: dict[str, Any] = {"id": id, "connectionSpec": spec(row)}
+            base = bases.get(row["base_connection_id"] or "")
+            if base is not None:
+                entry["baseConnection"] = {
+                    "id": base.id,
+                    "connectionSpec": {
+                        "id": base.connection_spec_id,
+                        "version": base.connection_spec_version,
+                    },
+                }
+            out.append(entry)
+        return out
+
+    last_runs: dict[str, Run] = {}
+    for run in lf.runs.list_runs():  # oldest first: the last one seen wins
+        if run.state == "completed":
+            last_runs[run.flow_id] = run
+    shapes = []
+    for flow in flows:
+        extra: dict[str, Any] = {
+            "inheritedAttributes": {
+                "sourceConnections": inherited(list(flow.row["source_connection_ids"]), sources),
+                "targetConnections": inherited(list(flow.row["target_connection_ids"]), targets),
+            }
+        }
+        last = last_runs.get(flow.id)
+        if last is not None:
+            duration = last.metrics.get("durationSummary", {})
+            extra["lastRunDetails"] = {
+                "id": last.id,
+                "state": "success" if last.status == "success" else "failed",
+                "startedAtUTC": duration.get("startedAtUTC"),
+                "completedAtUTC": duration.get("completedAtUTC"),
+            }
+        shapes.append(flow.to_dict(**extra))
+    return shapes
+
+
+@router.get("/flows")
+def list_flows(who: CallerDep, query: ListQuery) -> dict[str, Any]:
+    return query.page(flow_dicts(who.lf, who.lf.flows.list_flows()), "flows")
+
+
+@router.post("/flows", status_code=201, response_model=IdEtag)
+def create_flow(who: CallerDep, body: FlowBody) -> JSONResponse:
+    """A dataflow, created enabled. ``scheduleParams`` (``startTime``, ``frequency``,
+    ``interval``, ``backfill``; numbers or numeric strings) default to once, from now;
+    ``options`` take ``partialIngestionPercent`` and ``errorDiagnosticsEnabled``."""
+    if "state" in body.model_fields_set:
+        raise InvalidRequest(
+            "state is not allowed in a create-flow request: a flow is created enabled.",
+            fix="Drop state; use POST /flows/{id}/action?op=disable to disable it.",
+        )
+    flow = who.lf.flows.create_flow(
+        name=body.name,
+        description=body.description or "",
+        flow_spec_id=body.flowSpec.id,
+        source_connection_ids=body.sourceConnectionIds,
+        target_connection_ids=body.targetConnectionIds,
+        schedule=body.scheduleParams,
+        options=body.options,
+        transformations=body.transformations,
+    )
+    return created(flow.id, flow.row["etag"], "flows")
+
+
+@router.get("/flows/{id}")
+def get_flow(who: CallerDep, id: str) -> dict[str, Any]:
+    return items(flow_dicts(who.lf, [who.lf.flows.flow(id)])[0])
+
+
+def _object(value: Any, field: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidRequest(f"{field} must be an object, not {value!r}.", fix="Send an object.")
+    return value
+
+
+@router.patch("/flows/{id}", response_model=IdEtag)
+def patch_flow(who: CallerDep, id: str, body: PatchBody, if_match: IfMatch = None) -> Any:
+    """JSON Patch on ``/name``, ``/description``, ``/scheduleParams/…`` (validated as on
+    create), ``/options/…`` and ``/transformations``."""
+    flows = who.lf.flows
+    flow = flows.flow(id)
+    check_etag(if_match, flow.row["etag"])
+    document = flow.to_dict()
+    changed = apply_patch(document, patch_operations(body), PATCHABLE)
+    schedule = changed.get("scheduleParams", {})
+    options = changed.get("options", {})
+    transformations = changed.get("transformations", [])
+    if not isinstance(transformations, list):
+        raise InvalidRequest("transformations must be a list.", fix="Send a list, or [].")
+    updated = flows.update_flow(
+        flow.id,
+        name=changed_text(changed, "name", flow.name, required=True),
+        description=changed_text(changed, "description", document["description"]),
+        schedule=None
+        if schedule == document["scheduleParams"]
+        else _object(schedule, "scheduleParams"),
+        options=None if options == document["options"] else _object(options, "options"),
+        transformations=None if transformations == document["transformations"] else transformations,
+        etag=flow.row["etag"],
+    )
+    return {"id": updated.id, "etag": updated.row["etag"]}
+
+
+@router.post("/flows/{id}/action", response_model=IdEtag)
+def flow_action(who: CallerDep, id: str, op: Annotated[str, Query()]) -> Any:
+    """``op=enable`` or ``op=disable``: a disabled flow is not scheduled and takes no run."""
+    state = ACTIONS.get(op.strip().lower())
+    if state is None:
+        raise InvalidRequest(
+            f"Unknown flow action {op!r} (supported: enable, disable).", fix="Use op=enable."
+        )
+    flow = who.lf.flows.set_flow_state(id, state)
+    return {"id": flow.id, "etag": flow.row["etag"]}
+
+
+@router.delete("/flows/{id}", status_code=204, response_class=Response)
+def delete_flow(who: CallerDep, id: str) -> Response:
+    """Refused (409) while a run of the flow is in progress; its runs stay, as history."""
+    who.lf.delete_flow(id)
+    return Response(status_code=204)

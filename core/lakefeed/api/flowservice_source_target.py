@@ -1,0 +1,195 @@
+"""``/sourceConnections`` (what to read, where, in which format) and ``/targetConnections``
+(the dataset rows go to)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+
+from lakefeed.api.flowservice_bodies import (
+    IdEtag,
+    PatchBody,
+    SourceConnectionBody,
+    TargetConnectionBody,
+    patch_operations,
+)
+from lakefeed.api.flowservice_common import CallerDep, IfMatch, ListQuery, created, items
+from lakefeed.api.flowservice_connections import changed_text
+from lakefeed.api.patch import apply_patch, check_etag
+from lakefeed.catalog.connections import Connection
+from lakefeed.engine import Lakefeed
+from lakefeed.errors import ConnectionNotFound, InvalidFlow
+from lakefeed.specs import DATASET_TARGET_SPEC_ID
+
+router = APIRouter(tags=["flowservice"])
+
+SOURCE_PATCHABLE = ("/name", "/description", "/params/path", "/params/recursive")
+TARGET_PATCHABLE = ("/name", "/description")
+
+
+def _base(connections: dict[str, Connection], id: str | None) -> dict[str, Any]:
+    """``inheritedAttributes``: the base connection a source or target connection uses."""
+    base = connections.get(id) if id else None
+    if base is None:
+        return {}
+    spec = {"id": base.connection_spec_id, "version": base.connection_spec_version}
+    return {"inheritedAttributes": {"baseConnection": {"id": base.id, "connectionSpec": spec}}}
+
+
+def _connections(lf: Lakefeed) -> dict[str, Connection]:
+    return {c.id: c for c in lf.connections.list()}
+
+
+# -- source connections ----------------------------------------------------------------------
+
+
+@router.get("/sourceConnections")
+def list_source_connections(who: CallerDep, query: ListQuery) -> dict[str, Any]:
+    bases = _connections(who.lf)
+    shapes = [
+        {**s.to_dict(), **_base(bases, s.base_connection_id)}
+        for s in who.lf.flows.source_connections()
+    ]
+    return query.page(shapes, "sourceConnections")
+
+
+@router.post("/sourceConnections", status_code=201, response_model=IdEtag)
+def create_source_connection(who: CallerDep, body: SourceConnectionBody) -> JSONResponse:
+    """Files to read through a base connection: ``params.path`` (file, folder or glob),
+    ``params.recursive``, ``data.format`` ``parquet`` or ``parquet_xdm`` (with a schema)."""
+    lf = who.lf
+    base = lf.connection(body.baseConnectionId)
+    if base.connection_spec_id == DATASET_TARGET_SPEC_ID:
+        raise InvalidFlow(
+            f"Base connection {base.name!r} is a dataset base connection; a source connection "
+            "reads through a storage connection.",
+            fix="Use the id of a connection to S3, Azure, GCS, SFTP or local files.",
+        )
+    source = lf.flows.create_source_connection(
+        name=body.name,
+        description=body.description or "",
+        base_connection_id=base.id,
+        path=body.params.path,
+        recursive=body.params.recursive,
+        data_format=body.data.format.strip().lower(),
+        schema_id=body.data.schema_.id if body.data.schema_ else None,
+        connection_spec_id=body.connectionSpec.id,
+    )
+    return created(source.id, source.row["etag"])
+
+
+@router.get("/sourceConnections/{id}")
+def get_source_connection(who: CallerDep, id: str) -> dict[str, Any]:
+    source = who.lf.flows.source_connection(id)
+    return items({**source.to_dict(), **_base(_connections(who.lf), source.base_connection_id)})
+
+
+@router.patch("/sourceConnections/{id}", response_model=IdEtag)
+def patch_source_connection(
+    who: CallerDep, id: str, body: PatchBody, if_match: IfMatch = None
+) -> Any:
+    """JSON Patch on ``/name``, ``/description``, ``/params/path`` and ``/params/recursive``."""
+    flows = who.lf.flows
+    source = flows.source_connection(id)
+    check_etag(if_match, source.row["etag"])
+    document = source.to_dict()
+    changed = apply_patch(document, patch_operations(body), SOURCE_PATCHABLE)
+    params = changed.get("params") or {}
+    path = params.get("path", "")
+    recursive = params.get("recursive", False)
+    updated = flows.update_source_connection(
+        source.id,
+        name=changed_text(changed, "name", source.name, required=True),
+        description=changed_text(changed, "description", document["description"]),
+        path=None if path == source.path else path,
+        recursive=None if recursive == source.recursive else recursive,
+        etag=source.row["etag"],
+    )
+    return {"id": updated.id, "etag": updated.row["etag"]}
+
+
+@router.delete("/sourceConnections/{id}", status_code=204, response_class=Response)
+def delete_source_connection(who: CallerDep, id: str) -> Response:
+    """Refused (400) while a flow reads from it."""
+    who.lf.flows.delete_source_connection(id)
+    return Response(status_code=204)
+
+
+# -- target connections ----------------------------------------------------------------------
+
+
+@router.get("/targetConnections")
+def list_target_connections(who: CallerDep, query: ListQuery) -> dict[str, Any]:
+    bases = _connections(who.lf)
+    shapes = [
+        {**t.to_dict(), **_base(bases, t.row["base_connection_id"])}
+        for t in who.lf.flows.target_connections()
+    ]
+    return query.page(shapes, "targetConnections")
+
+
+@router.post("/targetConnections", status_code=201, response_model=IdEtag)
+def create_target_connection(who: CallerDep, body: TargetConnectionBody) -> JSONResponse:
+    """The dataset rows go to: ``connectionSpec.id`` must be the dataset spec
+    ``c604ff05-7f1a-43c0-8e18-33bf874cb11c``, ``params.dataSetId`` is required, and a
+    ``data.schema.id`` must be the dataset's schema."""
+    lf = who.lf
+    base_id = body.baseConnectionId
+    if base_id:
+        try:
+            base = lf.connection(base_id)
+        except ConnectionNotFound:
+            base = None
+        if base is None or base.connection_spec_id != DATASET_TARGET_SPEC_ID:
+            raise InvalidFlow(
+                f"baseConnectionId {base_id!r} is not a dataset base connection of this sandbox.",
+                fix=f"Create one with connectionSpec.id {DATASET_TARGET_SPEC_ID}, or leave "
+                "baseConnectionId out.",
+            )
+        base_id = base.id
+    target = lf.flows.create_target_connection(
+        name=body.name,
+        description=body.description or "",
+        dataset_id=body.params.dataSetId or "",
+        schema_id=body.data.schema_.id if body.data.schema_ else None,
+        connection_spec_id=body.connectionSpec.id,
+        base_connection_id=base_id,
+        data_format=(body.data.format or "parquet_xdm").strip().lower(),
+    )
+    return created(target.id, target.row["etag"])
+
+
+@router.get("/targetConnections/{id}")
+def get_target_connection(who: CallerDep, id: str) -> dict[str, Any]:
+    target = who.lf.flows.target_connection(id)
+    return items(
+        {**target.to_dict(), **_base(_connections(who.lf), target.row["base_connection_id"])}
+    )
+
+
+@router.patch("/targetConnections/{id}", response_model=IdEtag)
+def patch_target_connection(
+    who: CallerDep, id: str, body: PatchBody, if_match: IfMatch = None
+) -> Any:
+    """JSON Patch on ``/name`` and ``/description``."""
+    flows = who.lf.flows
+    target = flows.target_connection(id)
+    check_etag(if_match, target.row["etag"])
+    document = target.to_dict()
+    changed = apply_patch(document, patch_operations(body), TARGET_PATCHABLE)
+    updated = flows.update_target_connection(
+        target.id,
+        name=changed_text(changed, "name", target.name, required=True),
+        description=changed_text(changed, "description", document["description"]),
+        etag=target.row["etag"],
+    )
+    return {"id": updated.id, "etag": updated.row["etag"]}
+
+
+@router.delete("/targetConnections/{id}", status_code=204, response_class=Response)
+def delete_target_connection(who: CallerDep, id: str) -> Response:
+    """Refused (400) while a flow writes through it."""
+    who.lf.flows.delete_target_connection(id)
+    return Response(status_code=204)

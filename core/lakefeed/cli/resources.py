@@ -1,0 +1,325 @@
+"""Where the read commands get their resources: the local engine, or a lakefeed server given
+with ``--server``. Both answer the Flow Service and Catalog entity dicts, so each command has
+one body and prints the same JSON either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from lakefeed.errors import ConnectionNotFound, InvalidRequest, LakefeedError, ResourceNotFound
+
+if TYPE_CHECKING:
+    from lakefeed.client import Client
+    from lakefeed.engine import Lakefeed
+
+Entity = dict[str, Any]
+
+#: The commands that work with ``--server``: they read, or run a flow.
+REMOTE_COMMANDS = (
+    "connections list",
+    "connections show",
+    "flows list",
+    "flows show",
+    "flows run",
+    "runs list",
+    "runs show",
+    "datasets list",
+    "datasets show",
+)
+#: How long ``flows run`` waits for a run on a server.
+REMOTE_RUN_TIMEOUT = 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class Remote:
+    """``--server`` and the credentials that go with it."""
+
+    url: str
+    api_key: str | None
+    client_secret: str | None
+    org: str | None
+    sandbox: str
+
+    def client(self) -> Client:
+        from lakefeed.client import Client
+
+        missing = [
+            flag
+            for flag, value in (
+                ("--api-key/LAKEFEED_API_KEY", self.api_key),
+                ("--client-secret/LAKEFEED_CLIENT_SECRET", self.client_secret),
+                ("--org/LAKEFEED_ORG", self.org),
+            )
+            if not value
+        ]
+        if missing:
+            raise InvalidRequest(
+                f"--server {self.url} needs {', '.join(missing)}.",
+                fix="`lakefeed auth create-client --org ORG` (on the server) prints a key and "
+                "secret; export LAKEFEED_API_KEY, LAKEFEED_CLIENT_SECRET and LAKEFEED_ORG.",
+            )
+        assert self.api_key and self.org
+        return Client(
+            self.url,
+            api_key=self.api_key,
+            client_secret=self.client_secret,
+            ims_org_id=self.org,
+            sandbox_name=self.sandbox,
+        )
+
+
+def check_remote_command(command: str) -> None:
+    """Refuse a command that has no remote form, naming those that have one."""
+    if command not in REMOTE_COMMANDS:
+        raise InvalidRequest(
+            f"`lakefeed {command}` does not work with --server; these do: "
+            + ", ".join(REMOTE_COMMANDS)
+            + ".",
+            fix="Run it without --server (and LAKEFEED_SERVER) where the lakefeed home is, "
+            "or call the REST API.",
+        )
+
+
+def _not_found(exc: LakefeedError) -> bool:
+    """A resource that does not exist (a 404 of a route that does not exist is no answer)."""
+    from lakefeed.client import ApiError
+
+    if isinstance(exc, ApiError):
+        return exc.status == 404 and exc.code != "LF-404"
+    return isinstance(exc, ConnectionNotFound | ResourceNotFound)
+
+
+class Resources:
+    """What the read commands need. Subclasses answer entity dicts; the shared helpers here
+    turn ids into names for tables."""
+
+    def connection_specs(self) -> list[Entity]:
+        raise NotImplementedError
+
+    def connections(self) -> list[Entity]:
+        raise NotImplementedError
+
+    def connection(self, ref: str) -> Entity:
+        """By id or name."""
+        raise NotImplementedError
+
+    def source_connection(self, id: str) -> Entity:
+        raise NotImplementedError
+
+    def target_connection(self, id: str) -> Entity:
+        raise NotImplementedError
+
+    def flows(self) -> list[Entity]:
+        raise NotImplementedError
+
+    def flow(self, ref: str) -> Entity:
+        """By id or name."""
+        raise NotImplementedError
+
+    def run_flow(self, flow: Entity, *, as_json: bool, retry_failed: bool) -> Entity:
+        """Run the flow now; the finished run."""
+        raise NotImplementedError
+
+    def runs(self, flow_id: str | None = None) -> list[Entity]:
+        raise NotImplementedError
+
+    def run(self, id: str) -> Entity:
+        raise NotImplementedError
+
+    def datasets(self) -> list[Entity]:
+        raise NotImplementedError
+
+    def dataset(self, ref: str) -> Entity:
+        """By id or name."""
+        raise NotImplementedError
+
+    def dataset_details(self, dataset: Entity) -> Entity:
+        """``metadataLocation``, ``currentSnapshotId``, ``rowCount``, ``batchCount``."""
+        raise NotImplementedError
+
+    def batch(self, id: str) -> Entity:
+        raise NotImplementedError
+
+    def schema(self, id: str) -> Entity:
+        raise NotImplementedError
+
+    # -- shared --------------------------------------------------------------------------------
+
+    def name_or(self, lookup: Callable[[str], Entity], id: str | None, missing: str) -> str:
+        """``lookup(id)["name"]``, or ``missing`` when it was deleted."""
+        if not id:
+            return missing
+        try:
+            return str(lookup(id)["name"])
+        except LakefeedError as exc:
+            if _not_found(exc):
+                return missing
+            raise
+
+    def schema_title(self, schema_id: str) -> str:
+        try:
+            return str(self.schema(schema_id)["title"])
+        except LakefeedError as exc:
+            if _not_found(exc):
+                return "(schema deleted)"
+            raise
+
+
+class LocalResources(Resources):
+    """The engine of ``--home``."""
+
+    def __init__(self, lf: Lakefeed) -> None:
+        self.lf = lf
+
+    def connection_specs(self) -> list[Entity]:
+        return [s.to_dict() for s in self.lf.connection_specs()]
+
+    def connections(self) -> list[Entity]:
+        return [c.to_dict() for c in self.lf.connections.list()]
+
+    def connection(self, ref: str) -> Entity:
+        return self.lf.connection(ref).to_dict()
+
+    def source_connection(self, id: str) -> Entity:
+        return self.lf.flows.source_connection(id).to_dict()
+
+    def target_connection(self, id: str) -> Entity:
+        return self.lf.flows.target_connection(id).to_dict()
+
+    def flows(self) -> list[Entity]:
+        return [f.to_dict() for f in self.lf.flows.list_flows()]
+
+    def flow(self, ref: str) -> Entity:
+        return self.lf.flows.flow(ref).to_dict()
+
+    def run_flow(self, flow: Entity, *, as_json: bool, retry_failed: bool) -> Entity:
+        from lakefeed.cli.runs_view import run_progress
+
+        with run_progress(as_json) as progress:
+            run = self.lf.run_flow(flow["id"], progress=progress, retry_failed=retry_failed)
+        return run.to_dict()
+
+    def runs(self, flow_id: str | None = None) -> list[Entity]:
+        return [r.to_dict() for r in self.lf.runs.list_runs(flow_id)]
+
+    def run(self, id: str) -> Entity:
+        return self.lf.runs.run(id).to_dict()
+
+    def datasets(self) -> list[Entity]:
+        return [d.to_dict() for d in self.lf.datasets.list()]
+
+    def dataset(self, ref: str) -> Entity:
+        return self.lf.datasets.get(ref).to_dict()
+
+    def dataset_details(self, dataset: Entity) -> Entity:
+        item = self.lf.datasets.get(dataset["id"])
+        iceberg = self.lf.datasets.table(item)
+        snapshot = iceberg.current_snapshot()
+        summary = snapshot.summary if snapshot is not None and snapshot.summary else {}
+        return {
+            "metadataLocation": iceberg.metadata_location,
+            "currentSnapshotId": snapshot.snapshot_id if snapshot is not None else None,
+            "rowCount": int(summary.get("total-records", 0)),
+            "batchCount": len(self.lf.runs.list_batches(item.id)),
+        }
+
+    def batch(self, id: str) -> Entity:
+        return self.lf.runs.batch(id).to_dict()
+
+    def schema(self, id: str) -> Entity:
+        return dict(self.lf.schemas.get(id))
+
+
+class RemoteResources(Resources):
+    """A lakefeed server, through :class:`lakefeed.client.Client`. Names work where ids do:
+    an id that is not found is looked up as a name."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def _by_id_or_name(
+        self, ref: str, get: Callable[[str], Entity], listing: Callable[..., Iterable[Entity]]
+    ) -> Entity:
+        try:
+            return get(ref)
+        except LakefeedError as exc:
+            if not _not_found(exc):
+                raise
+            named = next((e for e in listing(name=ref) if e.get("name") == ref), None)
+            if named is None:
+                raise
+            return named
+
+    def connection_specs(self) -> list[Entity]:
+        return self.client.connection_specs()
+
+    def connections(self) -> list[Entity]:
+        return list(self.client.connections())
+
+    def connection(self, ref: str) -> Entity:
+        return self._by_id_or_name(ref, self.client.connection, self.client.connections)
+
+    def source_connection(self, id: str) -> Entity:
+        return self.client.source_connection(id)
+
+    def target_connection(self, id: str) -> Entity:
+        return self.client.target_connection(id)
+
+    def flows(self) -> list[Entity]:
+        return list(self.client.flows())
+
+    def flow(self, ref: str) -> Entity:
+        return self._by_id_or_name(ref, self.client.flow, self.client.flows)
+
+    def run_flow(self, flow: Entity, *, as_json: bool, retry_failed: bool) -> Entity:
+        if retry_failed:
+            raise InvalidRequest(
+                "--retry-failed works only locally: the REST API has no such run parameter.",
+                fix="Run `lakefeed flows run FLOW --retry-failed` without --server.",
+            )
+        created = self.client.create_run(flow["id"])
+        if not as_json:
+            from lakefeed.cli.output import console
+
+            console(stderr=True).print(
+                f"Run {created['id']} started on {self.client.base_url}; waiting for it…"
+            )
+        return self.client.wait_for_run(created["id"], timeout=REMOTE_RUN_TIMEOUT)
+
+    def runs(self, flow_id: str | None = None) -> list[Entity]:
+        return list(self.client.runs(flow_id))
+
+    def run(self, id: str) -> Entity:
+        return self.client.run(id)
+
+    def datasets(self) -> list[Entity]:
+        return list(self.client.datasets())
+
+    def dataset(self, ref: str) -> Entity:
+        return self._by_id_or_name(ref, self.client.dataset, self.client.datasets)
+
+    def dataset_details(self, dataset: Entity) -> Entity:
+        # The Catalog has no Iceberg fields: null unless the server adds them.
+        details = {k: dataset.get(k) for k in ("metadataLocation", "currentSnapshotId", "rowCount")}
+        return {**details, "batchCount": sum(1 for _ in self.client.batches(dataset["id"]))}
+
+    def batch(self, id: str) -> Entity:
+        return self.client.batch(id)
+
+    def schema(self, id: str) -> Entity:
+        return self.client.schema(id)
+
+
+def resources() -> Resources:
+    """The resources of the running command: the server of ``--server``, else the engine."""
+    from lakefeed.cli.context import LazyEngine, engine
+
+    lazy = click.get_current_context().find_object(LazyEngine)
+    if lazy is not None and lazy.remote is not None:
+        return RemoteResources(lazy.client())
+    return LocalResources(engine())

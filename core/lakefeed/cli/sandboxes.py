@@ -1,0 +1,71 @@
+"""``lakefeed sandboxes create|list``: an org's sandboxes, for the REST service."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from lakefeed.cli.context import engine
+from lakefeed.cli.output import console, emit_json, json_option, table
+
+if TYPE_CHECKING:
+    from lakefeed.engine import Lakefeed
+
+SANDBOX_TYPES = ("development", "production")
+
+
+@click.group("sandboxes")
+def sandboxes() -> None:
+    """Sandboxes: separate sets of connections, flows and datasets within an org."""
+
+
+def _types(lf: Lakefeed, org: str) -> dict[str, str]:
+    # AuthStore lists names only; the type is read from its table.
+    import sqlalchemy as sa
+
+    from lakefeed.catalog import tables
+
+    t = tables.sandboxes
+    with lf.db.connect() as db:
+        rows = db.execute(sa.select(t.c.name, t.c.type).where(t.c.ims_org_id == org))
+        return {"prod": "production", **{r.name: r.type for r in rows}}
+
+
+def _entity(org: str, name: str, sandbox_type: str) -> dict[str, Any]:
+    return {"name": name, "type": sandbox_type, "imsOrgId": org}
+
+
+@sandboxes.command("create")
+@click.argument("name")
+@click.option("--org", required=True, help="Org id (x-gw-ims-org-id).")
+@click.option(
+    "--type",
+    "sandbox_type",
+    type=click.Choice(SANDBOX_TYPES),
+    default="development",
+    show_default=True,
+    help="Sandbox type.",
+)
+@json_option
+def create(name: str, org: str, sandbox_type: str, as_json: bool) -> None:
+    """Create sandbox NAME (lowercase letters, digits and '-') in an org."""
+    engine().auth.create_sandbox(org, name, sandbox_type)
+    if as_json:
+        emit_json(_entity(org, name, sandbox_type))
+        return
+    console().print(f"Created {sandbox_type} sandbox [bold]{name}[/] in org {org}")
+
+
+@sandboxes.command("list")
+@click.option("--org", required=True, help="Org id (x-gw-ims-org-id).")
+@json_option
+def list_(org: str, as_json: bool) -> None:
+    """List an org's sandboxes, by name; `prod` always exists."""
+    lf = engine()
+    types = _types(lf, org)
+    items = [_entity(org, name, types.get(name, "")) for name in lf.auth.sandboxes(org)]
+    if as_json:
+        emit_json({"items": items, "count": len(items)})
+        return
+    table(f"Sandboxes of {org}", ["name", "type"], ((s["name"], s["type"]) for s in items))

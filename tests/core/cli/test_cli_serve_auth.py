@@ -1,0 +1,243 @@
+"""``lakefeed serve``, ``auth``, ``sandboxes`` and ``--server``: a real server on loopback, the
+CLI in-process as its client."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pyarrow.parquet as pq
+import pytest
+from click.testing import Result
+
+from api_support import ORG, Server, running_server
+from lakefeed.catalog.records import Scope
+from lakefeed.testing.profiles import PROFILE_CLASS, PROFILE_FIELD_GROUPS, profile_table
+
+RunCli = Callable[..., Result]
+REMOTE_ENV = ("LAKEFEED_SERVER", "LAKEFEED_API_KEY", "LAKEFEED_CLIENT_SECRET", "LAKEFEED_ORG")
+
+
+@pytest.fixture(autouse=True)
+def _no_remote_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (*REMOTE_ENV, "LAKEFEED_SANDBOX"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    """A server over the same LAKEFEED_HOME the in-process CLI uses."""
+    with running_server(Path(os.environ["LAKEFEED_HOME"])) as running:
+        yield running
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_serve_starts_and_answers(tmp_path: Path) -> None:
+    port = free_port()
+    command = [sys.executable, "-c", "from lakefeed.cli import main; main()"]
+    env = {**os.environ, "LAKEFEED_HOME": str(tmp_path / "home")}
+    process = subprocess.Popen(
+        [*command, "serve", "--port", str(port), "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            try:
+                answer = httpx.get(f"{url}/openapi.json", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "lakefeed serve did not answer in 60 s"
+                time.sleep(0.1)
+        assert answer.status_code == 200 and answer.json()["info"]["title"] == "lakefeed"
+        refused = httpx.get(f"{url}/data/foundation/flowservice/connectionSpecs")
+        assert refused.status_code == 401 and refused.json()["report"]["code"] == "LF-2001"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_serve_binds_loopback_unless_allowed(run_cli: RunCli) -> None:
+    refused = run_cli("serve", "--host", "0.0.0.0", code=1)
+    assert "LF-1001" in refused.stderr and "--allow-remote" in refused.stderr
+
+
+def test_auth_create_client_and_token(run_cli: RunCli, server: Server) -> None:
+    created = json.loads(run_cli("auth", "create-client", "--org", ORG, "--json").stdout)
+    assert set(created) == {"apiKey", "clientSecret"}
+    form = {
+        "client_id": created["apiKey"],
+        "client_secret": created["clientSecret"],
+        "grant_type": "client_credentials",
+    }
+    assert httpx.post(f"{server.url}/ims/token/v3", data=form).status_code == 200
+    human = run_cli("auth", "create-client", "--org", ORG)
+    assert "clientSecret" in human.stdout and "shown only now" in human.stderr
+
+    issued = json.loads(
+        run_cli("auth", "token", "--org", ORG, "--api-key", created["apiKey"], "--json").stdout
+    )
+    assert issued["token_type"] == "bearer" and issued["expires_in"] > 0
+    assert issued["apiKey"] == created["apiKey"]
+    headers = {
+        "Authorization": f"Bearer {issued['access_token']}",
+        "x-api-key": issued["apiKey"],
+        "x-gw-ims-org-id": ORG,
+        "x-sandbox-name": "prod",
+    }
+    answer = httpx.get(f"{server.url}/data/foundation/flowservice/connectionSpecs", headers=headers)
+    assert answer.status_code == 200 and answer.json()["items"]
+
+    # Another org has no client yet: one is created, and its token works too.
+    other = json.loads(run_cli("auth", "token", "--org", "OTHER@AdobeOrg", "--json").stdout)
+    headers |= {
+        "Authorization": f"Bearer {other['access_token']}",
+        "x-api-key": other["apiKey"],
+        "x-gw-ims-org-id": "OTHER@AdobeOrg",
+    }
+    answer = httpx.get(f"{server.url}/data/foundation/flowservice/connectionSpecs", headers=headers)
+    assert answer.status_code == 200
+    unknown = run_cli("auth", "token", "--org", ORG, "--api-key", "nope", code=1)
+    assert "LF-1104" in unknown.stderr
+
+
+def test_sandboxes_create_and_list(run_cli: RunCli) -> None:
+    made = json.loads(run_cli("sandboxes", "create", "dev", "--org", ORG, "--json").stdout)
+    assert made == {"name": "dev", "type": "development", "imsOrgId": ORG}
+    run_cli("sandboxes", "create", "stage", "--org", ORG, "--type", "production")
+    listed = json.loads(run_cli("sandboxes", "list", "--org", ORG, "--json").stdout)
+    assert [(s["name"], s["type"]) for s in listed["items"]] == [
+        ("dev", "development"),
+        ("prod", "production"),
+        ("stage", "production"),
+    ]
+    assert "LF-1103" in run_cli("sandboxes", "create", "dev", "--org", ORG, code=1).stderr
+    assert "LF-1001" in run_cli("sandboxes", "create", "Bad_Name", "--org", ORG, code=1).stderr
+    assert "stage" in run_cli("sandboxes", "list", "--org", ORG).stdout
+    # A client limited to a sandbox that exists:
+    run_cli("auth", "create-client", "--org", ORG, "--sandbox", "dev")
+    assert (
+        "LF-2101" in run_cli("auth", "create-client", "--org", ORG, "--sandbox", "x", code=1).stderr
+    )
+
+
+# --- --server --------------------------------------------------------------------------------
+
+
+def remote(server: Server, run_cli: RunCli) -> Callable[..., Result]:
+    created = json.loads(run_cli("auth", "create-client", "--org", ORG, "--json").stdout)
+
+    def run(*args: str, code: int = 0) -> Result:
+        return run_cli(
+            "--server", server.url, "--api-key", created["apiKey"],
+            "--client-secret", created["clientSecret"], "--org", ORG, *args, code=code,
+        )  # fmt: skip
+
+    return run
+
+
+def test_server_connections_list_and_show(run_cli: RunCli, server: Server, tmp_path: Path) -> None:
+    scoped = server.lf.scoped(Scope(ORG, "prod"))
+    for name in ("raw", "archive"):
+        scoped.create_connection(name, "local-files", None, {"rootPath": str(tmp_path)})
+    over_http = remote(server, run_cli)
+    listed = json.loads(over_http("connections", "list", "--json").stdout)
+    assert listed == {
+        "items": [c.to_dict() for c in scoped.connections.list()],
+        "count": 2,
+    }
+    shown = json.loads(over_http("connections", "show", "raw", "--json").stdout)
+    assert shown == {"items": [scoped.connection("raw").to_dict()]}
+    table = over_http("connections", "list").stdout
+    assert "archive" in table and "local-files" in table
+    assert "LF-1101" in over_http("connections", "show", "nope", code=1).stderr
+    # Locally, org "local" has no connection: the two views are different installations.
+    assert json.loads(run_cli("connections", "list", "--json").stdout)["count"] == 0
+
+
+def test_server_refuses_local_only_commands_and_needs_credentials(
+    run_cli: RunCli, server: Server
+) -> None:
+    refused = run_cli("--server", server.url, "connections", "create", "x", "--spec", "s", code=1)
+    assert "`lakefeed connections create` does not work with --server" in refused.stderr
+    assert "flows run" in refused.stderr
+    assert run_cli("--server", server.url, "connections", "create", "--help").exit_code == 0
+    missing = run_cli("--server", server.url, "connections", "list", code=1)
+    assert "LAKEFEED_API_KEY" in missing.stderr and "LAKEFEED_CLIENT_SECRET" in missing.stderr
+    wrong = run_cli(
+        "--server", server.url, "--api-key", "k", "--client-secret", "p8e-wrong",
+        "--org", ORG, "connections", "list", code=1,
+    )  # fmt: skip
+    assert "LF-2001" in wrong.stderr and "p8e-wrong" not in wrong.stderr
+
+
+def _flow_on_server(server: Server, tmp_path: Path) -> str:
+    """A `once` flow of org ORG over a folder with 10 profiles, one of them bad."""
+    lf = server.lf.scoped(Scope(ORG, "prod"))
+    tenant = lf.schemas.tenant_id
+    root = tmp_path / "landing"
+    root.mkdir()
+    table = profile_table(10, tenant_id=tenant, bad={3: "gender"})
+    pq.write_table(table.drop_columns([f"_{tenant}"]), root / "a.parquet")
+    schema = lf.schemas.create_schema("Remote", PROFILE_CLASS, list(PROFILE_FIELD_GROUPS))
+    dataset = lf.datasets.create("remote-profiles", schema["$id"])
+    base = lf.create_connection("landing", "local-files", None, {"rootPath": str(root)})
+    source = lf.flows.create_source_connection(name="s", base_connection_id=base.id, path=".")
+    target = lf.flows.create_target_connection(name="t", dataset_id=dataset.id)
+    flow = lf.flows.create_flow(
+        name="remote",
+        source_connection_ids=[source.id],
+        target_connection_ids=[target.id],
+        options={"partialIngestionPercent": 50},
+    )
+    return str(flow.id)
+
+
+def test_server_flows_run_show_and_runs(run_cli: RunCli, server: Server, tmp_path: Path) -> None:
+    flow_id = _flow_on_server(server, tmp_path)
+    over_http = remote(server, run_cli)
+    run = json.loads(over_http("flows", "run", "remote", "--json").stdout)
+    assert run["flowId"] == flow_id and run["state"] == "completed"
+    assert run["metrics"]["statusSummary"]["status"] == "success"
+    assert run["metrics"]["recordSummary"]["outputRecordCount"] == 9
+    runs = json.loads(over_http("runs", "list", "--flow", "remote", "--json").stdout)
+    assert [r["id"] for r in runs["items"]] == [run["id"]]
+    assert json.loads(over_http("runs", "show", run["id"], "--json").stdout)["items"][0] == run
+    flows = json.loads(over_http("flows", "list", "--json").stdout)
+    assert [f["id"] for f in flows["items"]] == [flow_id]
+    shown = json.loads(over_http("flows", "show", flow_id, "--json").stdout)["items"][0]
+    assert shown["name"] == "remote"
+    summary = over_http("runs", "show", run["id"]).stdout
+    assert "success" in summary and "INGEST-1212-400" in summary
+    assert "remote" in over_http("runs", "list").stdout
+    retry = over_http("flows", "run", "remote", "--retry-failed", code=1)
+    assert "--retry-failed works only locally" in retry.stderr
+
+
+def test_server_datasets_list_and_show(run_cli: RunCli, server: Server, tmp_path: Path) -> None:
+    """Needs the Catalog routes (and the Schema Registry's for the human tables)."""
+    _flow_on_server(server, tmp_path)
+    over_http = remote(server, run_cli)
+    listed = json.loads(over_http("datasets", "list", "--json").stdout)
+    assert [d["name"] for d in listed["items"]] == ["remote-profiles"]
+    shown = json.loads(over_http("datasets", "show", "remote-profiles", "--json").stdout)
+    assert shown["id"] == listed["items"][0]["id"] and shown["batchCount"] == 0
+    assert "Remote" in over_http("datasets", "list").stdout
+    human = over_http("flows", "show", "remote").stdout
+    assert "landing" in human and "remote-profiles" in human and "every" not in human
