@@ -165,7 +165,11 @@ def main() -> int:
                 return c.get(f"{fs}/flows/{flow_id}", headers=headers)
 
             def post_connection(c: httpx.AsyncClient, n: int) -> Awaitable[httpx.Response]:
-                return c.post(f"{fs}/connections", headers=headers, json={**body, "name": f"c{n}"})
+                return c.post(
+                    f"{fs}/connections",
+                    headers=headers,
+                    json={**body, "name": f"c{n}-{time.perf_counter_ns()}"},
+                )
 
             def baseline(c: httpx.AsyncClient, n: int) -> Awaitable[httpx.Response]:
                 return c.get(f"{base_url}/hello/{n}")
