@@ -258,3 +258,12 @@ class PayloadTooLarge(LakefeedError):
     code = "LF-1600"
     http_status = 413
     title = "Request body too large"
+
+
+class NotAcceptable(LakefeedError):
+    """An ``Accept`` header that names no representation the route has (Schema Registry
+    lookups need ``version=1``)."""
+
+    code = "LF-1406"
+    http_status = 406
+    title = "Not acceptable"

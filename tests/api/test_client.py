@@ -234,6 +234,8 @@ def test_schema_dataset_batches_and_row_errors_through_the_client(
         }
     )
     assert client.schema(schema["$id"])["title"] == "Client profiles"
+    profile = client.schema("_xdm.context.profile", kind="classes")  # a standard class
+    assert profile["$id"] == PROFILE_CLASS
     assert "properties" in str(client.schema(schema["$id"], full=True))
     dataset_id = client.create_dataset("client-profiles", schema["$id"])
     assert client.dataset(dataset_id)["name"] == "client-profiles"

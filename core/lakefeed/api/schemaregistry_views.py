@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, NoReturn
 from urllib.parse import urlencode
 
-from lakefeed.errors import InvalidRequest, InvalidSchema, LakefeedError
+from lakefeed.errors import InvalidRequest, InvalidSchema, NotAcceptable
 
 XED = "application/vnd.adobe.xed"
 #: Subtype suffix of ``application/vnd.adobe.xed<suffix>+json`` → (resolved, without text).
@@ -34,14 +34,6 @@ LIST_LIMIT = 300
 MAX_LIST_LIMIT = 500
 _MEDIA = re.compile(r"^application/vnd\.adobe\.xed(?P<variant>[a-z-]*)\+json$")
 _FILTER = re.compile(r"^(?P<key>[^=!<>~]+?)\s*(?:(?P<op>==|!=|<=|>=|<|>|~)(?P<value>.*))?$")
-
-
-class NotAcceptable(LakefeedError):
-    """An ``Accept`` header that names no representation the route has."""
-
-    code = "LF-1406"
-    http_status = 406
-    title = "Not acceptable"
 
 
 @dataclass(frozen=True)

@@ -278,9 +278,10 @@ class AsyncClient:
     async def create_schema(self, body: Mapping[str, Any]) -> dict[str, Any]:
         return await self._run(calls.create_schema(body))
 
-    async def schema(self, id: str, full: bool = False) -> dict[str, Any]:
-        """A schema by ``$id`` or ``meta:altId``; ``full`` resolves its ``$ref``s."""
-        return await self._run(calls.schema(id, full))
+    async def schema(self, id: str, full: bool = False, kind: str = "schemas") -> dict[str, Any]:
+        """A registry resource by ``$id`` or ``meta:altId`` (``kind``: schemas, classes,
+        fieldgroups, datatypes); ``full`` resolves its ``$ref``s."""
+        return await self._run(calls.schema(id, full, kind))
 
     async def create_dataset(self, name: str, schema_id: str, description: str = "") -> str:
         """The new dataset's id."""

@@ -326,12 +326,13 @@ def create_schema(body: Mapping[str, Any]) -> Step[dict[str, Any]]:
     return dict((yield from post_json(f"{SCHEMAREGISTRY}/tenant/schemas", dict(body))))
 
 
-def schema(id: str, full: bool = False) -> Step[dict[str, Any]]:
+def schema(id: str, full: bool = False, kind: str = "schemas") -> Step[dict[str, Any]]:
+    # Standard XDM resources are classes, field groups and data types: pass their kind.
     standard = id.startswith(("https://ns.adobe.com/xdm/", "_xdm."))
     container = "global" if standard else "tenant"
     accept = {"Accept": XED_FULL if full else XED}
     return dict(
-        (yield from get_json(f"{SCHEMAREGISTRY}/{container}/schemas/{_id(id)}", None, accept))
+        (yield from get_json(f"{SCHEMAREGISTRY}/{container}/{kind}/{_id(id)}", None, accept))
     )
 
 

@@ -281,9 +281,10 @@ class Client:
     def create_schema(self, body: Mapping[str, Any]) -> dict[str, Any]:
         return self._run(calls.create_schema(body))
 
-    def schema(self, id: str, full: bool = False) -> dict[str, Any]:
-        """A schema by ``$id`` or ``meta:altId``; ``full`` resolves its ``$ref``s."""
-        return self._run(calls.schema(id, full))
+    def schema(self, id: str, full: bool = False, kind: str = "schemas") -> dict[str, Any]:
+        """A registry resource by ``$id`` or ``meta:altId`` (``kind``: schemas, classes,
+        fieldgroups, datatypes); ``full`` resolves its ``$ref``s."""
+        return self._run(calls.schema(id, full, kind))
 
     def create_dataset(self, name: str, schema_id: str, description: str = "") -> str:
         """The new dataset's id."""
