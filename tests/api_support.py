@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ import uvicorn
 
 from lakefeed import Lakefeed
 from lakefeed.api import create_app
+from lakefeed.config import Settings
 
 ORG = "ACME0001@AdobeOrg"
 
@@ -47,8 +49,12 @@ class Server:
 
 
 @contextmanager
-def running_server(home: Path) -> Iterator[Server]:
-    lf = Lakefeed(home=home)
+def running_server(home: Path, local_roots: Iterable[Path] = ()) -> Iterator[Server]:
+    """A server over ``home`` whose ``LAKEFEED_LOCAL_ROOTS`` is ``local_roots``."""
+    settings = dataclasses.replace(
+        Settings.load(home), local_roots=tuple(str(root) for root in local_roots)
+    )
+    lf = Lakefeed(settings=settings)
     app = create_app(lf)
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
     uv = uvicorn.Server(config)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import posixpath
 from collections.abc import Callable
 from typing import Any
 
 from lakefeed import hookimpl
-from lakefeed.errors import InvalidAuthParams
+from lakefeed.errors import InvalidAuthParams, InvalidRequest
 from lakefeed.secrets import AuthParams
 from lakefeed.specs import AuthSpec, ConnectionSpec, Param
 from lakefeed.storage import SourceType
@@ -58,6 +59,21 @@ class LocalFiles(SourceType):
 
     def root(self, auth: AuthParams, fs: Any) -> str:
         return os.path.expanduser(str(auth.get("rootPath") or "/"))
+
+    def resolve(self, auth: AuthParams, fs: Any, path: str) -> str:
+        """As the shared rule, but a relative path may not climb out of the root with ``..``
+        (absolute paths still work anywhere)."""
+        resolved = super().resolve(auth, fs, path)
+        if path.startswith("/") or "://" in path:
+            return resolved
+        root = posixpath.normpath(self.root(auth, fs))
+        normal = posixpath.normpath(resolved)
+        if posixpath.commonpath([root, normal]) != root:
+            raise InvalidRequest(
+                f"Path {path!r} leaves the connection's root folder {root!r} through '..'.",
+                fix="Give a path inside the root folder, or an absolute path.",
+            )
+        return resolved
 
 
 @hookimpl

@@ -12,7 +12,9 @@ from api_support import Server, running_server
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("api-home")) as running:
+    # Local-files connections of the tests live in the session's temporary folders.
+    home, tmp = tmp_path_factory.mktemp("api-home"), tmp_path_factory.getbasetemp()
+    with running_server(home, local_roots=[tmp]) as running:
         yield running
 
 

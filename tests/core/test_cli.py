@@ -138,3 +138,37 @@ def test_unknown_connection_and_spec_are_clear_errors(tmp_path: Path) -> None:
     out = lakefeed(tmp_path, "specs", "dropbox")
     assert out.returncode == 1 and "Unknown connection spec 'dropbox'" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_dataset_base_connections_are_listed_and_refused_as_storage(tmp_path: Path) -> None:
+    """A dataset (Data Lake) base connection, as created over REST: listed with its spec's
+    label; test, ls, inspect and preview say it has no storage instead of failing on its spec."""
+    from lakefeed import Lakefeed
+    from lakefeed.specs import DATASET_TARGET_SPEC_ID
+
+    lake = Lakefeed(home=tmp_path).connections.create_dataset_base_connection(name="lake")
+    listed = lakefeed(tmp_path, "connections", "list")
+    assert listed.returncode == 0, listed.stderr
+    (row,) = [line for line in listed.stdout.splitlines() if "lake" in line]
+    assert "Data Lake (dataset target)" in row and DATASET_TARGET_SPEC_ID not in row
+    as_json = json.loads(lakefeed(tmp_path, "connections", "list", "--json").stdout)
+    (item,) = as_json["items"]
+    assert item["connectionSpec"]["id"] == DATASET_TARGET_SPEC_ID and "auth" not in item
+    shown = lakefeed(tmp_path, "connections", "show", "lake")
+    assert shown.returncode == 0 and "Data Lake (dataset target)" in shown.stdout
+    assert json.loads(lakefeed(tmp_path, "connections", "show", lake.id, "--json").stdout) == {
+        "items": [item]
+    }
+    for args in (
+        ("connections", "test", "lake"),
+        ("ls", "lake"),
+        ("inspect", "lake", "."),
+        ("preview", "lake", "x.parquet"),
+    ):
+        refused = lakefeed(tmp_path, *args)
+        assert refused.returncode == 1, args
+        assert (
+            "LF-1001" in refused.stderr and "dataset (Data Lake) base connection" in refused.stderr
+        )
+        assert "LF-1413" not in refused.stderr and "Traceback" not in refused.stderr
+    assert lakefeed(tmp_path, "connections", "delete", "lake").returncode == 0

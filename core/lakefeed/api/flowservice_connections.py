@@ -1,7 +1,8 @@
 """``/connections``: base connections — create, list, read, PATCH, delete, test and explore.
 
 Secret auth params come back as ``********`` in every answer, PATCH included. The dataset
-(Data Lake) base connection carries no auth at all.
+(Data Lake) base connection carries no auth at all. Local-files connections are confined to the
+server's ``LAKEFEED_LOCAL_ROOTS`` (:mod:`lakefeed.api.local_roots`).
 """
 
 from __future__ import annotations
@@ -24,22 +25,17 @@ from lakefeed.api.flowservice_common import (
     created,
     items,
 )
+from lakefeed.api.local_roots import check_path, check_root
 from lakefeed.api.patch import apply_patch, check_etag
 from lakefeed.catalog.connections import Connection
 from lakefeed.engine import Lakefeed
 from lakefeed.errors import InvalidRequest
 from lakefeed.specs import DATASET_TARGET_SPEC_ID, REDACTED
+from lakefeed.storage.session import StorageSession
 
 router = APIRouter(tags=["flowservice"])
 
 PATCHABLE = ("/name", "/description", "/auth/params")
-
-
-def connection_dict(connection: Connection) -> dict[str, Any]:
-    shape = connection.to_dict()
-    if connection.connection_spec_id == DATASET_TARGET_SPEC_ID:
-        del shape["auth"]
-    return shape
 
 
 def _storage_connection(lf: Lakefeed, id: str, action: str) -> Connection:
@@ -56,7 +52,7 @@ def _storage_connection(lf: Lakefeed, id: str, action: str) -> Connection:
 @router.get("/connections")
 def list_connections(who: CallerDep, query: ListQuery) -> dict[str, Any]:
     """Base connections of the caller's sandbox."""
-    return query.page([connection_dict(c) for c in who.lf.connections.list()], "connections")
+    return query.page([c.to_dict() for c in who.lf.connections.list()], "connections")
 
 
 @router.post("/connections", status_code=201, response_model=IdEtag)
@@ -80,6 +76,10 @@ def create_connection(who: CallerDep, body: ConnectionBody) -> JSONResponse:
                 "auth is required: auth.specName and auth.params.",
                 fix="GET /connectionSpecs/{id} lists the auth specs and their params.",
             )
+        check_root(
+            lf.settings,
+            lf.session_for(body.connectionSpec.id, body.auth.params, body.auth.specName),
+        )
         connection = lf.create_connection(
             body.name,
             body.connectionSpec.id,
@@ -92,7 +92,7 @@ def create_connection(who: CallerDep, body: ConnectionBody) -> JSONResponse:
 
 @router.get("/connections/{id}")
 def get_connection(who: CallerDep, id: str) -> dict[str, Any]:
-    return items(connection_dict(who.lf.connection(id)))
+    return items(who.lf.connection(id).to_dict())
 
 
 @router.patch("/connections/{id}", response_model=IdEtag)
@@ -128,6 +128,7 @@ def patch_connection(who: CallerDep, id: str, body: PatchBody, if_match: IfMatch
         kept = {k: secrets[k] if v == REDACTED and k in secrets else v for k, v in params.items()}
         source_type = lf.plugins.source_type(connection.connection_spec_id)
         auth = source_type.auth_params(kept, connection.auth.spec_name)
+        check_root(lf.settings, StorageSession(source_type, auth))
     updated = lf.connections.update(
         connection.id,
         name=changed_text(changed, "name", connection.name, required=True),
@@ -164,7 +165,9 @@ def delete_connection(who: CallerDep, id: str) -> Response:
 def test_connection(who: CallerDep, id: str) -> dict[str, Any]:
     """``{"result": true, "detail": …}``, or the storage error (401, 403, 404, 503…)."""
     connection = _storage_connection(who.lf, id, "test")
-    detail = who.lf.session(connection).test()
+    session = who.lf.session(connection)
+    check_root(who.lf.settings, session)
+    detail = session.test()
     return {"result": True, "detail": detail}
 
 
@@ -181,6 +184,7 @@ def explore_connection(
     with ``preview=true`` its first rows (``{"format", "schema": {"columns"}, "data"}``)."""
     connection = _storage_connection(who.lf, id, "explore")
     session = who.lf.session(connection)
+    check_path(who.lf.settings, session, obj or "")
     kind = object_type.strip().lower()
     if kind in ("root", "folder"):
         return session.explore(kind, obj)

@@ -17,6 +17,7 @@ from lakefeed.api.flowservice_bodies import (
 )
 from lakefeed.api.flowservice_common import CallerDep, IfMatch, ListQuery, created, items
 from lakefeed.api.flowservice_connections import changed_text
+from lakefeed.api.local_roots import check_path
 from lakefeed.api.patch import apply_patch, check_etag
 from lakefeed.catalog.connections import Connection
 from lakefeed.engine import Lakefeed
@@ -67,6 +68,7 @@ def create_source_connection(who: CallerDep, body: SourceConnectionBody) -> JSON
             "reads through a storage connection.",
             fix="Use the id of a connection to S3, Azure, GCS, SFTP or local files.",
         )
+    check_path(lf.settings, lf.session(base), body.params.path)
     source = lf.flows.create_source_connection(
         name=body.name,
         description=body.description or "",
@@ -99,6 +101,8 @@ def patch_source_connection(
     params = changed.get("params") or {}
     path = params.get("path", "")
     recursive = params.get("recursive", False)
+    if isinstance(path, str) and path != source.path:
+        check_path(who.lf.settings, who.lf.session(source.base_connection_id), path)
     updated = flows.update_source_connection(
         source.id,
         name=changed_text(changed, "name", source.name, required=True),

@@ -8,12 +8,17 @@ when the client may not use it).
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import threading
+import time
+import weakref
 from dataclasses import dataclass
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
-from lakefeed.catalog.auth import ApiClient
+from lakefeed.catalog.auth import DEFAULT_SANDBOX, AccessToken, ApiClient
 from lakefeed.catalog.records import Scope
 from lakefeed.engine import Lakefeed
 from lakefeed.errors import AuthenticationRequired, Forbidden, MissingHeader
@@ -34,9 +39,87 @@ def root_engine(request: Request) -> Lakefeed:
     return lf
 
 
-def caller(request: Request) -> Caller:
-    """FastAPI dependency of every Platform route."""
+_scoped: weakref.WeakKeyDictionary[Lakefeed, dict[Scope, Lakefeed]] = weakref.WeakKeyDictionary()
+_scoped_lock = threading.Lock()
+
+
+def scoped_engine(lf: Lakefeed, scope: Scope) -> Lakefeed:
+    """``lf.scoped(scope)``, made once per org and sandbox and reused by later requests.
+
+    A scoped engine holds only stateless stores (over the shared database engine), so reusing
+    it changes no answer; it saves rebuilding them on every request, and above all the
+    connection store's Fernet cipher, which reads the key file each time it is built. (The key
+    file is thus read once per org and sandbox, as a CLI process reads it once.) Only callers
+    that passed authentication reach here, so the entries are bounded by the orgs and
+    sandboxes that exist.
+    """
+    with _scoped_lock:
+        engines = _scoped.setdefault(lf, {})
+        engine = engines.get(scope)
+        if engine is None:
+            engine = engines[scope] = lf.scoped(scope)
+        return engine
+
+
+#: Seconds a verified token, and a sandbox found to exist, are trusted without reading the
+#: store again. A token's own expiry is still checked on every request; a client deleted or a
+#: sandbox removed in the store is noticed within this delay.
+AUTH_CACHE_SECONDS = 5.0
+AUTH_CACHE_ENTRIES = 10_000
+
+
+class _AuthCache:
+    """Recent answers of :meth:`AuthStore.verify` (by token hash) and :meth:`AuthStore.sandbox`
+    (positive only: a refusal is always read from the store), for ``AUTH_CACHE_SECONDS``."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, tuple[float, AccessToken]] = {}
+        self.sandboxes: dict[tuple[str, str], float] = {}
+
+    @staticmethod
+    def _fresh(stored_at: float) -> bool:
+        return time.monotonic() - stored_at < AUTH_CACHE_SECONDS
+
+    def token(self, key: str) -> AccessToken | None:
+        found = self.tokens.get(key)
+        if found is None or not self._fresh(found[0]):
+            return None
+        return found[1]
+
+    def keep_token(self, key: str, access: AccessToken) -> None:
+        if len(self.tokens) >= AUTH_CACHE_ENTRIES:
+            self.tokens.clear()
+        self.tokens[key] = (time.monotonic(), access)
+
+    def sandbox(self, org: str, name: str) -> bool:
+        stored_at = self.sandboxes.get((org, name))
+        return stored_at is not None and self._fresh(stored_at)
+
+    def keep_sandbox(self, org: str, name: str) -> None:
+        if len(self.sandboxes) >= AUTH_CACHE_ENTRIES:
+            self.sandboxes.clear()
+        self.sandboxes[(org, name)] = time.monotonic()
+
+
+_auth_caches: weakref.WeakKeyDictionary[Lakefeed, _AuthCache] = weakref.WeakKeyDictionary()
+
+
+def _auth_cache(lf: Lakefeed) -> _AuthCache:
+    with _scoped_lock:
+        cache = _auth_caches.get(lf)
+        if cache is None:
+            cache = _auth_caches[lf] = _AuthCache()
+        return cache
+
+
+async def caller(request: Request) -> Caller:
+    """FastAPI dependency of every Platform route.
+
+    Async, so that a request whose token and sandbox were checked in the last few seconds is
+    authenticated on the event loop, without a trip through the thread pool; the store is
+    read (in the thread pool) otherwise."""
     lf = root_engine(request)
+    cache = _auth_cache(lf)
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -44,7 +127,12 @@ def caller(request: Request) -> Caller:
             "The Authorization header with a bearer token is missing.",
             fix="Send Authorization: Bearer <token> (POST /ims/token/v3 gives one).",
         )
-    access = lf.auth.verify(token.strip())
+    token = token.strip()
+    key = hashlib.sha256(token.encode()).hexdigest()
+    access = cache.token(key)
+    if access is None or access.expires_at <= int(time.time() * 1000):
+        access = await run_in_threadpool(lf.auth.verify, token)
+        cache.keep_token(key, access)
     client = access.client
     api_key = request.headers.get("x-api-key")
     if not api_key:
@@ -69,10 +157,12 @@ def caller(request: Request) -> Caller:
         raise MissingHeader(
             "The x-sandbox-name header is missing.", fix="Send x-sandbox-name: prod (or another)."
         )
-    lf.auth.sandbox(org, sandbox)  # 404 when the org has no such sandbox
+    if sandbox != DEFAULT_SANDBOX and not cache.sandbox(org, sandbox):
+        await run_in_threadpool(lf.auth.sandbox, org, sandbox)  # 404 when there is no such one
+        cache.keep_sandbox(org, sandbox)
     if not client.may_use(sandbox):
         raise Forbidden(
             f"This API client may not use sandbox {sandbox!r}.",
             fix="Use one of its sandboxes, or create a client for this one.",
         )
-    return Caller(lf.scoped(Scope(org, sandbox)), client, org, sandbox)
+    return Caller(scoped_engine(lf, Scope(org, sandbox)), client, org, sandbox)

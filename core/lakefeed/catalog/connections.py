@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,8 +35,15 @@ class Connection:
     ims_org_id: str
     sandbox_name: str
 
+    @property
+    def is_dataset_base(self) -> bool:
+        """A dataset (Data Lake) base connection: no storage and no auth."""
+        return self.connection_spec_id == DATASET_TARGET_SPEC.id
+
     def to_dict(self) -> dict[str, Any]:
-        """The Flow Service ``ConnectionItemDTO``; secret params come back redacted."""
+        """The Flow Service ``ConnectionItemDTO``; secret params come back redacted, and a
+        dataset base connection has no ``auth``."""
+        auth = {"specName": self.auth.spec_name, "params": self.auth.redacted()}
         return {
             "id": self.id,
             "name": self.name,
@@ -45,7 +52,7 @@ class Connection:
                 "id": self.connection_spec_id,
                 "version": self.connection_spec_version,
             },
-            "auth": {"specName": self.auth.spec_name, "params": self.auth.redacted()},
+            **({} if self.is_dataset_base else {"auth": auth}),
             "state": self.state,
             "etag": self.etag,
             "version": self.etag,
@@ -198,6 +205,19 @@ class ConnectionStore:
             ims_org_id=row["ims_org_id"],
             sandbox_name=row["sandbox_name"],
         )
+
+    def spec_versions(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """By id, the connection spec id and version of these connections, without opening
+        their secrets (what a flow's ``inheritedAttributes`` shows of its base connections)."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+        columns = (table.c.id, table.c.connection_spec_id, table.c.connection_spec_version)
+        query = sa.select(*columns).where(self.scope & table.c.id.in_(wanted))
+        with self.engine.connect() as db:
+            return {
+                r.id: (r.connection_spec_id, r.connection_spec_version) for r in db.execute(query)
+            }
 
     def list(self) -> list[Connection]:
         with self.engine.connect() as db:

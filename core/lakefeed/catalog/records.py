@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from collections.abc import Mapping
@@ -45,6 +46,33 @@ class Scope:
         }
 
 
+# Statements every request runs are built once per table, with the scope and the key as bound
+# parameters: building a SQLAlchemy statement (and its cache key) costs several times what
+# SQLite takes to answer it.
+_ORG: sa.BindParameter[str] = sa.bindparam("scope_ims_org_id", type_=sa.String)
+_SANDBOX: sa.BindParameter[str] = sa.bindparam("scope_sandbox_name", type_=sa.String)
+_ID_OR_NAME: sa.BindParameter[str] = sa.bindparam("id_or_name", type_=sa.String)
+
+
+def _in_scope(table: sa.Table) -> sa.ColumnElement[bool]:
+    return (table.c.ims_org_id == _ORG) & (table.c.sandbox_name == _SANDBOX)
+
+
+@functools.cache
+def _find_statement(table: sa.Table) -> sa.Select[Any]:
+    where = table.c.id == _ID_OR_NAME
+    if "name" in table.c:
+        where = where | (table.c.name == _ID_OR_NAME)
+    # An id beats a name; among equal names the oldest wins, so lookups are stable.
+    order = ((table.c.id != _ID_OR_NAME), table.c.created_at)
+    return sa.select(table).where(_in_scope(table) & where).order_by(*order)
+
+
+@functools.cache
+def _select_statement(table: sa.Table) -> sa.Select[Any]:
+    return sa.select(table).where(_in_scope(table)).order_by(table.c.created_at, table.c.id)
+
+
 class ResourceTable:
     """Scoped reads and writes of one resource table; ``not_found`` builds the 404 error."""
 
@@ -63,22 +91,19 @@ class ResourceTable:
         self.not_found = not_found
         self.noun = noun
         self.list_command = list_command
+        self._scope_params = {
+            "scope_ims_org_id": scope.ims_org_id,
+            "scope_sandbox_name": scope.sandbox_name,
+        }
 
     def insert(self, row: Mapping[str, Any]) -> None:
         with self.engine.begin() as db:
             db.execute(self.table.insert().values(**row))
 
     def find(self, id_or_name: str) -> Any:
-        where = self.scope.where(self.table) & (self.table.c.id == id_or_name)
-        if "name" in self.table.c:
-            where = self.scope.where(self.table) & (
-                (self.table.c.id == id_or_name) | (self.table.c.name == id_or_name)
-            )
-        query = sa.select(self.table).where(where)
-        # An id beats a name; among equal names the oldest wins, so lookups are stable.
-        query = query.order_by((self.table.c.id != id_or_name), self.table.c.created_at)
+        params = {**self._scope_params, "id_or_name": id_or_name}
         with self.engine.connect() as db:
-            row = db.execute(query).first()
+            row = db.execute(_find_statement(self.table), params).first()
         return None if row is None else row._mapping
 
     def get(self, id_or_name: str) -> Mapping[str, Any]:
@@ -91,10 +116,11 @@ class ResourceTable:
         return row
 
     def select(self, *where: sa.ColumnElement[bool], limit: int | None = None) -> list[Any]:
-        query = sa.select(self.table).where(self.scope.where(self.table), *where)
-        query = query.order_by(self.table.c.created_at, self.table.c.id).limit(limit)
+        query = _select_statement(self.table)
+        if where or limit is not None:
+            query = query.where(*where).limit(limit)
         with self.engine.connect() as db:
-            return [r._mapping for r in db.execute(query)]
+            return [r._mapping for r in db.execute(query, self._scope_params)]
 
     def update(self, id: str, **values: Any) -> None:
         values = {"etag": new_etag(), "updated_at": now_ms(), **values}

@@ -83,6 +83,20 @@ def run_alive(owner: str, heartbeat_at: int) -> bool:
     return True
 
 
+#: A flow's latest completed run (built once: GET /flows/{id} runs it on every call).
+_LAST_COMPLETED_RUN = (
+    sa.select(tables.runs)
+    .where(
+        (tables.runs.c.ims_org_id == sa.bindparam("ims_org_id"))
+        & (tables.runs.c.sandbox_name == sa.bindparam("sandbox_name"))
+        & (tables.runs.c.flow_id == sa.bindparam("flow_id"))
+        & (tables.runs.c.state == "completed")
+    )
+    .order_by(tables.runs.c.created_at.desc(), tables.runs.c.id.desc())
+    .limit(1)
+)
+
+
 @dataclass(frozen=True)
 class Run:
     row: Mapping[str, Any]
@@ -193,6 +207,35 @@ class RunRecords:
     def list_runs(self, flow_id: str | None = None) -> list[Run]:
         where = [] if flow_id is None else [tables.runs.c.flow_id == flow_id]
         return [Run(r) for r in self.runs.select(*where)]
+
+    def last_completed_runs(self, flow_ids: Sequence[str] | None = None) -> dict[str, Run]:
+        """By flow id, the flow's latest completed run (by creation time, then id, as
+        :meth:`list_runs` orders them), for ``flow_ids`` or every flow. One query that reads
+        only those runs, not every run of the sandbox."""
+        if flow_ids is not None and len(set(flow_ids)) <= 1:
+            if not flow_ids:
+                return {}
+            params = {
+                "ims_org_id": self.scope.ims_org_id,
+                "sandbox_name": self.scope.sandbox_name,
+                "flow_id": flow_ids[0],
+            }
+            with self.engine.connect() as db:
+                row = db.execute(_LAST_COMPLETED_RUN, params).first()
+            return {} if row is None else {row.flow_id: Run(dict(row._mapping))}
+        t = tables.runs
+        where = [self.scope.where(t), t.c.state == "completed"]
+        if flow_ids is not None:
+            where.append(t.c.flow_id.in_(sorted(set(flow_ids))))
+        rank = (
+            sa.func.row_number()
+            .over(partition_by=t.c.flow_id, order_by=(t.c.created_at.desc(), t.c.id.desc()))
+            .label("rank")
+        )
+        ranked = sa.select(t, rank).where(*where).subquery()
+        query = sa.select(*(ranked.c[c.name] for c in t.columns)).where(ranked.c.rank == 1)
+        with self.engine.connect() as db:
+            return {r.flow_id: Run(dict(r._mapping)) for r in db.execute(query)}
 
     def heartbeat(self, run_id: str) -> None:
         t = tables.runs

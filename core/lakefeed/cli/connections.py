@@ -13,6 +13,10 @@ from lakefeed.cli.context import engine
 from lakefeed.cli.output import console, emit_json, json_option, table
 from lakefeed.cli.resources import resources
 from lakefeed.errors import InvalidRequest
+from lakefeed.specs import DATASET_TARGET_SPEC_ID
+
+#: How tables name the dataset (Data Lake) spec: its connections are targets, not storage.
+DATASET_SPEC_LABEL = "Data Lake (dataset target)"
 
 
 @click.group("connections")
@@ -129,6 +133,7 @@ def list_(as_json: bool) -> None:
         emit_json({"items": items, "count": len(items)})
         return
     names = {s["id"]: s["name"] for s in res.connection_specs()}
+    names[DATASET_TARGET_SPEC_ID] = DATASET_SPEC_LABEL
     table(
         "Connections",
         ["name", "id", "spec", "auth spec", "state"],
@@ -156,8 +161,11 @@ def show(connection: str, as_json: bool) -> None:
         return
     auth = item.get("auth") or {}
     rows = [(k, v) for k, v in item.items() if k != "auth"]
-    rows += [("auth.specName", auth.get("specName", ""))]
-    rows += [(f"auth.params.{k}", v) for k, v in (auth.get("params") or {}).items()]
+    if item["connectionSpec"]["id"] == DATASET_TARGET_SPEC_ID:
+        rows += [("spec", DATASET_SPEC_LABEL), ("auth", "none")]
+    else:
+        rows += [("auth.specName", auth.get("specName", ""))]
+        rows += [(f"auth.params.{k}", v) for k, v in (auth.get("params") or {}).items()]
     table(f"Connection {item['name']}", ["field", "value"], rows)
 
 
