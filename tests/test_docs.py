@@ -269,6 +269,9 @@ def documented_command_lines() -> Iterator[tuple[Path, list[str]]]:
                 if not line.startswith("$ ") or re.search(r"\s\[", line):
                     continue  # output, or a synopsis such as `lakefeed ls CONNECTION [PATH]`
                 for part in line[2:].split("|"):
+                    # Shell plumbing around a command: redirections and a trailing `&`.
+                    part = re.sub(r"\s*&\s*$", "", part)
+                    part = re.sub(r"\s\d?>>?\s*(&\d|\S+)", "", part)
                     words = shlex.split(part.strip(), comments=True)
                     while words and re.match(r"[A-Z_]+=", words[0]):
                         words.pop(0)  # VAR=value prefix
@@ -472,6 +475,58 @@ def test_register_commands_example_adds_a_working_command(tmp_path: Path) -> Non
     result = CliRunner().invoke(group, [name, "docs"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "1 files" in result.output, result.output
+
+
+# --- REST routes -------------------------------------------------------------------------------
+
+REST_MD = DOCS / "reference" / "rest.md"
+ROUTE_HEADING = re.compile(r"^### (?P<method>[A-Z]+) (?P<path>/\S*)$")
+
+
+def route_sections(text: str) -> dict[tuple[str, str], str]:
+    """``(METHOD, path)`` of every ``### METHOD /path`` heading, with the text up to the next
+    ``##``/``###`` heading (headings inside code blocks do not count)."""
+    sections: dict[tuple[str, str], str] = {}
+    duplicates = []
+    current: tuple[str, str] | None = None
+    fenced = False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and line.startswith(("## ", "### ")):
+            match = ROUTE_HEADING.match(line)
+            current = (match["method"], match["path"]) if match else None
+            if current in sections:
+                duplicates.append(current)
+            if current:
+                sections[current] = ""
+            continue
+        if current:
+            sections[current] += line + "\n"
+    assert not duplicates, f"routes with two sections in rest.md: {duplicates}"
+    return sections
+
+
+def test_rest_reference_covers_every_route(tmp_path: Path) -> None:
+    from lakefeed import Lakefeed
+    from lakefeed.api import create_app
+
+    # app.routes is empty (routers are included lazily): the OpenAPI document lists the routes.
+    paths = create_app(Lakefeed(home=tmp_path)).openapi()["paths"]
+    routes = {
+        (method.upper(), path)
+        for path, operations in paths.items()
+        for method in operations
+        if method.upper() not in ("HEAD", "OPTIONS")
+    }
+    assert len(routes) > 40, sorted(routes)
+    sections = route_sections(read(REST_MD))
+    missing = sorted(f"{m} {p}" for m, p in routes - set(sections))
+    assert not missing, f"routes without a '### METHOD /path' section in rest.md: {missing}"
+    unknown = sorted(f"{m} {p}" for m, p in set(sections) - routes)
+    assert not unknown, f"rest.md sections for routes the server does not have: {unknown}"
+    no_example = sorted(f"{m} {p}" for (m, p), body in sections.items() if "curl" not in body)
+    assert not no_example, f"rest.md route sections without a curl example: {no_example}"
 
 
 if __name__ == "__main__":

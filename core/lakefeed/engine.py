@@ -13,6 +13,7 @@ from lakefeed.catalog.records import Scope
 from lakefeed.catalog.secretbox import SecretBox
 from lakefeed.catalog.store import open_engine
 from lakefeed.config import Settings
+from lakefeed.errors import InvalidRequest
 from lakefeed.plugins import Plugins, get_plugins
 from lakefeed.specs import ConnectionSpec
 from lakefeed.storage.session import StorageSession
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from lakefeed.catalog.runs import Run, RunRecords
     from lakefeed.datasets.store import DatasetStore
     from lakefeed.flows.runner import RunProgress
+    from lakefeed.scheduling.backlog import BacklogStore
     from lakefeed.schema.conform import TargetSchema
     from lakefeed.schema.registry import SchemaRegistry
 
@@ -81,9 +83,13 @@ class Lakefeed:
 
     @cached_property
     def connections(self) -> ConnectionStore:
+        # One key (file read, cipher built) per installation, shared with scoped copies.
+        box = self._shared.get("secret_box")
+        if box is None:
+            box = self._shared["secret_box"] = SecretBox(self.settings.secret_key_file)
         return ConnectionStore(
             self.db,
-            SecretBox(self.settings.secret_key_file),
+            box,
             ims_org_id=self.scope.ims_org_id,
             sandbox_name=self.scope.sandbox_name,
         )
@@ -136,6 +142,13 @@ class Lakefeed:
 
         return RunRecords(self.db, self.scope)
 
+    @cached_property
+    def backlog(self) -> BacklogStore:
+        """Per flow, the files discovered but not ingested yet."""
+        from lakefeed.scheduling.backlog import BacklogStore
+
+        return BacklogStore(self.db, self.scope)
+
     def target_schema(self, schema_id: str) -> TargetSchema:
         """The schema rows are conformed to: the registry schema, resolved, as Arrow + rules."""
         from lakefeed.schema.conform import TargetSchema
@@ -154,11 +167,24 @@ class Lakefeed:
         """Run ``flow`` (or its id or name) now and return the finished run. Files already
         ingested are skipped; ``retry_failed`` also retries file versions that failed for good
         (corrupt, schema mismatch) before."""
-        from lakefeed.flows.runner import FlowRunner
+        from lakefeed.flows import ondemand
 
         if isinstance(flow, str):
             flow = self.flows.flow(flow)
-        return FlowRunner(self, flow, progress=progress, retry_failed=retry_failed).run()
+        runner, run = ondemand.start(self, flow, retry_failed=retry_failed)
+        runner.progress = progress
+        return runner.execute(run)
+
+    def retrigger_run(
+        self, run_id: str, *, progress: Callable[[RunProgress], None] | None = None
+    ) -> Run:
+        """Run a failed run's flow again over the same window (files that failed for good in
+        it are retried too); returns the new run, finished."""
+        from lakefeed.flows import ondemand
+
+        runner, run = ondemand.retrigger(self, run_id)
+        runner.progress = progress
+        return runner.execute(run)
 
     # -- specs ---------------------------------------------------------------------------------
 
@@ -200,6 +226,7 @@ class Lakefeed:
         """Delete a flow and its file ledger; refused while one of its runs is in progress.
         Its runs and batches stay, as the history of what was ingested."""
         from lakefeed.errors import RunInProgress
+        from lakefeed.scheduling.leases import forget_windows
 
         flow = self.flows.flow(id_or_name)
         if self.runs.active_runs(flow.id):
@@ -207,6 +234,8 @@ class Lakefeed:
                 f"Flow {flow.name!r} has a run in progress.", fix="Delete it once the run ends."
             )
         self.runs.forget_ledger(flow.id)
+        self.backlog.forget(flow.id)
+        forget_windows(self.db, flow.id)
         self.flows.flows.delete(flow.id)
 
     def delete_dataset(self, id_or_name: str) -> None:
@@ -216,9 +245,18 @@ class Lakefeed:
         self.datasets.delete(dataset.id)
 
     def session(self, connection: Connection | str) -> StorageSession:
-        """A :class:`StorageSession` for a stored connection (or its id or name)."""
+        """A :class:`StorageSession` for a stored connection (or its id or name); a dataset
+        base connection has no storage (:class:`InvalidRequest`)."""
         if isinstance(connection, str):
             connection = self.connection(connection)
+        if connection.is_dataset_base:
+            raise InvalidRequest(
+                f"Connection {connection.name!r} is a dataset (Data Lake) base connection: it "
+                "stands for lakefeed's datasets, not for storage, so it cannot be tested, "
+                "listed or read.",
+                fix="Use a storage connection (`lakefeed connections list` shows each one's "
+                "spec); `lakefeed datasets list` shows the datasets.",
+            )
         source_type = self.plugins.source_type(connection.connection_spec_id)
         return StorageSession(source_type, connection.auth, label=connection.name)
 

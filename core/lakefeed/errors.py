@@ -139,6 +139,72 @@ class RunInProgress(LakefeedError):
     title = "A run of this flow is in progress"
 
 
+class RunCancelled(LakefeedError):
+    """A run abandoned before its commit because its process is stopping."""
+
+    code = "LF-1511"
+    http_status = 503
+    title = "Run cancelled"
+
+
+class InvalidSchedule(InvalidFlow):
+    """``scheduleParams`` that break a scheduling rule; the subclasses carry the Flow Service
+    code of the rule."""
+
+    code = "LF-1397"
+    title = "Invalid schedule"
+
+
+class StartTimeInPast(InvalidSchedule):
+    code = "LF-1360"
+    title = "Start time is in the past"
+
+
+class IntervalNotAllowed(InvalidSchedule):
+    code = "LF-1361"
+    title = "Interval is not allowed with frequency once"
+
+
+class IntervalTooSmall(InvalidSchedule):
+    code = "LF-1362"
+    title = "Interval is below the minimum"
+
+
+class BackfillNotAllowed(InvalidSchedule):
+    code = "LF-1364"
+    title = "Backfill is not allowed with frequency once"
+
+
+class ScheduleLocked(InvalidSchedule):
+    code = "LF-1366"
+    title = "Start time has passed: update not allowed"
+
+
+class InvalidRunParams(InvalidFlow):
+    code = "LF-1384"
+    title = "Invalid run params"
+
+
+class InvalidRunWindow(InvalidRunParams):
+    code = "LF-1381"
+    title = "Window end is before window start"
+
+
+class RunNotSupported(InvalidFlow):
+    code = "LF-1386"
+    title = "Run creation is not supported for the flow's frequency"
+
+
+class RunNotRetriggerable(InvalidFlow):
+    code = "LF-1387"
+    title = "Run is not in a re-triggerable state"
+
+
+class FlowDisabled(InvalidFlow):
+    code = "LF-1388"
+    title = "Flow is disabled"
+
+
 class DatasetError(LakefeedError):
     """The Iceberg table behind a dataset cannot be read or written."""
 

@@ -554,3 +554,112 @@ def test_lists_of_flows_and_connections(api: httpx.Client, landing: Landing) -> 
         params={"property": f"params.dataSetId=={landing.dataset_id}", "count": "true"},
     ).json()
     assert targets["count"] >= 1
+
+
+# -- schedules, run now, re-trigger, backlog, /metrics -----------------------------------------
+
+
+def post_flow(api: httpx.Client, landing: Landing, name: str, schedule: Any) -> httpx.Response:
+    source = created(api.post(f"{FS}/sourceConnections", json=landing.source(f"{name} source")))
+    target = created(api.post(f"{FS}/targetConnections", json=landing.target(f"{name} target")))
+    body = {"name": name, "flowSpec": FLOW_SPEC, "sourceConnectionIds": [source["id"]],
+            "targetConnectionIds": [target["id"]], "scheduleParams": schedule}  # fmt: skip
+    return api.post(f"{FS}/flows", json=body)
+
+
+def flow_type(response: httpx.Response, status: int, code: int) -> None:
+    assert response.status_code == status, response.text
+    assert response.json()["type"].endswith(f"FLOW-{code}-{status}"), response.json()
+
+
+def test_schedule_rules_answer_their_flow_service_codes(
+    api: httpx.Client, landing: Landing
+) -> None:
+    past = {"startTime": str(int(time.time()) - 3600), "frequency": "once"}
+    flow_type(post_flow(api, landing, "sched rules", past), 400, 1360)
+    minute = {"startTime": int(time.time()), "frequency": "minute", "interval": "5"}
+    flow_type(post_flow(api, landing, "sched rules 2", minute), 400, 1362)
+    hourly = {"startTime": int(time.time()), "frequency": "hour", "interval": 1}
+    flow = create_flow(api, landing, "sched rules 3", scheduleParams=hourly)["flow"]
+    time.sleep(1.1)  # the start has passed: no switch to once, no backfill change
+    url = f"{FS}/flows/{flow['id']}"
+    etag = item(api, f"flows/{flow['id']}")["etag"]
+    for op, code in (
+        ({"op": "replace", "path": "/scheduleParams/frequency", "value": "once"}, 1366),
+        ({"op": "add", "path": "/scheduleParams/backfill", "value": "false"}, 1366),
+    ):
+        flow_type(api.patch(url, json=[op], headers={"If-Match": etag}), 400, code)
+
+
+def test_on_demand_runs_refuse_with_their_codes(api: httpx.Client, landing: Landing) -> None:
+    hourly = {"startTime": int(time.time()) + 600, "frequency": "hour", "interval": 1}
+    scheduled = create_flow(api, landing, "codes hourly", scheduleParams=hourly)["flow"]
+    flow_type(api.post(f"{FS}/runs", json={"flowId": scheduled["id"]}), 400, 1386)
+    once = create_flow(api, landing, "codes once")["flow"]
+    window = {"windowStartTime": 100, "windowEndTime": 50}
+    flow_type(api.post(f"{FS}/runs", json={"flowId": once["id"], "params": window}), 400, 1381)
+    assert api.post(f"{FS}/flows/{once['id']}/action", params={"op": "disable"}).is_success
+    flow_type(api.post(f"{FS}/runs", json={"flowId": once["id"]}), 400, 1388)
+    flow_type(api.post(f"{FS}/flows/{once['id']}/runs"), 400, 1388)
+
+
+def test_an_on_demand_window_takes_only_the_files_modified_in_it(
+    api: httpx.Client, landing: Landing
+) -> None:
+    once = create_flow(api, landing, "old window")["flow"]
+    window = {"startTime": int(time.time()), "windowStartTime": 0, "windowEndTime": 1_000_000}
+    ref = created(api.post(f"{FS}/runs", json={"flowId": once["id"], "params": window}))
+    run = wait_for_run(api, ref["items"][0]["id"])
+    assert run["metrics"]["fileSummary"]["inputFileCount"] == 0
+    assert run["metrics"]["fileSummary"]["skippedFileCount"] == 2
+    assert run["params"]["windowEndTime"] == "1000000"
+
+
+def test_run_now_retrigger_and_backlog(api: httpx.Client, landing: Landing) -> None:
+    hourly = {"startTime": int(time.time()) + 600, "frequency": "hour", "interval": 1}
+    flow = create_flow(api, landing, "run now", scheduleParams=hourly)["flow"]
+    url = f"{FS}/flows/{flow['id']}"
+    never = api.get(f"{url}/backlog").json()["items"][0]
+    assert never["files"] is None and never["observedAt"] is None
+    listed = api.get(f"{url}/backlog", params={"refresh": "true"}).json()["items"][0]
+    assert listed["files"] == 2 and listed["bytes"] > 0 and listed["oldestAgeMs"] >= 0
+
+    first = wait_for_run(api, created(api.post(f"{url}/runs"))["items"][0]["id"])
+    assert first["metrics"]["statusSummary"]["status"] == "failed"  # a bad row, no partial
+    flow_type(api.post(f"{FS}/runs/{first['id']}/action", params={"op": "PAUSE"}), 400, 1001)
+    again = api.post(f"{FS}/runs/{first['id']}/action", params={"op": "RE_TRIGGER"})
+    assert again.status_code == 200, again.text
+    rerun = wait_for_run(api, again.json()["items"][0]["id"])
+    assert rerun["params"]["retriggerOf"] == first["id"]
+    assert rerun["metrics"]["fileSummary"]["inputFileCount"] == 2  # nothing was committed
+    after = api.get(f"{url}/backlog").json()["items"][0]
+    assert after["files"] == 2  # the batch failed: both files still wait
+
+    assert api.post(f"{url}/action", params={"op": "disable"}).is_success
+    flow_type(api.post(f"{FS}/runs/{rerun['id']}/action", params={"op": "RE_TRIGGER"}), 400, 1388)
+    assert api.post(f"{url}/action", params={"op": "enable"}).is_success
+    once = create_flow(api, landing, "run now once")["flow"]
+    fine = {"startTime": int(time.time()), "windowStartTime": 0, "windowEndTime": 1_000_000}
+    started = created(api.post(f"{FS}/runs", json={"flowId": once["id"], "params": fine}))
+    ok = wait_for_run(api, started["items"][0]["id"])
+    assert ok["metrics"]["statusSummary"]["status"] == "success"
+    flow_type(api.post(f"{FS}/runs/{ok['id']}/action", params={"op": "RE_TRIGGER"}), 400, 1387)
+
+
+def test_metrics_are_prometheus_text_without_credentials(
+    server: Server, api: httpx.Client, landing: Landing
+) -> None:
+    flow = create_flow(api, landing, "metrics")["flow"]
+    api.get(f"{FS}/flows/{flow['id']}/backlog", params={"refresh": "true"})
+    response = httpx.get(f"{server.url}/metrics")  # no Platform headers
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    text = response.text
+    assert "# TYPE lakefeed_flow_backlog_files gauge" in text
+    line = next(
+        line for line in text.splitlines()
+        if line.startswith("lakefeed_flow_backlog_files{") and flow["id"] in line
+    )  # fmt: skip
+    assert line.endswith(" 2") and 'flow="metrics"' in line
+    assert "lakefeed_runs_total{" in text and 'status="success"' in text
+    assert "secret" not in text.lower() and str(landing.root) not in text

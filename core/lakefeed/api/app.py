@@ -7,10 +7,11 @@ execute in a worker pool of the server process, so requests never wait for them.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,6 +19,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from lakefeed.__about__ import __version__
 from lakefeed.api.errors import error_body, install_error_handlers
 from lakefeed.engine import Lakefeed
+
+if TYPE_CHECKING:
+    from lakefeed.scheduling.scheduler import Scheduler
 
 #: Bodies above this answer 413: no route takes more than a schema document.
 MAX_BODY_BYTES = 1024 * 1024
@@ -81,15 +85,37 @@ class _TooLarge(Exception):
     pass
 
 
-def create_app(lf: Lakefeed | None = None, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
-    """The REST service over ``lf`` (default: the installation of ``LAKEFEED_HOME``)."""
-    from lakefeed.api import catalog, export, flowservice, ims, schemaregistry
+def create_app(
+    lf: Lakefeed | None = None,
+    *,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    scheduler: Scheduler | None = None,
+    scheduler_grace_seconds: float = 30.0,
+) -> FastAPI:
+    """The REST service over ``lf`` (default: the installation of ``LAKEFEED_HOME``). With
+    ``scheduler``, the app runs it in a thread while it serves (``lakefeed serve
+    --scheduler``), and stops it on shutdown."""
+    from lakefeed.api import catalog, export, flowservice, ims, metrics, schemaregistry
 
     engine = lf or Lakefeed()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        thread = None
+        if scheduler is not None:
+            thread = threading.Thread(
+                target=scheduler.run_forever,
+                args=(stop,),
+                kwargs={"grace_seconds": scheduler_grace_seconds},
+                name="lakefeed-scheduler",
+                daemon=True,
+            )
+            thread.start()
         yield
+        stop.set()
+        if thread is not None:
+            thread.join()
         app.state.run_workers.shutdown(wait=True)
 
     app = FastAPI(
@@ -100,9 +126,10 @@ def create_app(lf: Lakefeed | None = None, *, max_body_bytes: int = MAX_BODY_BYT
         lifespan=lifespan,
     )
     app.state.lakefeed = engine
+    app.state.scheduler = scheduler
     app.state.run_workers = ThreadPoolExecutor(RUN_WORKERS, thread_name_prefix="lakefeed-run")
     install_error_handlers(app)
-    for module in (ims, flowservice, catalog, schemaregistry, export):
+    for module in (ims, flowservice, catalog, schemaregistry, export, metrics):
         app.include_router(module.router, prefix=module.PREFIX)
     app.add_middleware(BodySizeLimit, limit=max_body_bytes)
     return app

@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from lakefeed.api.flowservice_bodies import FlowBody, IdEtag, PatchBody, patch_operations
 from lakefeed.api.flowservice_common import CallerDep, IfMatch, ListQuery, created, items
 from lakefeed.api.flowservice_connections import changed_text
 from lakefeed.api.patch import apply_patch, check_etag
+from lakefeed.catalog import tables
 from lakefeed.catalog.flows import Flow
 from lakefeed.catalog.runs import Run
 from lakefeed.engine import Lakefeed
@@ -27,9 +28,31 @@ ACTIONS = {"enable": "enabled", "disable": "disabled"}
 def flow_dicts(lf: Lakefeed, flows: Iterable[Flow]) -> list[dict[str, Any]]:
     """Flow Service flow items: the flow plus ``inheritedAttributes`` (its connections and
     their specs) and, once it has run, ``lastRunDetails``."""
-    sources = {s.id: s.row for s in lf.flows.source_connections()}
-    targets = {t.id: t.row for t in lf.flows.target_connections()}
-    bases = {c.id: c for c in lf.connections.list()}
+    flows = list(flows)
+
+    def referenced(key: str) -> list[str]:
+        return sorted({str(id) for flow in flows for id in flow.row[key]})
+
+    # Only the connections these flows use (all of them for a long list), and of their base
+    # connections only the spec: no secret is decrypted to show a flow.
+    if len(flows) <= 500:
+        sources = {
+            r["id"]: r
+            for r in lf.flows.sources.select(
+                tables.source_connections.c.id.in_(referenced("source_connection_ids"))
+            )
+        }
+        targets = {
+            r["id"]: r
+            for r in lf.flows.targets.select(
+                tables.target_connections.c.id.in_(referenced("target_connection_ids"))
+            )
+        }
+    else:
+        sources = {s.id: s.row for s in lf.flows.source_connections()}
+        targets = {t.id: t.row for t in lf.flows.target_connections()}
+    base_ids = [r["base_connection_id"] for r in (*sources.values(), *targets.values())]
+    bases = lf.connections.spec_versions(id for id in base_ids if id)
 
     def spec(row: Mapping[str, Any]) -> dict[str, Any]:
         return {"id": row["connection_spec_id"], "version": row["connection_spec_version"]}
@@ -44,19 +67,16 @@ def flow_dicts(lf: Lakefeed, flows: Iterable[Flow]) -> list[dict[str, Any]]:
             base = bases.get(row["base_connection_id"] or "")
             if base is not None:
                 entry["baseConnection"] = {
-                    "id": base.id,
-                    "connectionSpec": {
-                        "id": base.connection_spec_id,
-                        "version": base.connection_spec_version,
-                    },
+                    "id": row["base_connection_id"],
+                    "connectionSpec": {"id": base[0], "version": base[1]},
                 }
             out.append(entry)
         return out
 
-    last_runs: dict[str, Run] = {}
-    for run in lf.runs.list_runs():  # oldest first: the last one seen wins
-        if run.state == "completed":
-            last_runs[run.flow_id] = run
+    # One flow (GET /flows/{id}) or a page of them: read only their latest completed runs.
+    last_runs: dict[str, Run] = lf.runs.last_completed_runs(
+        [flow.id for flow in flows] if len(flows) <= 500 else None
+    )
     shapes = []
     for flow in flows:
         extra: dict[str, Any] = {
@@ -162,3 +182,35 @@ def delete_flow(who: CallerDep, id: str) -> Response:
     """Refused (409) while a run of the flow is in progress; its runs stay, as history."""
     who.lf.delete_flow(id)
     return Response(status_code=204)
+
+
+@router.post("/flows/{id}/runs", status_code=201)
+def run_flow_now(who: CallerDep, id: str, request: Request) -> JSONResponse:
+    """Run now (a lakefeed extension): start a run of an enabled flow of any frequency, over
+    every file not ingested yet; the schedule is not changed. 409 while one is running.
+    Answers ``{"items": [{"id", "etag"}]}`` like ``POST /runs``."""
+    from lakefeed.api.flowservice_runs import execute_in_background
+    from lakefeed.api.local_roots import check_flow
+    from lakefeed.flows import ondemand
+
+    flow = who.lf.flows.flow(id)
+    check_flow(who.lf, flow)
+    runner, run = ondemand.start(who.lf, flow)
+    execute_in_background(request, runner, run)
+    return JSONResponse({"items": [{"id": run.id, "etag": run.row["etag"]}]}, status_code=201)
+
+
+@router.get("/flows/{id}/backlog")
+def flow_backlog(
+    who: CallerDep, id: str, refresh: Annotated[bool, Query()] = False
+) -> dict[str, Any]:
+    """A lakefeed extension: the files the flow has discovered but not ingested, their bytes
+    and the age of the oldest, as of its last listing (a run, or the scheduler's discovery);
+    ``refresh=true`` lists the source now."""
+    from lakefeed.api.local_roots import check_flow
+    from lakefeed.scheduling.backlog import backlog_of
+
+    flow = who.lf.flows.flow(id)
+    if refresh:
+        check_flow(who.lf, flow)
+    return items(backlog_of(who.lf, flow, refresh=refresh))

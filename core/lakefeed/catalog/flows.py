@@ -6,7 +6,6 @@ schema, flow spec and connections) and raises an error naming the part that does
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,10 +22,10 @@ from lakefeed.errors import (
     ResourceInUse,
     ResourceNotFound,
 )
+from lakefeed.scheduling.rules import Schedule, validate_schedule
 from lakefeed.specs import CLOUD_STORAGE_FLOW_SPEC_ID, DATASET_TARGET_SPEC_ID
 
 FORMATS = ("parquet", "parquet_xdm")
-FREQUENCIES = ("once", "minute", "hour", "day", "week")
 
 
 def _connection_dict(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -87,23 +86,6 @@ class TargetConnection:
 
 
 @dataclass(frozen=True)
-class ScheduleParams:
-    start_time: int  # epoch seconds
-    frequency: str
-    interval: int | None
-    backfill: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        """Flow Service echoes schedule values back as strings."""
-        out = {"startTime": str(self.start_time), "frequency": self.frequency}
-        if self.interval is not None:
-            out["interval"] = str(self.interval)
-        if self.frequency != "once":
-            out["backfill"] = "true" if self.backfill else "false"
-        return out
-
-
-@dataclass(frozen=True)
 class Flow:
     row: Mapping[str, Any]
 
@@ -120,14 +102,8 @@ class Flow:
         return str(self.row["target_connection_ids"][0])
 
     @property
-    def schedule(self) -> ScheduleParams:
-        params = self.row["schedule_params"]
-        return ScheduleParams(
-            start_time=int(params["startTime"]),
-            frequency=params["frequency"],
-            interval=params.get("interval"),
-            backfill=bool(params.get("backfill", True)),
-        )
+    def schedule(self) -> Schedule:
+        return Schedule.from_stored(self.row["schedule_params"])
 
     @property
     def partial_ingestion_percent(self) -> float | None:
@@ -168,52 +144,6 @@ def _as_bool(value: Any, field: str) -> bool:
     raise InvalidRequest(
         f"{field} must be true or false, not {value!r}.", fix=f"Send {field}: true."
     )
-
-
-def _as_int(value: Any, field: str) -> int:
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        return int(str(value))
-    except ValueError:
-        raise InvalidRequest(
-            f"{field} must be a whole number, not {value!r}.", fix=f"Send {field} as digits."
-        ) from None
-
-
-def schedule_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Normalise ``scheduleParams`` (numbers or numeric strings, as users send both).
-
-    Without params a flow runs once, on demand, from now. The full scheduling rules (start
-    time in the future, interval minimums) belong to the scheduler.
-    """
-    params = dict(params or {})
-    frequency = str(params.get("frequency", "once")).lower()
-    if frequency not in FREQUENCIES:
-        raise InvalidFlow(
-            f"scheduleParams.frequency {frequency!r} is not one of {', '.join(FREQUENCIES)}.",
-            fix="Use once, minute, hour, day or week.",
-        )
-    out: dict[str, Any] = {
-        "startTime": _as_int(params.get("startTime", int(time.time())), "scheduleParams.startTime"),
-        "frequency": frequency,
-    }
-    if frequency == "once":
-        for forbidden in ("interval", "backfill"):
-            if forbidden in params:
-                raise InvalidFlow(
-                    f"scheduleParams.{forbidden} is not allowed with frequency 'once'.",
-                    fix=f"Remove {forbidden}, or choose another frequency.",
-                )
-        return out
-    if "interval" not in params:
-        raise InvalidFlow(
-            f"scheduleParams.interval is required with frequency {frequency!r}.",
-            fix="Add interval, e.g. 15 for every 15 minutes.",
-        )
-    out["interval"] = _as_int(params["interval"], "scheduleParams.interval")
-    out["backfill"] = _as_bool(params.get("backfill", True), "scheduleParams.backfill")
-    return out
 
 
 def flow_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -425,7 +355,7 @@ class FlowResources:
             flow_spec_version="1.0",
             source_connection_ids=[source.id],
             target_connection_ids=[target.id],
-            schedule_params=schedule_params(schedule),
+            schedule_params=validate_schedule(schedule).to_stored(),
             options=flow_options(options),
             transformations=[dict(t) for t in transformations],
             state="enabled",
@@ -535,7 +465,9 @@ class FlowResources:
         flow = self.flow(id)
         values = _named(name, description)
         if schedule is not None:
-            values["schedule_params"] = schedule_params(schedule)
+            values["schedule_params"] = validate_schedule(
+                schedule, current=flow.schedule
+            ).to_stored()
         if options is not None:
             values["options"] = flow_options({k: v for k, v in options.items() if v is not None})
         if transformations is not None:

@@ -115,6 +115,24 @@ runs = _scoped(
     sa.Column("heartbeat_at", sa.BigInteger, nullable=False),
 )
 
+# Reads by id or name (``id = ? OR name = ?``) scanned the whole table without these; name
+# first, so that SQLite answers each side of the OR from an index.
+sa.Index("ix_flows_name", flows.c.name, flows.c.ims_org_id, flows.c.sandbox_name)
+sa.Index(
+    "ix_source_connections_name",
+    source_connections.c.name,
+    source_connections.c.ims_org_id,
+    source_connections.c.sandbox_name,
+)
+sa.Index(
+    "ix_target_connections_name",
+    target_connections.c.name,
+    target_connections.c.ims_org_id,
+    target_connections.c.sandbox_name,
+)
+# A flow's latest runs (lastRunDetails) without sorting all of its runs.
+sa.Index("ix_runs_flow_created", runs.c.flow_id, runs.c.created_at)
+
 batches = _scoped(
     "batches",
     sa.Column("dataset_id", sa.String(36), nullable=False, index=True),
@@ -200,4 +218,42 @@ api_tokens = sa.Table(
     sa.Column("api_key", sa.String(64), nullable=False, index=True),
     sa.Column("ims_org_id", sa.String(255), nullable=False),
     sa.Column("expires_at", sa.BigInteger, nullable=False),  # epoch ms
+)
+
+
+# --- scheduling: the windows schedulers claim, and what each flow has not ingested yet -------
+
+# One row per scheduled window of a flow. The primary key and the chain constraint make a claim
+# unique: two schedulers that race for the same window (or for two windows after the same
+# predecessor) cannot both insert it.
+schedule_windows = sa.Table(
+    "schedule_windows",
+    metadata,
+    sa.Column("flow_id", sa.String(36), primary_key=True),
+    sa.Column("window_end", sa.BigInteger, primary_key=True),  # epoch seconds
+    sa.Column("previous_end", sa.BigInteger, nullable=False),  # 0 for the first window
+    sa.Column("window_start", sa.BigInteger, nullable=True),  # None: since the beginning
+    sa.Column("ims_org_id", sa.String(255), nullable=False),
+    sa.Column("sandbox_name", sa.String(255), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # running | done
+    sa.Column("owner", sa.String(255), nullable=False),  # the scheduler holding the lease
+    sa.Column("lease_expires_at", sa.BigInteger, nullable=False),  # epoch ms, scheduler clock
+    sa.Column("takeovers", sa.Integer, nullable=False, default=0),
+    sa.Column("run_id", sa.String(36), nullable=True),
+    sa.Column("claimed_at", sa.BigInteger, nullable=False),
+    sa.Column("finished_at", sa.BigInteger, nullable=True),
+    sa.UniqueConstraint("flow_id", "previous_end", name="uq_schedule_window_chain"),
+)
+
+# Files a flow has discovered but not committed, as of its last listing (run or discovery).
+flow_backlog = sa.Table(
+    "flow_backlog",
+    metadata,
+    sa.Column("flow_id", sa.String(36), primary_key=True),
+    sa.Column("ims_org_id", sa.String(255), nullable=False),
+    sa.Column("sandbox_name", sa.String(255), nullable=False),
+    sa.Column("files", sa.BigInteger, nullable=False),
+    sa.Column("bytes", sa.BigInteger, nullable=False),
+    sa.Column("oldest_mtime", sa.BigInteger, nullable=True),  # epoch ms
+    sa.Column("observed_at", sa.BigInteger, nullable=False),  # epoch ms
 )

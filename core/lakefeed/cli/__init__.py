@@ -99,6 +99,7 @@ def _register_commands() -> None:
         plugins,
         runs,
         sandboxes,
+        scheduler,
         schemas,
         serve,
     )
@@ -116,6 +117,7 @@ def _register_commands() -> None:
     cli.add_command(batches.batches)
     cli.add_command(ingest.ingest_command)
     cli.add_command(serve.serve_command)
+    cli.add_command(scheduler.scheduler_command)
     cli.add_command(auth.auth)
     cli.add_command(sandboxes.sandboxes)
 

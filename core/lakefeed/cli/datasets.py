@@ -26,13 +26,24 @@ def datasets() -> None:
 
 @datasets.command("create")
 @click.argument("name")
-@click.option("--schema", "schema", required=True, help="Schema $id or meta:altId.")
+@click.option(
+    "--schema",
+    "schema",
+    required=True,
+    help="Schema $id or meta:altId, or a JSON schema document file.",
+)
 @click.option("--description", default="", help="Free text.")
 @json_option
 def create(name: str, schema: str, description: str, as_json: bool) -> None:
-    """Create the dataset NAME and its Iceberg table from a registry schema."""
+    """Create the dataset NAME and its Iceberg table from a registry schema (or a schema
+    document file, registered first unless an equal schema exists)."""
+    from lakefeed.cli.ingest import _is_document, _schema_from_file
+
     lf = engine()
-    schema_id = lf.schemas.get(schema)["$id"]  # stored as $id, however it was given
+    if _is_document(schema):
+        schema_id = _schema_from_file(lf, schema, name)
+    else:
+        schema_id = lf.schemas.get(schema)["$id"]  # stored as $id, however it was given
     dataset = lf.datasets.create(name, schema_id, description=description)
     if as_json:
         emit_json(dataset.to_dict())

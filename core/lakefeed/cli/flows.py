@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from rich.markup import escape
 
-from lakefeed.cli.cells import timestamp
+from lakefeed.cli.cells import duration, timestamp
 from lakefeed.cli.context import engine
 from lakefeed.cli.output import console, emit_json, json_option, table
 from lakefeed.cli.resources import Resources, resources
@@ -48,8 +49,9 @@ def create(
     as_json: bool,
 ) -> None:
     """Create a flow with its source and target connections in one go."""
-    from lakefeed.catalog.flows import flow_options, schedule_params
+    from lakefeed.catalog.flows import flow_options
     from lakefeed.errors import NameTaken, ResourceNotFound
+    from lakefeed.scheduling.rules import validate_schedule
 
     lf = engine()
     schedule: dict[str, Any] = {}
@@ -63,7 +65,7 @@ def create(
         options["errorDiagnosticsEnabled"] = True
     options = {k: v for k, v in options.items() if v is not None}
     # Check everything before storing anything: the three resources are stored one by one.
-    schedule_params(schedule)
+    validate_schedule(schedule)
     flow_options(options)
     try:
         lf.flows.flow(name)
@@ -153,6 +155,61 @@ def run(flow: str, retry_failed: bool, as_json: bool) -> None:
     res = resources()
     finished = res.run_flow(res.flow(flow), as_json=as_json, retry_failed=retry_failed)
     report_run(res, finished, as_json)
+
+
+@flows.command("enable")
+@click.argument("flow")
+@json_option
+def enable(flow: str, as_json: bool) -> None:
+    """Enable a flow: the scheduler runs it again from its next window."""
+    _set_state(flow, "enabled", as_json)
+
+
+@flows.command("disable")
+@click.argument("flow")
+@json_option
+def disable(flow: str, as_json: bool) -> None:
+    """Disable a flow: it is not scheduled and takes no run until enabled."""
+    _set_state(flow, "disabled", as_json)
+
+
+def _set_state(ref: str, state: str, as_json: bool) -> None:
+    res = resources()
+    flow = res.set_flow_state(res.flow(ref), state)
+    if as_json:
+        emit_json({"items": [flow]})
+    else:
+        console().print(f"Flow [bold]{escape(flow['name'])}[/] is {flow['state']}")
+
+
+@flows.command("backlog")
+@click.argument("flow")
+@click.option("--refresh", is_flag=True, help="List the source now instead of showing the last "
+              "listing's figures.")  # fmt: skip
+@json_option
+def backlog(flow: str, refresh: bool, as_json: bool) -> None:
+    """Files the flow has discovered but not ingested yet, and how long the oldest has waited."""
+    res = resources()
+    item = res.backlog(res.flow(flow), refresh=refresh)
+    if as_json:
+        emit_json({"items": [item]})
+        return
+    if item["observedAt"] is None:
+        console().print("Not listed yet: the flow has not run. Use --refresh to list it now.")
+        return
+    age = item["oldestAgeMs"]
+    table(
+        "Backlog",
+        ["files", "bytes", "oldest waiting", "listed (UTC)"],
+        [
+            (
+                item["files"],
+                item["bytes"],
+                "" if age is None else duration(0, age),
+                timestamp(item["observedAt"]),
+            )
+        ],
+    )
 
 
 def _recursive(source: dict[str, Any]) -> bool:

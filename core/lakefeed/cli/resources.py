@@ -26,8 +26,13 @@ REMOTE_COMMANDS = (
     "flows list",
     "flows show",
     "flows run",
+    "flows enable",
+    "flows disable",
+    "flows backlog",
     "runs list",
     "runs show",
+    "runs retrigger",
+    "runs wait",
     "datasets list",
     "datasets show",
 )
@@ -125,6 +130,18 @@ class Resources:
         """Run the flow now; the finished run."""
         raise NotImplementedError
 
+    def set_flow_state(self, flow: Entity, state: str) -> Entity:
+        """Enable or disable; the flow afterwards."""
+        raise NotImplementedError
+
+    def backlog(self, flow: Entity, *, refresh: bool) -> Entity:
+        """What the flow has discovered but not ingested (listed now with ``refresh``)."""
+        raise NotImplementedError
+
+    def retrigger(self, run_id: str, *, as_json: bool) -> Entity:
+        """Re-run a failed run's window; the new run, finished."""
+        raise NotImplementedError
+
     def runs(self, flow_id: str | None = None) -> list[Entity]:
         raise NotImplementedError
 
@@ -202,6 +219,21 @@ class LocalResources(Resources):
 
         with run_progress(as_json) as progress:
             run = self.lf.run_flow(flow["id"], progress=progress, retry_failed=retry_failed)
+        return run.to_dict()
+
+    def set_flow_state(self, flow: Entity, state: str) -> Entity:
+        return self.lf.flows.set_flow_state(flow["id"], state).to_dict()
+
+    def backlog(self, flow: Entity, *, refresh: bool) -> Entity:
+        from lakefeed.scheduling.backlog import backlog_of
+
+        return backlog_of(self.lf, self.lf.flows.flow(flow["id"]), refresh=refresh)
+
+    def retrigger(self, run_id: str, *, as_json: bool) -> Entity:
+        from lakefeed.cli.runs_view import run_progress
+
+        with run_progress(as_json) as progress:
+            run = self.lf.retrigger_run(run_id, progress=progress)
         return run.to_dict()
 
     def runs(self, flow_id: str | None = None) -> list[Entity]:
@@ -282,7 +314,9 @@ class RemoteResources(Resources):
                 "--retry-failed works only locally: the REST API has no such run parameter.",
                 fix="Run `lakefeed flows run FLOW --retry-failed` without --server.",
             )
-        created = self.client.create_run(flow["id"])
+        return self._wait(dict(self.client.run_now(flow["id"])), as_json)
+
+    def _wait(self, created: Entity, as_json: bool) -> Entity:
         if not as_json:
             from lakefeed.cli.output import console
 
@@ -290,6 +324,16 @@ class RemoteResources(Resources):
                 f"Run {created['id']} started on {self.client.base_url}; waiting for it…"
             )
         return self.client.wait_for_run(created["id"], timeout=REMOTE_RUN_TIMEOUT)
+
+    def set_flow_state(self, flow: Entity, state: str) -> Entity:
+        self.client.flow_action(flow["id"], "enable" if state == "enabled" else "disable")
+        return self.client.flow(flow["id"])
+
+    def backlog(self, flow: Entity, *, refresh: bool) -> Entity:
+        return self.client.backlog(flow["id"], refresh=refresh)
+
+    def retrigger(self, run_id: str, *, as_json: bool) -> Entity:
+        return self._wait(self.client.retrigger_run(run_id), as_json)
 
     def runs(self, flow_id: str | None = None) -> list[Entity]:
         return list(self.client.runs(flow_id))

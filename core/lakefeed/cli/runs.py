@@ -69,3 +69,46 @@ def show(run_id: str, as_json: bool) -> None:
         emit_json({"items": [run]})
         return
     print_run(res, run)
+
+
+@runs.command("retrigger")
+@click.argument("run_id")
+@json_option
+def retrigger(run_id: str, as_json: bool) -> None:
+    """Run a failed run's window again (files that failed for good in it are retried too);
+    exit 1 when the new run fails."""
+    from lakefeed.cli.runs_view import report_run
+
+    res = resources()
+    report_run(res, res.retrigger(run_id, as_json=as_json), as_json)
+
+
+@runs.command("wait")
+@click.option("--flow", "flow", required=True, help="The flow (id or name).")
+@click.option("--count", type=click.IntRange(1), default=1, show_default=True,
+              help="Completed runs the flow must have.")  # fmt: skip
+@click.option("--timeout", type=click.FloatRange(0), default=600.0, show_default=True,
+              help="Seconds to wait; exit 1 after that.")  # fmt: skip
+@json_option
+def wait(flow: str, count: int, timeout: float, as_json: bool) -> None:
+    """Wait until a flow has COUNT completed runs (a scheduler runs them), then print the
+    latest; exit 1 on timeout or when that run failed."""
+    import time
+
+    from lakefeed.cli.runs_view import report_run
+    from lakefeed.client.errors import RunWaitTimeout
+
+    res = resources()
+    flow_id = res.flow(flow)["id"]
+    deadline = time.monotonic() + timeout
+    while True:
+        done = [r for r in res.runs(flow_id) if r["state"] == "completed"]
+        if len(done) >= count:
+            report_run(res, done[-1], as_json)
+            return
+        if time.monotonic() >= deadline:
+            raise RunWaitTimeout(
+                f"Flow {flow!r} has {len(done)} completed runs, not {count}, after {timeout:g} s.",
+                fix="Is a scheduler running (`lakefeed scheduler`) and the flow enabled and due?",
+            )
+        time.sleep(min(1.0, max(deadline - time.monotonic(), 0)))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 
 import click
 
 from lakefeed.cli.context import engine
+from lakefeed.cli.scheduler import scheduler_options
 from lakefeed.errors import InvalidRequest
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -38,9 +40,28 @@ def is_loopback(host: str) -> bool:
     is_flag=True,
     help="Allow a --host other than loopback (put TLS in front of it).",
 )
-def serve_command(host: str, port: int, log_level: str, allow_remote: bool) -> None:
+@click.option(
+    "--scheduler",
+    "with_scheduler",
+    is_flag=True,
+    help="Also run the scheduler in this process (see `lakefeed scheduler`).",
+)
+@scheduler_options
+def serve_command(
+    host: str,
+    port: int,
+    log_level: str,
+    allow_remote: bool,
+    with_scheduler: bool,
+    poll_seconds: float,
+    lease_seconds: float,
+    max_concurrent_runs: int,
+    discover_every: float | None,
+    grace_seconds: float,
+) -> None:
     """Run the REST service: Flow Service, Catalog, Schema Registry and export routes over the
-    lakefeed home, until interrupted."""
+    lakefeed home, until interrupted; with --scheduler, the scheduler too (the other options
+    are the scheduler's, as for `lakefeed scheduler`)."""
     if not allow_remote and not is_loopback(host):
         raise InvalidRequest(
             f"Refusing to bind {host!r}: lakefeed serve binds loopback (127.0.0.1) only, so the "
@@ -52,7 +73,29 @@ def serve_command(host: str, port: int, log_level: str, allow_remote: bool) -> N
     from lakefeed.api import create_app
 
     lf = engine()
-    app = create_app(lf)
+    scheduler = None
+    if with_scheduler:
+        import logging
+
+        from lakefeed.scheduling.scheduler import Scheduler
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+        scheduler = Scheduler(
+            lf,
+            poll_seconds=poll_seconds,
+            lease_seconds=lease_seconds,
+            max_concurrent_runs=max_concurrent_runs,
+            discover_every=discover_every,
+        )
+    app = create_app(lf, scheduler=scheduler, scheduler_grace_seconds=grace_seconds)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"lakefeed serving {lf.home} on http://{shown}:{port} (docs: /docs)", err=True)
+    roots = lf.settings.local_roots
+    click.echo(
+        f"local-files connections may read only under LAKEFEED_LOCAL_ROOTS={os.pathsep.join(roots)}"
+        if roots
+        else "local-files connections are refused over REST (LAKEFEED_LOCAL_ROOTS is not set)",
+        err=True,
+    )
     uvicorn.run(app, host=host, port=port, log_level=log_level)

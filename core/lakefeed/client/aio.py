@@ -254,6 +254,18 @@ class AsyncClient:
 
     # -- runs ----------------------------------------------------------------------------------
 
+    async def run_now(self, flow_id: str) -> Created:
+        """Run any enabled flow now (lakefeed's ``POST /flows/{id}/runs``); the run's id."""
+        return await self._run(calls.run_now(flow_id))
+
+    async def retrigger_run(self, run_id: str) -> dict[str, Any]:
+        """Run a failed run's window again; the new run (``{id, etag}`` at least)."""
+        return await self._run(calls.retrigger_run(run_id))
+
+    async def backlog(self, flow_id: str, refresh: bool = False) -> dict[str, Any]:
+        """Files the flow has discovered but not ingested; ``refresh`` lists the source now."""
+        return await self._run(calls.backlog(flow_id, refresh))
+
     async def create_run(self, flow_id: str, params: Mapping[str, Any] | None = None) -> Created:
         """Run a ``once`` flow now (``params``: startTime, windowStartTime, windowEndTime)."""
         return await self._run(calls.create_run(flow_id, params))

@@ -295,6 +295,25 @@ def create_run(flow_id: str, params: Mapping[str, Any] | None = None) -> Step[Cr
     return created((yield from post_json(f"{FLOWSERVICE}/runs", body)))
 
 
+def run_now(flow_id: str) -> Step[Created]:
+    """lakefeed's "run now", for a flow of any frequency."""
+    request = Request("POST", f"{FLOWSERVICE}/flows/{_id(flow_id)}/runs")
+    return created((yield from send(request)).json())
+
+
+def retrigger_run(run_id: str) -> Step[dict[str, Any]]:
+    request = Request(
+        "POST", f"{FLOWSERVICE}/runs/{_id(run_id)}/action", params={"op": "RE_TRIGGER"}
+    )
+    return only_item((yield from send(request)).json())
+
+
+def backlog(flow_id: str, refresh: bool = False) -> Step[dict[str, Any]]:
+    params = {"refresh": "true"} if refresh else None
+    body = yield from get_json(f"{FLOWSERVICE}/flows/{_id(flow_id)}/backlog", params)
+    return only_item(body)
+
+
 def run_completed(run: Mapping[str, Any]) -> bool:
     status = ((run.get("metrics") or {}).get("statusSummary") or {}).get("status")
     return run.get("state") == "completed" or status in ("success", "failed")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lakefeed.storage.entries import FileEntry
 
 #: Run-level summary codes, as Flow Service reports them.
 COPY_ERROR = "CONNECTOR-1001-500"  # a source file could not be read or does not fit the schema
@@ -33,6 +37,27 @@ class RunMetrics:
     status: str = "inProgress"
     errors: list[dict[str, Any]] = field(default_factory=list)
     file_errors: list[dict[str, Any]] = field(default_factory=list)
+    #: Per committed file: commit time minus its last-modified time, in ms.
+    pickup_latencies: list[int] = field(default_factory=list)
+
+    def note_pickup(self, entries: Sequence[FileEntry], *, committed_at: int) -> None:
+        self.pickup_latencies = [
+            max(committed_at - int(e.mtime.timestamp() * 1000), 0)
+            for e in entries
+            if e.mtime is not None
+        ]
+
+    def pickup_summary(self) -> dict[str, int] | None:
+        """Pick-up latency of the committed files (file modified → committed), in ms."""
+        values = sorted(self.pickup_latencies)
+        if not values:
+            return None
+        return {
+            "files": len(values),
+            "minMs": values[0],
+            "p50Ms": values[(len(values) - 1) // 2],
+            "maxMs": values[-1],
+        }
 
     def error(self, code: str, message: str, **extra: Any) -> None:
         self.errors.append({"code": code, "message": message, **extra})
@@ -43,6 +68,11 @@ class RunMetrics:
             "durationSummary": {
                 "startedAtUTC": self.started_at,
                 "completedAtUTC": self.completed_at,
+                **(
+                    {"extensions": {"pickupLatency": pickup}}
+                    if (pickup := self.pickup_summary())
+                    else {}
+                ),
             },
             "sizeSummary": {"inputBytes": self.input_bytes, "outputBytes": self.output_bytes},
             "recordSummary": {

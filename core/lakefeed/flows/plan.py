@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from lakefeed.catalog.runs import identity_key
+from lakefeed.scheduling.windows import Window
 from lakefeed.storage.entries import FileEntry
 
 
@@ -21,11 +22,12 @@ class FlowPlan:
     take: list[FileEntry] = field(default_factory=list)
     already_ingested: list[FileEntry] = field(default_factory=list)
     before_start: list[FileEntry] = field(default_factory=list)  # backfill false
+    outside_window: list[FileEntry] = field(default_factory=list)  # on-demand window
     ignored: list[FileEntry] = field(default_factory=list)  # marker files
 
     @property
     def skipped(self) -> int:
-        return len(self.already_ingested) + len(self.before_start)
+        return len(self.already_ingested) + len(self.before_start) + len(self.outside_window)
 
     @classmethod
     def build(
@@ -35,12 +37,19 @@ class FlowPlan:
         ledgered: set[str],
         backfill: bool,
         start_time: int,
+        window: Window | None = None,
     ) -> FlowPlan:
         """Drop what the ledger holds; with ``backfill`` false, drop files last modified before
-        the flow's ``start_time`` (epoch seconds). Files without a modification time are taken:
+        the flow's ``start_time`` (epoch seconds); with a ``window``, drop files last modified
+        outside it (its end second included). Files without a modification time are taken:
         there is no way to know they are old."""
         plan = cls()
         start = datetime.fromtimestamp(start_time, tz=UTC)
+        low: datetime | None = None
+        high: datetime | None = None
+        if window is not None:
+            low = datetime.fromtimestamp(window.start or 0, tz=UTC)
+            high = datetime.fromtimestamp(window.end + 1, tz=UTC)
         for entry in entries:
             if not is_data_file(entry):
                 plan.ignored.append(entry)
@@ -48,6 +57,13 @@ class FlowPlan:
                 plan.already_ingested.append(entry)
             elif not backfill and entry.mtime is not None and entry.mtime < start:
                 plan.before_start.append(entry)
+            elif (
+                low is not None
+                and high is not None
+                and entry.mtime is not None
+                and not low <= entry.mtime < high
+            ):
+                plan.outside_window.append(entry)
             else:
                 plan.take.append(entry)
         return plan

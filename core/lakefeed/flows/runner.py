@@ -8,6 +8,7 @@ and rolls it forward or back (:mod:`lakefeed.flows.recovery`).
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from lakefeed.errors import (
     CorruptParquet,
     LakefeedError,
     NotParquet,
+    RunCancelled,
     RunInProgress,
     SchemaMismatch,
 )
@@ -37,6 +39,7 @@ from lakefeed.values import jsonable
 if TYPE_CHECKING:
     from lakefeed.catalog.flows import Flow
     from lakefeed.engine import Lakefeed
+    from lakefeed.scheduling.windows import Window
     from lakefeed.schema.conform import TargetSchema
     from lakefeed.storage.session import StorageSession
 
@@ -67,11 +70,21 @@ class FlowRunner:
         *,
         progress: Callable[[RunProgress], None] | None = None,
         retry_failed: bool = False,
+        window: Window | None = None,
+        only_window_files: bool = False,
+        cancel: threading.Event | None = None,
     ) -> None:
+        """``window`` is the span the run covers (a scheduled window, or an on-demand run's
+        ``windowStartTime``/``windowEndTime``); with ``only_window_files`` the run takes only
+        files last modified inside it. Setting ``cancel`` abandons the run at its next step,
+        before its commit and never after."""
         self.lf = lf
         self.flow = flow
         self.progress = progress
         self.retry_failed = retry_failed
+        self.window = window
+        self.only_window_files = only_window_files
+        self.cancel = cancel
 
     # -- entry point ---------------------------------------------------------------------------
 
@@ -94,9 +107,19 @@ class FlowRunner:
                     fix="Wait for it to finish; `lakefeed runs show` follows it.",
                 )
         started = now_ms()
-        metrics = RunMetrics(started_at=started, window_end=started)
-        metrics.window_start = self._window_start()
-        run = records.start_run(self.flow.id, {}, metrics.to_flow_service())
+        if self.window is not None:
+            start = self.window.start
+            metrics = RunMetrics(
+                started_at=started,
+                window_start=None if start is None else start * 1000,
+                window_end=self.window.end * 1000,
+            )
+            params: dict[str, Any] = self.window.to_params()
+        else:
+            metrics = RunMetrics(started_at=started, window_end=started)
+            metrics.window_start = self._window_start()
+            params = {}
+        run = records.start_run(self.flow.id, params, metrics.to_flow_service())
         # Two processes may have started together: the older run wins, the newer one stops.
         others = [r for r in records.active_runs(self.flow.id) if r.id != run.id]
         if any((o.row["created_at"], o.id) < (run.row["created_at"], run.id) for o in others):
@@ -167,6 +190,7 @@ class _RunExecution:
         self.batch_id: str | None = None
         self.writer: BatchWriter | None = None
         self.committed_snapshot: int | None = None
+        self.planned: list[FileEntry] | None = None  # None until the source is listed
 
     # -- the run -------------------------------------------------------------------------------
 
@@ -196,7 +220,10 @@ class _RunExecution:
             ledgered=lf.runs.ledgered(flow.id, include_failed=not self.runner.retry_failed),
             backfill=schedule.backfill,
             start_time=schedule.start_time,
+            window=self.runner.window if self.runner.only_window_files else None,
         )
+        lf.backlog.record(flow, plan.take, observed_at=now_ms())
+        self.planned = plan.take
         m = self.metrics
         m.skipped_files = plan.skipped
         m.input_files = len(plan.take)
@@ -248,7 +275,16 @@ class _RunExecution:
             self._report(progress)
         self._decide(percent)
 
+    def _check_cancelled(self) -> None:
+        cancel = self.runner.cancel
+        if cancel is not None and cancel.is_set():
+            raise RunCancelled(
+                "The run was abandoned before its commit: the process running it is stopping.",
+                fix="Nothing was committed; the files are ingested by the next run.",
+            )
+
     def _report(self, progress: RunProgress) -> None:
+        self._check_cancelled()
         if now_ms() - self.last_heartbeat > HEARTBEAT_EVERY_MS:
             self.lf.runs.heartbeat(self.run.id)  # tells recovery this run is still alive
             self.last_heartbeat = now_ms()
@@ -445,8 +481,10 @@ class _RunExecution:
         self.writer.finish()
         m.output_files = len(self.converted)
         m.output_bytes = self.writer.bytes_written
+        self._check_cancelled()
         if self.writer.data_files:
             self.committed_snapshot = self.writer.commit({"lakefeed.flow-id": self.flow.id})
+        m.note_pickup(self.converted, committed_at=now_ms())
         m.status = "success"
         self._complete(batch_values={"status": "success", "snapshot_id": self.committed_snapshot})
 
@@ -469,6 +507,10 @@ class _RunExecution:
                 "errors": [{"code": e["code"], "description": e["message"]} for e in m.errors],
             }
         committed = self.converted if m.status == "success" else []
+        if self.planned is not None:
+            done = {id(e) for e in committed} | {id(e) for e, _ in self.failed}
+            waiting = [e for e in self.planned if id(e) not in done]
+            self.lf.backlog.record(self.flow, waiting, observed_at=m.completed_at or now_ms())
         self.lf.runs.complete_batch(
             flow_id=self.flow.id,
             run_id=self.run.id,

@@ -25,12 +25,12 @@ def test_flows_create_then_run_then_runs(
         run_cli(
             "flows", "create", "--name", "daily", "--connection", "raw", "--path", "in",
             "--dataset", "profiles", "--partial-ingestion-percent", "10",
-            "--frequency", "day", "--interval", "1", "--start-time", "1767225600", "--json",
+            "--frequency", "day", "--interval", "1", "--start-time", "4102444800", "--json",
         ).stdout
     )  # fmt: skip
     assert created["name"] == "daily"
     assert created["scheduleParams"] == {
-        "startTime": "1767225600", "frequency": "day", "interval": "1", "backfill": "true",
+        "startTime": "4102444800", "frequency": "day", "interval": "1", "backfill": "true",
     }  # fmt: skip
     assert created["options"] == {"partialIngestionPercent": 10.0}
     source = lf.flows.source_connection(created["sourceConnectionIds"][0])
@@ -88,7 +88,7 @@ def test_flows_create_checks_everything_before_storing(
     run_cli("datasets", "create", "profiles", "--schema", profile_schema["$id"])
     base = ("flows", "create", "--connection", "raw", "--path", ".", "--dataset", "profiles")
     bad_schedule = run_cli(*base, "--name", "x", "--interval", "5", code=1)
-    assert "LF-1307" in bad_schedule.stderr and "frequency 'once'" in bad_schedule.stderr
+    assert "LF-1361" in bad_schedule.stderr and "frequency 'once'" in bad_schedule.stderr
     bad_percent = run_cli(*base, "--name", "x", "--partial-ingestion-percent", "0", code=1)
     assert "LF-1001" in bad_percent.stderr
     assert "LF-1104" in run_cli(*base[:-1], "nope", "--name", "x", code=1).stderr

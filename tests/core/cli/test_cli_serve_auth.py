@@ -32,9 +32,11 @@ def _no_remote_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def server() -> Iterator[Server]:
-    """A server over the same LAKEFEED_HOME the in-process CLI uses."""
-    with running_server(Path(os.environ["LAKEFEED_HOME"])) as running:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server over the same LAKEFEED_HOME the in-process CLI uses; local-files connections
+    may read the session's temporary folders."""
+    home, tmp = Path(os.environ["LAKEFEED_HOME"]), tmp_path_factory.getbasetemp()
+    with running_server(home, local_roots=[tmp]) as running:
         yield running
 
 
@@ -47,7 +49,12 @@ def free_port() -> int:
 def test_serve_starts_and_answers(tmp_path: Path) -> None:
     port = free_port()
     command = [sys.executable, "-c", "from lakefeed.cli import main; main()"]
-    env = {**os.environ, "LAKEFEED_HOME": str(tmp_path / "home")}
+    drops = tmp_path / "drops"
+    env = {
+        **os.environ,
+        "LAKEFEED_HOME": str(tmp_path / "home"),
+        "LAKEFEED_LOCAL_ROOTS": str(drops),
+    }
     process = subprocess.Popen(
         [*command, "serve", "--port", str(port), "--log-level", "warning"],
         env=env,
@@ -70,7 +77,8 @@ def test_serve_starts_and_answers(tmp_path: Path) -> None:
         assert refused.status_code == 401 and refused.json()["report"]["code"] == "LF-2001"
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        _, stderr = process.communicate(timeout=30)
+    assert f"may read only under LAKEFEED_LOCAL_ROOTS={drops}" in stderr.decode()
 
 
 def test_serve_binds_loopback_unless_allowed(run_cli: RunCli) -> None:
@@ -241,3 +249,49 @@ def test_server_datasets_list_and_show(run_cli: RunCli, server: Server, tmp_path
     assert "Remote" in over_http("datasets", "list").stdout
     human = over_http("flows", "show", "remote").stdout
     assert "landing" in human and "remote-profiles" in human and "every" not in human
+
+
+def test_serve_with_the_scheduler_runs_due_flows(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from lakefeed import Lakefeed
+    from lakefeed.testing.profiles import create_profile_schema, profile_table
+
+    home, drops = tmp_path / "home", tmp_path / "drops"
+    drops.mkdir()
+    pq.write_table(profile_table(25), drops / "a.parquet")
+    lf = Lakefeed(home=home)
+    connection = lf.create_connection("drops", "local-files", None, {"rootPath": str(drops)})
+    dataset = lf.datasets.create("profiles", create_profile_schema(lf.schemas)["$id"])
+    source = lf.flows.create_source_connection(
+        name="s", base_connection_id=connection.id, path=".", recursive=True,
+        data_format="parquet_xdm",
+    )  # fmt: skip
+    target = lf.flows.create_target_connection(name="t", dataset_id=dataset.id)
+    schedule = {"startTime": int(time.time()), "frequency": "hour", "interval": 1}
+    flow = lf.flows.create_flow(name="hourly", source_connection_ids=[source.id],
+                                target_connection_ids=[target.id], schedule=schedule)  # fmt: skip
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from lakefeed.cli import main; main()", "serve", "--port",
+         str(port), "--log-level", "warning", "--scheduler", "--poll", "0.2"],
+        env={**os.environ, "LAKEFEED_HOME": str(home)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not [r for r in lf.runs.list_runs(flow.id) if r.state == "completed"]:
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            assert time.monotonic() < deadline, "the in-process scheduler did not run the flow"
+            time.sleep(0.2)
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        assert "lakefeed_scheduler_windows_claimed_total 1" in metrics
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=60)
+    # uvicorn shuts down cleanly (lifespan, scheduler stop), then re-raises SIGTERM.
+    assert process.returncode in (0, -15), stderr.decode()
+    (run,) = lf.runs.list_runs(flow.id)
+    assert run.status == "success" and lf.datasets.read(dataset).num_rows == 25
+    assert "scheduler" in stderr.decode() and "stopped" in stderr.decode()

@@ -1,0 +1,103 @@
+"""``lakefeed scheduler``: the scheduler daemon, until SIGTERM or Ctrl-C."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from typing import Any
+
+import click
+
+from lakefeed.cli.context import engine
+from lakefeed.scheduling.scheduler import LEASE_SECONDS, POLL_SECONDS
+
+
+def scheduler_options(command: Any) -> Any:
+    """The options `lakefeed scheduler` and `lakefeed serve --scheduler` share."""
+    options = [
+        click.option(
+            "--poll",
+            "poll_seconds",
+            type=click.FloatRange(0.05),
+            default=POLL_SECONDS,
+            show_default=True,
+            help="Seconds between two looks for due windows.",
+        ),
+        click.option(
+            "--lease",
+            "lease_seconds",
+            type=click.FloatRange(1),
+            default=LEASE_SECONDS,
+            show_default=True,
+            help="Seconds a window is held without renewal before another scheduler may "
+            "take it over.",
+        ),
+        click.option(
+            "--max-runs",
+            "max_concurrent_runs",
+            type=click.IntRange(1),
+            default=2,
+            show_default=True,
+            help="Windows run at the same time by this process.",
+        ),
+        click.option(
+            "--discover-every",
+            type=click.FloatRange(0),
+            default=None,
+            help="Also list each enabled flow's source every N seconds between runs, to keep "
+            "its backlog current (default: only when it runs).",
+        ),
+        click.option(
+            "--grace",
+            "grace_seconds",
+            type=click.FloatRange(0),
+            default=30.0,
+            show_default=True,
+            help="On SIGTERM, seconds running runs get to finish before they are abandoned "
+            "(before their commit; their windows run again).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@click.command("scheduler")
+@scheduler_options
+def scheduler_command(
+    poll_seconds: float,
+    lease_seconds: float,
+    max_concurrent_runs: int,
+    discover_every: float | None,
+    grace_seconds: float,
+) -> None:
+    """Run every enabled flow's schedule until SIGTERM or Ctrl-C. Several schedulers may share
+    one database: each window runs once, and a window whose scheduler died is taken over."""
+    from lakefeed.scheduling.scheduler import Scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    lf = engine()
+    scheduler = Scheduler(
+        lf,
+        poll_seconds=poll_seconds,
+        lease_seconds=lease_seconds,
+        max_concurrent_runs=max_concurrent_runs,
+        discover_every=discover_every,
+    )
+    stop = threading.Event()
+
+    def stopping(signum: int, _frame: Any) -> None:
+        click.echo(f"lakefeed scheduler: {signal.Signals(signum).name}, stopping", err=True)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, stopping)
+    signal.signal(signal.SIGINT, stopping)
+    click.echo(f"lakefeed scheduler {scheduler.owner} on {lf.home}", err=True)
+    scheduler.run_forever(stop, grace_seconds=grace_seconds)
+    stats = scheduler.stats
+    click.echo(
+        f"lakefeed scheduler stopped: {stats.claimed} windows claimed, {stats.taken_over} "
+        f"taken over, runs {dict(stats.runs) or 'none'}",
+        err=True,
+    )

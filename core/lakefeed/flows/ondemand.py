@@ -1,0 +1,126 @@
+"""Runs asked for rather than scheduled: "run now", Flow Service on-demand runs of ``once``
+flows (``POST /runs``), and re-triggering a failed run. Each check raises the Flow Service
+error it is known by; :func:`start` returns the runner and its run, for the caller to execute
+(inline, or in a server's worker)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from lakefeed.errors import (
+    FlowDisabled,
+    InvalidRunParams,
+    InvalidRunWindow,
+    RunNotRetriggerable,
+    RunNotSupported,
+)
+from lakefeed.scheduling.windows import Window
+
+if TYPE_CHECKING:
+    from lakefeed.catalog.flows import Flow
+    from lakefeed.catalog.runs import Run
+    from lakefeed.engine import Lakefeed
+    from lakefeed.flows.runner import FlowRunner
+
+RUN_PARAMS = ("startTime", "windowStartTime", "windowEndTime")
+
+
+def start(
+    lf: Lakefeed,
+    flow: Flow,
+    *,
+    window: Window | None = None,
+    only_window_files: bool = False,
+    retry_failed: bool = False,
+    params: Mapping[str, str] | None = None,
+) -> tuple[FlowRunner, Run]:
+    """Start a run of an enabled flow now (``FlowDisabled`` otherwise; ``RunInProgress`` when
+    one is running)."""
+    from lakefeed.flows.runner import FlowRunner
+
+    if flow.state != "enabled":
+        raise FlowDisabled(
+            f"Flow {flow.name!r} is {flow.state}; it must be enabled to run.",
+            fix=f"Enable it first (`lakefeed flows enable {flow.name}`, or POST "
+            f"/flows/{flow.id}/action?op=enable).",
+        )
+    runner = FlowRunner(
+        lf, flow, window=window, only_window_files=only_window_files, retry_failed=retry_failed
+    )
+    run = runner.start()
+    if params:
+        run = lf.runs.update_run(run.id, params={**run.row["params"], **params})
+    return runner, run
+
+
+def on_demand_window(flow: Flow, params: Mapping[str, Any]) -> tuple[Window | None, dict[str, str]]:
+    """Check ``POST /runs`` params for ``flow``: only ``once`` flows take them
+    (:class:`RunNotSupported`), times are epoch seconds and the window's end is not before its
+    start. Returns the window (None without one) and the params as stored."""
+    if flow.schedule.frequency != "once":
+        raise RunNotSupported(
+            f"Run creation is not supported for the flow's frequency "
+            f"{flow.schedule.frequency!r}: on-demand runs are for flows with frequency 'once'.",
+            fix="Let the schedule run it, use run now (POST /flows/{id}/runs), or "
+            "create a flow with scheduleParams.frequency once.",
+        )
+    unknown = sorted(set(params) - set(RUN_PARAMS))
+    if unknown:
+        raise InvalidRunParams(
+            f"Unknown run params: {', '.join(unknown)}.",
+            fix=f"Runs take {', '.join(RUN_PARAMS)} (epoch seconds).",
+        )
+    seconds = {
+        name: _epoch(params[name], name) for name in RUN_PARAMS if params.get(name) is not None
+    }
+    start, end = seconds.get("windowStartTime"), seconds.get("windowEndTime")
+    if start is not None and end is not None and end < start:
+        raise InvalidRunWindow(
+            f"params.windowEndTime ({end}) is before params.windowStartTime ({start}).",
+            fix="Send a window whose end is at or after its start.",
+        )
+    stored = {k: str(v) for k, v in seconds.items()}
+    if end is None:
+        return None, stored
+    return Window(start=start, end=end, previous_end=0), stored
+
+
+def retrigger(lf: Lakefeed, run_id: str) -> tuple[FlowRunner, Run]:
+    """Run a failed run's flow again over the same window, retrying the files that failed for
+    good in it too. The flow must be enabled; the run must have failed."""
+    failed = lf.runs.run(run_id)
+    if failed.state != "completed" or failed.status != "failed":
+        raise RunNotRetriggerable(
+            f"Run {run_id} is {failed.status if failed.state == 'completed' else failed.state}; "
+            "only a failed run can be re-triggered.",
+            fix="Re-trigger a run whose status is failed, or run the flow now.",
+        )
+    flow = lf.flows.flow(failed.flow_id)
+    if flow.state != "enabled":
+        raise FlowDisabled(
+            f"Flow {flow.name!r} is {flow.state}; it must be enabled to re-trigger its runs.",
+            fix=f"POST /flows/{flow.id}/action?op=enable first.",
+        )
+    window = _window_of(failed)
+    return start(lf, flow, window=window, retry_failed=True, params={"retriggerOf": run_id})
+
+
+def _window_of(run: Run) -> Window | None:
+    params = run.row["params"] or {}
+    if params.get("windowEndTime") is None:
+        return None
+    start = int(params.get("windowStartTime") or 0)
+    return Window(start=start or None, end=int(params["windowEndTime"]), previous_end=0)
+
+
+def _epoch(value: Any, field: str) -> int:
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        return int(str(value).strip())
+    except ValueError:
+        raise InvalidRunParams(
+            f"params.{field} must be epoch seconds, not {value!r}.",
+            fix=f"Send {field} as digits.",
+        ) from None

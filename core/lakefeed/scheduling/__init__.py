@@ -1,0 +1,2 @@
+"""Scheduling: ``scheduleParams`` rules, schedule arithmetic, window leases, the scheduler
+daemon and each flow's backlog. See docs/explanation/scheduling.md."""

@@ -1,0 +1,137 @@
+"""``BacklogStore``: per flow, the files discovered but not committed yet, and how old the
+oldest of them is. Every run records it after listing and again when it ends; a scheduler's
+discovery pass records it between runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from lakefeed.catalog import tables
+from lakefeed.catalog.records import Scope, now_ms
+from lakefeed.storage.entries import FileEntry
+
+if TYPE_CHECKING:
+    from lakefeed.catalog.flows import Flow
+    from lakefeed.engine import Lakefeed
+
+t = tables.flow_backlog
+
+
+@dataclass(frozen=True)
+class Backlog:
+    flow_id: str
+    files: int
+    bytes: int
+    oldest_mtime: int | None  # epoch ms
+    observed_at: int  # epoch ms
+
+    def oldest_age_ms(self, now: int | None = None) -> int | None:
+        """How long the oldest waiting file has waited (since it was last modified)."""
+        if self.oldest_mtime is None:
+            return None
+        return max((now or now_ms()) - self.oldest_mtime, 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "flowId": self.flow_id,
+            "files": self.files,
+            "bytes": self.bytes,
+            "oldestModifiedAt": self.oldest_mtime,
+            "oldestAgeMs": self.oldest_age_ms(),
+            "observedAt": self.observed_at,
+        }
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Backlog:
+        return cls(
+            flow_id=row["flow_id"],
+            files=int(row["files"]),
+            bytes=int(row["bytes"]),
+            oldest_mtime=row["oldest_mtime"],
+            observed_at=int(row["observed_at"]),
+        )
+
+
+class BacklogStore:
+    def __init__(self, engine: sa.Engine, scope: Scope) -> None:
+        self.engine = engine
+        self.scope = scope
+
+    def record(self, flow: Flow, waiting: Iterable[FileEntry], *, observed_at: int) -> Backlog:
+        entries = list(waiting)
+        mtimes = [int(e.mtime.timestamp() * 1000) for e in entries if e.mtime is not None]
+        backlog = Backlog(
+            flow_id=flow.id,
+            files=len(entries),
+            bytes=sum(e.size for e in entries),
+            oldest_mtime=min(mtimes) if mtimes else None,
+            observed_at=observed_at,
+        )
+        values = {
+            "files": backlog.files,
+            "bytes": backlog.bytes,
+            "oldest_mtime": backlog.oldest_mtime,
+            "observed_at": backlog.observed_at,
+        }
+        with self.engine.begin() as db:
+            updated = db.execute(t.update().where(t.c.flow_id == flow.id).values(**values))
+            if not updated.rowcount:
+                db.execute(
+                    t.insert().values(
+                        flow_id=flow.id,
+                        ims_org_id=self.scope.ims_org_id,
+                        sandbox_name=self.scope.sandbox_name,
+                        **values,
+                    )
+                )
+        return backlog
+
+    def get(self, flow_id: str) -> Backlog | None:
+        query = sa.select(t).where(
+            t.c.flow_id == flow_id,
+            t.c.ims_org_id == self.scope.ims_org_id,
+            t.c.sandbox_name == self.scope.sandbox_name,
+        )
+        with self.engine.connect() as db:
+            row = db.execute(query).mappings().first()
+        return None if row is None else Backlog.from_row(dict(row))
+
+    def forget(self, flow_id: str) -> None:
+        with self.engine.begin() as db:
+            db.execute(t.delete().where(t.c.flow_id == flow_id))
+
+
+def discover(lf: Lakefeed, flow: Flow) -> Backlog:
+    """List the flow's source now and record what is waiting for its next run."""
+    from lakefeed.flows.plan import FlowPlan
+
+    source = lf.flows.source_connection(flow.source_connection_id)
+    session = lf.session(source.base_connection_id)
+    schedule = flow.schedule
+    plan = FlowPlan.build(
+        session.ls(source.path, recursive=source.recursive),
+        ledgered=lf.runs.ledgered(flow.id),
+        backfill=schedule.backfill,
+        start_time=schedule.start_time,
+    )
+    return lf.backlog.record(flow, plan.take, observed_at=now_ms())
+
+
+def backlog_of(lf: Lakefeed, flow: Flow, *, refresh: bool = False) -> dict[str, Any]:
+    """The flow's backlog as the API and CLI show it; ``refresh`` lists the source now.
+    Fields are null until the flow's source has been listed once."""
+    backlog = discover(lf, flow) if refresh else lf.backlog.get(flow.id)
+    if backlog is None:
+        return {
+            "flowId": flow.id,
+            "files": None,
+            "bytes": None,
+            "oldestModifiedAt": None,
+            "oldestAgeMs": None,
+            "observedAt": None,
+        }
+    return backlog.to_dict()

@@ -1,0 +1,316 @@
+"""``Scheduler``: runs every enabled flow's due windows, once each, across processes.
+
+A tick reads the enabled flows of every org and sandbox, works out which window each one is
+due for (:mod:`lakefeed.scheduling.windows`), claims it in the database
+(:mod:`lakefeed.scheduling.leases`) and runs it. Runs of one flow never overlap: a flow with
+a window still running is skipped, unless that window's lease expired — then its scheduler
+died, and this one takes the window over (the run it left is recovered first, as any
+interrupted run is). Several schedulers may share one database; each window runs once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from lakefeed.catalog import tables
+from lakefeed.catalog.records import Scope
+from lakefeed.errors import LakefeedError, ResourceNotFound, RunCancelled, RunInProgress
+from lakefeed.scheduling.clock import Clock, SystemClock
+from lakefeed.scheduling.leases import Claim, WindowClaims
+from lakefeed.scheduling.rules import Schedule
+from lakefeed.scheduling.windows import due_window
+
+if TYPE_CHECKING:
+    from lakefeed.catalog.runs import Run
+    from lakefeed.engine import Lakefeed
+
+log = logging.getLogger("lakefeed.scheduler")
+
+#: How long a claimed window is held without a renewal before another scheduler may take it.
+LEASE_SECONDS = 120.0
+#: How often the scheduler looks for due windows.
+POLL_SECONDS = 5.0
+
+
+@dataclass
+class SchedulerStats:
+    """What a scheduler has done since it started (for logs, ``/metrics`` and tests)."""
+
+    ticks: int = 0
+    claimed: int = 0
+    taken_over: int = 0
+    runs: dict[str, int] = field(default_factory=dict)  # status → count
+    released: int = 0
+
+
+class Scheduler:
+    def __init__(
+        self,
+        lf: Lakefeed,
+        *,
+        clock: Clock | None = None,
+        owner: str | None = None,
+        lease_seconds: float = LEASE_SECONDS,
+        poll_seconds: float = POLL_SECONDS,
+        max_concurrent_runs: int = 2,
+        discover_every: float | None = None,
+    ) -> None:
+        """``discover_every`` (seconds) also lists each enabled flow's source between runs to
+        keep its backlog current; None lists only when a flow runs."""
+        self.lf = lf
+        self.clock = clock or SystemClock()
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lease_seconds = lease_seconds
+        self.poll_seconds = poll_seconds
+        self.max_concurrent_runs = max(1, max_concurrent_runs)
+        self.discover_every = discover_every
+        self.claims = WindowClaims(
+            lf.db, owner=self.owner, clock=self.clock, lease_seconds=lease_seconds
+        )
+        self.stats = SchedulerStats()
+        self.cancel = threading.Event()  # abandons running runs before their commit
+        self._running: dict[str, Claim] = {}  # flow id → the window this process runs
+        self._lock = threading.Lock()
+        self._last_discovery: dict[str, float] = {}
+
+    # -- one pass ------------------------------------------------------------------------------
+
+    def due_claims(self, limit: int | None = None) -> list[Claim]:
+        """Claim the windows that are due now (and expired ones to take over), up to
+        ``limit``."""
+        now = self.clock.now()
+        last_ends = self.claims.last_ends()
+        open_windows = self.claims.open_windows()
+        flows = self._enabled_flows()
+        once_ran = self._flows_with_runs([f["id"] for f in flows if _is_once(f)])
+        claimed: list[Claim] = []
+        for flow in flows:
+            if limit is not None and len(claimed) >= limit:
+                break
+            with self._lock:
+                if flow["id"] in self._running:
+                    continue
+            held = open_windows.get(flow["id"])
+            if held is not None:
+                claim = self.claims.take_over(held)
+                if claim is not None:
+                    log.warning(
+                        "taking over window %s of flow %s from %s (lease expired)",
+                        claim.window.end,
+                        flow["id"],
+                        held["owner"],
+                    )
+                    self.stats.taken_over += 1
+                    claimed.append(claim)
+                continue
+            if _is_once(flow) and flow["id"] in once_ran:
+                continue  # a once flow runs once; later runs are on demand
+            schedule = Schedule.from_stored(flow["schedule_params"])
+            window = due_window(schedule, last_ends.get(flow["id"]), now)
+            if window is None:
+                continue
+            claim = self.claims.claim(flow["id"], flow["ims_org_id"], flow["sandbox_name"], window)
+            if claim is not None:
+                self.stats.claimed += 1
+                claimed.append(claim)
+        return claimed
+
+    def tick(self) -> list[Run]:
+        """Claim what is due and run it here, one window after another; returns the runs."""
+        self.stats.ticks += 1
+        runs = []
+        for claim in self.due_claims():
+            run = self.run_claim(claim)
+            if run is not None:
+                runs.append(run)
+        self._discover()
+        return runs
+
+    # -- the daemon ----------------------------------------------------------------------------
+
+    def run_forever(self, stop: threading.Event, *, grace_seconds: float = 30.0) -> None:
+        """Tick every ``poll_seconds`` until ``stop`` is set, running up to
+        ``max_concurrent_runs`` windows at once. On stop: claim nothing more, give running
+        runs ``grace_seconds`` to finish, then abandon them before their commit (their
+        windows are released, so they run again)."""
+        pool = ThreadPoolExecutor(self.max_concurrent_runs, thread_name_prefix="lakefeed-sched")
+        futures: set[Future[Any]] = set()
+        log.info("scheduler %s started (poll %ss)", self.owner, self.poll_seconds)
+        try:
+            while not stop.is_set():
+                self.stats.ticks += 1
+                futures = {f for f in futures if not f.done()}
+                free = self.max_concurrent_runs - len(futures)
+                try:
+                    if free > 0:
+                        for claim in self.due_claims(limit=free):
+                            futures.add(pool.submit(self._run_logged, claim))
+                    self._discover()
+                except Exception:
+                    log.exception("scheduler tick failed; retrying in %ss", self.poll_seconds)
+                if self.clock.sleep(self.poll_seconds, stop):
+                    break
+        finally:
+            log.info("scheduler %s stopping: %d runs in progress", self.owner, len(futures))
+            done = threading.Event()
+
+            def drain() -> None:
+                pool.shutdown(wait=True)
+                done.set()
+
+            waiter = threading.Thread(target=drain)
+            waiter.start()
+            if not done.wait(grace_seconds):
+                self.cancel.set()
+            waiter.join()
+            log.info("scheduler %s stopped", self.owner)
+
+    def _run_logged(self, claim: Claim) -> None:
+        try:
+            self.run_claim(claim)
+        except BaseException:
+            log.exception("window %s of flow %s failed", claim.window.end, claim.flow_id)
+
+    @contextmanager
+    def _renewing(self, claim: Claim) -> Iterator[None]:
+        """Renew the claim's lease every third of it while the body runs."""
+        done = threading.Event()
+
+        def renew() -> None:
+            while not done.wait(max(self.lease_seconds / 3, 0.05)):
+                try:
+                    if not self.claims.renew(claim):
+                        log.warning("flow %s's window is no longer this scheduler's", claim.flow_id)
+                        return
+                except Exception:
+                    log.exception("renewing the lease of flow %s failed", claim.flow_id)
+
+        thread = threading.Thread(target=renew, name="lakefeed-lease", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
+
+    # -- running one window --------------------------------------------------------------------
+
+    def run_claim(self, claim: Claim) -> Run | None:
+        """Run a claimed window; the window is done afterwards whatever the run's status, or
+        released (due again) when the flow is disabled, busy or the run was abandoned."""
+        lf = self.lf.scoped(Scope(ims_org_id=claim.ims_org_id, sandbox_name=claim.sandbox_name))
+        with self._lock:
+            self._running[claim.flow_id] = claim
+        try:
+            with self._renewing(claim):
+                return self._run_claim(lf, claim)
+        finally:
+            with self._lock:
+                self._running.pop(claim.flow_id, None)
+
+    def _run_claim(self, lf: Lakefeed, claim: Claim) -> Run | None:
+        from lakefeed.flows.runner import FlowRunner
+
+        try:
+            flow = lf.flows.flow(claim.flow_id)
+        except ResourceNotFound:
+            self.claims.release(claim)
+            return None
+        if flow.state != "enabled":
+            self._release(claim, "the flow is disabled")
+            return None
+        runner = FlowRunner(lf, flow, window=claim.window, cancel=self.cancel)
+        try:
+            run = runner.start()
+        except RunInProgress as exc:
+            if claim.takeover:
+                # The scheduler whose lease expired is still running the window (a pause,
+                # or a host whose runs are not known dead yet): leave the window to it.
+                log.info("flow %s window %s is still being run: %s",
+                         claim.flow_id, claim.window.end, exc)  # fmt: skip
+                return None
+            self._release(claim, str(exc))
+            return None
+        self.claims.attach_run(claim, run.id)
+        run = runner.execute(run)  # records its own failures in the run
+        errors = run.metrics["statusSummary"]["errors"]
+        if any(e.get("code") == RunCancelled.code for e in errors):
+            self._release(claim, "the scheduler is stopping")
+            return run
+        self.claims.finish(claim, run.id)
+        self.stats.runs[run.status] = self.stats.runs.get(run.status, 0) + 1
+        log.info("flow %s window %s → run %s %s", flow.id, claim.window.end, run.id, run.status)
+        return run
+
+    def _release(self, claim: Claim, why: str) -> None:
+        log.info("flow %s window %s not run: %s", claim.flow_id, claim.window.end, why)
+        self.stats.released += 1
+        self.claims.release(claim)
+
+    # -- discovery -----------------------------------------------------------------------------
+
+    def _discover(self) -> None:
+        """List sources between runs so each flow's backlog stays current."""
+        from lakefeed.scheduling.backlog import discover
+
+        if self.discover_every is None:
+            return
+        now = self.clock.now()
+        for row in self._enabled_flows():
+            if now - self._last_discovery.get(row["id"], float("-inf")) < self.discover_every:
+                continue
+            with self._lock:
+                if row["id"] in self._running:
+                    continue
+            self._last_discovery[row["id"]] = now
+            lf = self.lf.scoped(Scope(row["ims_org_id"], row["sandbox_name"]))
+            try:
+                discover(lf, lf.flows.flow(row["id"]))
+            except LakefeedError as exc:
+                log.warning("listing the source of flow %s failed: %s", row["id"], exc)
+
+    # -- the database --------------------------------------------------------------------------
+
+    def _enabled_flows(self) -> list[dict[str, Any]]:
+        f = tables.flows
+        query = sa.select(f).where(f.c.state == "enabled").order_by(f.c.created_at, f.c.id)
+        with self.lf.db.connect() as db:
+            return [dict(r) for r in db.execute(query).mappings()]
+
+    def _flows_with_runs(self, flow_ids: list[str]) -> set[str]:
+        if not flow_ids:
+            return set()
+        r = tables.runs
+        query = sa.select(r.c.flow_id).where(r.c.flow_id.in_(flow_ids)).distinct()
+        with self.lf.db.connect() as db:
+            return {row[0] for row in db.execute(query)}
+
+
+def _is_once(flow: dict[str, Any]) -> bool:
+    return bool(flow["schedule_params"].get("frequency") == "once")
+
+
+def run_scheduler(
+    lf: Lakefeed,
+    stop: threading.Event,
+    *,
+    on_start: Callable[[Scheduler], None] | None = None,
+    **options: Any,
+) -> Scheduler:
+    """Build a scheduler over ``lf`` and run it until ``stop`` is set."""
+    scheduler = Scheduler(lf, **options)
+    if on_start is not None:
+        on_start(scheduler)
+    scheduler.run_forever(stop)
+    return scheduler

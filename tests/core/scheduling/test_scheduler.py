@@ -1,0 +1,212 @@
+"""The scheduler on a manual clock: due windows, backfill, catch-up, disabled and busy flows,
+takeover of a dead scheduler's window."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ingestion_suite import Scenario, expected_ids, file_summary
+from lakefeed.catalog.runs import Run
+from lakefeed.scheduling.clock import ManualClock
+from lakefeed.scheduling.leases import WindowClaims
+from lakefeed.scheduling.scheduler import Scheduler
+from lakefeed.scheduling.windows import Window
+
+HOUR = 3600
+
+
+def hourly(start: int, **extra: Any) -> dict[str, Any]:
+    return {"startTime": start, "frequency": "hour", "interval": 1, **extra}
+
+
+def window_of(run: Run) -> tuple[int | None, int | None]:
+    copy = next(a for a in run.row["activities"] if a["id"] == "copyActivity")
+    ext = copy["durationSummary"]["extensions"]
+    return ext["windowStart"], ext["windowEnd"]
+
+
+def test_runs_at_each_boundary_and_only_then(scenario: Scenario, start: int) -> None:
+    scenario.put("a.parquet", scenario.profiles(10, 0))
+    flow = scenario.flow(schedule=hourly(start))
+    clock = ManualClock(start - 5)
+    scheduler = Scheduler(scenario.lf, clock=clock)
+
+    assert scheduler.tick() == []  # before startTime
+
+    clock.set(start + 2)
+    (first,) = scheduler.tick()
+    assert first.status == "success" and first.flow_id == flow.id
+    assert scenario.ids() == expected_ids((0, 10))  # backfill: the file already there
+    assert window_of(first) == (None, start * 1000)
+    assert first.row["params"] == {
+        "startTime": str(start), "windowStartTime": "0", "windowEndTime": str(start)
+    }  # fmt: skip
+
+    clock.set(start + HOUR - 1)
+    assert scheduler.tick() == []  # not due again yet
+
+    scenario.put("b.parquet", scenario.profiles(5, 100))
+    clock.set(start + HOUR + 1)
+    (second,) = scheduler.tick()
+    assert file_summary(second)["inputFileCount"] == 1
+    assert window_of(second) == (start * 1000, (start + HOUR) * 1000)
+    assert scenario.ids() == expected_ids((0, 10), (100, 5))
+    assert scheduler.tick() == []
+    windows = scheduler.claims.windows(flow.id)
+    assert [(w["window_end"], w["state"]) for w in windows] == [
+        (start, "done"), (start + HOUR, "done")
+    ]  # fmt: skip
+    assert [w["run_id"] for w in windows] == [first.id, second.id]
+
+
+def test_backfill_false_leaves_files_from_before_the_start(scenario: Scenario, start: int) -> None:
+    scenario.put("old.parquet", scenario.profiles(10, 0))  # modified now, before start
+    scenario.flow(schedule=hourly(start, backfill=False))
+    clock = ManualClock(start)
+    scheduler = Scheduler(scenario.lf, clock=clock)
+    (first,) = scheduler.tick()
+    assert file_summary(first)["skippedFileCount"] == 1
+    assert window_of(first) == (start * 1000, start * 1000)
+    assert scenario.rows().num_rows == 0
+
+
+def test_a_scheduler_that_was_down_runs_one_catch_up(scenario: Scenario, start: int) -> None:
+    flow = scenario.flow(schedule=hourly(start))
+    clock = ManualClock(start)
+    scheduler = Scheduler(scenario.lf, clock=clock)
+    assert len(scheduler.tick()) == 1
+    scenario.put("a.parquet", scenario.profiles(7, 0))
+
+    clock.set(start + 5 * HOUR + 600)  # five boundaries missed
+    (catch_up,) = scheduler.tick()
+    assert window_of(catch_up) == (start * 1000, (start + 5 * HOUR) * 1000)
+    assert file_summary(catch_up)["inputFileCount"] == 1
+    assert scheduler.tick() == []
+    assert len(scenario.lf.runs.list_runs(flow.id)) == 2
+
+
+def test_disabled_flows_never_run_and_catch_up_once_enabled(scenario: Scenario, start: int) -> None:
+    flow = scenario.flow(schedule=hourly(start))
+    scenario.lf.flows.set_flow_state(flow.id, "disabled")
+    clock = ManualClock(start + 1)
+    scheduler = Scheduler(scenario.lf, clock=clock)
+    for hours in range(4):
+        clock.set(start + hours * HOUR + 1)
+        assert scheduler.tick() == []
+    assert scenario.lf.runs.list_runs(flow.id) == []
+
+    scenario.lf.flows.set_flow_state(flow.id, "enabled")
+    (run,) = scheduler.tick()
+    assert window_of(run) == (None, (start + 3 * HOUR) * 1000)
+
+
+def test_a_once_flow_runs_at_its_start_and_not_again(scenario: Scenario, start: int) -> None:
+    scenario.put("a.parquet", scenario.profiles(3, 0))
+    flow = scenario.flow(schedule={"startTime": start, "frequency": "once"})
+    clock = ManualClock(start - 1)
+    scheduler = Scheduler(scenario.lf, clock=clock)
+    assert scheduler.tick() == []
+    clock.set(start)
+    assert len(scheduler.tick()) == 1
+    clock.set(start + 10 * HOUR)
+    assert scheduler.tick() == []
+    assert len(scenario.lf.runs.list_runs(flow.id)) == 1
+
+
+def test_a_once_flow_run_on_demand_is_not_run_again_by_the_scheduler(
+    scenario: Scenario, start: int
+) -> None:
+    flow = scenario.flow(schedule={"startTime": start, "frequency": "once"})
+    scenario.lf.run_flow(flow)
+    assert Scheduler(scenario.lf, clock=ManualClock(start + 5)).tick() == []
+
+
+def test_a_busy_flow_gives_its_window_back_and_runs_it_later(
+    scenario: Scenario, start: int
+) -> None:
+    from lakefeed.flows.runner import FlowRunner
+
+    flow = scenario.flow(schedule=hourly(start))
+    by_hand = FlowRunner(scenario.lf, flow)
+    manual = by_hand.start()  # a run started by hand, still going
+    scheduler = Scheduler(scenario.lf, clock=ManualClock(start + 1))
+    assert scheduler.tick() == []
+    assert scheduler.stats.released == 1
+    assert scheduler.claims.windows(flow.id) == []  # given back: due again
+
+    by_hand.execute(manual)
+    (run,) = scheduler.tick()
+    assert window_of(run) == (None, start * 1000)
+
+
+def test_a_window_whose_lease_expired_is_taken_over(scenario: Scenario, start: int) -> None:
+    scenario.put("a.parquet", scenario.profiles(4, 0))
+    flow = scenario.flow(schedule=hourly(start))
+    dead = WindowClaims(
+        scenario.lf.db, owner="dead-host:1:x", clock=ManualClock(start), lease_seconds=60
+    )
+    claim = dead.claim(flow.id, "local", "prod", Window(None, start, 0))
+    assert claim is not None
+
+    clock = ManualClock(start + 30)
+    scheduler = Scheduler(scenario.lf, clock=clock, lease_seconds=60)
+    assert scheduler.tick() == []  # the lease still holds: no overlap
+    assert scenario.lf.runs.list_runs(flow.id) == []
+
+    clock.set(start + 61)
+    (run,) = scheduler.tick()
+    assert run.status == "success" and scenario.ids() == expected_ids((0, 4))
+    (window,) = scheduler.claims.windows(flow.id)
+    assert window["owner"] == scheduler.owner and window["takeovers"] == 1
+    assert window["state"] == "done" and window["run_id"] == run.id
+    assert dead.renew(claim) is False  # the dead scheduler's lease is gone for good
+
+
+def test_two_schedulers_in_one_process_share_windows(scenario: Scenario, start: int) -> None:
+    flow = scenario.flow(schedule=hourly(start))
+    clock = ManualClock(start)
+    one, two = Scheduler(scenario.lf, clock=clock), Scheduler(scenario.lf, clock=clock)
+    claimed = one.due_claims() + two.due_claims()
+    assert len(claimed) == 1  # the same window: one insert wins
+    assert two.due_claims() == []  # and the flow is busy while it runs
+    one.run_claim(claimed[0])
+    clock.set(start + HOUR)
+    assert len(two.tick()) == 1 and one.tick() == []
+    assert len(scenario.lf.runs.list_runs(flow.id)) == 2
+
+
+def test_a_flow_deleted_after_its_claim_is_not_run(scenario: Scenario, start: int) -> None:
+    flow = scenario.flow(schedule=hourly(start))
+    scheduler = Scheduler(scenario.lf, clock=ManualClock(start))
+    (claim,) = scheduler.due_claims()
+    scenario.lf.delete_flow(flow.id)
+    assert scheduler.run_claim(claim) is None
+
+
+def test_backlog_is_recorded_by_runs(scenario: Scenario, start: int) -> None:
+    flow = scenario.flow(schedule=hourly(start))
+    scheduler = Scheduler(scenario.lf, clock=ManualClock(start), discover_every=0)
+    scheduler.tick()
+    backlog = scenario.lf.backlog.get(flow.id)
+    assert backlog is not None and backlog.files == 0
+    scenario.put("a.parquet", scenario.profiles(4, 0))
+    scheduler.tick()  # not due: discovery lists the source
+    backlog = scenario.lf.backlog.get(flow.id)
+    assert backlog is not None and backlog.files == 1 and backlog.bytes > 0
+    assert backlog.oldest_mtime is not None and backlog.oldest_age_ms() is not None
+
+
+@pytest.mark.parametrize("bad_row", [False, True])
+def test_pickup_latency_is_in_the_run_metrics(
+    scenario: Scenario, start: int, bad_row: bool
+) -> None:
+    scenario.put("a.parquet", scenario.profiles(4, 0, bad={1: "loyalty_id"} if bad_row else None))
+    scenario.flow(schedule=hourly(start))
+    (run,) = Scheduler(scenario.lf, clock=ManualClock(start)).tick()
+    pickup = run.metrics["durationSummary"].get("extensions", {}).get("pickupLatency")
+    if bad_row:  # the batch failed: nothing was picked up
+        assert run.status == "failed" and pickup is None
+    else:
+        assert pickup["files"] == 1 and 0 <= pickup["minMs"] <= pickup["maxMs"] < 600_000
