@@ -257,5 +257,30 @@ def _print_flow(res: Resources, flow: dict[str, Any]) -> None:
         ("error diagnostics", bool(options.get("errorDiagnosticsEnabled")) or percent is not None),
         ("runs", len(runs)),
         ("last run", f"{last['id']} {run_status(last)}" if last else ""),
+        ("next run (UTC)", _next_run(flow, runs)),
     ]
+    backlog = res.backlog(flow, refresh=False)
+    if backlog["observedAt"] is not None:
+        rows.append(("backlog", f"{backlog['files']} files, {backlog['bytes']} bytes"))
     table(f"Flow {flow['name']}", ["field", "value"], rows)
+
+
+def _next_run(flow: dict[str, Any], runs: list[dict[str, Any]]) -> str:
+    """When a scheduler runs the flow next: its next boundary after the last scheduled
+    window, "due now" when that has passed, "" for a disabled flow or a once flow that ran."""
+    import time
+
+    from lakefeed.scheduling.rules import Schedule
+    from lakefeed.scheduling.windows import next_boundary
+
+    if flow["state"] != "enabled":
+        return ""
+    schedule = Schedule.from_stored(flow["scheduleParams"])
+    ends = [int(r["params"]["windowEndTime"]) for r in runs if "windowEndTime" in r["params"]]
+    if schedule.frequency == "once" and runs:
+        return ""
+    now = time.time()
+    due = next_boundary(schedule, max(ends) if ends else None, now)
+    if due is None:
+        return ""
+    return "due now" if due <= now else timestamp(due * 1000)

@@ -14,6 +14,9 @@ from lakefeed.catalog.records import now_ms
 if TYPE_CHECKING:
     from lakefeed.scheduling.scheduler import Scheduler
 
+#: Successful runs per flow searched for the latest pick-up latency.
+PICKUP_LOOKBACK = 20
+
 
 def _escape(value: Any) -> str:
     return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
@@ -139,20 +142,31 @@ def render(db: sa.Engine, scheduler: Scheduler | None = None, now: int | None = 
 
 
 def _last_pickups(conn: sa.Connection, flow_ids: list[str]) -> dict[str, dict[str, int]]:
-    """Per flow, the pick-up latency summary of its latest run that committed files."""
+    """Per flow, the pick-up latency summary of its latest run that committed files, looking
+    at its last ``PICKUP_LOOKBACK`` successful runs (runs that found no new file have none)."""
     r = tables.runs
     out: dict[str, dict[str, int]] = {}
     if not flow_ids:
         return out
-    query = (
-        sa.select(r.c.flow_id, r.c.metrics)
+    rank = (
+        sa.func.row_number()
+        .over(partition_by=r.c.flow_id, order_by=(r.c.created_at.desc(), r.c.id.desc()))
+        .label("rank")
+    )
+    recent = (
+        sa.select(r.c.flow_id, r.c.created_at, r.c.metrics, rank)
         .where(r.c.flow_id.in_(flow_ids), r.c.state == "completed", r.c.status == "success")
-        .order_by(r.c.created_at.desc())
+        .subquery()
+    )
+    query = (
+        sa.select(recent.c.flow_id, recent.c.metrics)
+        .where(recent.c.rank <= PICKUP_LOOKBACK)
+        .order_by(recent.c.flow_id, recent.c.rank)
     )
     for flow_id, metrics in conn.execute(query):
         if flow_id in out:
             continue
-        summary = (metrics.get("durationSummary", {}).get("extensions") or {}).get("pickupLatency")
-        if summary:
-            out[flow_id] = summary
+        extensions = metrics.get("durationSummary", {}).get("extensions") or {}
+        if extensions.get("pickupLatency"):
+            out[flow_id] = extensions["pickupLatency"]
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -117,3 +118,18 @@ def test_enable_disable_backlog_and_retrigger(
     timeout = run_cli("runs", "wait", "--flow", "drops", "--count", "5", "--timeout", "0",
                       code=1)  # fmt: skip
     assert "2 completed runs, not 5" in timeout.stderr
+
+
+def test_flows_show_says_when_the_flow_runs_next(
+    landing: Path, lf: Lakefeed, run_cli: RunCli, profile_schema: dict
+) -> None:
+    from datetime import UTC, datetime
+
+    start = int(time.time()) + 7200
+    make_flow(run_cli, profile_schema, "--frequency", "day", "--interval", "1",
+              "--start-time", str(start))  # fmt: skip
+    shown = run_cli("flows", "show", "drops").stdout
+    expected = datetime.fromtimestamp(start, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+    assert re.search(rf"next run \(UTC\)\s*│\s*{expected}", shown), shown
+    run_cli("flows", "disable", "drops")
+    assert re.search(r"next run \(UTC\)\s*│\s*│", run_cli("flows", "show", "drops").stdout)

@@ -210,3 +210,35 @@ def test_pickup_latency_is_in_the_run_metrics(
         assert run.status == "failed" and pickup is None
     else:
         assert pickup["files"] == 1 and 0 <= pickup["minMs"] <= pickup["maxMs"] < 600_000
+
+
+def test_one_scheduler_runs_the_flows_of_every_org_and_sandbox(
+    scenario: Scenario, start: int
+) -> None:
+    from lakefeed import Lakefeed
+    from lakefeed.catalog.records import Scope
+    from lakefeed.testing.profiles import create_profile_schema, profile_table
+
+    scenario.put("mine/a.parquet", scenario.profiles(5, 0))
+    mine = scenario.flow(path=f"{scenario.folder}/mine", schedule=hourly(start))
+    other = Lakefeed(home=scenario.home, scope=Scope("ACME@AdobeOrg", "dev"))
+    scenario.put("theirs/b.parquet", profile_table(4, start=50, tenant_id=other.schemas.tenant_id))
+    connection = other.create_connection("drops", "local-files", None, scenario.source.params)
+    dataset = other.datasets.create("theirs", create_profile_schema(other.schemas)["$id"])
+    source = other.flows.create_source_connection(
+        name="s", base_connection_id=connection.id, path=f"{scenario.folder}/theirs",
+        recursive=True,
+        data_format="parquet_xdm",
+    )  # fmt: skip
+    target = other.flows.create_target_connection(name="t", dataset_id=dataset.id)
+    theirs = other.flows.create_flow(name="theirs", source_connection_ids=[source.id],
+                                     target_connection_ids=[target.id],
+                                     schedule=hourly(start))  # fmt: skip
+
+    runs = Scheduler(scenario.lf, clock=ManualClock(start)).tick()
+
+    assert sorted(r.flow_id for r in runs) == sorted([mine.id, theirs.id])
+    their_run = other.runs.run(next(r.id for r in runs if r.flow_id == theirs.id))
+    assert their_run.status == "success", their_run.metrics
+    assert other.datasets.read(dataset).num_rows == 4
+    assert scenario.ids() == expected_ids((0, 5))
