@@ -663,3 +663,15 @@ def test_metrics_are_prometheus_text_without_credentials(
     assert line.endswith(" 2") and 'flow="metrics"' in line
     assert "lakefeed_runs_total{" in text and 'status="success"' in text
     assert "secret" not in text.lower() and str(landing.root) not in text
+
+
+def test_an_on_demand_run_for_later_is_scheduled(api: httpx.Client, landing: Landing) -> None:
+    once = create_flow(api, landing, "later")["flow"]
+    later = int(time.time()) + 3600
+    body = {"flowId": once["id"], "params": {"startTime": later, "windowStartTime": 0,
+                                             "windowEndTime": later}}  # fmt: skip
+    ref = created(api.post(f"{FS}/runs", json=body))["items"][0]
+    run = item(api, f"runs/{ref['id']}")
+    assert run["state"] == "scheduled"
+    assert run["metrics"]["statusSummary"]["status"] == "scheduled"
+    assert run["params"]["startTime"] == str(later)

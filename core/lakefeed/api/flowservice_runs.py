@@ -52,7 +52,9 @@ def execute_in_background(request: Request, runner: FlowRunner, run: Run) -> Non
 @router.post("/runs", status_code=201)
 def create_run(who: CallerDep, body: RunBody, request: Request) -> JSONResponse:
     """Start a run of a flow whose ``scheduleParams.frequency`` is ``once`` and which is
-    enabled; with ``windowEndTime`` the run takes only files last modified in the window.
+    enabled; with ``windowEndTime`` the run takes only files last modified in the window. A
+    ``startTime`` more than a minute ahead makes the run ``scheduled``: a scheduler starts it
+    then.
     409 while another run of the flow is in progress. Answers ``{"items": [{"id", "etag"}]}``;
     ``GET /runs/{id}`` follows the run to completion."""
     from lakefeed.flows import ondemand
@@ -62,10 +64,9 @@ def create_run(who: CallerDep, body: RunBody, request: Request) -> JSONResponse:
     sent = {k: v for k, v in body.params.model_dump().items() if v is not None}
     window, params = ondemand.on_demand_window(flow, sent)
     check_flow(lf, flow)
-    runner, run = ondemand.start(
-        lf, flow, window=window, only_window_files=window is not None, params=params
-    )
-    execute_in_background(request, runner, run)
+    runner, run = ondemand.start_or_defer(lf, flow, window, params)
+    if runner is not None:
+        execute_in_background(request, runner, run)
     return JSONResponse({"items": [{"id": run.id, "etag": run.row["etag"]}]}, status_code=201)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from lakefeed.catalog import tables
-from lakefeed.catalog.records import ResourceTable, Scope, audit_fields, now_ms
+from lakefeed.catalog.records import ResourceTable, Scope, audit_fields, new_etag, now_ms
 from lakefeed.errors import ResourceNotFound
 from lakefeed.storage.entries import FileEntry, to_utc
 
@@ -196,6 +196,65 @@ class RunRecords:
         )
         self.runs.insert(row)
         return Run(row)
+
+    def schedule_run(self, flow_id: str, params: Mapping[str, Any]) -> Run:
+        """Insert a run in state ``scheduled``: an on-demand run whose ``params.startTime`` is
+        still ahead; a scheduler starts it then (:meth:`adopt_scheduled`)."""
+        row = self.scope.new_row(
+            id=str(uuid.uuid4()),
+            flow_id=flow_id,
+            state="scheduled",
+            status="scheduled",
+            params=dict(params),
+            metrics={"statusSummary": {"status": "scheduled", "errors": []}},
+            activities=[],
+            owner="",
+            heartbeat_at=0,
+        )
+        self.runs.insert(row)
+        return Run(row)
+
+    def adopt_scheduled(self, run_id: str, metrics: Mapping[str, Any]) -> Run | None:
+        """Move a ``scheduled`` run to ``inProgress``, owned by this process; None when
+        another process was quicker (or it is no longer scheduled)."""
+        t = tables.runs
+        update = (
+            t.update()
+            .where(self.scope.where(t), t.c.id == run_id, t.c.state == "scheduled")
+            .values(
+                state="inProgress",
+                status="inProgress",
+                metrics=dict(metrics),
+                owner=this_process(),
+                heartbeat_at=now_ms(),
+                updated_at=now_ms(),
+                etag=new_etag(),
+            )
+        )
+        with self.engine.begin() as db:
+            if db.execute(update).rowcount != 1:
+                return None
+        return self.run(run_id)
+
+    def fail_scheduled(self, run_id: str, code: str, message: str) -> bool:
+        """Close a ``scheduled`` run unrun (its flow is gone, disabled or changed); False when
+        it is no longer scheduled."""
+        t = tables.runs
+        error = {"code": code, "message": message}
+        metrics = {"statusSummary": {"status": "failed", "errors": [error]}}
+        update = (
+            t.update()
+            .where(self.scope.where(t), t.c.id == run_id, t.c.state == "scheduled")
+            .values(
+                state="completed",
+                status="failed",
+                metrics=metrics,
+                updated_at=now_ms(),
+                etag=new_etag(),
+            )
+        )
+        with self.engine.begin() as db:
+            return bool(db.execute(update).rowcount)
 
     def active_runs(self, flow_id: str) -> list[Run]:
         t = tables.runs

@@ -54,6 +54,31 @@ def start(
     return runner, run
 
 
+#: An on-demand run whose ``startTime`` is more than this many seconds ahead waits for it.
+DEFER_AFTER = 60
+
+
+def start_or_defer(
+    lf: Lakefeed,
+    flow: Flow,
+    window: Window | None,
+    params: Mapping[str, str],
+    *,
+    now: float | None = None,
+) -> tuple[FlowRunner | None, Run]:
+    """``POST /runs``: start the run now, or — when ``params.startTime`` is more than a minute
+    ahead — record it ``scheduled`` for a scheduler to start at that time (then the runner is
+    None)."""
+    import time
+
+    start_time = int(params.get("startTime", 0))
+    if start_time > (time.time() if now is None else now) + DEFER_AFTER:
+        if flow.state != "enabled":
+            start(lf, flow)  # raises FlowDisabled
+        return None, lf.runs.schedule_run(flow.id, params)
+    return start(lf, flow, window=window, only_window_files=window is not None, params=params)
+
+
 def on_demand_window(flow: Flow, params: Mapping[str, Any]) -> tuple[Window | None, dict[str, str]]:
     """Check ``POST /runs`` params for ``flow``: only ``once`` flows take them
     (:class:`RunNotSupported`), times are epoch seconds and the window's end is not before its

@@ -92,10 +92,11 @@ class FlowRunner:
         """Start a run and execute it to the end."""
         return self.execute(self.start())
 
-    def start(self) -> Run:
+    def start(self, scheduled: Run | None = None) -> Run:
         """Recover interrupted runs of the flow, then record a new run ``inProgress`` (owned by
         this process) and return it: a server answers with its id, then executes it in a
-        worker. Raises RunInProgress when a live run of the flow exists."""
+        worker. Raises RunInProgress when a live run of the flow exists. With ``scheduled`` (a
+        run in state ``scheduled``), that run is moved to ``inProgress`` instead."""
         from lakefeed.flows.recovery import recover
 
         records = self.lf.runs
@@ -119,7 +120,16 @@ class FlowRunner:
             metrics = RunMetrics(started_at=started, window_end=started)
             metrics.window_start = self._window_start()
             params = {}
-        run = records.start_run(self.flow.id, params, metrics.to_flow_service())
+        if scheduled is not None:
+            adopted = records.adopt_scheduled(scheduled.id, metrics.to_flow_service())
+            if adopted is None:
+                raise RunInProgress(
+                    f"Run {scheduled.id} was started by another process.",
+                    fix="Follow it with `lakefeed runs show`.",
+                )
+            run = adopted
+        else:
+            run = records.start_run(self.flow.id, params, metrics.to_flow_service())
         # Two processes may have started together: the older run wins, the newer one stops.
         others = [r for r in records.active_runs(self.flow.id) if r.id != run.id]
         if any((o.row["created_at"], o.id) < (run.row["created_at"], run.id) for o in others):

@@ -80,7 +80,7 @@ class Scheduler:
         )
         self.stats = SchedulerStats()
         self.cancel = threading.Event()  # abandons running runs before their commit
-        self._running: dict[str, Claim] = {}  # flow id → the window this process runs
+        self._running: dict[str, Any] = {}  # flow id → the window (or run) this process runs
         self._lock = threading.Lock()
         self._last_discovery: dict[str, float] = {}
 
@@ -134,6 +134,10 @@ class Scheduler:
             run = self.run_claim(claim)
             if run is not None:
                 runs.append(run)
+        for scheduled in self.due_scheduled_runs():
+            run = self.run_scheduled(scheduled)
+            if run is not None:
+                runs.append(run)
         self._discover()
         return runs
 
@@ -156,6 +160,10 @@ class Scheduler:
                     if free > 0:
                         for claim in self.due_claims(limit=free):
                             futures.add(pool.submit(self._run_logged, claim))
+                    free = self.max_concurrent_runs - len(futures)
+                    if free > 0:
+                        for scheduled in self.due_scheduled_runs(limit=free):
+                            futures.add(pool.submit(self._run_scheduled_logged, scheduled))
                     self._discover()
                 except Exception:
                     log.exception("scheduler tick failed; retrying in %ss", self.poll_seconds)
@@ -252,6 +260,71 @@ class Scheduler:
         self.stats.runs[run.status] = self.stats.runs.get(run.status, 0) + 1
         log.info("flow %s window %s → run %s %s", flow.id, claim.window.end, run.id, run.status)
         return run
+
+    # -- on-demand runs waiting for their startTime -------------------------------------------
+
+    def due_scheduled_runs(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Runs in state ``scheduled`` (``POST /runs`` with a later ``startTime``) whose time
+        has come, oldest first, skipping flows this process is running."""
+        r = tables.runs
+        query = sa.select(r).where(r.c.state == "scheduled").order_by(r.c.created_at, r.c.id)
+        with self.lf.db.connect() as db:
+            rows = [dict(row) for row in db.execute(query).mappings()]
+        now = self.clock.now()
+        with self._lock:
+            busy = set(self._running)
+        due = [
+            row
+            for row in rows
+            if int(row["params"].get("startTime") or 0) <= now and row["flow_id"] not in busy
+        ]
+        return due if limit is None else due[:limit]
+
+    def run_scheduled(self, row: dict[str, Any]) -> Run | None:
+        """Start a ``scheduled`` run and execute it; None when another process started it or
+        the flow is busy (it stays scheduled and is tried again)."""
+        from lakefeed.catalog.runs import Run
+        from lakefeed.errors import FlowDisabled
+        from lakefeed.flows import ondemand
+        from lakefeed.flows.runner import FlowRunner
+
+        lf = self.lf.scoped(Scope(ims_org_id=row["ims_org_id"], sandbox_name=row["sandbox_name"]))
+        with self._lock:
+            if row["flow_id"] in self._running:
+                return None
+            self._running[row["flow_id"]] = row
+        try:
+            try:
+                flow = lf.flows.flow(row["flow_id"])
+                if flow.state != "enabled":
+                    raise FlowDisabled(
+                        f"Flow {flow.name!r} was disabled before the run's startTime.",
+                        fix="Enable it and create the run again.",
+                    )
+                window, _ = ondemand.on_demand_window(flow, row["params"])
+            except LakefeedError as exc:
+                lf.runs.fail_scheduled(row["id"], exc.code, str(exc))
+                return None
+            runner = FlowRunner(
+                lf, flow, window=window, only_window_files=window is not None, cancel=self.cancel
+            )
+            try:
+                run = runner.start(scheduled=Run(row))
+            except RunInProgress:
+                return None
+            run = runner.execute(run)
+            self.stats.runs[run.status] = self.stats.runs.get(run.status, 0) + 1
+            log.info("flow %s on-demand run %s %s", flow.id, run.id, run.status)
+            return run
+        finally:
+            with self._lock:
+                self._running.pop(row["flow_id"], None)
+
+    def _run_scheduled_logged(self, row: dict[str, Any]) -> None:
+        try:
+            self.run_scheduled(row)
+        except BaseException:
+            log.exception("on-demand run %s failed", row["id"])
 
     def _release(self, claim: Claim, why: str) -> None:
         log.info("flow %s window %s not run: %s", claim.flow_id, claim.window.end, why)

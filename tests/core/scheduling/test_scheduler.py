@@ -242,3 +242,38 @@ def test_one_scheduler_runs_the_flows_of_every_org_and_sandbox(
     assert their_run.status == "success", their_run.metrics
     assert other.datasets.read(dataset).num_rows == 4
     assert scenario.ids() == expected_ids((0, 5))
+
+
+def test_an_on_demand_run_with_a_later_start_waits_for_it(scenario: Scenario, start: int) -> None:
+    from lakefeed.flows import ondemand
+
+    scenario.put("a.parquet", scenario.profiles(3, 0))
+    flow = scenario.flow(schedule={"startTime": start, "frequency": "once"})
+    later = start + 3600
+    params = {"startTime": str(later), "windowStartTime": "0", "windowEndTime": str(later)}
+    window, stored = ondemand.on_demand_window(flow, params)
+    runner, scheduled = ondemand.start_or_defer(scenario.lf, flow, window, stored, now=start)
+    assert runner is None and scheduled.state == "scheduled"
+    assert scenario.lf.runs.run(scheduled.id).to_dict()["metrics"]["statusSummary"] == {
+        "status": "scheduled", "errors": []
+    }  # fmt: skip
+
+    clock = ManualClock(start + 5)
+    one, two = Scheduler(scenario.lf, clock=clock), Scheduler(scenario.lf, clock=clock)
+    one.tick()  # the once flow's own window at startTime: it has a run, so it is not run
+    assert scenario.lf.runs.run(scheduled.id).state == "scheduled"
+    clock.set(later)
+    (run,) = one.tick()
+    assert run.id == scheduled.id and run.status == "success"
+    assert scenario.ids() == expected_ids((0, 3))
+    assert two.tick() == [] and len(scenario.lf.runs.list_runs(flow.id)) == 1
+
+    # A run whose flow was disabled meanwhile ends unrun, with the reason.
+    _, waiting = ondemand.start_or_defer(scenario.lf, flow, None, {"startTime": str(later + 900)},
+                                         now=later)  # fmt: skip
+    scenario.lf.flows.set_flow_state(flow.id, "disabled")
+    clock.set(later + 900)
+    assert one.tick() == []
+    closed = scenario.lf.runs.run(waiting.id)
+    assert closed.state == "completed" and closed.status == "failed"
+    assert closed.metrics["statusSummary"]["errors"][0]["code"] == "LF-1388"
