@@ -20,11 +20,16 @@ schedule starting a few seconds after the flow is made. The scheduler runs on a
   a scheduled run that lists an empty folder and finds nothing. The first run (imports, the
   Iceberg catalog) is reported apart.
 - steady idle poll: ``due_claims()`` half-way to the next boundary, every window done (what
-  an idle scheduler pays between runs), then again after ``--history`` more done windows per
-  flow are added (``schedule_windows`` keeps every window of a flow while the flow exists).
+  an idle scheduler pays between runs), then again after ``--history`` older done windows and
+  their runs are added per flow (``schedule_windows`` and ``runs`` keep every window and run
+  of a flow; nothing prunes them).
+
+Where the scheduler has ``due_scheduled_runs`` (on-demand runs waiting for their startTime,
+looked for on every poll after ``due_claims``), it is timed too.
 
 Times are medians of ``--repeat`` (each after one unmeasured warm-up); the idle polls are also
-split into the queries ``due_claims`` makes. Timings are printed, never asserted.
+split into the queries ``due_claims`` makes, timed inside the same calls. Peak RSS is this
+process's (``ru_maxrss``). Timings are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -131,6 +137,13 @@ def idle_poll(scheduler: Any, repeat: int) -> tuple[float, dict[str, float]]:
             delattr(owner, attribute)
     split = {name: statistics.median(samples) for name, samples in parts.items()}
     split["rest"] = statistics.median(rests)
+    # A poll of run_forever also looks for on-demand runs waiting for their startTime, where
+    # this lakefeed has them (a separate call, not part of due_claims).
+    due_scheduled_runs = getattr(scheduler, "due_scheduled_runs", None)
+    if due_scheduled_runs is not None:
+        if due_scheduled_runs():
+            raise SystemExit("an idle poll found scheduled runs")
+        split["scheduled_runs"] = median_ms(due_scheduled_runs, repeat)
     return statistics.median(totals), split
 
 
@@ -223,22 +236,32 @@ def main() -> int:
         rss_before_history = peak_rss_mib()
         with lf.db.connect() as db:
             rows = db.execute(sa.select(windows)).mappings().all()
+            run_row = dict(db.execute(sa.select(tables.runs).limit(1)).mappings().one())
         for chunk in range(0, len(rows), 100):  # bounded memory: 100 flows' history at a time
-            history = [
-                {
-                    **row,
-                    "window_end": int(row["window_end"]) - k * HOUR,
-                    "previous_end": int(row["window_end"]) - (k + 1) * HOUR,
-                    "window_start": int(row["window_end"]) - (k + 1) * HOUR,
-                }
-                for row in rows[chunk : chunk + 100]
-                for k in range(1, args.history + 1)
-            ]
-            if history:
+            old_windows, old_runs = [], []
+            for row in rows[chunk : chunk + 100]:
+                end = int(row["window_end"])
+                for k in range(1, args.history + 1):
+                    run_id = str(uuid.uuid4())
+                    old_windows.append(
+                        {
+                            **row,
+                            "window_end": end - k * HOUR,
+                            "previous_end": end - (k + 1) * HOUR,
+                            "window_start": end - (k + 1) * HOUR,
+                            "run_id": run_id,
+                        }
+                    )
+                    old_runs.append(
+                        {**run_row, "id": run_id, "flow_id": row["flow_id"], "created_at": end}
+                    )
+            if old_windows:
                 with lf.db.begin() as db:
-                    db.execute(windows.insert(), history)
+                    db.execute(windows.insert(), old_windows)
+                    db.execute(tables.runs.insert(), old_runs)
         with lf.db.connect() as db:
             total_windows = db.execute(sa.select(sa.func.count()).select_from(windows)).scalar()
+            total_runs = db.execute(sa.select(sa.func.count()).select_from(tables.runs)).scalar()
         aged, aged_split = idle_poll(scheduler, repeat)
 
     n = args.flows
@@ -255,17 +278,22 @@ def main() -> int:
         f"min {min(later):.1f}, max {max(later):.1f}; a tick() running every flow's window, "
         f"one after another, would take ~{(claim_all / n + empty_run) * n / 1000:.1f} s"
     )
-    print(f"\n{'idle poll':34} {'total':>8} {'/base':>7} {'last_ends':>10} {'open_windows':>13} "
-          f"{'enabled_flows':>14} {'rest':>7}")  # fmt: skip
+    print(
+        f"\n{'idle poll: due_claims()':34} {'total':>8} {'/base':>7} {'last_ends':>10} "
+        f"{'open_windows':>13} {'enabled_flows':>14} {'rest':>7} {'+due_scheduled_runs':>20}"
+    )
     for name, total, split in (
         ("before start (no windows)", idle, idle_split),
         (f"between runs ({n} windows)", steady, steady_split),
-        (f"+{args.history} windows/flow ({total_windows} rows)", aged, aged_split),
+        (f"+{args.history} windows and runs/flow", aged, aged_split),
     ):
+        scheduled = split.get("scheduled_runs")
         print(
             f"{name:34} {total:8.2f} {total / baseline:6.2f}x {split['last_ends']:10.2f} "
-            f"{split['open_windows']:13.2f} {split['enabled_flows']:14.2f} {split['rest']:7.2f}"
+            f"{split['open_windows']:13.2f} {split['enabled_flows']:14.2f} {split['rest']:7.2f} "
+            f"{'n/a' if scheduled is None else f'{scheduled:.2f}':>20}"
         )
+    print(f"(after the history: {total_windows:,} schedule_windows rows, {total_runs:,} runs)")
     print(f"baseline SELECT * FROM flows: {baseline:.2f} ms ({baseline * 1000 / n:.0f} µs/flow)")
     print(
         f"\npeak RSS {peak_rss_mib():,.0f} MiB ({rss_before_history:,.0f} MiB before the "

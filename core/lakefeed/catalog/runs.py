@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from lakefeed.catalog import tables
 from lakefeed.catalog.records import ResourceTable, Scope, audit_fields, new_etag, now_ms
 from lakefeed.errors import ResourceNotFound
+from lakefeed.flows.metrics import unstarted_metrics
 from lakefeed.storage.entries import FileEntry, to_utc
 
 #: Row errors kept per batch; beyond this only counts are kept (the run says so).
@@ -206,7 +207,7 @@ class RunRecords:
             state="scheduled",
             status="scheduled",
             params=dict(params),
-            metrics={"statusSummary": {"status": "scheduled", "errors": []}},
+            metrics=unstarted_metrics("scheduled"),
             activities=[],
             owner="",
             heartbeat_at=0,
@@ -240,8 +241,7 @@ class RunRecords:
         """Close a ``scheduled`` run unrun (its flow is gone, disabled or changed); False when
         it is no longer scheduled."""
         t = tables.runs
-        error = {"code": code, "message": message}
-        metrics = {"statusSummary": {"status": "failed", "errors": [error]}}
+        metrics = unstarted_metrics("failed", [{"code": code, "message": message}])
         update = (
             t.update()
             .where(self.scope.where(t), t.c.id == run_id, t.c.state == "scheduled")

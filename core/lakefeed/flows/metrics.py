@@ -145,3 +145,12 @@ class RunMetrics:
             ],
         }
         return [copy, promotion]
+
+
+def unstarted_metrics(status: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """``metrics`` of a run that has not started (``scheduled``), or never will (closed unrun):
+    the full shape, with zero counts and no times."""
+    metrics = RunMetrics(started_at=0, status=status, errors=list(errors or []))
+    shape = metrics.to_flow_service()
+    shape["durationSummary"] = {"startedAtUTC": None, "completedAtUTC": None}
+    return shape

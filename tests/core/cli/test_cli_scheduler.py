@@ -133,3 +133,15 @@ def test_flows_show_says_when_the_flow_runs_next(
     assert re.search(rf"next run \(UTC\)\s*│\s*{expected}", shown), shown
     run_cli("flows", "disable", "drops")
     assert re.search(r"next run \(UTC\)\s*│\s*│", run_cli("flows", "show", "drops").stdout)
+
+
+def test_runs_list_and_show_a_run_waiting_for_its_start(
+    landing: Path, lf: Lakefeed, run_cli: RunCli, profile_schema: dict
+) -> None:
+    from lakefeed.flows import ondemand
+
+    make_flow(run_cli, profile_schema)
+    later = str(int(time.time()) + 3600)
+    _, waiting = ondemand.start_or_defer(lf, lf.flows.flow("drops"), None, {"startTime": later})
+    assert "scheduled" in run_cli("runs", "list").stdout
+    assert "scheduled" in run_cli("runs", "show", waiting.id).stdout
