@@ -182,35 +182,33 @@ class RunRecords:
     # -- runs ----------------------------------------------------------------------------------
 
     def start_run(self, flow_id: str, params: Mapping[str, Any], metrics: Mapping[str, Any]) -> Run:
-        """Insert a run in state ``inProgress`` owned by this process, unless the flow already has
-        one (returned instead, as ``(False, run)`` by :meth:`active_run`)."""
-        row = self.scope.new_row(
-            id=str(uuid.uuid4()),
-            flow_id=flow_id,
-            state="inProgress",
-            status="inProgress",
-            params=dict(params),
-            metrics=dict(metrics),
-            activities=[],
-            owner=this_process(),
-            heartbeat_at=now_ms(),
-        )
-        self.runs.insert(row)
-        return Run(row)
+        """Insert a run in state ``inProgress``, owned by this process."""
+        return self._insert_run(flow_id, "inProgress", params, metrics, this_process(), now_ms())
 
     def schedule_run(self, flow_id: str, params: Mapping[str, Any]) -> Run:
         """Insert a run in state ``scheduled``: an on-demand run whose ``params.startTime`` is
         still ahead; a scheduler starts it then (:meth:`adopt_scheduled`)."""
+        return self._insert_run(flow_id, "scheduled", params, unstarted_metrics("scheduled"), "", 0)
+
+    def _insert_run(
+        self,
+        flow_id: str,
+        state: str,
+        params: Mapping[str, Any],
+        metrics: Mapping[str, Any],
+        owner: str,
+        heartbeat_at: int,
+    ) -> Run:
         row = self.scope.new_row(
             id=str(uuid.uuid4()),
             flow_id=flow_id,
-            state="scheduled",
-            status="scheduled",
+            state=state,
+            status=state,
             params=dict(params),
-            metrics=unstarted_metrics("scheduled"),
+            metrics=dict(metrics),
             activities=[],
-            owner="",
-            heartbeat_at=0,
+            owner=owner,
+            heartbeat_at=heartbeat_at,
         )
         self.runs.insert(row)
         return Run(row)

@@ -5,12 +5,16 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from lakefeed.cli.context import engine
 from lakefeed.scheduling.scheduler import LEASE_SECONDS, POLL_SECONDS
+
+if TYPE_CHECKING:
+    from lakefeed.engine import Lakefeed
+    from lakefeed.scheduling.scheduler import Scheduler
 
 
 def scheduler_options(command: Any) -> Any:
@@ -63,6 +67,26 @@ def scheduler_options(command: Any) -> Any:
     return command
 
 
+def build_scheduler(
+    lf: Lakefeed,
+    poll_seconds: float,
+    lease_seconds: float,
+    max_concurrent_runs: int,
+    discover_every: float | None,
+) -> Scheduler:
+    """A scheduler from the shared options, logging its windows and runs on standard error."""
+    from lakefeed.scheduling.scheduler import Scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    return Scheduler(
+        lf,
+        poll_seconds=poll_seconds,
+        lease_seconds=lease_seconds,
+        max_concurrent_runs=max_concurrent_runs,
+        discover_every=discover_every,
+    )
+
+
 @click.command("scheduler")
 @scheduler_options
 def scheduler_command(
@@ -74,16 +98,9 @@ def scheduler_command(
 ) -> None:
     """Run every enabled flow's schedule until SIGTERM or Ctrl-C. Several schedulers may share
     one database: each window runs once, and a window whose scheduler died is taken over."""
-    from lakefeed.scheduling.scheduler import Scheduler
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     lf = engine()
-    scheduler = Scheduler(
-        lf,
-        poll_seconds=poll_seconds,
-        lease_seconds=lease_seconds,
-        max_concurrent_runs=max_concurrent_runs,
-        discover_every=discover_every,
+    scheduler = build_scheduler(
+        lf, poll_seconds, lease_seconds, max_concurrent_runs, discover_every
     )
     stop = threading.Event()
 

@@ -8,7 +8,7 @@ import os
 import click
 
 from lakefeed.cli.context import engine
-from lakefeed.cli.scheduler import scheduler_options
+from lakefeed.cli.scheduler import build_scheduler, scheduler_options
 from lakefeed.errors import InvalidRequest
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -75,18 +75,8 @@ def serve_command(
     lf = engine()
     scheduler = None
     if with_scheduler:
-        import logging
-
-        from lakefeed.scheduling.scheduler import Scheduler
-
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-
-        scheduler = Scheduler(
-            lf,
-            poll_seconds=poll_seconds,
-            lease_seconds=lease_seconds,
-            max_concurrent_runs=max_concurrent_runs,
-            discover_every=discover_every,
+        scheduler = build_scheduler(
+            lf, poll_seconds, lease_seconds, max_concurrent_runs, discover_every
         )
     app = create_app(lf, scheduler=scheduler, scheduler_grace_seconds=grace_seconds)
     shown = f"[{host}]" if ":" in host else host
