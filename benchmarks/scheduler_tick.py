@@ -173,6 +173,7 @@ def main() -> int:
 
     from lakefeed.catalog import tables
     from lakefeed.scheduling.clock import ManualClock
+    from lakefeed.scheduling.leases import KEEP_WINDOWS
     from lakefeed.scheduling.scheduler import Scheduler
 
     if args.home is not None:
@@ -232,7 +233,8 @@ def main() -> int:
         clock.set(starts[-1] + HOUR // 2)
         steady, steady_split = idle_poll(scheduler, repeat)
 
-        # ... and with --history older done windows per flow (a week of hourly runs).
+        # ... and with --history older runs per flow (a week of hourly runs), and as many of
+        # their windows as finish() keeps.
         rss_before_history = peak_rss_mib()
         with lf.db.connect() as db:
             rows = db.execute(sa.select(windows)).mappings().all()
@@ -243,6 +245,12 @@ def main() -> int:
                 end = int(row["window_end"])
                 for k in range(1, args.history + 1):
                     run_id = str(uuid.uuid4())
+                    if k >= KEEP_WINDOWS:  # finish() keeps only the latest windows per flow
+                        old_runs.append(
+                            {**run_row, "id": run_id, "flow_id": row["flow_id"],
+                             "created_at": end - k}
+                        )  # fmt: skip
+                        continue
                     old_windows.append(
                         {
                             **row,
@@ -285,7 +293,7 @@ def main() -> int:
     for name, total, split in (
         ("before start (no windows)", idle, idle_split),
         (f"between runs ({n} windows)", steady, steady_split),
-        (f"+{args.history} windows and runs/flow", aged, aged_split),
+        (f"+{args.history} runs/flow", aged, aged_split),
     ):
         scheduled = split.get("scheduled_runs")
         print(

@@ -132,6 +132,9 @@ sa.Index(
 )
 # A flow's latest runs (lastRunDetails) without sorting all of its runs.
 sa.Index("ix_runs_flow_created", runs.c.flow_id, runs.c.created_at)
+# Schedulers look for runs in progress and on-demand runs waiting (state scheduled) every poll.
+sa.Index("ix_runs_state", runs.c.state)
+sa.Index("ix_flows_state", flows.c.state)
 
 batches = _scoped(
     "batches",
@@ -244,6 +247,7 @@ schedule_windows = sa.Table(
     sa.Column("finished_at", sa.BigInteger, nullable=True),
     sa.UniqueConstraint("flow_id", "previous_end", name="uq_schedule_window_chain"),
 )
+sa.Index("ix_schedule_windows_state", schedule_windows.c.state)
 
 # Files a flow has discovered but not committed, as of its last listing (run or discovery).
 flow_backlog = sa.Table(

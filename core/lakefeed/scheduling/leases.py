@@ -19,6 +19,8 @@ from lakefeed.scheduling.clock import Clock
 from lakefeed.scheduling.windows import Window
 
 t = tables.schedule_windows
+#: Finished windows kept per flow (older ones are deleted as new ones finish).
+KEEP_WINDOWS = 48
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,23 @@ class WindowClaims:
                 )
                 .values(state="done", finished_at=self._now_ms(), run_id=run_id)
             )
+            # Windows are working state, not history (runs are): keep the flow's latest few,
+            # so every poll reads a table that does not grow with time.
+            cutoff = db.execute(
+                sa.select(t.c.window_end)
+                .where(t.c.flow_id == claim.flow_id)
+                .order_by(t.c.window_end.desc())
+                .offset(KEEP_WINDOWS)
+                .limit(1)
+            ).scalar()
+            if cutoff is not None:
+                db.execute(
+                    t.delete().where(
+                        t.c.flow_id == claim.flow_id,
+                        t.c.window_end <= cutoff,
+                        t.c.state == "done",
+                    )
+                )
 
     def release(self, claim: Claim) -> None:
         """Give the window back unrun (flow disabled or busy, shutdown): it is due again."""

@@ -14,9 +14,10 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -167,7 +168,12 @@ class Scheduler:
                     self._discover()
                 except Exception:
                     log.exception("scheduler tick failed; retrying in %ss", self.poll_seconds)
-                if self.clock.sleep(self.poll_seconds, stop):
+                if len(futures) >= self.max_concurrent_runs:
+                    # Every worker is busy and more may be due: look again as soon as a run
+                    # ends, not a whole poll later.
+                    if self._wait_for_a_worker(futures, stop):
+                        break
+                elif self.clock.sleep(self.poll_seconds, stop):
                     break
         finally:
             log.info("scheduler %s stopping: %d runs in progress", self.owner, len(futures))
@@ -183,6 +189,18 @@ class Scheduler:
                 self.cancel.set()
             waiter.join()
             log.info("scheduler %s stopped", self.owner)
+
+    def _wait_for_a_worker(self, futures: set[Future[Any]], stop: threading.Event) -> bool:
+        """Wait until a run ends or a poll has passed; True when stopped meanwhile."""
+        deadline = time.monotonic() + self.poll_seconds
+        while not stop.is_set():
+            remaining = deadline - time.monotonic()
+            done, _ = wait(
+                futures, timeout=min(0.2, max(remaining, 0)), return_when=FIRST_COMPLETED
+            )
+            if done or remaining <= 0:
+                return False
+        return True
 
     def _run_logged(self, claim: Claim) -> None:
         try:

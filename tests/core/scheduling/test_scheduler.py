@@ -277,3 +277,50 @@ def test_an_on_demand_run_with_a_later_start_waits_for_it(scenario: Scenario, st
     closed = scenario.lf.runs.run(waiting.id)
     assert closed.state == "completed" and closed.status == "failed"
     assert closed.metrics["statusSummary"]["errors"][0]["code"] == "LF-1388"
+
+
+def test_only_the_latest_windows_are_kept(scenario: Scenario, start: int) -> None:
+    from lakefeed.scheduling.leases import KEEP_WINDOWS
+
+    flow = scenario.flow(schedule=hourly(start))
+    clock = ManualClock(start)
+    scheduler = Scheduler(scenario.lf, clock=clock)
+    for hour in range(KEEP_WINDOWS + 5):
+        clock.set(start + hour * HOUR)
+        assert len(scheduler.tick()) == 1
+    ends = [w["window_end"] for w in scheduler.claims.windows(flow.id)]
+    assert len(ends) == KEEP_WINDOWS  # the latest ones
+    assert ends[-1] == start + (KEEP_WINDOWS + 4) * HOUR
+    clock.set(start + (KEEP_WINDOWS + 5) * HOUR)
+    (run,) = scheduler.tick()  # the chain goes on after pruning
+    assert window_of(run) == ((start + (KEEP_WINDOWS + 4) * HOUR) * 1000,
+                              (start + (KEEP_WINDOWS + 5) * HOUR) * 1000)  # fmt: skip
+
+
+def test_a_busy_daemon_starts_the_next_due_window_when_a_run_ends(scenario: Scenario) -> None:
+    import threading
+    import time
+
+    soon = int(time.time()) + 1
+    flows = [scenario.flow(path=f"{scenario.folder}/f{n}", schedule=hourly(soon))
+             for n in range(3)]  # fmt: skip
+    for n in range(3):
+        scenario.put(f"f{n}/a.parquet", scenario.profiles(3, n * 10))
+    while time.time() < soon:
+        time.sleep(0.05)
+    scheduler = Scheduler(scenario.lf, poll_seconds=60, max_concurrent_runs=1)
+    stop = threading.Event()
+    daemon = threading.Thread(target=scheduler.run_forever, args=(stop,))
+    daemon.start()
+    try:
+        deadline = time.monotonic() + 30  # one poll is 60 s: each run must start the next
+        while time.monotonic() < deadline:
+            done = [r for f in flows for r in scenario.lf.runs.list_runs(f.id)
+                    if r.state == "completed"]  # fmt: skip
+            if len(done) == 3:
+                break
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        daemon.join(timeout=60)
+    assert len(done) == 3, "the daemon waited a whole poll between runs"
