@@ -598,6 +598,8 @@ def test_on_demand_runs_refuse_with_their_codes(api: httpx.Client, landing: Land
     once = create_flow(api, landing, "codes once")["flow"]
     window = {"windowStartTime": 100, "windowEndTime": 50}
     flow_type(api.post(f"{FS}/runs", json={"flowId": once["id"], "params": window}), 400, 1381)
+    huge = {"windowEndTime": 10**15}  # milliseconds sent as seconds
+    flow_type(api.post(f"{FS}/runs", json={"flowId": once["id"], "params": huge}), 400, 1384)
     assert api.post(f"{FS}/flows/{once['id']}/action", params={"op": "disable"}).is_success
     flow_type(api.post(f"{FS}/runs", json={"flowId": once["id"]}), 400, 1388)
     flow_type(api.post(f"{FS}/flows/{once['id']}/runs"), 400, 1388)

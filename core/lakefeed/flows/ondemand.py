@@ -140,12 +140,17 @@ def _window_of(run: Run) -> Window | None:
 
 
 def _epoch(value: Any, field: str) -> int:
+    from lakefeed.scheduling.rules import LATEST_START
+
     try:
         if isinstance(value, bool):
             raise ValueError
-        return int(str(value).strip())
+        seconds = int(str(value).strip())
+        if not 0 <= seconds <= LATEST_START:
+            raise ValueError
+        return seconds
     except ValueError:
         raise InvalidRunParams(
-            f"params.{field} must be epoch seconds, not {value!r}.",
+            f"params.{field} must be epoch seconds (0 to the year 9999), not {value!r}.",
             fix=f"Send {field} as digits.",
         ) from None

@@ -27,6 +27,9 @@ UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86_400, "week": 604_800}
 #: Smallest ``interval`` for ``frequency: minute`` unless ``LAKEFEED_SCHEDULE_MINUTE_MINIMUM``
 #: says otherwise (Flow Service's limit).
 DEFAULT_MINUTE_MINIMUM = 15
+#: The last second of the year 9999, and 100 years: bounds of startTime and of a period.
+LATEST_START = 253_402_300_799
+LONGEST_PERIOD = 100 * 366 * 86_400
 #: A ``startTime`` this many seconds in the past is still accepted: clocks and requests drift.
 START_TIME_GRACE = 60
 
@@ -107,6 +110,12 @@ def validate_schedule(
             fix="Use once, minute, hour, day or week.",
         )
     start = _whole(params["startTime"], "startTime") if "startTime" in params else int(now)
+    if start > LATEST_START:
+        raise InvalidSchedule(
+            f"scheduleParams.startTime {start} is after the year 9999: it is epoch seconds, "
+            "not milliseconds?",
+            fix="Send startTime in epoch seconds, e.g. 1900000000.",
+        )
     unchanged_start = current is not None and start == current.start_time
     if start < now - START_TIME_GRACE and not unchanged_start:
         raise StartTimeInPast(
@@ -149,6 +158,11 @@ def validate_schedule(
             if (frequency == "minute")
             else 1
         )
+        if interval * UNIT_SECONDS[frequency] > LONGEST_PERIOD:
+            raise InvalidSchedule(
+                f"scheduleParams.interval {interval} {frequency}s is longer than 100 years.",
+                fix="Use a shorter interval, or frequency once.",
+            )
         if interval < least:
             raise IntervalTooSmall(
                 f"scheduleParams.interval {interval} is below the minimum of {least} for "

@@ -56,6 +56,8 @@ def test_defaults_are_once_from_now_and_backfill_true() -> None:
         ({"frequency": "day", "interval": 1, "backfill": "yes"}, InvalidSchedule, "LF-1397",
          "true or false"),
         ({"startTime": "soon"}, InvalidSchedule, "LF-1397", "whole number"),
+        ({"startTime": NOW * 1000}, InvalidSchedule, "LF-1397", "milliseconds"),
+        ({"frequency": "week", "interval": 10**9}, InvalidSchedule, "LF-1397", "100 years"),
     ],
 )  # fmt: skip
 def test_each_rule_has_its_code(
