@@ -13,6 +13,9 @@ from lakefeed.cli.context import engine
 from lakefeed.scheduling.scheduler import LEASE_SECONDS, POLL_SECONDS
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from lakefeed.catalog.flows import Flow
     from lakefeed.engine import Lakefeed
     from lakefeed.scheduling.scheduler import Scheduler
 
@@ -73,6 +76,7 @@ def build_scheduler(
     lease_seconds: float,
     max_concurrent_runs: int,
     discover_every: float | None,
+    guard: Callable[[Lakefeed, Flow], None] | None = None,
 ) -> Scheduler:
     """A scheduler from the shared options, logging its windows and runs on standard error."""
     from lakefeed.scheduling.scheduler import Scheduler
@@ -84,6 +88,7 @@ def build_scheduler(
         lease_seconds=lease_seconds,
         max_concurrent_runs=max_concurrent_runs,
         discover_every=discover_every,
+        guard=guard,
     )
 
 

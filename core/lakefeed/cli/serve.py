@@ -75,8 +75,12 @@ def serve_command(
     lf = engine()
     scheduler = None
     if with_scheduler:
+        from lakefeed.api.local_roots import check_flow
+
+        # Flows created over REST run under the server's rules: LAKEFEED_LOCAL_ROOTS is checked
+        # at each run, so narrowing it stops them too.
         scheduler = build_scheduler(
-            lf, poll_seconds, lease_seconds, max_concurrent_runs, discover_every
+            lf, poll_seconds, lease_seconds, max_concurrent_runs, discover_every, check_flow
         )
     app = create_app(lf, scheduler=scheduler, scheduler_grace_seconds=grace_seconds)
     shown = f"[{host}]" if ":" in host else host

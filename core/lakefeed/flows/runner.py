@@ -73,8 +73,11 @@ class FlowRunner:
         window: Window | None = None,
         only_window_files: bool = False,
         cancel: threading.Event | None = None,
+        guard: Callable[[Lakefeed, Flow], None] | None = None,
     ) -> None:
-        """``window`` is the span the run covers (a scheduled window, or an on-demand run's
+        """``guard(lf, flow)`` runs first and may refuse the run (its error fails the run, as
+        the server's ``LAKEFEED_LOCAL_ROOTS`` check does for runs its scheduler starts).
+        ``window`` is the span the run covers (a scheduled window, or an on-demand run's
         ``windowStartTime``/``windowEndTime``); with ``only_window_files`` the run takes only
         files last modified inside it. Setting ``cancel`` abandons the run at its next step,
         before its commit and never after."""
@@ -85,6 +88,7 @@ class FlowRunner:
         self.window = window
         self.only_window_files = only_window_files
         self.cancel = cancel
+        self.guard = guard
 
     # -- entry point ---------------------------------------------------------------------------
 
@@ -218,6 +222,8 @@ class _RunExecution:
 
     def _execute(self) -> None:
         lf, flow = self.lf, self.flow
+        if self.runner.guard is not None:
+            self.runner.guard(lf, flow)
         source = lf.flows.source_connection(flow.source_connection_id)
         target = lf.flows.target_connection(flow.target_connection_id)
         dataset = lf.datasets.get(target.dataset_id)

@@ -33,6 +33,7 @@ from lakefeed.scheduling.rules import Schedule
 from lakefeed.scheduling.windows import due_window
 
 if TYPE_CHECKING:
+    from lakefeed.catalog.flows import Flow
     from lakefeed.catalog.runs import Run
     from lakefeed.engine import Lakefeed
 
@@ -66,9 +67,11 @@ class Scheduler:
         poll_seconds: float = POLL_SECONDS,
         max_concurrent_runs: int = 2,
         discover_every: float | None = None,
+        guard: Callable[[Lakefeed, Flow], None] | None = None,
     ) -> None:
         """``discover_every`` (seconds) also lists each enabled flow's source between runs to
-        keep its backlog current; None lists only when a flow runs."""
+        keep its backlog current; None lists only when a flow runs. ``guard(lf, flow)`` is
+        called at the start of every run and may refuse it (the run fails with its error)."""
         self.lf = lf
         self.clock = clock or SystemClock()
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -76,6 +79,7 @@ class Scheduler:
         self.poll_seconds = poll_seconds
         self.max_concurrent_runs = max(1, max_concurrent_runs)
         self.discover_every = discover_every
+        self.guard = guard
         self.claims = WindowClaims(
             lf.db, owner=self.owner, clock=self.clock, lease_seconds=lease_seconds
         )
@@ -256,7 +260,7 @@ class Scheduler:
         if flow.state != "enabled":
             self._release(claim, "the flow is disabled")
             return None
-        runner = FlowRunner(lf, flow, window=claim.window, cancel=self.cancel)
+        runner = FlowRunner(lf, flow, window=claim.window, cancel=self.cancel, guard=self.guard)
         try:
             run = runner.start()
         except RunInProgress as exc:
@@ -324,7 +328,12 @@ class Scheduler:
                 lf.runs.fail_scheduled(row["id"], exc.code, str(exc))
                 return None
             runner = FlowRunner(
-                lf, flow, window=window, only_window_files=window is not None, cancel=self.cancel
+                lf,
+                flow,
+                window=window,
+                only_window_files=window is not None,
+                cancel=self.cancel,
+                guard=self.guard,
             )
             try:
                 run = runner.start(scheduled=Run(row))

@@ -275,7 +275,8 @@ def test_serve_with_the_scheduler_runs_due_flows(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, "-c", "from lakefeed.cli import main; main()", "serve", "--port",
          str(port), "--log-level", "warning", "--scheduler", "--poll", "0.2"],
-        env={**os.environ, "LAKEFEED_HOME": str(home)},
+        # Runs of the in-process scheduler read local files only under LAKEFEED_LOCAL_ROOTS.
+        env={**os.environ, "LAKEFEED_HOME": str(home), "LAKEFEED_LOCAL_ROOTS": str(drops)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )  # fmt: skip

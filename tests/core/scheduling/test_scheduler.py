@@ -324,3 +324,17 @@ def test_a_busy_daemon_starts_the_next_due_window_when_a_run_ends(scenario: Scen
         stop.set()
         daemon.join(timeout=60)
     assert len(done) == 3, "the daemon waited a whole poll between runs"
+
+
+def test_a_guard_can_refuse_a_run_and_the_run_says_why(scenario: Scenario, start: int) -> None:
+    from lakefeed.api.local_roots import check_flow
+    from lakefeed.config import Settings
+
+    scenario.put("a.parquet", scenario.profiles(2, 0))
+    scenario.flow(schedule=hourly(start))
+    scenario.lf.settings = Settings.load(scenario.home)  # LAKEFEED_LOCAL_ROOTS unset
+    (run,) = Scheduler(scenario.lf, clock=ManualClock(start), guard=check_flow).tick()
+    assert run.status == "failed"
+    (error,) = run.metrics["statusSummary"]["errors"]
+    assert error["code"] == "LF-2120" and "LAKEFEED_LOCAL_ROOTS" in error["message"]
+    assert scenario.rows().num_rows == 0
