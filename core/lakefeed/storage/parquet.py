@@ -7,7 +7,7 @@ almost every file; a larger footer costs exactly one more read of its known leng
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lakefeed.errors import CorruptParquet, NotParquet
@@ -70,6 +70,8 @@ class ParquetFooter:
     metadata: dict[str, str]
     row_groups: tuple[RowGroup, ...]
     footer_size: int
+    #: pyarrow's ``FileMetaData``: handed to ``pq.ParquetFile`` so the footer is not read twice.
+    file_metadata: Any = field(default=None, compare=False, repr=False)
 
     @property
     def num_row_groups(self) -> int:
@@ -165,6 +167,7 @@ def parse_footer(entry: FileEntry, tail: bytes) -> ParquetFooter:
         metadata=metadata,
         row_groups=tuple(_row_group(meta, i) for i in range(meta.num_row_groups)),
         footer_size=needed,
+        file_metadata=meta,
     )
 
 
