@@ -115,6 +115,25 @@ def print_run(res: Resources, run: Mapping[str, Any]) -> None:
         ("duration", duration(started, completed)),
         ("batch", batch_id or "(none)"),
     ]
+    params = run.get("params") or {}
+    if params.get("windowEndTime") is not None:
+        start = int(params.get("windowStartTime") or 0)
+        details.append(
+            (
+                "window (UTC)",
+                f"{timestamp(start * 1000) if start else '(beginning)'} → "
+                f"{timestamp(int(params['windowEndTime']) * 1000)}",
+            )
+        )
+    pickup = (times.get("extensions") or {}).get("pickupLatency")
+    if pickup:
+        details.append(
+            (
+                "pick-up latency",
+                f"p50 {duration(0, pickup['p50Ms'])}, max {duration(0, pickup['maxMs'])} "
+                f"(file modified → committed, {pickup['files']} files)",
+            )
+        )
     table(None, ["field", "value"], details)
     errors = metrics["statusSummary"].get("errors") or []
     if errors:

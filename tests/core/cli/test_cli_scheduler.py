@@ -145,3 +145,19 @@ def test_runs_list_and_show_a_run_waiting_for_its_start(
     _, waiting = ondemand.start_or_defer(lf, lf.flows.flow("drops"), None, {"startTime": later})
     assert "scheduled" in run_cli("runs", "list").stdout
     assert "scheduled" in run_cli("runs", "show", waiting.id).stdout
+
+
+def test_runs_show_gives_the_window_and_the_pick_up_latency(
+    landing: Path, lf: Lakefeed, run_cli: RunCli, profile_schema: dict
+) -> None:
+    from lakefeed.scheduling.clock import ManualClock
+    from lakefeed.scheduling.scheduler import Scheduler
+
+    pq.write_table(profile_table(5), landing / "a.parquet")
+    start = int(time.time()) + 30
+    make_flow(run_cli, profile_schema, "--frequency", "hour", "--interval", "1",
+              "--start-time", str(start))  # fmt: skip
+    (run,) = Scheduler(lf, clock=ManualClock(start)).tick()
+    shown = run_cli("runs", "show", run.id).stdout
+    assert re.search(r"window \(UTC\)\s*│\s*\(beginning\) →", shown), shown
+    assert re.search(r"pick-up latency\s*│\s*p50 [\d.]+ s, max [\d.]+ s", shown), shown
