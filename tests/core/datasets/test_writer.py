@@ -83,3 +83,21 @@ def test_abort_leaves_nothing(table: object) -> None:
     writer.abort()
     assert files_under(prefix) == []
     assert table.current_snapshot() is None  # type: ignore[attr-defined]
+
+
+def test_data_files_carry_column_statistics_that_prune_scans(table: object) -> None:
+    """The statistics plan is computed once per batch (not per file) and still lands in every
+    data file: a scan for one source's ids plans only that source's file."""
+    prefix = f"{table.location()}/data/b2"  # type: ignore[attr-defined]
+    writer = BatchWriter(table, batch_id="b2", run_id="r2", data_prefix=prefix)
+    for start in (0, 1000, 2000):
+        writer.start_source()
+        writer.write(rows(start, 10))
+        writer.end_source()
+    writer.finish()
+    writer.commit()
+    (data_file,) = [f for f in writer.data_files if f.file_path.endswith("000002-000.parquet")]
+    assert data_file.record_count == 10 and data_file.value_counts
+    scan = table.scan(row_filter="id >= 1000 and id < 1010")  # type: ignore[attr-defined]
+    planned = list(scan.plan_files())
+    assert [task.file.file_path for task in planned] == [data_file.file_path]
