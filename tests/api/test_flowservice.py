@@ -589,6 +589,17 @@ def test_schedule_rules_answer_their_flow_service_codes(
         ({"op": "add", "path": "/scheduleParams/backfill", "value": "false"}, 1366),
     ):
         flow_type(api.patch(url, json=[op], headers={"If-Match": etag}), 400, code)
+    # A once flow whose start has passed may become recurring (the tutorial's next step).
+    once = create_flow(api, landing, "sched rules 4")["flow"]
+    once_url = f"{FS}/flows/{once['id']}"
+    recurring = [
+        {"op": "replace", "path": "/scheduleParams/frequency", "value": "hour"},
+        {"op": "add", "path": "/scheduleParams/interval", "value": "1"},
+    ]
+    etag = item(api, f"flows/{once['id']}")["etag"]
+    assert api.patch(once_url, json=recurring, headers={"If-Match": etag}).status_code == 200
+    shown = item(api, f"flows/{once['id']}")["scheduleParams"]
+    assert (shown["frequency"], shown["interval"], shown["backfill"]) == ("hour", "1", "true")
 
 
 def test_on_demand_runs_refuse_with_their_codes(api: httpx.Client, landing: Landing) -> None:
