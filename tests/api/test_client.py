@@ -25,6 +25,7 @@ from lakefeed.errors import (
     InvalidFlow,
     PreconditionFailed,
     ResourceNotFound,
+    RunNotRetriggerable,
 )
 from lakefeed.testing.profiles import PROFILE_CLASS, PROFILE_FIELD_GROUPS, profile_table
 
@@ -215,6 +216,11 @@ def test_a_flow_runs_through_the_client(
     assert run["metrics"]["statusSummary"]["status"] == "success"
     assert run["metrics"]["recordSummary"]["outputRecordCount"] == 9
     assert [r["id"] for r in client.runs(flow["id"])] == [run["id"]]
+    assert client.backlog(flow["id"], refresh=True)["files"] == 0  # the run took the file
+    again = client.wait_for_run(client.run_now(flow["id"])["id"], timeout=120, poll=0.1)
+    assert again["metrics"]["fileSummary"]["inputFileCount"] == 0
+    with pytest.raises(RunNotRetriggerable):
+        client.retrigger_run(run["id"])  # it did not fail
     assert client.flow_action(flow["id"], "disable")["etag"]
     assert client.flow(flow["id"])["state"] == "disabled"
     with pytest.raises(InvalidFlow):
@@ -271,6 +277,8 @@ def test_async_client(server: Server, credentials: tuple[str, str], tmp_path: Pa
             assert "async-one" in names
             with pytest.raises(ConnectionNotFound):
                 await client.connection("nope")
+            with pytest.raises(ResourceNotFound):
+                await client.backlog("no-such-flow")
 
     asyncio.run(main())
 
