@@ -19,6 +19,30 @@ def flows() -> None:
     """Flows: a path on a connection, ingested into a dataset, now or on a schedule."""
 
 
+class StartTime(click.ParamType):
+    """Epoch seconds, or an ISO 8601 date-time (UTC unless it carries an offset)."""
+
+    name = "TIME"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int:
+        from datetime import UTC, datetime
+
+        if isinstance(value, int) or str(value).strip().isdigit():
+            return int(value)
+        try:
+            moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            self.fail(
+                f"{value!r} is neither epoch seconds nor an ISO 8601 time "
+                "(e.g. 2026-12-01T02:00:00Z).",
+                param,
+                ctx,
+            )
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return int(moment.timestamp())
+
+
 @flows.command("create")
 @click.option("--name", required=True, help="Name of the new flow (unique).")
 @click.option("--connection", required=True, help="Base connection name or id.")
@@ -30,7 +54,12 @@ def flows() -> None:
 @click.option("--error-diagnostics", is_flag=True, help="Keep rejected rows.")
 @click.option("--frequency", help="once, minute, hour, day or week (default once).")
 @click.option("--interval", type=int, help="Every N frequency units (not with once).")
-@click.option("--start-time", type=int, help="Epoch seconds the schedule starts (default now).")
+@click.option(
+    "--start-time",
+    type=StartTime(),
+    help="When the schedule starts: epoch seconds, or an ISO 8601 time such as "
+    "2026-12-01T02:00:00Z (UTC unless it has an offset); default now.",
+)
 @click.option("--no-backfill", is_flag=True, help="Skip files modified before --start-time.")
 @json_option
 def create(

@@ -161,3 +161,14 @@ def test_runs_show_gives_the_window_and_the_pick_up_latency(
     shown = run_cli("runs", "show", run.id).stdout
     assert re.search(r"window \(UTC\)\s*│\s*\(beginning\) →", shown), shown
     assert re.search(r"pick-up latency\s*│\s*p50 [\d.]+ s, max [\d.]+ s", shown), shown
+
+
+def test_flows_create_takes_an_iso_start_time(
+    landing: Path, lf: Lakefeed, run_cli: RunCli, profile_schema: dict
+) -> None:
+    created = make_flow(run_cli, profile_schema, "--frequency", "day", "--interval", "1",
+                        "--start-time", "2100-01-01T02:00:00+02:00")  # fmt: skip
+    assert created["scheduleParams"]["startTime"] == "4102444800"  # 2100-01-01T00:00:00Z
+    bad = run_cli("flows", "create", "--name", "x", "--connection", "raw", "--path", ".",
+                  "--dataset", "profiles", "--start-time", "tomorrow", code=2)  # fmt: skip
+    assert "neither epoch seconds nor an ISO 8601 time" in bad.stderr
