@@ -143,6 +143,9 @@ def list_(as_json: bool) -> None:
         return
     connections = {c["id"]: c["name"] for c in res.connections()}
     datasets = {d["id"]: d["name"] for d in res.datasets()}
+    runs_of: dict[str, list[dict[str, Any]]] = {}
+    for run in res.runs():
+        runs_of.setdefault(run["flowId"], []).append(run)
     rows = []
     for flow in items:
         source = res.source_connection(flow["sourceConnectionIds"][0])
@@ -157,9 +160,14 @@ def list_(as_json: bool) -> None:
                 datasets.get(dataset_id, dataset_id),
                 _schedule(flow),
                 flow["state"],
+                _next_run(flow, runs_of.get(flow["id"], [])),
             )
         )
-    table("Flows", ["name", "id", "connection", "path", "dataset", "schedule", "state"], rows)
+    table(
+        "Flows",
+        ["name", "id", "connection", "path", "dataset", "schedule", "state", "next run (UTC)"],
+        rows,
+    )
 
 
 @flows.command("show")

@@ -131,6 +131,7 @@ def test_flows_show_says_when_the_flow_runs_next(
     shown = run_cli("flows", "show", "drops").stdout
     expected = datetime.fromtimestamp(start, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
     assert re.search(rf"next run \(UTC\)\s*│\s*{expected}", shown), shown
+    assert expected in run_cli("flows", "list").stdout
     run_cli("flows", "disable", "drops")
     assert re.search(r"next run \(UTC\)\s*│\s*│", run_cli("flows", "show", "drops").stdout)
 
