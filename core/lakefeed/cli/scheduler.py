@@ -94,12 +94,19 @@ def build_scheduler(
 
 @click.command("scheduler")
 @scheduler_options
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Run what is due now, one window after another, then exit (for cron); exit 1 when a "
+    "run failed.",
+)
 def scheduler_command(
     poll_seconds: float,
     lease_seconds: float,
     max_concurrent_runs: int,
     discover_every: float | None,
     grace_seconds: float,
+    once: bool,
 ) -> None:
     """Run every enabled flow's schedule until SIGTERM or Ctrl-C. Several schedulers may share
     one database: each window runs once, and a window whose scheduler died is taken over."""
@@ -107,6 +114,9 @@ def scheduler_command(
     scheduler = build_scheduler(
         lf, poll_seconds, lease_seconds, max_concurrent_runs, discover_every
     )
+    if once:
+        _run_once(scheduler)
+        return
     stop = threading.Event()
 
     def stopping(signum: int, _frame: Any) -> None:
@@ -123,3 +133,24 @@ def scheduler_command(
         f"taken over, runs {dict(stats.runs) or 'none'}",
         err=True,
     )
+
+
+def _run_once(scheduler: Scheduler) -> None:
+    def stopping(signum: int, _frame: Any) -> None:
+        click.echo(f"lakefeed scheduler: {signal.Signals(signum).name}, abandoning", err=True)
+        scheduler.cancel.set()  # the run stops before its commit; its window is due again
+
+    previous = {sig: signal.signal(sig, stopping) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        runs = scheduler.tick()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    failed = [run for run in runs if run.status != "success"]
+    click.echo(
+        f"lakefeed scheduler: {len(runs)} runs, {len(failed)} failed"
+        + "".join(f"\n  failed: run {run.id} of flow {run.flow_id}" for run in failed),
+        err=True,
+    )
+    if failed:
+        raise SystemExit(1)

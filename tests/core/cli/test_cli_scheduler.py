@@ -173,3 +173,19 @@ def test_flows_create_takes_an_iso_start_time(
     bad = run_cli("flows", "create", "--name", "x", "--connection", "raw", "--path", ".",
                   "--dataset", "profiles", "--start-time", "tomorrow", code=2)  # fmt: skip
     assert "neither epoch seconds nor an ISO 8601 time" in bad.stderr
+
+
+def test_scheduler_once_runs_what_is_due_and_exits(
+    landing: Path, lf: Lakefeed, run_cli: RunCli, profile_schema: dict
+) -> None:
+    pq.write_table(profile_table(5, bad={0: "gender"}), landing / "a.parquet")
+    start = int(time.time()) + 1
+    make_flow(run_cli, profile_schema, "--frequency", "hour", "--interval", "1",
+              "--start-time", str(start))  # fmt: skip
+    while time.time() < start:
+        time.sleep(0.05)
+    first = run_cli("scheduler", "--once", code=1)  # a bad row, no partial ingestion
+    assert "1 runs, 1 failed" in first.stderr and "failed: run " in first.stderr
+    again = run_cli("scheduler", "--once")  # the next window is an hour away
+    assert "0 runs, 0 failed" in again.stderr
+    assert len(lf.runs.list_runs()) == 1
