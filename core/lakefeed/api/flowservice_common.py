@@ -28,6 +28,15 @@ class ListParams:
     continuation_token: str | None
     count: bool
 
+    def equals(self, path: str) -> str | None:
+        """The one value of a ``property=path==value`` filter, if there is such a filter (so a
+        route can narrow its query before the filters apply to what it read)."""
+        for prop in self.properties:
+            name, sep, value = prop.partition("==")
+            if sep and name.strip() == path and value and "," not in value:
+                return value.strip()
+        return None
+
     def page(self, entities: Iterable[dict[str, Any]], collection: str) -> dict[str, Any]:
         return page(
             entities,
