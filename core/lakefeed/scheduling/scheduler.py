@@ -156,6 +156,11 @@ class Scheduler:
         pool = ThreadPoolExecutor(self.max_concurrent_runs, thread_name_prefix="lakefeed-sched")
         futures: set[Future[Any]] = set()
         log.info("scheduler %s started (poll %ss)", self.owner, self.poll_seconds)
+        if self.discover_every is not None:
+            # Listings of slow or unreachable sources must not hold up claiming due windows.
+            threading.Thread(
+                target=self._discover_loop, args=(stop,), name="lakefeed-discovery", daemon=True
+            ).start()
         try:
             while not stop.is_set():
                 self.stats.ticks += 1
@@ -169,7 +174,6 @@ class Scheduler:
                     if free > 0:
                         for scheduled in self.due_scheduled_runs(limit=free):
                             futures.add(pool.submit(self._run_scheduled_logged, scheduled))
-                    self._discover()
                 except Exception:
                     log.exception("scheduler tick failed; retrying in %ss", self.poll_seconds)
                 if len(futures) >= self.max_concurrent_runs:
@@ -359,6 +363,17 @@ class Scheduler:
         self.claims.release(claim)
 
     # -- discovery -----------------------------------------------------------------------------
+
+    def _discover_loop(self, stop: threading.Event) -> None:
+        assert self.discover_every is not None
+        every = max(min(self.discover_every, self.poll_seconds), 0.05)
+        while not stop.is_set():
+            try:
+                self._discover()
+            except Exception:
+                log.exception("discovery failed; retrying in %ss", every)
+            if self.clock.sleep(every, stop):
+                return
 
     def _discover(self) -> None:
         """List sources between runs so each flow's backlog stays current."""

@@ -338,3 +338,25 @@ def test_a_guard_can_refuse_a_run_and_the_run_says_why(scenario: Scenario, start
     (error,) = run.metrics["statusSummary"]["errors"]
     assert error["code"] == "LF-2120" and "LAKEFEED_LOCAL_ROOTS" in error["message"]
     assert scenario.rows().num_rows == 0
+
+
+def test_the_daemon_lists_sources_between_runs_on_its_own_thread(scenario: Scenario) -> None:
+    import threading
+    import time
+
+    scenario.put("a.parquet", scenario.profiles(2, 0))
+    flow = scenario.flow(schedule=hourly(int(time.time()) + 3600))  # not due for an hour
+    scheduler = Scheduler(scenario.lf, poll_seconds=0.2, discover_every=0)
+    stop = threading.Event()
+    daemon = threading.Thread(target=scheduler.run_forever, args=(stop,))
+    daemon.start()
+    try:
+        deadline = time.monotonic() + 30
+        while scenario.lf.backlog.get(flow.id) is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        daemon.join(timeout=60)
+    backlog = scenario.lf.backlog.get(flow.id)
+    assert backlog is not None and backlog.files == 1
+    assert scenario.lf.runs.list_runs(flow.id) == []
