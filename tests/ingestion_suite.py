@@ -219,6 +219,16 @@ class IngestionSuite:
         ).to_pylist()
         expected = scenario.profiles(250, 0).slice(7, 1).to_pylist()[0]
         assert nested == [{"lid": "L00000007", "city": expected["homeAddress"]["city"]}]
+        # Data files hold only the columns their source had: the others read as null, by
+        # field id, nested ones included, in DuckDB as in pyiceberg.
+        everything = duckdb_iceberg.scan(table.metadata_location)
+        assert everything.num_rows == 300
+        assert everything.schema.names == scenario.rows().schema.names
+        absent = duckdb_iceberg.scan(
+            table.metadata_location,
+            "SELECT count(person.name.middleName) AS middle, count(*) AS n FROM t",
+        ).to_pylist()[0]
+        assert absent == {"middle": 0, "n": 300}
 
     def test_file_with_another_schema_fails_alone(self, scenario: Scenario) -> None:
         scenario.put("good.parquet", scenario.profiles(100, 0))

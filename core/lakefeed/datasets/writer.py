@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
 
-from lakefeed.datasets.iceberg import BATCH_PROPERTY, RUN_PROPERTY
+from lakefeed.datasets.iceberg import BATCH_PROPERTY, RUN_PROPERTY, SYSTEM_COLUMN
 
 #: Roll to a new data file past this many bytes written (compressed, as on storage).
 TARGET_FILE_BYTES = 128 * 1024 * 1024
@@ -38,21 +39,40 @@ class BatchWriter:
         self.bytes_written = 0
         self._writer: Any = None
         self._output: Any = None
-        self._statistics: tuple[Any, Any] | None = None  # the table schema's plan, made once
+        self._shapes: dict[frozenset[int] | None, _Shape] = {}
+        self._shape = self._shape_for(None)
         self._path: str | None = None
         self._source = 0  # index of the source file being written
         self._source_part = 0
         self._source_files: list[Any] = []  # data files of the current source, until it ends
         self._source_rows = 0
 
-    def start_source(self) -> None:
-        """Begin the rows of the next source file (keeping the previous one's, if not ended)."""
+    def start_source(self, present: set[int] | None = None) -> None:
+        """Begin the rows of the next source file (keeping the previous one's, if not ended).
+
+        ``present`` holds the ids of the table's leaf fields the source file has (see
+        :func:`present_leaf_ids`): its data files then hold only those columns, plus the
+        lineage. The others are null in every row of it, and Iceberg readers read a column a
+        data file lacks as null, so writing 25 columns of a 200-column schema costs what 25 do.
+        """
         if self._writer is not None or self._source_files:
             self.end_source()
         self._source += 1
         self._source_part = 0
         self._source_files = []
         self._source_rows = 0
+        self._shape = self._shape_for(present)
+
+    def _shape_for(self, present: set[int] | None) -> _Shape:
+        key = None if present is None else frozenset(present) | self._lineage_ids()
+        shape = self._shapes.get(key)
+        if shape is None:
+            shape = self._shapes[key] = _Shape.of(self.iceberg_schema, key, self.table)
+        return shape
+
+    def _lineage_ids(self) -> frozenset[int]:
+        lineage = self.iceberg_schema.find_field(SYSTEM_COLUMN)
+        return frozenset(leaf_ids(lineage.field_type)) | {lineage.field_id}
 
     def end_source(self) -> None:
         """Keep the rows of the current source file."""
@@ -76,7 +96,7 @@ class BatchWriter:
             return
         if isinstance(data, pa.RecordBatch):
             data = pa.Table.from_batches([data])
-        data = data.cast(self.arrow_schema)
+        data = data.select(self._shape.arrow.names).cast(self._shape.arrow)
         if self._writer is None:
             self._open()
         self._writer.write(data)
@@ -92,19 +112,12 @@ class BatchWriter:
         return int(stream.tell()) if stream is not None and hasattr(stream, "tell") else 0
 
     def _open(self) -> None:
-        from pyiceberg.io.pyarrow import compute_statistics_plan, parquet_path_to_id_mapping
-
         self._path = f"{self.data_prefix}/{self._source:06d}-{self._source_part:03d}.parquet"
         self._source_part += 1
         self._output = self.table.io.new_output(self._path)
-        properties = self.table.metadata.properties
-        if self._statistics is None:
-            self._statistics = (
-                compute_statistics_plan(self.iceberg_schema, properties),
-                parquet_path_to_id_mapping(self.iceberg_schema),
-            )
+        shape = self._shape
         self._writer = _parquet_writer_class()(
-            self._output, self.iceberg_schema, properties, *self._statistics
+            self._output, shape.iceberg, self.table.metadata.properties, shape.plan, shape.mapping
         )
 
     def _close_file(self, *, keep: bool = True) -> None:
@@ -226,3 +239,90 @@ def _parquet_writer_class() -> Any:
             return self._result
 
     return ParquetWriter
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """The columns of a source's data files: the table schema, or the part of it (by leaf
+    field ids) the source has; with its Arrow form and pyiceberg's statistics plan, made once
+    per shape instead of once per data file."""
+
+    iceberg: Any
+    arrow: pa.Schema
+    plan: Any
+    mapping: Any
+
+    @classmethod
+    def of(cls, schema: Any, leaves: frozenset[int] | None, table: Any) -> _Shape:
+        from pyiceberg.io.pyarrow import (
+            compute_statistics_plan,
+            parquet_path_to_id_mapping,
+            schema_to_pyarrow,
+        )
+        from pyiceberg.schema import prune_columns
+
+        if leaves is not None:
+            schema = prune_columns(schema, set(leaves), select_full_types=False)
+        return cls(
+            iceberg=schema,
+            arrow=schema_to_pyarrow(schema, include_field_ids=True),
+            plan=compute_statistics_plan(schema, table.metadata.properties),
+            mapping=parquet_path_to_id_mapping(schema),
+        )
+
+
+def leaf_ids(field_type: Any) -> set[int]:
+    """The ids of the primitive fields inside an Iceberg type (list elements and map keys and
+    values included)."""
+    from pyiceberg.types import ListType, MapType, StructType
+
+    ids: set[int] = set()
+    if isinstance(field_type, StructType):
+        for field in field_type.fields:
+            ids |= (
+                leaf_ids(field.field_type)
+                if not field.field_type.is_primitive
+                else {field.field_id}
+            )
+    elif isinstance(field_type, ListType):
+        element = field_type.element_type
+        ids |= {field_type.element_id} if element.is_primitive else leaf_ids(element)
+    elif isinstance(field_type, MapType):
+        ids.add(field_type.key_id)
+        value = field_type.value_type
+        ids |= {field_type.value_id} if value.is_primitive else leaf_ids(value)
+    return ids
+
+
+def present_leaf_ids(schema: Any, file_schema: pa.Schema) -> set[int]:
+    """Ids of the table's leaf fields that a source file has, matched by name into structs,
+    lists and maps as conforming matches them."""
+    return _present(schema.as_struct(), pa.struct(list(file_schema)))
+
+
+def _present(iceberg_type: Any, arrow_type: pa.DataType) -> set[int]:
+    from pyiceberg.types import ListType, MapType, StructType
+
+    if iceberg_type.is_primitive:
+        return {-1}  # a marker: the caller adds the field's own id
+    ids: set[int] = set()
+    if isinstance(iceberg_type, StructType) and pa.types.is_struct(arrow_type):
+        children = {arrow_type.field(i).name: arrow_type.field(i).type
+                    for i in range(arrow_type.num_fields)}  # fmt: skip
+        for field in iceberg_type.fields:
+            if field.name in children:
+                found = _present(field.field_type, children[field.name])
+                if -1 in found:
+                    ids.add(field.field_id)
+                else:
+                    ids |= found
+    elif isinstance(iceberg_type, ListType) and (
+        pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type)
+    ):
+        found = _present(iceberg_type.element_type, arrow_type.value_type)
+        ids |= {iceberg_type.element_id} if -1 in found else found
+    elif isinstance(iceberg_type, MapType) and pa.types.is_map(arrow_type):
+        ids.add(iceberg_type.key_id)
+        found = _present(iceberg_type.value_type, arrow_type.item_type)
+        ids |= {iceberg_type.value_id} if -1 in found else found
+    return ids

@@ -20,7 +20,7 @@ import pyarrow as pa
 from lakefeed.catalog.records import now_ms
 from lakefeed.catalog.runs import HEARTBEAT_EVERY_MS, MAX_ROW_ERRORS_PER_BATCH, Run
 from lakefeed.datasets.iceberg import SYSTEM_COLUMN, SYSTEM_TYPE
-from lakefeed.datasets.writer import BatchWriter
+from lakefeed.datasets.writer import BatchWriter, present_leaf_ids
 from lakefeed.errors import (
     CorruptParquet,
     LakefeedError,
@@ -323,7 +323,7 @@ class _RunExecution:
         bytes_before = progress.bytes_done
         assert self.writer is not None and self.batch_id is not None
         writer = self.writer
-        writer.start_source()
+        writer.start_source(present_leaf_ids(writer.iceberg_schema, footer.schema))
         rows_in = rows_out = rows_failed = 0
         errors: list[dict[str, Any]] = []
         stored_before = self.row_errors_stored

@@ -101,3 +101,65 @@ def test_data_files_carry_column_statistics_that_prune_scans(table: object) -> N
     scan = table.scan(row_filter="id >= 1000 and id < 1010")  # type: ignore[attr-defined]
     planned = list(scan.plan_files())
     assert [task.file.file_path for task in planned] == [data_file.file_path]
+
+
+def test_a_sources_data_files_hold_only_its_columns(table: object) -> None:
+    import pyarrow.parquet as pq
+
+    from lakefeed.datasets.writer import present_leaf_ids
+
+    schema = table.schema()  # type: ignore[attr-defined]
+    file_schema = pa.schema([pa.field("id", pa.int64())])  # the source has no "name" column
+    present = present_leaf_ids(schema, file_schema)
+    assert present == {schema.find_field("id").field_id}
+    prefix = f"{table.location()}/data/b3"  # type: ignore[attr-defined]
+    writer = BatchWriter(table, batch_id="b3", run_id="r3", data_prefix=prefix)
+    writer.start_source(present)
+    writer.write(rows(0, 5).set_column(1, "name", pa.nulls(5, pa.string())))
+    writer.finish()
+    writer.commit()
+    (data_file,) = writer.data_files
+    fs, path = fsspec.core.url_to_fs(data_file.file_path)
+    with fs.open(path, "rb") as handle:
+        assert pq.read_schema(handle).names == ["id", "_lakefeed"]
+    read = table.scan().to_arrow()  # type: ignore[attr-defined]
+    assert read.column("name").to_pylist() == [None] * 5  # a column the file lacks: null
+    assert sorted(read.column("id").to_pylist()) == [0, 1, 2, 3, 4]
+
+
+def test_present_leaf_ids_follow_structs_lists_and_maps_by_name() -> None:
+    from pyiceberg.schema import Schema
+    from pyiceberg.types import (
+        ListType,
+        LongType,
+        MapType,
+        NestedField,
+        StringType,
+        StructType,
+    )
+
+    from lakefeed.datasets.writer import leaf_ids, present_leaf_ids
+
+    def opt(id: int, name: str, kind: object) -> NestedField:
+        return NestedField(id, name, kind, required=False)  # type: ignore[arg-type]
+
+    schema = Schema(
+        opt(1, "id", LongType()),
+        opt(2, "person", StructType(opt(3, "first", StringType()), opt(4, "middle", StringType()))),
+        opt(5, "emails", ListType(6, StructType(opt(7, "address", StringType()),
+                                                opt(8, "primary", LongType())),
+                                  element_required=False)),
+        opt(9, "tags", ListType(10, StringType(), element_required=False)),
+        opt(11, "ids", MapType(12, StringType(), 13, StructType(opt(14, "id", StringType()),
+                                                                opt(15, "primary", LongType())),
+                               value_required=False)),
+    )  # fmt: skip
+    file_schema = pa.schema([
+        pa.field("person", pa.struct([pa.field("first", pa.string())])),
+        pa.field("emails", pa.list_(pa.struct([pa.field("address", pa.string())]))),
+        pa.field("tags", pa.list_(pa.string())),
+        pa.field("ids", pa.map_(pa.string(), pa.struct([pa.field("id", pa.string())]))),
+        pa.field("unknown", pa.int64()),
+    ])  # fmt: skip
+    assert present_leaf_ids(schema, file_schema) == {3, 7, 10, 12, 14}
+    assert leaf_ids(schema.as_struct()) == {1, 3, 4, 7, 8, 10, 12, 14, 15}
