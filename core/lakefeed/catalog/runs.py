@@ -216,43 +216,32 @@ class RunRecords:
     def adopt_scheduled(self, run_id: str, metrics: Mapping[str, Any]) -> Run | None:
         """Move a ``scheduled`` run to ``inProgress``, owned by this process; None when
         another process was quicker (or it is no longer scheduled)."""
-        t = tables.runs
-        update = (
-            t.update()
-            .where(self.scope.where(t), t.c.id == run_id, t.c.state == "scheduled")
-            .values(
-                state="inProgress",
-                status="inProgress",
-                metrics=dict(metrics),
-                owner=this_process(),
-                heartbeat_at=now_ms(),
-                updated_at=now_ms(),
-                etag=new_etag(),
-            )
+        moved = self._leave_scheduled(
+            run_id,
+            state="inProgress",
+            status="inProgress",
+            metrics=dict(metrics),
+            owner=this_process(),
+            heartbeat_at=now_ms(),
         )
-        with self.engine.begin() as db:
-            if db.execute(update).rowcount != 1:
-                return None
-        return self.run(run_id)
+        return self.run(run_id) if moved else None
 
     def fail_scheduled(self, run_id: str, code: str, message: str) -> bool:
         """Close a ``scheduled`` run unrun (its flow is gone, disabled or changed); False when
         it is no longer scheduled."""
-        t = tables.runs
         metrics = unstarted_metrics("failed", [{"code": code, "message": message}])
+        return self._leave_scheduled(run_id, state="completed", status="failed", metrics=metrics)
+
+    def _leave_scheduled(self, run_id: str, **values: Any) -> bool:
+        """Update a run only while it is ``scheduled``: one process wins."""
+        t = tables.runs
         update = (
             t.update()
             .where(self.scope.where(t), t.c.id == run_id, t.c.state == "scheduled")
-            .values(
-                state="completed",
-                status="failed",
-                metrics=metrics,
-                updated_at=now_ms(),
-                etag=new_etag(),
-            )
+            .values(updated_at=now_ms(), etag=new_etag(), **values)
         )
         with self.engine.begin() as db:
-            return bool(db.execute(update).rowcount)
+            return bool(db.execute(update).rowcount == 1)
 
     def active_runs(self, flow_id: str) -> list[Run]:
         t = tables.runs
