@@ -26,19 +26,18 @@ COMMIT_ATTEMPTS = 5
 
 class BatchWriter:
     def __init__(self, table: Any, *, batch_id: str, run_id: str, data_prefix: str) -> None:
-        from pyiceberg.io.pyarrow import schema_to_pyarrow
-
         self.table = table
         self.batch_id = batch_id
         self.run_id = run_id
         self.data_prefix = data_prefix.rstrip("/")
         self.iceberg_schema = table.schema()
-        self.arrow_schema = schema_to_pyarrow(self.iceberg_schema, include_field_ids=True)
         self.data_files: list[Any] = []
         self.rows = 0
         self.bytes_written = 0
         self._writer: Any = None
         self._output: Any = None
+        lineage = self.iceberg_schema.find_field(SYSTEM_COLUMN)
+        self._lineage_ids = frozenset(_leaves(lineage.field_type, lineage.field_id))
         self._shapes: dict[frozenset[int] | None, _Shape] = {}
         self._shape = self._shape_for(None)
         self._path: str | None = None
@@ -64,15 +63,11 @@ class BatchWriter:
         self._shape = self._shape_for(present)
 
     def _shape_for(self, present: set[int] | None) -> _Shape:
-        key = None if present is None else frozenset(present) | self._lineage_ids()
+        key = None if present is None else frozenset(present) | self._lineage_ids
         shape = self._shapes.get(key)
         if shape is None:
             shape = self._shapes[key] = _Shape.of(self.iceberg_schema, key, self.table)
         return shape
-
-    def _lineage_ids(self) -> frozenset[int]:
-        lineage = self.iceberg_schema.find_field(SYSTEM_COLUMN)
-        return frozenset(leaf_ids(lineage.field_type)) | {lineage.field_id}
 
     def end_source(self) -> None:
         """Keep the rows of the current source file."""
@@ -274,55 +269,45 @@ class _Shape:
 def leaf_ids(field_type: Any) -> set[int]:
     """The ids of the primitive fields inside an Iceberg type (list elements and map keys and
     values included)."""
-    from pyiceberg.types import ListType, MapType, StructType
-
-    ids: set[int] = set()
-    if isinstance(field_type, StructType):
-        for field in field_type.fields:
-            ids |= (
-                leaf_ids(field.field_type)
-                if not field.field_type.is_primitive
-                else {field.field_id}
-            )
-    elif isinstance(field_type, ListType):
-        element = field_type.element_type
-        ids |= {field_type.element_id} if element.is_primitive else leaf_ids(element)
-    elif isinstance(field_type, MapType):
-        ids.add(field_type.key_id)
-        value = field_type.value_type
-        ids |= {field_type.value_id} if value.is_primitive else leaf_ids(value)
-    return ids
+    return _leaves(field_type, None)
 
 
 def present_leaf_ids(schema: Any, file_schema: pa.Schema) -> set[int]:
     """Ids of the table's leaf fields that a source file has, matched by name into structs,
     lists and maps as conforming matches them."""
-    return _present(schema.as_struct(), pa.struct(list(file_schema)))
+    return _leaves(schema.as_struct(), None, pa.struct(list(file_schema)))
 
 
-def _present(iceberg_type: Any, arrow_type: pa.DataType) -> set[int]:
+def _leaves(
+    iceberg_type: Any, own_id: int | None, arrow_type: pa.DataType | None = None
+) -> set[int]:
+    """Leaf ids under ``iceberg_type`` (whose own id is ``own_id``); with ``arrow_type``, only
+    those the Arrow type has too, by name."""
     from pyiceberg.types import ListType, MapType, StructType
 
     if iceberg_type.is_primitive:
-        return {-1}  # a marker: the caller adds the field's own id
+        return set() if own_id is None else {own_id}
     ids: set[int] = set()
-    if isinstance(iceberg_type, StructType) and pa.types.is_struct(arrow_type):
-        children = {arrow_type.field(i).name: arrow_type.field(i).type
-                    for i in range(arrow_type.num_fields)}  # fmt: skip
+    if isinstance(iceberg_type, StructType):
+        if arrow_type is not None and not pa.types.is_struct(arrow_type):
+            return ids
+        names = None if arrow_type is None else {f.name: f.type for f in arrow_type}
         for field in iceberg_type.fields:
-            if field.name in children:
-                found = _present(field.field_type, children[field.name])
-                if -1 in found:
-                    ids.add(field.field_id)
-                else:
-                    ids |= found
-    elif isinstance(iceberg_type, ListType) and (
-        pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type)
-    ):
-        found = _present(iceberg_type.element_type, arrow_type.value_type)
-        ids |= {iceberg_type.element_id} if -1 in found else found
-    elif isinstance(iceberg_type, MapType) and pa.types.is_map(arrow_type):
+            if names is None:
+                ids |= _leaves(field.field_type, field.field_id)
+            elif field.name in names:
+                ids |= _leaves(field.field_type, field.field_id, names[field.name])
+    elif isinstance(iceberg_type, ListType):
+        if arrow_type is not None and not (
+            pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type)
+        ):
+            return ids
+        value = None if arrow_type is None else arrow_type.value_type
+        ids |= _leaves(iceberg_type.element_type, iceberg_type.element_id, value)
+    elif isinstance(iceberg_type, MapType):
+        if arrow_type is not None and not pa.types.is_map(arrow_type):
+            return ids
         ids.add(iceberg_type.key_id)
-        found = _present(iceberg_type.value_type, arrow_type.item_type)
-        ids |= {iceberg_type.value_id} if -1 in found else found
+        value = None if arrow_type is None else arrow_type.item_type
+        ids |= _leaves(iceberg_type.value_type, iceberg_type.value_id, value)
     return ids
