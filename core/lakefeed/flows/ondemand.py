@@ -26,6 +26,16 @@ if TYPE_CHECKING:
 RUN_PARAMS = ("startTime", "windowStartTime", "windowEndTime")
 
 
+def check_enabled(flow: Flow, doing: str = "run") -> None:
+    """:class:`FlowDisabled` unless ``flow`` is enabled."""
+    if flow.state != "enabled":
+        raise FlowDisabled(
+            f"Flow {flow.name!r} is {flow.state}; it must be enabled to {doing}.",
+            fix=f"Enable it first (`lakefeed flows enable {flow.name}`, or POST "
+            f"/flows/{flow.id}/action?op=enable).",
+        )
+
+
 def start(
     lf: Lakefeed,
     flow: Flow,
@@ -39,12 +49,7 @@ def start(
     one is running)."""
     from lakefeed.flows.runner import FlowRunner
 
-    if flow.state != "enabled":
-        raise FlowDisabled(
-            f"Flow {flow.name!r} is {flow.state}; it must be enabled to run.",
-            fix=f"Enable it first (`lakefeed flows enable {flow.name}`, or POST "
-            f"/flows/{flow.id}/action?op=enable).",
-        )
+    check_enabled(flow)
     runner = FlowRunner(
         lf, flow, window=window, only_window_files=only_window_files, retry_failed=retry_failed
     )
@@ -73,8 +78,7 @@ def start_or_defer(
 
     start_time = int(params.get("startTime", 0))
     if start_time > (time.time() if now is None else now) + DEFER_AFTER:
-        if flow.state != "enabled":
-            start(lf, flow)  # raises FlowDisabled
+        check_enabled(flow)
         return None, lf.runs.schedule_run(flow.id, params)
     return start(lf, flow, window=window, only_window_files=window is not None, params=params)
 
@@ -122,11 +126,7 @@ def retrigger(lf: Lakefeed, run_id: str) -> tuple[FlowRunner, Run]:
             fix="Re-trigger a run whose status is failed, or run the flow now.",
         )
     flow = lf.flows.flow(failed.flow_id)
-    if flow.state != "enabled":
-        raise FlowDisabled(
-            f"Flow {flow.name!r} is {flow.state}; it must be enabled to re-trigger its runs.",
-            fix=f"POST /flows/{flow.id}/action?op=enable first.",
-        )
+    check_enabled(flow, "re-trigger its runs")
     window = _window_of(failed)
     return start(lf, flow, window=window, retry_failed=True, params={"retriggerOf": run_id})
 

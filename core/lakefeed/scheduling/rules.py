@@ -63,11 +63,12 @@ class Schedule:
 
     @classmethod
     def from_stored(cls, params: Mapping[str, Any]) -> Schedule:
+        """From stored params, or from a flow's REST shape (values as strings)."""
         return cls(
             start_time=int(params["startTime"]),
             frequency=str(params["frequency"]),
             interval=None if params.get("interval") is None else int(params["interval"]),
-            backfill=bool(params.get("backfill", True)),
+            backfill=_bool(params.get("backfill", True), "backfill"),
         )
 
     def to_stored(self) -> dict[str, Any]:
@@ -178,7 +179,7 @@ def _whole(value: Any, field: str) -> int:
     try:
         if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
             raise ValueError
-        return int(str(int(value) if isinstance(value, float) else value).strip())
+        return int(value) if isinstance(value, float) else int(str(value).strip())
     except ValueError:
         raise InvalidSchedule(
             f"scheduleParams.{field} must be a whole number, not {value!r}.",

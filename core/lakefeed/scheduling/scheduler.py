@@ -85,7 +85,7 @@ class Scheduler:
         )
         self.stats = SchedulerStats()
         self.cancel = threading.Event()  # abandons running runs before their commit
-        self._running: dict[str, Any] = {}  # flow id → the window (or run) this process runs
+        self._busy: set[str] = set()  # flows this process is running a window or run of
         self._lock = threading.Lock()
         self._last_discovery: dict[str, float] = {}
 
@@ -104,7 +104,7 @@ class Scheduler:
             if limit is not None and len(claimed) >= limit:
                 break
             with self._lock:
-                if flow["id"] in self._running:
+                if flow["id"] in self._busy:
                     continue
             held = open_windows.get(flow["id"])
             if held is not None:
@@ -245,13 +245,13 @@ class Scheduler:
         released (due again) when the flow is disabled, busy or the run was abandoned."""
         lf = self.lf.scoped(Scope(ims_org_id=claim.ims_org_id, sandbox_name=claim.sandbox_name))
         with self._lock:
-            self._running[claim.flow_id] = claim
+            self._busy.add(claim.flow_id)
         try:
             with self._renewing(claim):
                 return self._run_claim(lf, claim)
         finally:
             with self._lock:
-                self._running.pop(claim.flow_id, None)
+                self._busy.discard(claim.flow_id)
 
     def _run_claim(self, lf: Lakefeed, claim: Claim) -> Run | None:
         from lakefeed.flows.runner import FlowRunner
@@ -298,7 +298,7 @@ class Scheduler:
             rows = [dict(row) for row in db.execute(query).mappings()]
         now = self.clock.now()
         with self._lock:
-            busy = set(self._running)
+            busy = set(self._busy)
         due = [
             row
             for row in rows
@@ -316,9 +316,9 @@ class Scheduler:
 
         lf = self.lf.scoped(Scope(ims_org_id=row["ims_org_id"], sandbox_name=row["sandbox_name"]))
         with self._lock:
-            if row["flow_id"] in self._running:
+            if row["flow_id"] in self._busy:
                 return None
-            self._running[row["flow_id"]] = row
+            self._busy.add(row["flow_id"])
         try:
             try:
                 flow = lf.flows.flow(row["flow_id"])
@@ -349,7 +349,7 @@ class Scheduler:
             return run
         finally:
             with self._lock:
-                self._running.pop(row["flow_id"], None)
+                self._busy.discard(row["flow_id"])
 
     def _run_scheduled_logged(self, row: dict[str, Any]) -> None:
         try:
@@ -386,7 +386,7 @@ class Scheduler:
             if now - self._last_discovery.get(row["id"], float("-inf")) < self.discover_every:
                 continue
             with self._lock:
-                if row["id"] in self._running:
+                if row["id"] in self._busy:
                     continue
             self._last_discovery[row["id"]] = now
             lf = self.lf.scoped(Scope(row["ims_org_id"], row["sandbox_name"]))

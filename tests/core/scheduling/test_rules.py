@@ -107,3 +107,10 @@ def test_updates_before_the_start_may_change_anything() -> None:
     changed = check({"startTime": NOW + 60, "frequency": "day", "interval": 1, "backfill": False},
                     current=pending)  # fmt: skip
     assert changed == Schedule(NOW + 60, "day", 1, False)
+
+
+def test_the_rest_shape_reads_back_as_the_same_schedule() -> None:
+    """Flows over REST carry their schedule as strings ("false" included)."""
+    schedule = Schedule(NOW, "minute", 15, False)
+    assert Schedule.from_stored(schedule.to_dict()) == schedule
+    assert Schedule.from_stored(schedule.to_stored()) == schedule
