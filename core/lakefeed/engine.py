@@ -217,9 +217,10 @@ class Lakefeed:
         return self.connections.get(id_or_name)
 
     def delete_connection(self, id_or_name: str) -> None:
-        """Delete a base connection; refused while a flow reads through it."""
+        """Delete a base connection; refused while a flow reads through it or (a dataset base
+        connection) writes through it."""
         connection = self.connection(id_or_name)
-        self.flows.check_base_connection_unused(connection.id)
+        self.flows.check_connection_unused(connection.id)
         self.connections.delete(connection.id)
 
     def delete_flow(self, id_or_name: str) -> None:

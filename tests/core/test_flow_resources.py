@@ -177,3 +177,25 @@ def test_resources_are_invisible_from_another_sandbox(lf: Lakefeed, parts: dict)
     with pytest.raises(ConnectionNotFound):
         other.connection(parts["connection"])
     assert other.datasets.list() == []
+
+
+def test_a_connection_a_flow_reads_or_writes_through_is_not_deleted(
+    lf: Lakefeed, parts: dict
+) -> None:
+    from lakefeed.errors import ResourceInUse
+
+    lake = lf.connections.create_dataset_base_connection(name="lake")
+    source = lf.flows.create_source_connection(
+        name="s", base_connection_id=parts["connection"], path=".", data_format="parquet_xdm"
+    )
+    target = lf.flows.create_target_connection(
+        name="t", dataset_id=parts["dataset"], base_connection_id=lake.id
+    )
+    lf.flows.create_flow(
+        name="f", source_connection_ids=[source.id], target_connection_ids=[target.id]
+    )
+    for connection in (parts["connection"], lake.id):  # read through, written through
+        with pytest.raises(ResourceInUse, match="'f'"):
+            lf.delete_connection(connection)
+    lf.delete_flow("f")
+    lf.delete_connection(lake.id)

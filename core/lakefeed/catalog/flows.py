@@ -245,12 +245,6 @@ class FlowResources:
     def list_flows(self) -> list[Flow]:
         return [Flow(r) for r in self.flows.select()]
 
-    def flows_using_base_connection(self, base_connection_id: str) -> list[Flow]:
-        sources = {
-            s.id for s in self.source_connections() if s.base_connection_id == base_connection_id
-        }
-        return [f for f in self.list_flows() if set(f.row["source_connection_ids"]) & sources]
-
     def check_dataset_unused(self, dataset_id: str) -> None:
         targets = {
             TargetConnection(r).id
@@ -261,15 +255,6 @@ class FlowResources:
         if users:
             raise ResourceInUse(
                 f"Dataset {dataset_id!r} is the target of flows "
-                f"{', '.join(repr(f.name) for f in users)}.",
-                fix="Delete those flows first.",
-            )
-
-    def check_base_connection_unused(self, base_connection_id: str) -> None:
-        users = self.flows_using_base_connection(base_connection_id)
-        if users:
-            raise ResourceInUse(
-                f"Base connection {base_connection_id!r} is used by flows "
                 f"{', '.join(repr(f.name) for f in users)}.",
                 fix="Delete those flows first.",
             )
