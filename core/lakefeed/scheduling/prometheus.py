@@ -64,6 +64,8 @@ def render(db: sa.Engine, scheduler: Scheduler | None = None, now: int | None = 
                      "committed any (quantile 0, 0.5 and 1).")  # fmt: skip
     runs_total = _Family("lakefeed_runs_total", "counter", "Completed runs, by status.")
     in_progress = _Family("lakefeed_runs_in_progress", "gauge", "Runs in progress.")
+    scheduled = _Family("lakefeed_runs_scheduled", "gauge",
+                      "On-demand runs waiting for their startTime.")  # fmt: skip
 
     with db.connect() as conn:
         flow_rows = conn.execute(sa.select(f)).mappings().all()
@@ -120,11 +122,13 @@ def render(db: sa.Engine, scheduler: Scheduler | None = None, now: int | None = 
         labels = {"ims_org_id": org, "sandbox": sandbox}
         if state == "completed":
             runs_total.add(count, status=status, **labels)
-        else:
+        elif state == "inProgress":
             in_progress.add(count, **labels)
+        elif state == "scheduled":
+            scheduled.add(count, **labels)
 
     families = [enabled, files, size, oldest, listed, last_run, last_ok, pickup, runs_total,
-                in_progress]  # fmt: skip
+                in_progress, scheduled]  # fmt: skip
     if scheduler is not None:
         stats = scheduler.stats
         for name, value, help in (

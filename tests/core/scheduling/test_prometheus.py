@@ -48,3 +48,20 @@ def test_flow_series_and_scheduler_counters(scenario: Scenario, start: int) -> N
     assert sample(text, "lakefeed_flow_backlog_files", flow_id=flow.id) == 1
     assert sample(text, "lakefeed_flow_backlog_oldest_age_seconds", flow_id=flow.id) >= 0
     assert "lakefeed_scheduler_" not in text  # no scheduler in this process
+    oldest = scenario.lf.backlog.get(flow.id).oldest_mtime  # type: ignore[union-attr]
+    later = render(scenario.lf.db, now=oldest + 5000)
+    assert sample(later, "lakefeed_flow_backlog_oldest_age_seconds", flow_id=flow.id) == 5.0
+
+
+def test_runs_in_progress_and_waiting_are_one_series_each(scenario: Scenario, start: int) -> None:
+    from lakefeed.flows import ondemand
+    from lakefeed.flows.runner import FlowRunner
+
+    flow = scenario.flow(schedule={"startTime": start, "frequency": "once"})
+    FlowRunner(scenario.lf, flow).start()  # in progress
+    ondemand.start_or_defer(scenario.lf, flow, None, {"startTime": str(start + 3600)}, now=start)
+    text = render(scenario.lf.db)
+    assert [
+        line for line in text.splitlines() if line.startswith("lakefeed_runs_in_progress{")
+    ] == ['lakefeed_runs_in_progress{ims_org_id="local",sandbox="prod"} 1']
+    assert sample(text, "lakefeed_runs_scheduled", sandbox="prod") == 1
