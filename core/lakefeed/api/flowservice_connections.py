@@ -40,7 +40,7 @@ PATCHABLE = ("/name", "/description", "/auth/params")
 
 def _storage_connection(lf: Lakefeed, id: str, action: str) -> Connection:
     connection = lf.connection(id)
-    if connection.connection_spec_id == DATASET_TARGET_SPEC_ID:
+    if connection.is_dataset_base:
         raise InvalidRequest(
             f"Connection {connection.name!r} is a dataset base connection: it has no storage "
             f"to {action}.",

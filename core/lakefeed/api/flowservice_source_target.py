@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -19,7 +20,6 @@ from lakefeed.api.flowservice_common import CallerDep, IfMatch, ListQuery, creat
 from lakefeed.api.flowservice_connections import changed_text
 from lakefeed.api.local_roots import check_path
 from lakefeed.api.patch import apply_patch, check_etag
-from lakefeed.catalog.connections import Connection
 from lakefeed.engine import Lakefeed
 from lakefeed.errors import ConnectionNotFound, InvalidFlow
 from lakefeed.specs import DATASET_TARGET_SPEC_ID
@@ -30,17 +30,18 @@ SOURCE_PATCHABLE = ("/name", "/description", "/params/path", "/params/recursive"
 TARGET_PATCHABLE = ("/name", "/description")
 
 
-def _base(connections: dict[str, Connection], id: str | None) -> dict[str, Any]:
+def _base(specs: dict[str, tuple[str, str]], id: str | None) -> dict[str, Any]:
     """``inheritedAttributes``: the base connection a source or target connection uses."""
-    base = connections.get(id) if id else None
-    if base is None:
+    spec = specs.get(id) if id else None
+    if spec is None:
         return {}
-    spec = {"id": base.connection_spec_id, "version": base.connection_spec_version}
-    return {"inheritedAttributes": {"baseConnection": {"id": base.id, "connectionSpec": spec}}}
+    shape = {"id": id, "connectionSpec": {"id": spec[0], "version": spec[1]}}
+    return {"inheritedAttributes": {"baseConnection": shape}}
 
 
-def _connections(lf: Lakefeed) -> dict[str, Connection]:
-    return {c.id: c for c in lf.connections.list()}
+def _specs(lf: Lakefeed, ids: Iterable[str | None]) -> dict[str, tuple[str, str]]:
+    """The specs of these base connections, without opening their secrets."""
+    return lf.connections.spec_versions(id for id in ids if id)
 
 
 # -- source connections ----------------------------------------------------------------------
@@ -48,11 +49,9 @@ def _connections(lf: Lakefeed) -> dict[str, Connection]:
 
 @router.get("/sourceConnections")
 def list_source_connections(who: CallerDep, query: ListQuery) -> dict[str, Any]:
-    bases = _connections(who.lf)
-    shapes = [
-        {**s.to_dict(), **_base(bases, s.base_connection_id)}
-        for s in who.lf.flows.source_connections()
-    ]
+    sources = who.lf.flows.source_connections()
+    bases = _specs(who.lf, (s.base_connection_id for s in sources))
+    shapes = [{**s.to_dict(), **_base(bases, s.base_connection_id)} for s in sources]
     return query.page(shapes, "sourceConnections")
 
 
@@ -62,7 +61,7 @@ def create_source_connection(who: CallerDep, body: SourceConnectionBody) -> JSON
     ``params.recursive``, ``data.format`` ``parquet`` or ``parquet_xdm`` (with a schema)."""
     lf = who.lf
     base = lf.connection(body.baseConnectionId)
-    if base.connection_spec_id == DATASET_TARGET_SPEC_ID:
+    if base.is_dataset_base:
         raise InvalidFlow(
             f"Base connection {base.name!r} is a dataset base connection; a source connection "
             "reads through a storage connection.",
@@ -85,7 +84,8 @@ def create_source_connection(who: CallerDep, body: SourceConnectionBody) -> JSON
 @router.get("/sourceConnections/{id}")
 def get_source_connection(who: CallerDep, id: str) -> dict[str, Any]:
     source = who.lf.flows.source_connection(id)
-    return items({**source.to_dict(), **_base(_connections(who.lf), source.base_connection_id)})
+    bases = _specs(who.lf, [source.base_connection_id])
+    return items({**source.to_dict(), **_base(bases, source.base_connection_id)})
 
 
 @router.patch("/sourceConnections/{id}", response_model=IdEtag)
@@ -126,11 +126,9 @@ def delete_source_connection(who: CallerDep, id: str) -> Response:
 
 @router.get("/targetConnections")
 def list_target_connections(who: CallerDep, query: ListQuery) -> dict[str, Any]:
-    bases = _connections(who.lf)
-    shapes = [
-        {**t.to_dict(), **_base(bases, t.row["base_connection_id"])}
-        for t in who.lf.flows.target_connections()
-    ]
+    targets = who.lf.flows.target_connections()
+    bases = _specs(who.lf, (t.row["base_connection_id"] for t in targets))
+    shapes = [{**t.to_dict(), **_base(bases, t.row["base_connection_id"])} for t in targets]
     return query.page(shapes, "targetConnections")
 
 
@@ -146,7 +144,7 @@ def create_target_connection(who: CallerDep, body: TargetConnectionBody) -> JSON
             base = lf.connection(base_id)
         except ConnectionNotFound:
             base = None
-        if base is None or base.connection_spec_id != DATASET_TARGET_SPEC_ID:
+        if base is None or not base.is_dataset_base:
             raise InvalidFlow(
                 f"baseConnectionId {base_id!r} is not a dataset base connection of this sandbox.",
                 fix=f"Create one with connectionSpec.id {DATASET_TARGET_SPEC_ID}, or leave "
@@ -168,9 +166,8 @@ def create_target_connection(who: CallerDep, body: TargetConnectionBody) -> JSON
 @router.get("/targetConnections/{id}")
 def get_target_connection(who: CallerDep, id: str) -> dict[str, Any]:
     target = who.lf.flows.target_connection(id)
-    return items(
-        {**target.to_dict(), **_base(_connections(who.lf), target.row["base_connection_id"])}
-    )
+    base_id = target.row["base_connection_id"]
+    return items({**target.to_dict(), **_base(_specs(who.lf, [base_id]), base_id)})
 
 
 @router.patch("/targetConnections/{id}", response_model=IdEtag)
