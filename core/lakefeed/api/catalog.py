@@ -115,11 +115,12 @@ def list_datasets(
     """Datasets of the caller's sandbox keyed by id, oldest first unless ``orderBy`` says
     otherwise; ``name`` keeps the dataset of that exact name."""
     field, descending = parse_order(orderBy, DATASET_ORDER, "asc:created")
-    datasets = [d for d in who.lf.datasets.list() if name is None or d.name == name]
-    fields = who.lf.runs.dataset_batch_fields()
-    shapes = [d.to_dict(**fields.get(d.id, {})) for d in datasets]
-    shapes.sort(key=lambda s: (s[field], s["id"]), reverse=descending)
-    return keyed(shapes[start : start + limit], properties)
+    datasets = [d.to_dict() for d in who.lf.datasets.list() if name is None or d.name == name]
+    datasets.sort(key=lambda s: (s[field], s["id"]), reverse=descending)
+    page = datasets[start : start + limit]
+    # The batch fields of the page's datasets only: batches pile up with schedules.
+    fields = who.lf.runs.dataset_batch_fields([d["id"] for d in page])
+    return keyed([{**d, **fields.get(d["id"], {})} for d in page], properties)
 
 
 @router.get("/dataSets/{id}")
@@ -127,7 +128,7 @@ def get_dataset(who: CallerDep, id: str, properties: Properties = None) -> dict[
     """``{"<id>": dataSet}``; with ``lastBatchId``, ``lastBatchStatus``,
     ``lastSuccessfulBatch`` and ``lastFailedBatch`` once batches were written."""
     dataset = who.lf.datasets.get(id)
-    fields = who.lf.runs.dataset_batch_fields(dataset.id).get(dataset.id, {})
+    fields = who.lf.runs.dataset_batch_fields([dataset.id]).get(dataset.id, {})
     return keyed([dataset.to_dict(**fields)], properties)
 
 

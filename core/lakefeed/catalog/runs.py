@@ -381,13 +381,16 @@ class RunRecords:
         with self.engine.connect() as db:
             return [Batch(dict(r._mapping)) for r in db.execute(query)]
 
-    def dataset_batch_fields(self, dataset_id: str | None = None) -> dict[str, dict[str, Any]]:
-        """By dataset id, the Catalog ``dataSet`` fields that follow from its batches:
-        ``lastBatchId``, ``lastBatchStatus``, ``lastSuccessfulBatch``, ``lastFailedBatch``."""
+    def dataset_batch_fields(
+        self, dataset_ids: Sequence[str] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """By dataset id (of ``dataset_ids``, or every dataset), the Catalog ``dataSet`` fields
+        that follow from its batches: ``lastBatchId``, ``lastBatchStatus``,
+        ``lastSuccessfulBatch``, ``lastFailedBatch``."""
         t = tables.batches
         query = sa.select(t.c.dataset_id, t.c.id, t.c.status).where(self.scope.where(t))
-        if dataset_id is not None:
-            query = query.where(t.c.dataset_id == dataset_id)
+        if dataset_ids is not None:
+            query = query.where(t.c.dataset_id.in_(list(dataset_ids)))
         fields: dict[str, dict[str, Any]] = {}
         with self.engine.connect() as db:
             for row in db.execute(query.order_by(t.c.created_at, t.c.id)):
