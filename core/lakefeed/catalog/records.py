@@ -123,13 +123,7 @@ class ResourceTable:
             return [r._mapping for r in db.execute(query, self._scope_params)]
 
     def update(self, id: str, **values: Any) -> None:
-        values = {"etag": new_etag(), "updated_at": now_ms(), **values}
-        with self.engine.begin() as db:
-            db.execute(
-                self.table.update()
-                .where(self.scope.where(self.table) & (self.table.c.id == id))
-                .values(**values)
-            )
+        self.update_if(id, None, **values)
 
     def update_if(self, id: str, etag: str | None, **values: Any) -> bool:
         """:meth:`update` only while the stored etag is still ``etag`` (any etag when None);
