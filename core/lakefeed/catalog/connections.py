@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from lakefeed.catalog.records import Scope, new_etag, now_ms
 from lakefeed.catalog.secretbox import SecretBox
 from lakefeed.catalog.tables import connections as table
 from lakefeed.errors import ConnectionNameTaken, ConnectionNotFound, PreconditionFailed
@@ -63,10 +63,6 @@ class Connection:
         }
 
 
-def _etag() -> str:
-    return f'"{uuid.uuid4()}"'
-
-
 class ConnectionStore:
     """Create, read and delete base connections of one org and sandbox."""
 
@@ -93,55 +89,35 @@ class ConnectionStore:
         description: str = "",
     ) -> Connection:
         """Store validated auth params (see ``SourceType.auth_params``), secrets sealed."""
-        now = int(time.time() * 1000)
-        row = {
-            "id": str(uuid.uuid4()),
-            "ims_org_id": self.ims_org_id,
-            "sandbox_name": self.sandbox_name,
-            "name": name,
-            "description": description,
-            "connection_spec_id": spec.id,
-            "connection_spec_version": spec.version,
-            "auth_spec_name": auth.spec_name,
-            "params": auth.public(),
-            "secrets": self.box.seal(auth.secrets()),
-            "state": "enabled",
-            "etag": _etag(),
-            "created_at": now,
-            "updated_at": now,
-        }
-        with self.engine.begin() as db:
-            taken = db.execute(sa.select(table.c.id).where(self.scope & (table.c.name == name)))
-            if taken.first() is not None:
-                raise ConnectionNameTaken(
-                    f"A connection named {name!r} already exists in sandbox {self.sandbox_name!r}.",
-                    fix="Choose another name, or delete the existing connection first.",
-                )
-            db.execute(table.insert().values(**row))
-        return self._from_row(row)
+        return self._insert(
+            name=name,
+            description=description,
+            connection_spec_id=spec.id,
+            connection_spec_version=spec.version,
+            auth_spec_name=auth.spec_name,
+            params=auth.public(),
+            secrets=self.box.seal(auth.secrets()),
+        )
 
     def create_dataset_base_connection(self, *, name: str, description: str = "") -> Connection:
         """Store a dataset (Data Lake) base connection: the spec
         ``c604ff05-7f1a-43c0-8e18-33bf874cb11c`` and no credentials."""
-        now = int(time.time() * 1000)
-        row = {
-            "id": str(uuid.uuid4()),
-            "ims_org_id": self.ims_org_id,
-            "sandbox_name": self.sandbox_name,
-            "name": name,
-            "description": description,
-            "connection_spec_id": DATASET_TARGET_SPEC.id,
-            "connection_spec_version": DATASET_TARGET_SPEC.version,
-            "auth_spec_name": "",
-            "params": {},
-            "secrets": self.box.seal({}),
-            "state": "enabled",
-            "etag": _etag(),
-            "created_at": now,
-            "updated_at": now,
-        }
+        return self._insert(
+            name=name,
+            description=description,
+            connection_spec_id=DATASET_TARGET_SPEC.id,
+            connection_spec_version=DATASET_TARGET_SPEC.version,
+            auth_spec_name="",
+            params={},
+            secrets=self.box.seal({}),
+        )
+
+    def _insert(self, **values: Any) -> Connection:
+        row = Scope(self.ims_org_id, self.sandbox_name).new_row(
+            id=str(uuid.uuid4()), state="enabled", **values
+        )
         with self.engine.begin() as db:
-            self._check_name_free(db, name)
+            self._check_name_free(db, row["name"])
             db.execute(table.insert().values(**row))
         return self._from_row(row)
 
@@ -158,7 +134,7 @@ class ConnectionStore:
         again. With ``etag``, only while the connection still has that etag
         (:class:`PreconditionFailed` otherwise)."""
         current = self.get(id)
-        values: dict[str, Any] = {"etag": _etag(), "updated_at": int(time.time() * 1000)}
+        values: dict[str, Any] = {"etag": new_etag(), "updated_at": now_ms()}
         if name is not None:
             values["name"] = name
         if description is not None:
