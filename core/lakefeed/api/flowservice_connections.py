@@ -28,7 +28,6 @@ from lakefeed.api.flowservice_common import (
 from lakefeed.api.local_roots import check_path, check_root
 from lakefeed.api.patch import apply_patch, check_etag
 from lakefeed.catalog.connections import Connection
-from lakefeed.engine import Lakefeed
 from lakefeed.errors import InvalidRequest
 from lakefeed.specs import DATASET_TARGET_SPEC_ID, REDACTED
 from lakefeed.storage.session import StorageSession
@@ -38,8 +37,8 @@ router = APIRouter(tags=["flowservice"])
 PATCHABLE = ("/name", "/description", "/auth/params")
 
 
-def _storage_connection(lf: Lakefeed, id: str, action: str) -> Connection:
-    connection = lf.connection(id)
+def _storage_connection(connection: Connection, action: str) -> Connection:
+    """``connection``, unless it is a dataset base connection (no storage to ``action``)."""
     if connection.is_dataset_base:
         raise InvalidRequest(
             f"Connection {connection.name!r} is a dataset base connection: it has no storage "
@@ -120,7 +119,7 @@ def patch_connection(who: CallerDep, id: str, body: PatchBody, if_match: IfMatch
     auth = None
     params = (changed.get("auth") or {}).get("params", {})
     if params != document["auth"]["params"]:
-        _storage_connection(lf, connection.id, "authenticate to")
+        _storage_connection(connection, "authenticate to")
         if not isinstance(params, dict):
             raise InvalidRequest("auth.params must be an object.", fix="Send an object.")
         secrets = connection.auth.secrets()
@@ -162,7 +161,7 @@ def delete_connection(who: CallerDep, id: str) -> Response:
 @router.get("/connections/{id}/test")
 def test_connection(who: CallerDep, id: str) -> dict[str, Any]:
     """``{"result": true, "detail": …}``, or the storage error (401, 403, 404, 503…)."""
-    connection = _storage_connection(who.lf, id, "test")
+    connection = _storage_connection(who.lf.connection(id), "test")
     session = who.lf.session(connection)
     check_root(who.lf.settings, session)
     detail = session.test()
@@ -180,7 +179,7 @@ def explore_connection(
 ) -> Any:
     """``root`` and ``folder``: the entries one level down; ``file``: the file's columns, and
     with ``preview=true`` its first rows (``{"format", "schema": {"columns"}, "data"}``)."""
-    connection = _storage_connection(who.lf, id, "explore")
+    connection = _storage_connection(who.lf.connection(id), "explore")
     session = who.lf.session(connection)
     check_path(who.lf.settings, session, obj or "")
     kind = object_type.strip().lower()
