@@ -19,7 +19,7 @@ Another path answers 400 naming these; a file that is not listed answers 404.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -48,21 +48,22 @@ def _href(batch_id: str, path: str) -> str:
 
 
 def _listing(
-    batch_id: str, folder: str, files: list[tuple[str, int]], start: int
+    batch_id: str, folder: str, names: list[str], start: int, length: Callable[[str], int]
 ) -> dict[str, Any]:
-    shown = files[start : start + PAGE]
+    """One page of a folder's listing; ``length(name)`` is asked for the page's files only."""
+    shown = names[start : start + PAGE]
     body: dict[str, Any] = {
         "_page": {"count": len(shown), "limit": PAGE},
         "data": [
             {
                 "name": name,
-                "length": length,
+                "length": length(name),
                 "_links": {"self": {"href": _href(batch_id, f"{folder}/{name}")}},
             }
-            for name, length in shown
+            for name in shown
         ],
     }
-    if start + PAGE < len(files):
+    if start + PAGE < len(names):
         query = urlencode({"path": folder, "start": start + PAGE}, safe="/")
         body["_links"] = {"next": {"href": f"{PREFIX}/batches/{batch_id}/meta?{query}"}}
     return body
@@ -84,14 +85,15 @@ def _rejected(runs: RunRecords, batch_id: str, *, limit: int, offset: int) -> li
     ]
 
 
-def _error_files(runs: RunRecords, batch_id: str) -> list[tuple[str, int]]:
-    """(name, length in bytes) of every row-error file."""
+def _error_file_names(runs: RunRecords, batch_id: str) -> list[str]:
     count = runs.count_row_errors(batch_id)
-    files = []
-    for number in range((count + ROWS_PER_FILE - 1) // ROWS_PER_FILE):
-        rows = _rejected(runs, batch_id, limit=ROWS_PER_FILE, offset=number * ROWS_PER_FILE)
-        files.append((ERROR_FILE.format(number), len(_ndjson(rows).encode())))
-    return files
+    return [ERROR_FILE.format(n) for n in range((count + ROWS_PER_FILE - 1) // ROWS_PER_FILE)]
+
+
+def _error_file(runs: RunRecords, batch_id: str, names: list[str], name: str) -> str:
+    """The JSON Lines of one row-error file."""
+    offset = names.index(name) * ROWS_PER_FILE
+    return _ndjson(_rejected(runs, batch_id, limit=ROWS_PER_FILE, offset=offset))
 
 
 def _input_files(runs: RunRecords, batch_id: str) -> dict[str, Any]:
@@ -115,8 +117,8 @@ def batch_meta(
     if folder == "input_files":
         files = _input_files(runs, id)
         if not name:
-            listed = [(n, int(f["entry"].get("size", 0))) for n, f in files.items()]
-            return JSONResponse(_listing(id, folder, listed, start))
+            size = {n: int(f["entry"].get("size", 0)) for n, f in files.items()}
+            return JSONResponse(_listing(id, folder, list(files), start, size.__getitem__))
         found = files.get(name.lstrip("/"))
         if found is None:
             raise _not_listed(id, path or "", list(files))
@@ -130,16 +132,16 @@ def batch_meta(
         }
         return Response(_ndjson([record]), media_type=NDJSON)
     if folder == "row_errors":
+        names = _error_file_names(runs, id)
         if not name:
-            return JSONResponse(_listing(id, folder, _error_files(runs, id), start))
-        count = runs.count_row_errors(id)
-        numbers = range((count + ROWS_PER_FILE - 1) // ROWS_PER_FILE)
-        names = [ERROR_FILE.format(n) for n in numbers]
+
+            def length(file: str) -> int:
+                return len(_error_file(runs, id, names, file).encode())
+
+            return JSONResponse(_listing(id, folder, names, start, length))
         if name not in names:
             raise _not_listed(id, path or "", names)
-        offset = names.index(name) * ROWS_PER_FILE
-        rows = _rejected(runs, id, limit=ROWS_PER_FILE, offset=offset)
-        return Response(_ndjson(rows), media_type=NDJSON)
+        return Response(_error_file(runs, id, names, name), media_type=NDJSON)
     if folder == "row_error_samples.json" and not name:
         return JSONResponse(_rejected(runs, id, limit=SAMPLE_ROWS, offset=0))
     asked = f"Unknown path {path!r}" if path else "No path"
