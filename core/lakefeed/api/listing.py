@@ -41,6 +41,11 @@ def _values(entity: Any, path: str) -> list[Any]:
     return current
 
 
+#: A parsed ``property`` filter: path, operator (None: the path must exist, or with ``!``
+#: must not) and the values it is compared with.
+Filter = tuple[str, str | None, list[str]]
+
+
 def _compare(actual: Any, op: str, wanted: str) -> bool:
     if op in ("==", "!="):
         text = "true" if actual is True else "false" if actual is False else str(actual)
@@ -53,7 +58,7 @@ def _compare(actual: Any, op: str, wanted: str) -> bool:
     return {">": left > right, "<": left < right, ">=": left >= right, "<=": left <= right}[op]
 
 
-def parse_filter(expression: str) -> tuple[str, str | None, list[str]]:
+def parse_filter(expression: str) -> Filter:
     match = _EXPRESSION.match(expression.strip())
     if not match:
         raise InvalidRequest(
@@ -68,9 +73,9 @@ def parse_filter(expression: str) -> tuple[str, str | None, list[str]]:
     return match["path"], match["op"], values
 
 
-def matches(entity: Mapping[str, Any], filters: Sequence[str]) -> bool:
-    for expression in filters:
-        path, op, wanted = parse_filter(expression)
+def matches(entity: Mapping[str, Any], filters: Sequence[Filter]) -> bool:
+    """Whether ``entity`` passes every filter (parsed by :func:`parse_filter`)."""
+    for path, op, wanted in filters:
         if op is None:
             present = bool(_values(entity, path.lstrip("!")))
             if present == path.startswith("!"):
@@ -138,7 +143,8 @@ def page(
         raise InvalidRequest("limit and count cannot be combined.", fix="Drop one of them.")
     if limit is not None and not 1 <= limit <= MAX_LIMIT:
         raise InvalidRequest(f"limit must be 1 to {MAX_LIMIT}.", fix="Use a smaller page.")
-    kept = order([e for e in entities if matches(e, properties)], orderby)
+    filters = [parse_filter(expression) for expression in properties]
+    kept = order([e for e in entities if matches(e, filters)], orderby)
     if count:
         return {"count": len(kept)}
     size = limit or DEFAULT_LIMIT
