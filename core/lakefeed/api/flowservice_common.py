@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Query
 from fastapi.responses import JSONResponse
 
-from lakefeed.api.listing import page
+from lakefeed.api.listing import page, parse_filter
 from lakefeed.api.security import Caller, caller
 
 PREFIX = "/data/foundation/flowservice"
@@ -31,10 +31,10 @@ class ListParams:
     def equals(self, path: str) -> str | None:
         """The one value of a ``property=path==value`` filter, if there is such a filter (so a
         route can narrow its query before the filters apply to what it read)."""
-        for prop in self.properties:
-            name, sep, value = prop.partition("==")
-            if sep and name.strip() == path and value and "," not in value:
-                return value.strip()
+        for expression in self.properties:
+            field, op, values = parse_filter(expression)
+            if field == path and op == "==" and len(values) == 1 and values[0]:
+                return values[0]
         return None
 
     def page(self, entities: Iterable[dict[str, Any]], collection: str) -> dict[str, Any]:
