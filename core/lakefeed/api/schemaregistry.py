@@ -76,7 +76,7 @@ def _render(lf: Lakefeed, document: dict[str, Any], wanted: Representation) -> d
     view = document
     if wanted.full:
         view = {k: document[k] for k in _FULL_VIEW_KEYS if k in document}
-        view.update(lf.schemas.resolve(document["$id"]))
+        view.update(lf.schemas.resolve_document(document))
     return dict(without_text(view)) if wanted.notext else view
 
 

@@ -212,7 +212,10 @@ class SchemaRegistry:
     def resolve(self, id_or_alt_id: str) -> dict[str, Any]:
         """The ``xed-full`` view: every ``$ref`` inlined and every ``allOf`` merged into plain
         JSON Schema ``properties``/``required``."""
-        document = self._find(id_or_alt_id, None)
+        return self.resolve_document(self._find(id_or_alt_id, None))
+
+    def resolve_document(self, document: dict[str, Any]) -> dict[str, Any]:
+        """:meth:`resolve` of a document already looked up."""
         composition = SchemaComposer(self._lookup).compose(document)
         own_class = document["$id"] if kind_of(document) == "classes" else None
         view = {
