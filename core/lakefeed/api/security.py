@@ -8,7 +8,6 @@ when the client may not use it).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import threading
 import time
@@ -18,8 +17,8 @@ from dataclasses import dataclass
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from lakefeed.catalog.auth import DEFAULT_SANDBOX, AccessToken, ApiClient
-from lakefeed.catalog.records import Scope
+from lakefeed.catalog.auth import DEFAULT_SANDBOX, AccessToken, ApiClient, digest
+from lakefeed.catalog.records import Scope, now_ms
 from lakefeed.engine import Lakefeed
 from lakefeed.errors import AuthenticationRequired, Forbidden, MissingHeader
 
@@ -128,9 +127,9 @@ async def caller(request: Request) -> Caller:
             fix="Send Authorization: Bearer <token> (POST /ims/token/v3 gives one).",
         )
     token = token.strip()
-    key = hashlib.sha256(token.encode()).hexdigest()
+    key = digest(token)
     access = cache.token(key)
-    if access is None or access.expires_at <= int(time.time() * 1000):
+    if access is None or access.expires_at <= now_ms():
         access = await run_in_threadpool(lf.auth.verify, token)
         cache.keep_token(key, access)
     client = access.client

@@ -25,7 +25,8 @@ TOKEN_TTL_SECONDS = 24 * 3600  # as IMS tokens
 _SANDBOX_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
-def _digest(value: str) -> str:
+def digest(value: str) -> str:
+    """How secrets and tokens are stored: SHA-256, hex."""
     return hashlib.sha256(value.encode()).hexdigest()
 
 
@@ -88,7 +89,7 @@ class AuthStore:
                 tables.api_clients.insert().values(
                     api_key=api_key,
                     ims_org_id=ims_org_id,
-                    secret_hash=_digest(secret),
+                    secret_hash=digest(secret),
                     sandboxes=list(sandboxes),
                     created_at=now_ms(),
                 )
@@ -117,8 +118,8 @@ class AuthStore:
         with self.engine.connect() as db:
             row = db.execute(sa.select(t.c.secret_hash).where(t.c.api_key == api_key)).first()
         # Compare even when the client is unknown, so timing does not tell which it was.
-        expected = row.secret_hash if row is not None else _digest(secrets.token_hex(16))
-        if not hmac.compare_digest(expected, _digest(client_secret)) or row is None:
+        expected = row.secret_hash if row is not None else digest(secrets.token_hex(16))
+        if not hmac.compare_digest(expected, digest(client_secret)) or row is None:
             raise AuthenticationRequired(
                 "Invalid client credentials.",
                 fix="Check client_id and client_secret (`lakefeed auth create-client`).",
@@ -133,7 +134,7 @@ class AuthStore:
         with self.engine.begin() as db:
             db.execute(
                 tables.api_tokens.insert().values(
-                    token_hash=_digest(token),
+                    token_hash=digest(token),
                     api_key=api_key,
                     ims_org_id=client.ims_org_id,
                     expires_at=now_ms() + self.token_ttl_seconds * 1000,
@@ -144,7 +145,7 @@ class AuthStore:
     def verify(self, token: str) -> AccessToken:
         """The token's client, or AuthenticationRequired (unknown or expired)."""
         with self.engine.connect() as db:
-            row = db.execute(_VERIFY, {"token_hash": _digest(token)}).first()
+            row = db.execute(_VERIFY, {"token_hash": digest(token)}).first()
         # The lookup is by hash: an attacker learns nothing from timing about stored tokens.
         if row is None or row.expires_at <= now_ms():
             raise AuthenticationRequired(
