@@ -71,3 +71,14 @@ def running_server(home: Path, local_roots: Iterable[Path] = ()) -> Iterator[Ser
     finally:
         uv.should_exit = True
         thread.join(timeout=30)
+
+
+def refused(response: httpx.Response, status: int, *words: str) -> dict[str, Any]:
+    """Assert an error answer: its status (also in the Flow Service error JSON) and the words
+    its detailed message must contain; returns the body."""
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status and body["report"]["detailed-message"]
+    for word in words:
+        assert word in body["report"]["detailed-message"], body
+    return body

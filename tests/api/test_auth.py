@@ -31,6 +31,17 @@ def test_every_route_without_credentials_answers_401(server: Server) -> None:
         assert body["type"] == "https://ns.adobe.com/aep/errors/FLOW-2001-401"
 
 
+@pytest.mark.parametrize(
+    ("service", "least"),
+    [("catalog", 6), ("export", 1), ("schemaregistry", 7), ("flowservice", 20)],
+)
+def test_every_service_is_in_that_check(server: Server, service: str, least: int) -> None:
+    """The routes above are read from the OpenAPI document (``app.routes`` holds lazily
+    included routers): each service's must be there."""
+    prefix = f"/data/foundation/{service}/"
+    assert len([p for _, p in platform_routes(server) if p.startswith(prefix)]) >= least
+
+
 def test_bad_token_key_org_and_sandbox(server: Server, api: httpx.Client) -> None:
     url = "/data/foundation/flowservice/connectionSpecs"
     headers = dict(api.headers)

@@ -4,7 +4,6 @@ and fetched as the Data Access API serves them."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +11,7 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
-from api_support import ORG, Server
+from api_support import ORG, Server, refused
 from lakefeed.catalog.records import Scope
 from lakefeed.testing.profiles import create_profile_schema, profile_table
 
@@ -23,13 +22,6 @@ TENANT = "acme0001"
 def ok(response: httpx.Response) -> Any:
     assert response.status_code == 200, response.text
     return response.json()
-
-
-def refused(response: httpx.Response, status: int, *words: str) -> None:
-    assert response.status_code == status, response.text
-    message = response.json()["report"]["detailed-message"]
-    for word in words:
-        assert word in message, message
 
 
 def lines(response: httpx.Response) -> list[dict[str, Any]]:
@@ -143,18 +135,3 @@ def test_unknown_batches_paths_and_files(
     refused(api.get(url, params={"path": "input_files/nope.parquet"}), 404, "a.parquet")
     refused(api.get(url, params={"path": "row_errors/parsing_errors_0.json"}), 404)
     refused(api.get(url, params={"path": "row_errors", "start": -1}), 400, "start")
-
-
-def test_every_export_route_wants_credentials(server: Server) -> None:
-    """(Listed from the OpenAPI document: ``app.routes`` holds lazily included routers.)"""
-    paths = httpx.get(f"{server.url}/openapi.json").json()["paths"]
-    routes = [
-        (method, re.sub(r"\{[^}]+\}", "x", path))
-        for path, operations in paths.items()
-        if path.startswith(EXPORT)
-        for method in operations
-    ]
-    assert len(routes) >= 1
-    for method, path in routes:
-        response = httpx.request(method.upper(), server.url + path, json={})
-        assert response.status_code == 401, (method, path, response.text)

@@ -17,7 +17,7 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
-from api_support import ORG, Server
+from api_support import ORG, Server, refused
 from lakefeed.api.app import RUN_WORKERS
 from lakefeed.catalog.records import Scope
 from lakefeed.errors import NameTaken
@@ -40,13 +40,6 @@ def item(api: httpx.Client, path: str) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     (entity,) = response.json()["items"]
     return dict(entity)
-
-
-def refused(response: httpx.Response, status: int, *words: str) -> None:
-    assert response.status_code == status, response.text
-    message = response.json()["report"]["detailed-message"]
-    for word in words:
-        assert word in message, message
 
 
 @dataclass
