@@ -629,6 +629,11 @@ def test_run_now_retrigger_and_backlog(api: httpx.Client, landing: Landing) -> N
     assert never["files"] is None and never["observedAt"] is None
     listed = api.get(f"{url}/backlog", params={"refresh": "true"}).json()["items"][0]
     assert listed["files"] == 2 and listed["bytes"] > 0 and listed["oldestAgeMs"] >= 0
+    files = list((landing.root / "drop").rglob("*.parquet"))
+    assert listed["bytes"] == sum(f.stat().st_size for f in files)
+    oldest = min(f.stat().st_mtime for f in files) * 1000
+    assert abs(listed["oldestModifiedAt"] - oldest) <= 1
+    assert listed["oldestAgeMs"] <= listed["observedAt"] - listed["oldestModifiedAt"] + 1000
 
     first = wait_for_run(api, created(api.post(f"{url}/runs"))["items"][0]["id"])
     assert first["metrics"]["statusSummary"]["status"] == "failed"  # a bad row, no partial
