@@ -190,3 +190,16 @@ def test_no_cloud_sdk_is_imported_before_use(code: str) -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_cli_starts_without_the_heavy_libraries() -> None:
+    """`lakefeed --help` (and so every command's start) imports no database, Arrow, Iceberg or
+    web library: commands import what they use when they run."""
+    heavy = ("sqlalchemy", "pyarrow", "pyiceberg", "fastapi", "uvicorn", "httpx", "cryptography")
+    probe = (
+        "import lakefeed.cli as c\nc._register_commands()\n"
+        "try:\n    c.cli.main(['--help'], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+        f"import sys\nprint(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r}))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"

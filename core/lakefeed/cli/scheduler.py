@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from lakefeed.cli.context import engine
-from lakefeed.scheduling.scheduler import LEASE_SECONDS, POLL_SECONDS
+from lakefeed.scheduling import LEASE_SECONDS, POLL_SECONDS
 
 if TYPE_CHECKING:
     from collections.abc import Callable

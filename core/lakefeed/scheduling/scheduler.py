@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from lakefeed.catalog import tables
 from lakefeed.catalog.records import Scope
 from lakefeed.errors import LakefeedError, ResourceNotFound, RunCancelled, RunInProgress
+from lakefeed.scheduling import LEASE_SECONDS, POLL_SECONDS
 from lakefeed.scheduling.clock import Clock, SystemClock
 from lakefeed.scheduling.leases import Claim, WindowClaims
 from lakefeed.scheduling.rules import Schedule
@@ -38,11 +39,6 @@ if TYPE_CHECKING:
     from lakefeed.engine import Lakefeed
 
 log = logging.getLogger("lakefeed.scheduler")
-
-#: How long a claimed window is held without a renewal before another scheduler may take it.
-LEASE_SECONDS = 120.0
-#: How often the scheduler looks for due windows.
-POLL_SECONDS = 5.0
 
 
 @dataclass
