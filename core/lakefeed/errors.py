@@ -17,6 +17,11 @@ class LakefeedError(Exception):
     code: ClassVar[str] = "LF-1000"
     http_status: ClassVar[int] = 400
     title: ClassVar[str] = "Bad request"
+    #: For the failure of one source file during a run: True when it says nothing about the
+    #: file version itself (the network, the server, access, the file changing, lakefeed's own
+    #: side), so the next run tries the file again; False when the same bytes would fail the
+    #: same way, so the version fails for good (ledgered) until it changes.
+    transient: ClassVar[bool] = False
 
     def __init__(self, message: str, *, fix: str | None = None, **details: Any) -> None:
         self.message = message
@@ -75,6 +80,13 @@ class InvalidRequest(LakefeedError):
     title = "Invalid request"
 
 
+class InvalidText(InvalidRequest):
+    """A name, title or description that is too long or holds control characters."""
+
+    code = "LF-1002"
+    title = "Invalid name or description"
+
+
 # --- stored resources ------------------------------------------------------------------------
 
 
@@ -115,6 +127,14 @@ class InvalidSchema(LakefeedError):
     title = "Invalid schema"
 
 
+class ReservedColumnName(InvalidSchema):
+    """A schema or source file with a column named like the lineage column lakefeed adds to
+    every dataset's table."""
+
+    code = "LF-1203"
+    title = "Reserved column name"
+
+
 class NameTaken(LakefeedError):
     code = "LF-1103"
     http_status = 409
@@ -145,6 +165,7 @@ class RunCancelled(LakefeedError):
     code = "LF-1511"
     http_status = 503
     title = "Run cancelled"
+    transient = True
 
 
 class InvalidSchedule(InvalidFlow):
@@ -211,13 +232,18 @@ class DatasetError(LakefeedError):
     code = "LF-3000"
     http_status = 500
     title = "Dataset error"
+    transient = True  # the target failed, not the source file being written
 
 
 # --- storage ---------------------------------------------------------------------------------
 
 
 class StorageError(LakefeedError):
-    """Base for failures talking to a storage backend; the vendor exception is ``__cause__``."""
+    """Base for failures talking to a storage backend; the vendor exception is ``__cause__``.
+
+    Raised itself for a failure none of the subclasses describes. Only network, server and
+    access failures are transient: an unexplained failure reading a file is not retried until
+    the file changes (or the run is asked to retry failed files)."""
 
     code = "LF-2000"
     http_status = 502
@@ -228,30 +254,76 @@ class StorageNotFound(StorageError):
     code = "LF-2404"
     http_status = 404
     title = "Path not found"
+    transient = True  # gone since it was listed: nothing to record, a new upload is new
 
 
 class StoragePermissionDenied(StorageError):
     code = "LF-2403"
     http_status = 403
     title = "Permission denied"
+    transient = True  # access is fixed without changing the file
 
 
 class StorageAuthenticationFailed(StorageError):
     code = "LF-2401"
     http_status = 401
     title = "Authentication failed"
+    transient = True
 
 
 class StorageUnreachable(StorageError):
+    """Connection refused or reset, DNS failure, timeout: the network between us and it."""
+
     code = "LF-2503"
     http_status = 503
     title = "Storage unreachable"
+    transient = True
+
+
+class StorageTimeout(StorageUnreachable):
+    """The endpoint accepted the connection but gave no answer in time (a stalled server, or
+    something that is not the storage service)."""
+
+    code = "LF-2504"
+    http_status = 504
+    title = "Storage timed out"
+
+
+class StorageServerError(StorageError):
+    """The backend answered with a server error (HTTP 5xx) or throttled the request (429,
+    ``SlowDown``)."""
+
+    code = "LF-2502"
+    http_status = 502
+    title = "Storage server error"
+    transient = True
+
+
+class StoragePathInvalid(StorageError):
+    """A path the backend refuses as a name (too long, bytes it does not allow): the
+    caller's input, not the storage, is at fault."""
+
+    code = "LF-2400"
+    http_status = 400
+    title = "Invalid path"
+
+
+class LinkOutsideRoot(StorageError):
+    """A symbolic link (or a path through one) in a local-files connection that leads outside
+    the connection's root folder: lakefeed follows links only to files and folders inside
+    it. Where the link leads is not said: it may name a folder the caller must not learn of."""
+
+    code = "LF-2406"
+    http_status = 403
+    title = "Link leads outside the root folder"
+    transient = True  # fixed by moving the link or the root, not by changing the file
 
 
 class HostKeyRejected(StorageError):
     code = "LF-2495"
     http_status = 400
     title = "Host key rejected"
+    transient = True
 
 
 class NotParquet(StorageError):
@@ -264,6 +336,17 @@ class CorruptParquet(StorageError):
     code = "LF-2422"
     http_status = 422
     title = "Corrupt Parquet file"
+
+
+class FileChangedWhileReading(StorageError):
+    """A file that is no longer the version its listing saw (rewritten, replaced) by the time
+    or while it is read. Neither corrupt nor failed for good: the next run takes its new
+    version."""
+
+    code = "LF-2409"
+    http_status = 409
+    title = "File changed while reading"
+    transient = True
 
 
 class SchemaMismatch(LakefeedError):
@@ -285,6 +368,19 @@ class AuthenticationRequired(LakefeedError):
     title = "Unauthorized"
 
 
+class TooManyAttempts(LakefeedError):
+    """Too many failed token requests for one client id or from one address: refused, even
+    with the right secret, for ``retry_after`` seconds (the ``Retry-After`` header)."""
+
+    code = "LF-2429"
+    http_status = 429
+    title = "Too many failed attempts"
+
+    def __init__(self, message: str, *, retry_after: int, fix: str | None = None) -> None:
+        super().__init__(message, fix=fix)
+        self.retry_after = retry_after
+
+
 class Forbidden(LakefeedError):
     """A valid token used with another client's API key, another org, or a sandbox the
     client may not use."""
@@ -292,6 +388,15 @@ class Forbidden(LakefeedError):
     code = "LF-2120"
     http_status = 403
     title = "Forbidden"
+
+
+class EndpointForbidden(Forbidden):
+    """``lakefeed serve``: a connection's endpoint resolves to an address the server keeps
+    callers away from (loopback, link-local, private, unspecified) and the operator has not
+    allowed it with ``LAKEFEED_ALLOW_ENDPOINTS``."""
+
+    code = "LF-2121"
+    title = "Endpoint not allowed"
 
 
 class MissingHeader(LakefeedError):

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from lakefeed import hookimpl
-from lakefeed.errors import InvalidAuthParams, InvalidRequest
+from lakefeed.errors import InvalidAuthParams, InvalidRequest, LakefeedError
 from lakefeed.secrets import AuthParams
 from lakefeed.specs import AuthSpec, ConnectionSpec, Param
 from lakefeed.storage import SourceType
+from lakefeed.storage.entries import FileEntry
+from lakefeed.storage.footers import FooterResult
+from lakefeed.storage.listing import list_path
 
 LOCAL_SPEC_ID = "6f1e7c2a-9b0d-4c53-8a2e-1d5f3c7b9e41"
 
@@ -44,9 +47,9 @@ class LocalFiles(SourceType):
     spec = SPEC
 
     def filesystem(self, auth: AuthParams) -> Any:
-        from fsspec.implementations.local import LocalFileSystem
+        from lakefeed_local.links import RootedLocalFileSystem
 
-        return LocalFileSystem()
+        return RootedLocalFileSystem(root=self.root(auth, None))
 
     def check_params(self, auth: AuthParams) -> None:
         root = os.path.expanduser(str(auth.get("rootPath") or "/"))
@@ -74,6 +77,38 @@ class LocalFiles(SourceType):
                 fix="Give a path inside the root folder, or an absolute path.",
             )
         return resolved
+
+    # Symbolic links are followed inside the root only (lakefeed_local.links).
+
+    def list_files(self, fs: Any, path: str, *, recursive: bool) -> Iterator[FileEntry]:
+        from lakefeed_local.links import walk_following_links
+
+        return list_path(
+            fs, path, recursive=recursive, to_entry=self.entry_from_info, walk=walk_following_links
+        )
+
+    def read_footers(self, fs: Any, entries: Iterable[FileEntry]) -> Iterator[FooterResult]:
+        # A refused link is listed with no size: say why it fails, not that it is empty.
+        refused: dict[str, LakefeedError] = {}
+
+        def vetted() -> Iterator[FileEntry]:
+            for entry in entries:
+                try:
+                    fs.check_readable(entry.path)
+                except LakefeedError as exc:
+                    refused[entry.path] = exc
+                yield entry
+
+        for entry, result in super().read_footers(fs, vetted()):
+            yield entry, refused.pop(entry.path, result)
+
+    def read_range(self, fs: Any, entry: FileEntry, start: int, end: int) -> bytes:
+        fs.check_readable(entry.path)
+        return super().read_range(fs, entry, start, end)
+
+    def stat(self, fs: Any, entry: FileEntry) -> FileEntry | None:
+        fs.check_readable(entry.path)
+        return super().stat(fs, entry)
 
 
 @hookimpl

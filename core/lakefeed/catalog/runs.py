@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import socket
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from lakefeed.catalog import tables
+from lakefeed.catalog.owners import this_process
 from lakefeed.catalog.records import ResourceTable, Scope, audit_fields, new_etag, now_ms
 from lakefeed.errors import ResourceNotFound
 from lakefeed.flows.metrics import unstarted_metrics
@@ -55,33 +54,6 @@ def entry_from_json(data: Mapping[str, Any]) -> FileEntry:
         etag=data.get("etag"),
         version=data.get("version"),
     )
-
-
-def this_process() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-#: A run whose heartbeat is older than this is considered dead, wherever its process was.
-STALE_AFTER_MS = 5 * 60 * 1000
-#: How often a working run refreshes its heartbeat.
-HEARTBEAT_EVERY_MS = 30 * 1000
-
-
-def run_alive(owner: str, heartbeat_at: int) -> bool:
-    """Whether the process that owns a run is still working on it: on this host, its pid must
-    exist; anywhere, its heartbeat must be recent (which also catches a reused pid)."""
-    if now_ms() - heartbeat_at > STALE_AFTER_MS:
-        return False
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname():
-        return True
-    try:
-        os.kill(int(pid), 0)
-    except (ProcessLookupError, ValueError):
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 #: A flow's latest completed run (built once: GET /flows/{id} runs it on every call).
@@ -283,6 +255,25 @@ class RunRecords:
         with self.engine.connect() as db:
             return {r.flow_id: Run(dict(r._mapping)) for r in db.execute(query)}
 
+    def adopt_interrupted(self, run: Run) -> bool:
+        """Make this process the owner of an ``inProgress`` run whose owner is gone, to
+        recover it; False when the run changed meanwhile (another process adopted or finished
+        it), so one process recovers it."""
+        t = tables.runs
+        update = (
+            t.update()
+            .where(
+                self.scope.where(t),
+                t.c.id == run.id,
+                t.c.state == "inProgress",
+                t.c.owner == run.row["owner"],
+                t.c.heartbeat_at == run.row["heartbeat_at"],
+            )
+            .values(owner=this_process(), heartbeat_at=now_ms())
+        )
+        with self.engine.begin() as db:
+            return bool(db.execute(update).rowcount == 1)
+
     def heartbeat(self, run_id: str) -> None:
         t = tables.runs
         with self.engine.begin() as db:
@@ -476,6 +467,16 @@ class RunRecords:
             query = query.where(t.c.status == "committed")
         with self.engine.connect() as db:
             return set(db.scalars(query))
+
+    def failed_for_good(self, flow_id: str) -> dict[str, Mapping[str, Any]]:
+        """The file versions of this flow that failed for good, by identity: the error each
+        failed with (``code``, ``message``, …), as the ledger recorded it."""
+        t = tables.file_ledger
+        query = sa.select(t.c.identity, t.c.error).where(
+            (t.c.flow_id == flow_id) & (t.c.status == "failed")
+        )
+        with self.engine.connect() as db:
+            return {row.identity: row.error or {} for row in db.execute(query)}
 
     def batches_of_run(self, run_id: str) -> list[Batch]:
         return [Batch(r) for r in self.batches.select(tables.batches.c.run_id == run_id)]

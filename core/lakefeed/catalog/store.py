@@ -9,7 +9,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from lakefeed.catalog.creation import create_schema
 from lakefeed.catalog.tables import metadata
+from lakefeed.config import make_private_file
 
 #: Pooled SQLite connections kept open. ``lakefeed serve`` runs sync routes on anyio's worker
 #: threads (40 by default) plus a few run workers, each holding at most one connection at a
@@ -30,7 +32,7 @@ def open_engine(url: str) -> sa.Engine:
     """An engine for ``url`` with the schema created; SQLite gets WAL and a busy timeout so a
     CLI and a server can share one file."""
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        prepare_sqlite_file(url)
         engine = sa.create_engine(
             url,
             connect_args={"timeout": SQLITE_TIMEOUT},
@@ -48,9 +50,22 @@ def open_engine(url: str) -> sa.Engine:
         _serialize_writes(engine)
     else:
         engine = sa.create_engine(url, pool_pre_ping=True)
-    metadata.create_all(engine)
-    _create_missing_indexes(engine)
+
+    def create() -> None:
+        metadata.create_all(engine)
+        _create_missing_indexes(engine)
+
+    create_schema(url, create)  # several processes may be starting on an empty home
     return engine
+
+
+def prepare_sqlite_file(url: str) -> None:
+    """Create the file of a ``sqlite:///`` URL empty, mode 0600, in a 0700 folder, before
+    SQLite does: SQLite would make it 0644 (less the umask), and it gives the ``-wal`` and
+    ``-shm`` files the database's own mode."""
+    path = url.removeprefix("sqlite:///").split("?", 1)[0]
+    if path and path != ":memory:":
+        make_private_file(Path(path))
 
 
 def _create_missing_indexes(engine: sa.Engine) -> None:

@@ -142,6 +142,7 @@ def _run_once(scheduler: Scheduler) -> None:
 
     previous = {sig: signal.signal(sig, stopping) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
+        scheduler.recover_interrupted()
         runs = scheduler.tick()
     finally:
         for sig, handler in previous.items():

@@ -7,9 +7,12 @@ The catalog is pyiceberg's SQL catalog, in the control-plane database unless
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+
+from lakefeed.errors import ReservedColumnName
 
 if TYPE_CHECKING:
     from pyiceberg.catalog.sql import SqlCatalog
@@ -35,18 +38,37 @@ BATCH_PROPERTY = "lakefeed.batch-id"
 def open_catalog(settings: Settings) -> SqlCatalog:
     from pyiceberg.catalog.sql import SqlCatalog
 
+    from lakefeed.catalog.creation import create_schema
+    from lakefeed.catalog.store import prepare_sqlite_file
+    from lakefeed.config import make_private_folder
+
     if settings.warehouse.startswith("file://"):
         from pathlib import Path
         from urllib.parse import unquote, urlparse
 
-        Path(unquote(urlparse(settings.warehouse).path)).mkdir(parents=True, exist_ok=True)
-    return SqlCatalog("lakefeed", uri=settings.iceberg_catalog_url, warehouse=settings.warehouse)
+        make_private_folder(Path(unquote(urlparse(settings.warehouse).path)))
+    if settings.iceberg_catalog_url.startswith("sqlite:///"):
+        prepare_sqlite_file(settings.iceberg_catalog_url)
+    url = settings.iceberg_catalog_url
+    # The catalog creates its tables as it opens: safe when several processes start at once.
+    return create_schema(url, lambda: SqlCatalog("lakefeed", uri=url, warehouse=settings.warehouse))
+
+
+def check_no_system_column(names: Iterable[str], of: str) -> None:
+    """Raise :class:`ReservedColumnName` when ``names`` (the top-level columns of ``of``)
+    include ``_lakefeed``: every table has that column already. Called before anything is
+    created, so a refused dataset leaves nothing behind."""
+    if SYSTEM_COLUMN in names:
+        raise ReservedColumnName(
+            f"{of} has a column named {SYSTEM_COLUMN!r}: lakefeed reserves that name for the "
+            "lineage column it adds to every dataset (source file, row, batch).",
+            fix=f"Rename the {SYSTEM_COLUMN!r} column in the source files and the schema.",
+        )
 
 
 def table_schema(target: pa.Schema) -> pa.Schema:
     """The Arrow schema a dataset's table is created with: the target plus ``_lakefeed``."""
-    if SYSTEM_COLUMN in target.names:
-        raise ValueError(f"{SYSTEM_COLUMN!r} is reserved for lakefeed's lineage column.")
+    check_no_system_column(target.names, "The dataset's schema")
     return target.append(pa.field(SYSTEM_COLUMN, SYSTEM_TYPE, nullable=False))
 
 

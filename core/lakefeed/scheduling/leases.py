@@ -175,6 +175,23 @@ class WindowClaims:
         with self.engine.begin() as db:
             db.execute(t.delete().where(self._mine(claim)))
 
+    def close_abandoned(self, row: Mapping[str, Any], *, done: bool) -> bool:
+        """Close a window whose scheduler is gone without waiting for its lease: ``done`` (its
+        run finished) or given back, due again. False when the row changed meanwhile (another
+        scheduler closed or took it), so one scheduler closes it."""
+        where = (
+            t.c.flow_id == row["flow_id"],
+            t.c.window_end == row["window_end"],
+            t.c.state == "running",
+            t.c.owner == row["owner"],
+        )
+        if done:
+            change: Any = t.update().where(*where).values(state="done", finished_at=self._now_ms())
+        else:
+            change = t.delete().where(*where)
+        with self.engine.begin() as db:
+            return bool(db.execute(change).rowcount == 1)
+
 
 def forget_windows(engine: sa.Engine, flow_id: str) -> None:
     """Drop a deleted flow's windows."""

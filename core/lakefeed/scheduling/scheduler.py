@@ -11,8 +11,6 @@ interrupted run is). Several schedulers may share one database; each window runs
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
 import uuid
@@ -25,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from lakefeed.catalog import tables
+from lakefeed.catalog.owners import owner_gone, this_process
 from lakefeed.catalog.records import Scope
 from lakefeed.errors import LakefeedError, ResourceNotFound, RunCancelled, RunInProgress
 from lakefeed.scheduling import LEASE_SECONDS, POLL_SECONDS
@@ -70,7 +69,7 @@ class Scheduler:
         called at the start of every run and may refuse it (the run fails with its error)."""
         self.lf = lf
         self.clock = clock or SystemClock()
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = owner or f"{this_process()}:{uuid.uuid4().hex[:8]}"
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
         self.max_concurrent_runs = max(1, max_concurrent_runs)
@@ -142,6 +141,38 @@ class Scheduler:
         self._discover()
         return runs
 
+    def recover_interrupted(self) -> list[Run]:
+        """What a scheduler does as it starts: recover the runs left ``inProgress`` by
+        processes of this host that are gone (and by any whose heartbeat went quiet), and
+        close the windows this host's gone schedulers held — done when their run finished
+        (rolled forward), given back (due again) when it was rolled back or never started.
+        Windows held on other hosts wait for their lease. Returns the recovered runs."""
+        from lakefeed.flows import metrics as codes
+        from lakefeed.flows.recovery import recover_interrupted
+
+        recovered = recover_interrupted(self.lf)
+        r = tables.runs
+        for row in self.claims.open_windows().values():
+            if not owner_gone(row["owner"]):
+                continue
+            run = None
+            if row["run_id"] is not None:
+                with self.lf.db.connect() as db:
+                    query = sa.select(r.c.state, r.c.status, r.c.metrics).where(
+                        r.c.id == row["run_id"]
+                    )
+                    run = db.execute(query).mappings().first()
+                if run is not None and run["state"] != "completed":
+                    continue  # still being recovered (or its recovery failed): the lease decides
+            summary = {} if run is None else run["metrics"].get("statusSummary") or {}
+            interrupted = any(e.get("code") == codes.INTERRUPTED for e in summary.get("errors", []))
+            rolled_back = run is None or (run["status"] != "success" and interrupted)
+            if self.claims.close_abandoned(row, done=not rolled_back):
+                log.warning("window %s of flow %s left by %s: %s", row["window_end"],
+                            row["flow_id"], row["owner"],
+                            "due again" if rolled_back else "done")  # fmt: skip
+        return recovered
+
     # -- the daemon ----------------------------------------------------------------------------
 
     def run_forever(self, stop: threading.Event, *, grace_seconds: float = 30.0) -> None:
@@ -152,6 +183,10 @@ class Scheduler:
         pool = ThreadPoolExecutor(self.max_concurrent_runs, thread_name_prefix="lakefeed-sched")
         futures: set[Future[Any]] = set()
         log.info("scheduler %s started (poll %ss)", self.owner, self.poll_seconds)
+        try:
+            self.recover_interrupted()
+        except Exception:
+            log.exception("recovering interrupted runs failed; their leases decide instead")
         if self.discover_every is not None:
             # Listings of slow or unreachable sources must not hold up claiming due windows.
             threading.Thread(
