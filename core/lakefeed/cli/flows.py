@@ -11,7 +11,7 @@ from lakefeed.cli.cells import duration, timestamp
 from lakefeed.cli.context import engine
 from lakefeed.cli.output import console, emit_json, json_option, table
 from lakefeed.cli.resources import Resources, resources
-from lakefeed.cli.runs_view import report_run, run_status
+from lakefeed.cli.runs_view import report_run, run_outcome
 
 
 @click.group("flows")
@@ -293,7 +293,7 @@ def _print_flow(res: Resources, flow: dict[str, Any]) -> None:
         ("partial ingestion %", percent or ""),
         ("error diagnostics", bool(options.get("errorDiagnosticsEnabled")) or percent is not None),
         ("runs", len(runs)),
-        ("last run", f"{last['id']} {run_status(last)}" if last else ""),
+        ("last run", f"{last['id']} {run_outcome(last)}" if last else ""),
         ("next run (UTC)", _next_run(flow, runs)),
     ]
     backlog = res.backlog(flow, refresh=False)

@@ -7,7 +7,7 @@ import click
 from lakefeed.cli.cells import duration, timestamp
 from lakefeed.cli.output import emit_json, json_option, table
 from lakefeed.cli.resources import resources
-from lakefeed.cli.runs_view import print_run, run_status
+from lakefeed.cli.runs_view import print_run, run_outcome
 
 
 @click.group("runs")
@@ -35,7 +35,7 @@ def list_(flow: str | None, as_json: bool) -> None:
             (
                 run["id"],
                 names.get(run["flowId"], run["flowId"]),
-                run_status(run),
+                run_outcome(run),
                 timestamp(times.get("startedAtUTC")),
                 duration(times.get("startedAtUTC"), times.get("completedAtUTC")),
                 f"{files['inputFileCount']}/{files['failedFileCount']}/{files['skippedFileCount']}",

@@ -181,6 +181,8 @@ def _type_label(sub: Mapping[str, Any]) -> str:
         return f"array of {_type_label(sub['items'])}"
     if xdm == "map":
         return f"map of {_type_label(sub['additionalProperties'])}"
+    if xdm == "decimal":
+        return f"decimal({sub.get('meta:precision')}, {sub.get('meta:scale', 0)})"
     return xdm
 
 

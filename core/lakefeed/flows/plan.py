@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -21,6 +21,7 @@ def is_data_file(entry: FileEntry) -> bool:
 class FlowPlan:
     take: list[FileEntry] = field(default_factory=list)
     already_ingested: list[FileEntry] = field(default_factory=list)
+    failed_before: list[FileEntry] = field(default_factory=list)  # failed for good: not skipped
     before_start: list[FileEntry] = field(default_factory=list)  # backfill false
     outside_window: list[FileEntry] = field(default_factory=list)  # on-demand window
     ignored: list[FileEntry] = field(default_factory=list)  # marker files
@@ -38,11 +39,13 @@ class FlowPlan:
         backfill: bool,
         start_time: int,
         window: Window | None = None,
+        failed: Collection[str] = frozenset(),
     ) -> FlowPlan:
-        """Drop what the ledger holds; with ``backfill`` false, drop files last modified before
-        the flow's ``start_time`` (epoch seconds); with a ``window``, drop files last modified
-        outside it (its end second included). Files without a modification time are taken:
-        there is no way to know they are old."""
+        """Drop what the ledger holds (``ledgered``; ``failed``, identities that failed for
+        good, are kept apart: they are reported as such, not as skipped); with ``backfill``
+        false, drop files last modified before the flow's ``start_time`` (epoch seconds); with
+        a ``window``, drop files last modified outside it (its end second included). Files
+        without a modification time are taken: there is no way to know they are old."""
         plan = cls()
         start = datetime.fromtimestamp(start_time, tz=UTC)
         low: datetime | None = None
@@ -53,8 +56,10 @@ class FlowPlan:
         for entry in entries:
             if not is_data_file(entry):
                 plan.ignored.append(entry)
-            elif identity_key(entry) in ledgered:
+            elif (identity := identity_key(entry)) in ledgered:
                 plan.already_ingested.append(entry)
+            elif identity in failed:
+                plan.failed_before.append(entry)
             elif not backfill and entry.mtime is not None and entry.mtime < start:
                 plan.before_start.append(entry)
             elif (

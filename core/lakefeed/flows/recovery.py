@@ -8,17 +8,54 @@ again by the next run). Either way no row lands twice and none is lost.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
-from lakefeed.catalog.records import now_ms
-from lakefeed.catalog.runs import Run, entry_from_json, run_alive
+import sqlalchemy as sa
+
+from lakefeed.catalog import tables
+from lakefeed.catalog.owners import run_alive
+from lakefeed.catalog.records import Scope, now_ms
+from lakefeed.catalog.runs import Run, entry_from_json
 from lakefeed.datasets.iceberg import snapshot_for_batch
 from lakefeed.datasets.writer import remove_batch_files
 from lakefeed.flows import metrics as codes
-from lakefeed.flows.runner import PERMANENT
+from lakefeed.flows.metrics import run_outcome
 
 if TYPE_CHECKING:
     from lakefeed.engine import Lakefeed
+
+log = logging.getLogger("lakefeed.recovery")
+
+
+def recover_interrupted(lf: Lakefeed) -> list[Run]:
+    """Recover, in every org and sandbox, the runs still ``inProgress`` whose process is gone
+    (on this host) or whose heartbeat went quiet (on any host), and return them finished. A
+    server or scheduler does this as it starts, so a run killed with its process is closed at
+    once, not when the next run of its flow starts. A run still owned by a live process, or by
+    another host within its heartbeat, is left alone. Each run is adopted first, so of several
+    processes starting together one recovers it."""
+    t = tables.runs
+    with lf.db.connect() as db:
+        rows = db.execute(sa.select(t).where(t.c.state == "inProgress")).mappings().all()
+    recovered = []
+    for row in rows:
+        if run_alive(row["owner"], row["heartbeat_at"]):
+            continue
+        scoped = lf.scoped(Scope(ims_org_id=row["ims_org_id"], sandbox_name=row["sandbox_name"]))
+        if not scoped.runs.adopt_interrupted(Run(dict(row))):
+            continue
+        log.warning("recovering run %s of flow %s (process %s is gone)",
+                    row["id"], row["flow_id"], row["owner"])  # fmt: skip
+        try:
+            recover(scoped, scoped.runs.run(row["id"]), force=True)
+        except Exception:
+            log.exception("recovering run %s failed; the next run of its flow retries", row["id"])
+            # Given back to its gone owner, so the next run of the flow recovers it at once.
+            scoped.runs.runs.update(row["id"], owner=row["owner"], heartbeat_at=row["heartbeat_at"])
+            continue
+        recovered.append(scoped.runs.run(row["id"]))
+    return recovered
 
 
 def recover(lf: Lakefeed, run: Run, *, force: bool = False) -> bool:
@@ -39,12 +76,11 @@ def recover(lf: Lakefeed, run: Run, *, force: bool = False) -> bool:
     table = lf.datasets.table(dataset)
     snapshot = snapshot_for_batch(table, batch.id)
     files = lf.runs.batch_files(batch.id)
-    permanent_codes = {cls.code for cls in PERMANENT}
     converted = [entry_from_json(f["entry"]) for f in files if f["status"] == "converted"]
     failed = [
         (entry_from_json(f["entry"]), f["error"] or {})
         for f in files
-        if f["status"] == "failed" and (f["error"] or {}).get("code") in permanent_codes
+        if f["status"] == "failed" and _failed_for_good(f["error"] or {})
     ]
     totals = {
         "inputRecordCount": sum(f["records_in"] for f in files if f["status"] == "converted"),
@@ -73,6 +109,7 @@ def recover(lf: Lakefeed, run: Run, *, force: bool = False) -> bool:
         batch_values = {"status": "aborted", "completed_at": now_ms()}
         new_status = "failed"
     status.update(status=new_status, errors=errors)
+    status.setdefault("extensions", {})["outcome"] = run_outcome(metrics)
     metrics.setdefault("durationSummary", {})["completedAtUTC"] = now_ms()
     lf.runs.complete_batch(
         flow_id=run.flow_id,
@@ -84,6 +121,17 @@ def recover(lf: Lakefeed, run: Run, *, force: bool = False) -> bool:
         run_values={"state": "completed", "status": new_status, "metrics": metrics},
     )
     return True
+
+
+#: Codes of the failures that were permanent before file errors recorded ``permanent``.
+_PERMANENT_CODES = {"LF-2415", "LF-2422", "LF-2425"}
+
+
+def _failed_for_good(error: dict[str, Any]) -> bool:
+    """Whether a file's recorded failure makes its version fail for good (as the run decided
+    with the error class's ``transient``)."""
+    permanent = error.get("permanent")
+    return error.get("code") in _PERMANENT_CODES if permanent is None else bool(permanent)
 
 
 def _error(when: str) -> dict[str, Any]:

@@ -17,20 +17,23 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from lakefeed.catalog.owners import HEARTBEAT_EVERY_MS
 from lakefeed.catalog.records import now_ms
-from lakefeed.catalog.runs import HEARTBEAT_EVERY_MS, MAX_ROW_ERRORS_PER_BATCH, Run
+from lakefeed.catalog.runs import MAX_ROW_ERRORS_PER_BATCH, Run, identity_key
 from lakefeed.datasets.iceberg import SYSTEM_COLUMN, SYSTEM_TYPE
 from lakefeed.datasets.writer import BatchWriter, present_leaf_ids
 from lakefeed.errors import (
     CorruptParquet,
+    DatasetError,
+    FileChangedWhileReading,
     LakefeedError,
-    NotParquet,
     RunCancelled,
     RunInProgress,
     SchemaMismatch,
+    StorageError,
 )
 from lakefeed.flows import metrics as codes
-from lakefeed.flows.metrics import RunMetrics
+from lakefeed.flows.metrics import LISTED_FAILED_BEFORE, RunMetrics, name_files
 from lakefeed.flows.plan import FlowPlan
 from lakefeed.storage.entries import FileEntry
 from lakefeed.storage.session import FileFailure
@@ -46,8 +49,6 @@ if TYPE_CHECKING:
 
 #: Rows per record batch read from a source file: bounds memory per file being converted.
 BATCH_ROWS = 64 * 1024
-#: Failures that belong to the file version itself; it is not retried until it changes.
-PERMANENT = (SchemaMismatch, CorruptParquet, NotParquet)
 
 
 @dataclass
@@ -198,6 +199,7 @@ class _RunExecution:
         self.metrics = metrics
         self.converted: list[FileEntry] = []
         self.failed: list[tuple[FileEntry, dict[str, Any]]] = []  # permanent: ledgered
+        self.rejected_by_file: dict[str, int] = {}  # rows rejected, of the files converted
         self.row_errors_stored = 0  # kept in the store, for the cap
         self.row_error_seq = 0
         self.row_errors_dropped = 0  # beyond the cap: counted, not kept
@@ -206,6 +208,7 @@ class _RunExecution:
         self.writer: BatchWriter | None = None
         self.committed_snapshot: int | None = None
         self.planned: list[FileEntry] | None = None  # None until the source is listed
+        self.session: StorageSession | None = None
 
     # -- the run -------------------------------------------------------------------------------
 
@@ -228,13 +231,15 @@ class _RunExecution:
         source = lf.flows.source_connection(flow.source_connection_id)
         target = lf.flows.target_connection(flow.target_connection_id)
         dataset = lf.datasets.get(target.dataset_id)
-        session = lf.session(source.base_connection_id)
+        session = self.session = lf.session(source.base_connection_id)
         target_schema = lf.target_schema(dataset.schema_id)
 
         schedule = flow.schedule
+        failed_before = {} if self.runner.retry_failed else lf.runs.failed_for_good(flow.id)
         plan = FlowPlan.build(
             session.ls(source.path, recursive=source.recursive),
-            ledgered=lf.runs.ledgered(flow.id, include_failed=not self.runner.retry_failed),
+            ledgered=lf.runs.ledgered(flow.id, include_failed=False),
+            failed=failed_before.keys(),
             backfill=schedule.backfill,
             start_time=schedule.start_time,
             window=self.runner.window if self.runner.only_window_files else None,
@@ -243,6 +248,11 @@ class _RunExecution:
         self.planned = plan.take
         m = self.metrics
         m.skipped_files = plan.skipped
+        m.failed_before_files = len(plan.failed_before)
+        m.failed_before = [
+            {"path": e.path, **_brief(failed_before[identity_key(e)])}
+            for e in plan.failed_before[:LISTED_FAILED_BEFORE]
+        ]
         m.input_files = len(plan.take)
         m.input_bytes = sum(e.size for e in plan.take)
         if not plan.take:
@@ -326,17 +336,20 @@ class _RunExecution:
         writer.start_source(present_leaf_ids(writer.iceberg_schema, footer.schema))
         rows_in = rows_out = rows_failed = 0
         errors: list[dict[str, Any]] = []
+        losses: list[Mapping[str, Mapping[str, int]]] = []  # counted once the file is kept
         stored_before = self.row_errors_stored
         try:
-            source = session.open_input(entry.path)
-            try:
+            # The listed version, or FileChangedWhileReading (pinned, or re-statted around it).
+            with session.reading(entry) as source:
                 # The footer read during inspection is reused: one request less per file.
                 parquet = pq.ParquetFile(source, metadata=footer.file_metadata)
                 for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
                     conformed = target.conform(batch)
                     good = conformed.data
                     if good.num_rows:
-                        writer.write(self._with_lineage(good, conformed.good, rows_in, entry))
+                        _write(writer, self._with_lineage(good, conformed.good, rows_in, entry))
+                    if conformed.losses:
+                        losses.append(conformed.losses)
                     if conformed.errors:
                         errors.extend(self._row_errors(batch, conformed.errors, rows_in, entry))
                     rows_in += batch.num_rows
@@ -351,9 +364,6 @@ class _RunExecution:
                     if len(errors) >= 1000:
                         self._store_row_errors(errors)
                     self._report(progress)
-            finally:
-                if hasattr(source, "close"):
-                    source.close()
         except Exception as exc:
             writer.discard_source()
             if self.row_errors_stored > stored_before:  # the file fails whole: no row errors
@@ -362,7 +372,7 @@ class _RunExecution:
             progress.rows -= rows_out
             progress.failed_rows -= rows_failed
             error = session.translate(exc, f"reading {entry.path!r}")
-            if not isinstance(error, PERMANENT) and _is_arrow_error(exc):
+            if type(error) is StorageError and _is_arrow_error(exc):  # the bytes, not the backend
                 error = CorruptParquet(
                     f"{entry.path} cannot be read past its footer: {exc}",
                     fix="Re-upload the file; a new version is picked up by the next run.",
@@ -375,6 +385,10 @@ class _RunExecution:
         m.input_records += rows_in
         m.output_records += rows_out
         m.failed_records += rows_failed
+        for loss in losses:
+            m.note_losses(loss)
+        if rows_failed:
+            self.rejected_by_file[entry.path] = rows_failed
         self.converted.append(entry)
         self.lf.runs.record_file(
             self.batch_id,
@@ -434,12 +448,18 @@ class _RunExecution:
         errors.clear()
 
     def _file_failed(self, entry: FileEntry, error: LakefeedError) -> None:
+        if not isinstance(error, FileChangedWhileReading) and self.session is not None:
+            # A file rewritten as it is read fails oddly (bad pages, another version's schema):
+            # report the change, and leave the version the next run sees to that run.
+            error = self.session.changed(entry) or error
         m = self.metrics
         m.failed_files += 1
+        if isinstance(error, FileChangedWhileReading):
+            m.changed_files += 1  # never ledgered: neither committed nor failed for good
         m.failed_bytes += entry.size
-        detail = {"path": entry.path, **error.to_dict()}
+        detail = {"path": entry.path, **error.to_dict(), "permanent": not error.transient}
         m.file_errors.append(detail)
-        if isinstance(error, PERMANENT):
+        if not error.transient:  # the version fails for good: ledgered, not retried
             self.failed.append((entry, error.to_dict()))
         if self.batch_id is not None:
             self.lf.runs.record_file(self.batch_id, entry.path, status="failed", error=detail)
@@ -457,15 +477,18 @@ class _RunExecution:
                 "see fileErrors for each file and why.",
             )
         rejected_share = 100.0 * m.failed_records / m.input_records if m.input_records else 0.0
+        # Which files the rejected rows came from, so a failed batch names what to fix.
+        where = f" Rejected rows by file: {name_files(self.rejected_by_file)}."
         if m.failed_records and percent is None:
             reason = (
                 f"{m.failed_records} of {m.input_records} rows failed validation and partial "
-                "ingestion is off, so the batch is not committed."
+                f"ingestion is off, so the batch is not committed.{where}"
             )
         elif m.failed_records and percent is not None and rejected_share > percent:
             reason = (
                 f"{m.failed_records} of {m.input_records} rows ({rejected_share:.2f}%) failed "
                 f"validation, above the {percent:g}% threshold; the batch is not committed."
+                f"{where}"
             )
         elif not self.converted:
             reason = "No file could be ingested; the batch is empty."
@@ -494,7 +517,7 @@ class _RunExecution:
             m.error(
                 codes.PARTIAL_SUMMARY,
                 f"Encountered {m.failed_records} errors in the data. Successfully ingested "
-                f"{m.output_records} rows.",
+                f"{m.output_records} rows.{where}",
             )
         self.writer.finish()
         m.output_files = len(self.converted)
@@ -580,6 +603,23 @@ def _maps_as_objects(value: Any) -> Any:
             return {str(k): _maps_as_objects(v) for k, v in value}
         return [_maps_as_objects(v) for v in value]
     return value
+
+
+def _write(writer: BatchWriter, data: pa.Table) -> None:
+    """Rows into the batch's data files. A failure there (the warehouse full or unreachable) is
+    the dataset's, not the source file's: the file fails for this run only."""
+    try:
+        writer.write(data)
+    except Exception as exc:
+        raise DatasetError(
+            f"Writing the batch's data files failed: {type(exc).__name__}: {exc}",
+            fix="Check that the warehouse (LAKEFEED_WAREHOUSE) is writable and has room.",
+        ) from exc
+
+
+def _brief(error: Mapping[str, Any]) -> dict[str, Any]:
+    """The code and message of a file's failure, as a run lists files failed before."""
+    return {"code": error.get("code"), "message": error.get("message")}
 
 
 def _is_arrow_error(exc: BaseException) -> bool:

@@ -3,6 +3,11 @@
 Only types and nullability are mapped: a field is non-nullable exactly when its name is in its
 parent's ``required``. Constraints (``enum``, ``pattern``, ``minimum``, …) are not copied into
 Arrow metadata; :mod:`lakefeed.schema.rules` applies them to rows.
+
+A ``number`` is a double, unless it is a decimal: ``"meta:xdmType": "decimal"`` with
+``"meta:precision"`` (1 to 38, Iceberg's limit) and ``"meta:scale"`` (0 to the precision,
+default 0) is ``decimal128(precision, scale)``, kept exactly. XDM has no exact number type; this
+is lakefeed's extension of it.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ _XDM_INTEGER_NAMES = {str(t): name for name, t in INTEGER_TYPES.items()}
 _ALLOWED_XDM_TYPES: dict[str, set[str | None]] = {
     "string": {None, "string", "date", "date-time"},
     "integer": {None, *INTEGER_TYPES},
-    "number": {None, "number", "double", "float"},
+    "number": {None, "number", "double", "float", "decimal"},
     "boolean": {None, "boolean"},
     "object": {None, "object", "map"},
     "array": {None, "array"},
@@ -82,7 +87,7 @@ def field_type(subschema: Mapping[str, Any], path: str) -> pa.DataType:
     if json_type == "integer":
         return INTEGER_TYPES[xdm_type or "long"]
     if json_type == "number":
-        return pa.float64()
+        return _decimal_type(subschema, path) if xdm_type == "decimal" else pa.float64()
     if json_type == "boolean":
         return pa.bool_()
     if json_type == "array":
@@ -91,6 +96,30 @@ def field_type(subschema: Mapping[str, Any], path: str) -> pa.DataType:
             raise InvalidSchema(f"Array field '{path}' has no 'items' schema.")
         return pa.list_(field_type(items, f"{path}[]"))
     return _object_type(subschema, path)
+
+
+#: The largest precision of an Iceberg decimal (and of Arrow's decimal128).
+MAX_DECIMAL_PRECISION = 38
+
+
+def _decimal_type(subschema: Mapping[str, Any], path: str) -> pa.DataType:
+    precision, scale = subschema.get("meta:precision"), subschema.get("meta:scale", 0)
+    fits = (
+        isinstance(precision, int)
+        and isinstance(scale, int)
+        and not isinstance(precision, bool)
+        and not isinstance(scale, bool)
+        and 1 <= precision <= MAX_DECIMAL_PRECISION
+        and 0 <= scale <= precision
+    )
+    if not fits:
+        raise InvalidSchema(
+            f"Decimal field '{path}' has meta:precision {precision!r} and meta:scale "
+            f"{scale!r}; a decimal needs a whole precision from 1 to "
+            f"{MAX_DECIMAL_PRECISION} and a scale from 0 to the precision.",
+            fix="Set meta:precision and meta:scale, or make the field a plain number (double).",
+        )
+    return pa.decimal128(precision, scale)
 
 
 def _object_type(subschema: Mapping[str, Any], path: str) -> pa.DataType:

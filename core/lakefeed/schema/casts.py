@@ -6,6 +6,11 @@ the converted column (null where a value could not be converted) and the indexes
 Arrow's own checked cast is tried first on the whole column; only when it fails are the bad
 values found, by vectorized checks (shape, range, day of month) and, for what those cannot see,
 by bisecting the column, so bad values cost time only in the column they are in.
+
+Some conversions keep every value but not every digit: a timestamp finer than the target's unit
+(Parquet's nanoseconds into Iceberg's microseconds) is truncated, and an integer or decimal into a
+double is rounded to 15–17 significant digits. Such a :class:`Cast` names the kind of loss and
+finds the values that lost something, so a run can count them per field.
 """
 
 from __future__ import annotations
@@ -20,6 +25,12 @@ from lakefeed.schema.arrow import describe
 
 #: (converted values, int64 indexes of the values that could not be converted, or None)
 CastResult = tuple[pa.Array, pa.Array | None]
+#: (source values, converted values) → a mask, true where a converted value lost precision
+LossCheck = Callable[[pa.Array, pa.Array], pa.Array]
+
+#: Kinds of precision loss, as run metrics name them.
+TRUNCATED_TIMESTAMPS = "truncatedTimestamps"  # digits below the target's unit dropped
+ROUNDED_NUMBERS = "roundedNumbers"  # an integer or decimal that a double cannot hold exactly
 
 DATE_REGEX = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
 DATE_TIME_REGEX = (
@@ -34,6 +45,8 @@ class Cast:
 
     problem: str  # completes "<field>: <value> …" for a value that cannot be converted
     run: Callable[[pa.Array], CastResult]
+    loss: str | None = None  # the kind of precision loss the conversion may cause
+    lost: LossCheck | None = None  # which converted values lost precision
 
 
 def find_cast(source: pa.DataType, target: pa.DataType) -> Cast | None:
@@ -42,8 +55,13 @@ def find_cast(source: pa.DataType, target: pa.DataType) -> Cast | None:
         inner = find_cast(source.value_type, target)
         if inner is None:
             return None
-        run = inner.run
-        return Cast(inner.problem, lambda values: run(values.dictionary_decode()))
+        run, lost = inner.run, inner.lost
+        return Cast(
+            inner.problem,
+            lambda values: run(values.dictionary_decode()),
+            inner.loss,
+            None if lost is None else lambda values, out: lost(values.dictionary_decode(), out),
+        )
     if source == target:
         return Cast("is invalid", lambda values: (values, None))
     problem = f"cannot be converted to {describe(target)}"
@@ -56,10 +74,13 @@ def find_cast(source: pa.DataType, target: pa.DataType) -> Cast | None:
             return Cast(problem, lambda v: (_format_timestamps(v).cast(target), None))
     if pa.types.is_signed_integer(target) and pa.types.is_integer(source):
         return Cast(f"is out of range for {describe(target)}", _integers(source, target))
-    if pa.types.is_float64(target) and (
-        pa.types.is_integer(source) or pa.types.is_floating(source) or pa.types.is_decimal(source)
-    ):
+    if pa.types.is_float64(target) and pa.types.is_floating(source):
         return Cast(problem, _plain(target))
+    if pa.types.is_float64(target) and (pa.types.is_integer(source) or pa.types.is_decimal(source)):
+        exact = pa.types.is_integer(source) and source.bit_width <= 32
+        return Cast(problem, _plain(target), ROUNDED_NUMBERS, None if exact else _changed)
+    if pa.types.is_decimal(target) and (pa.types.is_integer(source) or pa.types.is_decimal(source)):
+        return Cast(f"cannot be stored exactly as {describe(target)}", _decimals(target))
     if pa.types.is_date(target):
         if pa.types.is_date(source):
             return Cast(problem, _plain(target))
@@ -67,10 +88,47 @@ def find_cast(source: pa.DataType, target: pa.DataType) -> Cast | None:
             return Cast("is not a date (YYYY-MM-DD)", lambda v: _parse_dates(v, target))
     if pa.types.is_timestamp(target):
         if pa.types.is_timestamp(source):
-            return Cast(f"is out of range for {describe(target)}", _timestamps(target))
+            finer = _UNITS.index(source.unit) > _UNITS.index(target.unit)
+            return Cast(
+                f"is out of range for {describe(target)}",
+                _timestamps(target),
+                TRUNCATED_TIMESTAMPS,
+                _changed if finer else None,
+            )
         if _is_string(source):
-            return Cast("is not an ISO-8601 date-time", lambda v: _parse_date_times(v, target))
+            return Cast(
+                "is not an ISO-8601 date-time",
+                lambda v: _parse_date_times(v, target),
+                TRUNCATED_TIMESTAMPS,
+                _digits_dropped,
+            )
     return None
+
+
+_UNITS = ("s", "ms", "us", "ns")
+
+
+def _changed(values: pa.Array, converted: pa.Array) -> pa.Array:
+    """True where converting ``converted`` back to the source type does not give the source
+    value: the digits it lost (timestamps compare as their UTC instants)."""
+    source = values.type
+    if pa.types.is_timestamp(source):
+        back = converted.cast(pa.timestamp(source.unit, converted.type.tz), safe=False)
+        return pc.not_equal(back.cast(pa.int64()), values.cast(pa.int64())).fill_null(False)
+    return pc.not_equal(converted.cast(source, safe=False), values).fill_null(False)
+
+
+def _digits_dropped(values: pa.Array, converted: pa.Array) -> pa.Array:
+    """ISO-8601 texts converted with non-zero digits below the microsecond."""
+    finer = pc.match_substring_regex(values.cast(pa.string()), r"\.\d{6}\d*[1-9]")
+    return pc.and_(finer, converted.is_valid()).fill_null(False)
+
+
+def _decimals(target: pa.DataType) -> Callable[[pa.Array], CastResult]:
+    """Integers and decimals into a decimal: checked, so a value the target cannot hold
+    exactly (too many digits before or after the point) fails instead of being rounded."""
+    options = pc.CastOptions(target)
+    return lambda values: cast_isolating(values, target, options)
 
 
 def _is_string(t: pa.DataType) -> bool:

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from lakefeed.catalog.labels import check_description, check_name
 from lakefeed.errors import InvalidSchema
 from lakefeed.schema.library import KIND_LABELS, kind_of
 
@@ -32,6 +33,8 @@ def check_basics(kind: str, document: Mapping[str, Any]) -> None:
             f"A {label} needs a 'title'; got {document.get('title')!r}.",
             fix='Add a non-empty "title", e.g. "title": "Loyalty Members".',
         )
+    check_name(document["title"], label, field="title")
+    check_description(document.get("description"), label)
     if document.get("type") != "object":
         raise InvalidSchema(
             f"{label.capitalize()} {document['title']!r} has type {document.get('type')!r}.",

@@ -27,6 +27,8 @@ KEPT_KEYS = (
     "type",
     "format",
     "meta:xdmType",
+    "meta:precision",
+    "meta:scale",
     "enum",
     "meta:enum",
     "default",

@@ -8,6 +8,7 @@ recursively. Conforming is vectorized: Python runs per row only to describe rows
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -53,11 +54,14 @@ class RowError:
 @dataclass(frozen=True)
 class Conformed:
     """The good rows, cast exactly to the target schema and in input order; ``good`` holds
-    their int64 indexes in the input batch; ``errors`` the bad rows, by index."""
+    their int64 indexes in the input batch; ``errors`` the bad rows, by index. ``losses``
+    counts, by kind of loss (:data:`~lakefeed.schema.casts.TRUNCATED_TIMESTAMPS`, …) and field
+    path, the values of the batch that were converted with less precision than they had."""
 
     data: pa.RecordBatch
     good: pa.Array
     errors: list[RowError]
+    losses: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
 
 
 class TargetSchema:
@@ -110,10 +114,10 @@ class TargetSchema:
         data = pa.RecordBatch.from_arrays(arrays, schema=self.arrow)
         rows = _row_numbers(batch.num_rows)
         if not report.by_row:
-            return Conformed(data, rows, [])
+            return Conformed(data, rows, [], report.losses)
         good_mask = pc.invert(pc.is_in(rows, value_set=pa.array(report.by_row, pa.int64())))
         errors = [RowError(row, tuple(report.by_row[row])) for row in sorted(report.by_row)]
-        return Conformed(data.filter(good_mask), rows.filter(good_mask), errors)
+        return Conformed(data.filter(good_mask), rows.filter(good_mask), errors, report.losses)
 
 
 # --- check_file --------------------------------------------------------------------------------
@@ -186,6 +190,11 @@ class _Report:
 
     def __init__(self) -> None:
         self.by_row: dict[int, list[FieldError]] = {}
+        self.losses: dict[str, dict[str, int]] = {}
+
+    def lose(self, kind: str, path: str, count: int) -> None:
+        by_path = self.losses.setdefault(kind, {})
+        by_path[path] = by_path.get(path, 0) + count
 
     def add(
         self,
@@ -278,6 +287,10 @@ def _conform(values: pa.Array, field: TargetField, where: Location, report: _Rep
     converted, failed = cast.run(values)
     if failed is not None:
         report.add(where, failed, INVALID_VALUE, cast.problem, values)
+    if cast.lost is not None and cast.loss is not None:
+        lost = cast.lost(values, converted).true_count
+        if lost:
+            report.lose(cast.loss, field.path, lost)
     for rule in field.rules:
         broken = rule.violations(converted)
         if broken.true_count:

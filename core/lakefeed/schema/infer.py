@@ -2,13 +2,15 @@
 
 ``to_arrow({"type": "object", "properties": p, "required": r})`` of an inferred ``(p, r)`` gives
 back the file's schema up to normalisation: every string type becomes ``string``, every
-timestamp ``timestamp[us, UTC]``, ``date64`` becomes ``date32``, floats and decimals become
-``double``, and list items are nullable. Integer widths are kept through ``meta:xdmType``;
+timestamp ``timestamp[us, UTC]``, ``date64`` becomes ``date32``, floats become ``double``, and
+list items are nullable. Integer widths are kept through ``meta:xdmType``;
 unsigned integers become the narrowest signed type that holds them (``uint64`` becomes
 ``long``, whose values above 2**63-1 are then rejected row by row).
 
-Decimals become ``number`` (a double): digits beyond about 15 significant ones are lost, as XDM
-has no decimal type. Binary, time, duration, interval, union and other types have no XDM
+Decimals stay exact: ``decimal(p, s)`` becomes a ``number`` with ``"meta:xdmType": "decimal"``,
+``"meta:precision": p`` and ``"meta:scale": s`` (see :mod:`lakefeed.schema.arrow`). Only one
+wider than Iceberg allows (precision above 38, or a negative scale) becomes a double, whose
+lossy values each run counts. Binary, time, duration, interval, union and other types have no XDM
 equivalent and are refused.
 """
 
@@ -20,11 +22,12 @@ from typing import Any
 import pyarrow as pa
 
 from lakefeed.errors import InvalidSchema
-from lakefeed.schema.arrow import describe, field_type
+from lakefeed.schema.arrow import MAX_DECIMAL_PRECISION, describe, field_type
 
 _SIGNED = {8: "byte", 16: "short", 32: "int", 64: "long"}
 _UNSIGNED = {8: "short", 16: "int", 32: "long", 64: "long"}
 _INTEGER_WIDTH = {"byte": 8, "short": 16, "int": 32, "long": 64}
+_INTEGER_DIGITS = {"byte": 3, "short": 5, "int": 10, "long": 19}
 _FIX = (
     "Cast the column to a supported type in the file (string, integer, floating point, "
     "boolean, date, timestamp, struct, list or map with string keys) or write the schema "
@@ -81,6 +84,8 @@ def _subschema(t: pa.DataType, path: str) -> dict[str, Any]:
         return {"type": "integer", "meta:xdmType": _SIGNED[t.bit_width]}
     if pa.types.is_unsigned_integer(t):
         return {"type": "integer", "meta:xdmType": _UNSIGNED[t.bit_width]}
+    if pa.types.is_decimal(t) and t.precision <= MAX_DECIMAL_PRECISION and t.scale >= 0:
+        return _decimal(t.precision, t.scale)
     if pa.types.is_floating(t) or pa.types.is_decimal(t):
         return {"type": "number", "meta:xdmType": "number"}
     if pa.types.is_boolean(t):
@@ -150,7 +155,9 @@ def _merge(
     if kind_old == kind_new == "integer":
         widest = max(old["meta:xdmType"], new["meta:xdmType"], key=_INTEGER_WIDTH.__getitem__)
         return {**old, "meta:xdmType": widest}
-    if {kind_old, kind_new} <= {"integer", "number"}:
+    if "decimal" in (kind_old, kind_new) and {kind_old, kind_new} <= {"decimal", "integer"}:
+        return _widest_decimal(old, new)
+    if {kind_old, kind_new} <= {"integer", "number", "decimal"}:
         return {"type": "number", "meta:xdmType": "number"}
     if kind_old == kind_new:
         return old
@@ -162,10 +169,34 @@ def _merge(
     )
 
 
+def _decimal(precision: int, scale: int) -> dict[str, Any]:
+    return {
+        "type": "number",
+        "meta:xdmType": "decimal",
+        "meta:precision": precision,
+        "meta:scale": scale,
+    }
+
+
+def _widest_decimal(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """A decimal that holds every value of two decimals, or of a decimal and an integer; a
+    double when that needs more than 38 digits."""
+    integer_digits, scale = 0, 0
+    for sub in (old, new):
+        if sub["meta:xdmType"] == "decimal":
+            integer_digits = max(integer_digits, sub["meta:precision"] - sub["meta:scale"])
+            scale = max(scale, sub["meta:scale"])
+        else:
+            integer_digits = max(integer_digits, _INTEGER_DIGITS[sub["meta:xdmType"]])
+    if integer_digits + scale > MAX_DECIMAL_PRECISION:
+        return {"type": "number", "meta:xdmType": "number"}
+    return _decimal(integer_digits + scale, scale)
+
+
 def _kind(sub: dict[str, Any]) -> str:
     """``type`` with ``format`` and map told apart: ``string/date``, ``map``, ``integer``…"""
-    if sub.get("meta:xdmType") == "map":
-        return "map"
+    if sub.get("meta:xdmType") in ("map", "decimal"):
+        return str(sub["meta:xdmType"])
     return f"{sub['type']}/{sub['format']}" if "format" in sub else str(sub["type"])
 
 

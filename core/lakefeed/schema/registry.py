@@ -15,6 +15,7 @@ from urllib.parse import unquote
 import sqlalchemy as sa
 
 from lakefeed.catalog.connections import DEFAULT_ORG, DEFAULT_SANDBOX
+from lakefeed.catalog.labels import check_name
 from lakefeed.catalog.tables import datasets
 from lakefeed.catalog.tables import registry_resources as table
 from lakefeed.errors import InvalidRequest, InvalidSchema, SchemaNotFound
@@ -168,13 +169,14 @@ class SchemaRegistry:
     ) -> dict[str, Any]:
         """A tenant class with record behavior whose fields are ``properties`` (names as given,
         as :mod:`lakefeed.schema.infer` produces them) and a schema of that class."""
+        check_name(title, "schema", field="title")  # before the class is made from it
         fields: dict[str, Any] = {"properties": dict(properties)}
         if required:
             fields["required"] = list(required)
         cls = self.create(
             "classes",
             {
-                "title": f"{title} class",
+                "title": f"{title[:240]} class",
                 "description": description or f"Fields inferred for {title!r}.",
                 "type": "object",
                 "definitions": {"fields": fields},
@@ -186,6 +188,12 @@ class SchemaRegistry:
         except Exception:
             self.delete(cls["$id"])
             raise
+
+    def delete_inferred_schema(self, schema_id: str) -> None:
+        """Undo :meth:`create_inferred_schema`: the schema, then its class."""
+        schema = self._find(schema_id, "schemas")
+        self.delete(schema["$id"], kind="schemas")
+        self.delete(schema["meta:class"], kind="classes")
 
     # --- reading -----------------------------------------------------------------------------
 

@@ -153,7 +153,7 @@ def _rules(path: str, t: pa.DataType, xdm: Mapping[str, Any]) -> tuple[Rule, ...
             if isinstance(xdm.get(keyword), int):
                 limit = pa.scalar(xdm[keyword], pa.int32())
                 rules.append(Bound(comparison, limit, True, f"{problem} {xdm[keyword]}"))
-    if pa.types.is_integer(t) or pa.types.is_floating(t):
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
         for keyword, (comparison, problem) in _BOUNDS.items():
             value = xdm.get(keyword)
             if isinstance(value, int | float) and not isinstance(value, bool):

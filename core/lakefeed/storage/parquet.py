@@ -184,12 +184,33 @@ def _row_group(meta: Any, index: int) -> RowGroup:
                 physical_type=col.physical_type,
                 compression=col.compression,
                 null_count=stats.null_count if stats is not None and stats.has_null_count else None,
-                min=_json_safe(stats.min) if has_minmax else None,
-                max=_json_safe(stats.max) if has_minmax else None,
+                min=_statistic(stats, "min") if has_minmax else None,
+                max=_statistic(stats, "max") if has_minmax else None,
                 compressed_size=col.total_compressed_size,
             )
         )
     return RowGroup(index, rg.num_rows, rg.total_byte_size, tuple(columns))
+
+
+def _statistic(stats: Any, name: str) -> Any:
+    """``stats.min`` or ``stats.max``, JSON-safe. A value Python's datetime cannot hold (a
+    nanosecond timestamp that is not a whole microsecond) is written out by Arrow instead."""
+    import json
+
+    import pyarrow as pa
+
+    try:
+        return _json_safe(getattr(stats, name))
+    except (ValueError, OverflowError, pa.ArrowException):
+        raw = getattr(stats, f"{name}_raw")
+    logical = json.loads(stats.logical_type.to_json() or "{}")
+    unit = _TIME_UNITS.get(logical.get("timeUnit")) if logical.get("Type") == "Timestamp" else None
+    if unit is None or not isinstance(raw, int):
+        return _json_safe(raw)
+    return pa.scalar(raw, pa.timestamp(unit)).cast(pa.string()).as_py()
+
+
+_TIME_UNITS = {"nanoseconds": "ns", "microseconds": "us", "milliseconds": "ms"}
 
 
 def _json_safe(value: Any) -> Any:

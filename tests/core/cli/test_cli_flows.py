@@ -47,8 +47,9 @@ def test_flows_create_then_run_then_runs(
         == "daily"
     )
 
-    summary = run_cli("flows", "run", "daily").stdout
-    assert "success" in summary and "INGEST-1212-400" in summary
+    summary = run_cli("flows", "run", "daily", code=3).stdout  # committed, one row rejected
+    assert "partial" in summary and "INGEST-1212-400" in summary
+    assert "1 of 30 rows were rejected" in summary
     assert "lakefeed batches errors" in summary
     run = lf.runs.list_runs(created["id"])[0]
     assert run.metrics["recordSummary"]["outputRecordCount"] == 29

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections.abc import Callable
@@ -101,8 +102,9 @@ def test_partial_ingestion_then_batch_errors_show_why(
     out = run_cli(
         "ingest", "raw", "p.parquet", "--dataset", "profiles",
         "--schema", profile_schema["meta:altId"], "--partial-ingestion-percent", "5",
+        code=3,  # committed, but rows were rejected
     ).stdout  # fmt: skip
-    assert "success" in out and "INGEST-1212-400" in out
+    assert "partial" in out and "INGEST-1212-400" in out
     batch_id = out.split("lakefeed batches errors ")[1].split()[0]
 
     table = run_cli("batches", "errors", batch_id).stdout
@@ -211,3 +213,78 @@ def test_error_diagnostics_keep_rows_of_a_failed_batch(tmp_path: Path) -> None:
     (row,) = json.loads(errors.stdout)
     assert row["rowIndex"] == 4
     assert row["errors"][0]["code"] == "INGEST-1401-400"
+
+
+def corrupt_page(table: pa.Table) -> bytes:
+    """A Parquet file whose footer is fine but whose first page header is garbage."""
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    data = bytearray(sink.getvalue())
+    data[4:40] = b"\xff" * 36
+    return bytes(data)
+
+
+def test_exit_code_and_status_line_say_whether_everything_went_in(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    folder = tmp_path / "orders"
+    folder.mkdir()
+    pq.write_table(pa.table({"order_id": [1, 2], "amount": [1.5, 2.5]}), folder / "a.parquet")
+    args = ("ingest", str(folder), ".", "--dataset", "orders")
+
+    ok = run_cli(*args, "--infer", "--json", code=0)
+    assert json.loads(ok.stdout)["metrics"]["statusSummary"]["extensions"]["outcome"] == "success"
+
+    pq.write_table(pa.table({"order_id": [3], "amount": [3.5]}), folder / "b.parquet")
+    broken = pa.table({"order_id": [4, 5], "amount": [4.5, 5.5]})
+    (folder / "c.parquet").write_bytes(corrupt_page(broken))
+    partial = json.loads(run_cli(*args, "--json", code=3).stdout)
+    status = partial["metrics"]["statusSummary"]
+    assert status["status"] == "success"  # Flow Service's status: the batch committed
+    assert status["extensions"]["outcome"] == "partial"
+    (error,) = status["extensions"]["fileErrors"]
+    assert error["path"].endswith("c.parquet") and error["permanent"] is True
+
+    # The broken version failed for good: the next run says so, and is not partial for it.
+    pq.write_table(pa.table({"order_id": [6], "amount": [6.5]}), folder / "d.parquet")
+    human = run_cli(*args, code=0).stdout
+    assert ": success" in human
+    assert "Failed for good in an earlier run: 1 file version(s)" in human
+    assert "c.parquet" in human and "LF-2422" in human
+    again = json.loads(run_cli(*args, "--json", code=0).stdout)
+    files = again["metrics"]["fileSummary"]
+    assert files["skippedFileCount"] == 3 and files["extensions"] == {"failedBeforeFileCount": 1}
+
+    (folder / "e.parquet").write_bytes(corrupt_page(broken))
+    failed = run_cli(*args, "--json", code=1)  # nothing could be ingested
+    assert json.loads(failed.stdout)["metrics"]["statusSummary"]["extensions"]["outcome"] == (
+        "failed"
+    )
+
+
+def test_the_summary_names_precision_lost(tmp_path: Path, run_cli: RunCli) -> None:
+    folder = tmp_path / "events"
+    folder.mkdir()
+    stamps = pa.array([1_700_000_000_123_456_789, 1_700_000_000_000_000_000], pa.timestamp("ns"))
+    pq.write_table(pa.table({"id": [1, 2], "at": stamps}), folder / "e.parquet")
+
+    out = run_cli("ingest", str(folder), ".", "--dataset", "events", "--infer", code=0).stdout
+
+    assert ": success" in out and "Precision lost" in out
+    assert "truncated to the target's time unit" in out
+    line = next(line for line in out.splitlines() if "│ at " in line)
+    assert "│ 1 " in line  # one of the two values had digits below the microsecond
+
+
+def test_decimal_columns_are_inferred_as_exact_decimals(
+    landing: Path, lf: Lakefeed, run_cli: RunCli
+) -> None:
+    from decimal import Decimal
+
+    amount = pa.array([Decimal("12345678901234567.89")], pa.decimal128(20, 2))
+    pq.write_table(pa.table({"id": [1], "amount": amount}), landing / "d.parquet")
+
+    assert "decimal(20, 2)" in run_cli("schemas", "infer", "raw", ".").stdout
+    run_cli("ingest", "raw", ".", "--dataset", "money", "--infer", code=0)
+    stored = lf.datasets.read(lf.datasets.get("money"))
+    assert stored.column("amount").to_pylist() == [Decimal("12345678901234567.89")]

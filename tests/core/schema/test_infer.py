@@ -57,7 +57,7 @@ NORMALISED = pa.schema(
         ("big", pa.int64()),
         ("unsigned", pa.int32()),
         ("ratio", pa.float64()),
-        ("price", pa.float64()),
+        ("price", pa.decimal128(12, 2)),  # decimals stay exact
         ("active", pa.bool_()),
         ("born", pa.date32()),
         ("seen", UTC_US),
