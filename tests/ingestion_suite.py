@@ -27,6 +27,7 @@ from lakefeed import Lakefeed
 from lakefeed.catalog.flows import Flow
 from lakefeed.catalog.runs import Run
 from lakefeed.datasets.iceberg import BATCH_PROPERTY, RUN_PROPERTY
+from lakefeed.flows.runner import RunProgress
 from lakefeed.testing.contract import ensure_folder, put
 from lakefeed.testing.profiles import create_profile_schema, profile_table
 
@@ -37,6 +38,9 @@ class IngestSource:
     auth_spec: str | None
     params: dict[str, Any]
     base: str  # absolute folder the suite may fill (bucket/prefix on object stores)
+    #: False where a file's identity is its size and a whole-second mtime (SFTP): a rewrite
+    #: to the same size within the second is then the same version, to the ledger as well
+    same_size_rewrites_visible: bool = True
 
 
 def parquet_bytes(table: pa.Table, row_group_size: int | None = None) -> bytes:
@@ -57,7 +61,8 @@ class Scenario:
             f"src-{uuid.uuid4().hex[:6]}", source.spec, source.auth_spec, source.params
         )
         self.session = self.lf.session(self.connection)
-        ensure_folder(self.session.fs, self.session.resolve(self.folder))
+        for folder in (source.base, self.folder):  # gcsfs makes no bucket for a sub-folder
+            ensure_folder(self.session.fs, self.session.resolve(folder))
         self.schema = create_profile_schema(self.lf.schemas)
         self.dataset = self.lf.datasets.create(
             f"profiles-{uuid.uuid4().hex[:6]}", self.schema["$id"]
@@ -147,6 +152,61 @@ KILL_SCRIPT = textwrap.dedent(
     print("the run finished without being killed")
     """
 )
+
+
+def rewrite_during_a_run(scenario: Scenario, *, same_size: bool) -> None:
+    """60 files; once 10 are ingested, one not read yet (its footer read long before) is
+    rewritten in place with new ids. The run must not ingest it, and report it as changed
+    while reading; the next run ingests its new version, once. ``same_size`` keeps its size
+    (the rows it had, ids changed), the rewrite the ledger had ingested twice."""
+    names = [f"f{n:02d}.parquet" for n in range(60)]
+    tables = {name: scenario.profiles(20, n * 20) for n, name in enumerate(names)}
+    for name, table in tables.items():
+        scenario.put(name, table)
+    flow = scenario.flow()
+    started: set[str] = set()
+    rewritten: dict[str, pa.Table] = {}
+
+    def rewrite_one_not_yet_read(progress: RunProgress) -> None:
+        if progress.current_file:
+            started.add(progress.current_file.rsplit("/", 1)[-1])
+        if progress.files_done >= 10 and not rewritten:
+            victim = max(set(names) - started)
+            old = tables[victim]
+            if same_size:
+                new_ids = pc.replace_substring(old["_id"], "profile-", "profile~")
+                new = old.set_column(old.schema.get_field_index("_id"), "_id", new_ids)
+                assert len(parquet_bytes(new)) == len(parquet_bytes(old))
+            else:
+                new = scenario.profiles(30, 5000)
+            scenario.put(victim, new)
+            rewritten[victim] = new
+
+    first = scenario.lf.run_flow(flow, progress=rewrite_one_not_yet_read)
+
+    ((victim, new),) = rewritten.items()
+    others = sorted(i for name in names if name != victim for i in tables[name]["_id"].to_pylist())
+    assert first.status == "success", first.metrics
+    (error,) = first.metrics["statusSummary"]["extensions"]["fileErrors"]
+    assert error["path"].endswith(victim)
+    assert error["code"] == "LF-2409", error
+    assert "changed while it was being read" in error["message"] and "next run" in error["fix"]
+    summary = file_summary(first)
+    assert (summary["inputFileCount"], summary["failedFileCount"]) == (60, 1)
+    assert summary["extensions"] == {"changedWhileReadingFileCount": 1}
+    assert scenario.ids() == others
+    ledgered = {row["path"].rsplit("/", 1)[-1] for row in scenario.lf.runs.ledger(flow.id)}
+    assert victim not in ledgered and len(ledgered) == 59
+
+    second = scenario.lf.run_flow(flow)  # the new version, once
+
+    assert second.status == "success", second.metrics
+    assert file_summary(second)["inputFileCount"] == 1
+    assert "extensions" not in file_summary(second)
+    everything = sorted(others + new["_id"].to_pylist())
+    assert scenario.ids() == everything
+    assert file_summary(scenario.lf.run_flow(flow))["inputFileCount"] == 0
+    assert scenario.ids() == everything
 
 
 class IngestionSuite:
@@ -337,6 +397,14 @@ class IngestionSuite:
         fourth = scenario.lf.run_flow(flow)
         assert file_summary(fourth)["inputFileCount"] == 1
         assert scenario.ids() == expected_ids((0, 50), (1000, 5))
+
+    @pytest.mark.parametrize("same_size", [False, True], ids=["other-size", "same-size"])
+    def test_file_rewritten_during_a_run_lands_once_as_its_new_version(
+        self, scenario: Scenario, same_size: bool
+    ) -> None:
+        if same_size and not scenario.source.same_size_rewrites_visible:
+            pytest.skip("a same-size rewrite within the second keeps the file's identity here")
+        rewrite_during_a_run(scenario, same_size=same_size)
 
     def test_backfill_false_leaves_older_files_alone(self, scenario: Scenario) -> None:
         scenario.put("old.parquet", scenario.profiles(10, 0))

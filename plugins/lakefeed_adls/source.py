@@ -15,6 +15,7 @@ from lakefeed_azure_blob.source import (
     _is_path_style,
     azure_filesystem,
     connection_string_endpoint,
+    connection_string_endpoints,
 )
 
 
@@ -53,16 +54,31 @@ class AdlsGen2Files(AzureListing):
             return connection_string_endpoint(auth["connectionString"])
         return url_endpoint(parse_account_url(auth["url"])[2])
 
-    def filesystem(self, auth: AuthParams) -> Any:
+    def endpoints(self, auth: AuthParams) -> list[tuple[str, int]]:
+        connection_string = self._connection_string(auth)
+        if connection_string is not None:
+            return connection_string_endpoints(connection_string)
+        # A service principal reaches the account by name, wherever the url points.
+        account = parse_account_url(auth["url"])[0]
+        return [self.endpoint(auth), url_endpoint(f"https://{account}.blob.core.windows.net")]
+
+    def _connection_string(self, auth: AuthParams) -> str | None:
+        """The connection string the filesystem is opened with, if it is opened with one."""
         if auth.spec_name == "Connection String Authentication for adls-gen2":
-            return azure_filesystem(connection_string=auth["connectionString"])
-        account, scheme, endpoint = parse_account_url(auth["url"])
+            return str(auth["connectionString"])
         if auth.spec_name == "Account Key Authentication for adls-gen2":
-            connection_string = (
+            account, scheme, endpoint = parse_account_url(auth["url"])
+            return (
                 f"DefaultEndpointsProtocol={scheme};AccountName={account};"
                 f"AccountKey={auth['accountKey']};BlobEndpoint={endpoint};"
             )
+        return None
+
+    def filesystem(self, auth: AuthParams) -> Any:
+        connection_string = self._connection_string(auth)
+        if connection_string is not None:
             return azure_filesystem(connection_string=connection_string)
+        account = parse_account_url(auth["url"])[0]
         return azure_filesystem(
             account_name=account,
             client_id=auth["servicePrincipalId"],

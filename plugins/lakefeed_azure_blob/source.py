@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,7 +14,12 @@ from lakefeed.storage import FileEntry
 from lakefeed.storage.entries import to_utc
 from lakefeed.storage.object_store import PAGE_SIZE, ObjectStoreSource
 from lakefeed.storage.source import url_endpoint
+from lakefeed.storage.timeouts import storage_timeouts
+from lakefeed.storage.versions import changed_while_reading
 from lakefeed_azure_blob.spec import SPEC
+
+#: Where ``UseDevelopmentStorage=true`` points the Azure SDK (Azurite's Blob service).
+DEVELOPMENT_STORAGE = "http://127.0.0.1:10000/devstoreaccount1"
 
 
 def sync(loop: Any, coroutine_function: Any) -> Any:
@@ -24,18 +30,42 @@ def sync(loop: Any, coroutine_function: Any) -> Any:
 
 
 def azure_filesystem(**kwargs: Any) -> Any:
-    """An adlfs filesystem with bounded timeouts; never falls back to ambient credentials
-    for the arguments given."""
-    from adlfs import AzureBlobFileSystem
-
-    return AzureBlobFileSystem(
+    """An adlfs filesystem with the session's connect and read timeouts; never falls back to
+    ambient credentials for the arguments given."""
+    timeouts = storage_timeouts()
+    return _bounded_filesystem_class()(
         skip_instance_cache=True,
-        connection_timeout=10,
-        read_timeout=60,
+        connection_timeout=timeouts.connect,
+        read_timeout=timeouts.read,
         # adlfs keeps the container listing only in its listings cache (turning it off breaks
         # ls("")); each session has its own instance, so the cache lives one session.
         **kwargs,
     )
+
+
+@functools.cache
+def _bounded_filesystem_class() -> type:
+    from adlfs import AzureBlobFileSystem
+
+    class BoundedAzureBlobFileSystem(AzureBlobFileSystem):
+        """adlfs, whose service client gets the timeouts too: adlfs passes them only to some
+        calls, and listing through the client would wait the SDK's own 20 s and 60 s."""
+
+        def do_connect(self) -> None:
+            from azure.storage.blob.aio import BlobServiceClient
+
+            super().do_connect()
+            bounds = {k: v for k, v in self._timeout_kwargs.items() if k != "timeout"}
+            if self.connection_string is not None:
+                self.service_client = BlobServiceClient.from_connection_string(
+                    self.connection_string, **bounds
+                )
+            elif self.credential is not None:
+                self.service_client = BlobServiceClient(
+                    account_url=self.account_url, credential=self.credential, **bounds
+                )
+
+    return BoundedAzureBlobFileSystem
 
 
 def _is_path_style(host: str) -> bool:
@@ -63,21 +93,50 @@ def split_sas_uri(uri: str) -> tuple[str, str, str]:
 
 def connection_string_endpoint(connection_string: str) -> tuple[str, int]:
     """The Blob endpoint a connection string points at (explicit, or account + suffix)."""
-    fields = dict(
-        part.split("=", 1)
-        for part in connection_string.strip().strip(";").split(";")
-        if "=" in part
+    return connection_string_endpoints(connection_string)[0]
+
+
+def connection_string_endpoints(connection_string: str) -> list[tuple[str, int]]:
+    """The Blob endpoints of a connection string, primary first, found exactly as the Azure
+    SDK finds them (keys in any case, the last of a repeated key wins,
+    ``UseDevelopmentStorage=true``, a secondary endpoint), so that what lakefeed checks is
+    what the SDK contacts."""
+    malformed = InvalidAuthParams(
+        "The connection string is malformed: it must be KEY=VALUE pairs separated by ';'.",
+        fix="Copy the full connection string from the storage account's Access keys page.",
     )
-    if fields.get("BlobEndpoint"):
-        return url_endpoint(fields["BlobEndpoint"])
-    if not fields.get("AccountName"):
-        raise InvalidAuthParams(
-            "The connection string has neither BlobEndpoint nor AccountName.",
-            fix="Copy the full connection string from the storage account's Access keys page.",
+    pairs = [part.split("=", 1) for part in connection_string.rstrip(";").split(";")]
+    if any(len(pair) != 2 for pair in pairs):
+        raise malformed
+    fields = {key.upper(): value for key, value in pairs}
+    if fields.get("USEDEVELOPMENTSTORAGE") == "true":
+        return [url_endpoint(DEVELOPMENT_STORAGE)]
+    primary = fields.get("BLOBENDPOINT")
+    if primary is None and {"DEFAULTENDPOINTSPROTOCOL", "ACCOUNTNAME", "ENDPOINTSUFFIX"} <= set(
+        fields
+    ):
+        primary = (
+            f"{fields['DEFAULTENDPOINTSPROTOCOL']}://{fields['ACCOUNTNAME']}.blob."
+            f"{fields['ENDPOINTSUFFIX']}"
         )
-    suffix = fields.get("EndpointSuffix", "core.windows.net")
-    scheme = fields.get("DefaultEndpointsProtocol", "https")
-    return url_endpoint(f"{scheme}://{fields['AccountName']}.blob.{suffix}")
+    if not primary:
+        if "ACCOUNTNAME" not in fields:
+            raise InvalidAuthParams(
+                "The connection string has neither BlobEndpoint nor AccountName.",
+                fix="Copy the full connection string from the storage account's Access keys page.",
+            )
+        suffix = fields.get("ENDPOINTSUFFIX", "core.windows.net")
+        primary = f"https://{fields['ACCOUNTNAME']}.blob.{suffix}"
+    endpoints = [url_endpoint(primary)]
+    if fields.get("BLOBSECONDARYENDPOINT"):
+        endpoints.append(url_endpoint(fields["BLOBSECONDARYENDPOINT"]))
+    return endpoints
+
+
+def sas_connection_string(uri: str) -> str:
+    """The connection string a SAS URI is opened with."""
+    endpoint, token, _ = split_sas_uri(uri)
+    return f"BlobEndpoint={endpoint};SharedAccessSignature={token}"
 
 
 class AzureListing(ObjectStoreSource):
@@ -119,6 +178,36 @@ class AzureListing(ObjectStoreSource):
                 if hasattr(item, "size") and not item.name.endswith("/"):
                     yield _entry(bucket, item)
 
+    # Reads pinned to the listed blob: its version id where listed, else If-Match on its etag.
+
+    def pins_version(self, fs: Any, entry: FileEntry) -> bool:
+        return bool(entry.version or entry.etag)
+
+    def read_range(self, fs: Any, entry: FileEntry, start: int, end: int) -> bytes:
+        if not self.pins_version(fs, entry):
+            return super().read_range(fs, entry, start, end)
+        if start >= end:
+            return b""
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceModifiedError
+
+        container, _, key = entry.path.partition("/")
+        pin: dict[str, Any] = (
+            {"version_id": entry.version}
+            if entry.version
+            else {"etag": f'"{entry.etag}"', "match_condition": MatchConditions.IfNotModified}
+        )
+
+        async def download() -> bytes:
+            async with fs.service_client.get_blob_client(container, key) as blob:
+                stream = await blob.download_blob(offset=start, length=end - start, **pin)
+                return bytes(await stream.readall())
+
+        try:
+            return bytes(sync(fs.loop, download))
+        except ResourceModifiedError as exc:
+            raise changed_while_reading(entry) from exc
+
     def prefix_exists(self, fs: Any, bucket: str, prefix: str) -> bool:
         async def any_blob() -> bool:
             async with fs.service_client.get_container_client(bucket) as container:
@@ -144,19 +233,23 @@ class AzureBlobFiles(AzureListing):
     requires = (("adlfs", "lakefeed[azure]"),)
 
     def filesystem(self, auth: AuthParams) -> Any:
+        return azure_filesystem(connection_string=self._connection_string(auth))
+
+    def _connection_string(self, auth: AuthParams) -> str:
         if auth.spec_name == "SAS URI Authentication":
-            endpoint, token, _ = split_sas_uri(auth["sasUri"])
-            connection_string = f"BlobEndpoint={endpoint};SharedAccessSignature={token}"
-            return azure_filesystem(connection_string=connection_string)
-        return azure_filesystem(connection_string=auth["connectionString"])
+            return sas_connection_string(auth["sasUri"])
+        return str(auth["connectionString"])
 
     def check_params(self, auth: AuthParams) -> None:
         self.endpoint(auth)  # parses the SAS URI or connection string
 
     def endpoint(self, auth: AuthParams) -> tuple[str, int]:
-        if auth.spec_name == "SAS URI Authentication":
-            return url_endpoint(split_sas_uri(auth["sasUri"])[0])
-        return connection_string_endpoint(auth["connectionString"])
+        return self.endpoints(auth)[0]
+
+    def endpoints(self, auth: AuthParams) -> list[tuple[str, int]]:
+        # From the very string the filesystem is opened with: a SAS token holding
+        # ";BlobEndpoint=…" would otherwise point the SDK elsewhere than what is checked.
+        return connection_string_endpoints(self._connection_string(auth))
 
     def root(self, auth: AuthParams, fs: Any) -> str:
         if auth.spec_name == "SAS URI Authentication":

@@ -12,6 +12,8 @@ from lakefeed.storage import FileEntry, SourceType
 from lakefeed.storage.entries import to_utc
 from lakefeed.storage.object_store import PAGE_SIZE
 from lakefeed.storage.source import url_endpoint
+from lakefeed.storage.timeouts import storage_timeouts
+from lakefeed.storage.versions import changed_while_reading
 from lakefeed_gcs.spec import GOOGLE_XML_API, HMAC, SERVICE_ACCOUNT, SPEC
 from lakefeed_s3.source import S3ProtocolSource, s3_filesystem
 
@@ -66,18 +68,24 @@ class GcsFiles(S3ProtocolSource):
             from gcsfs.core import GCSFileSystem
         else:
             from gcsfs import GCSFileSystem
+        import aiohttp
+
         token: Any = "anon"
         project = auth.get("projectId")
         if auth.spec_name == SERVICE_ACCOUNT:
             token = service_account_info(auth["serviceAccountKey"])
             project = project or token.get("project_id")
+        timeouts = storage_timeouts()
         return GCSFileSystem(
             token=token,
             project=project or "lakefeed",
             endpoint_url=endpoint or None,
             skip_instance_cache=True,
             use_listings_cache=False,
-            requests_timeout=60,
+            # Per socket operation, not in total: a large read may take long, a stall may not.
+            requests_timeout=aiohttp.ClientTimeout(
+                total=None, sock_connect=timeouts.connect, sock_read=timeouts.read
+            ),
         )
 
     # Listing: the S3-protocol pages for HMAC keys, objects.list pages for the JSON API.
@@ -114,12 +122,45 @@ class GcsFiles(S3ProtocolSource):
         page = fs.call("GET", "b/{}/o", bucket, json_out=True, prefix=prefix, maxResults=1)
         return bool(page.get("items"))
 
+    # Reads pinned to the listed generation (the S3 protocol's If-Match for HMAC keys).
+
+    def pins_version(self, fs: Any, entry: FileEntry) -> bool:
+        if _is_s3(fs):
+            return super().pins_version(fs, entry)
+        return bool(entry.version)
+
+    def read_range(self, fs: Any, entry: FileEntry, start: int, end: int) -> bytes:
+        if _is_s3(fs):
+            return super().read_range(fs, entry, start, end)
+        if not entry.version:
+            return SourceType.read_range(self, fs, entry, start, end)
+        try:
+            return bytes(fs.cat_file(entry.path, start=start, end=end, generation=entry.version))
+        except FileNotFoundError as exc:
+            # Without object versioning a generation is gone once the object is rewritten.
+            try:
+                current = self.stat(fs, entry)
+            except Exception:
+                current = None
+            if current is not None:
+                raise changed_while_reading(entry, current) from exc
+            raise
+
     def check_params(self, auth: AuthParams) -> None:
         if auth.spec_name == SERVICE_ACCOUNT:
             service_account_info(auth["serviceAccountKey"])
 
     def endpoint(self, auth: AuthParams) -> tuple[str, int]:
         return url_endpoint(auth.get("serviceUrl") or GOOGLE_XML_API)
+
+    def endpoints(self, auth: AuthParams) -> list[tuple[str, int]]:
+        endpoints = [self.endpoint(auth)]
+        if auth.spec_name == SERVICE_ACCOUNT:
+            # The key names the URL its OAuth token is exchanged at.
+            endpoints.append(
+                url_endpoint(str(service_account_info(auth["serviceAccountKey"])["token_uri"]))
+            )
+        return endpoints
 
     def test(self, auth: AuthParams, fs: Any) -> str:
         if _is_s3(fs):

@@ -10,7 +10,13 @@ from lakefeed.storage import FileEntry
 from lakefeed.storage.entries import to_utc
 from lakefeed.storage.object_store import PAGE_SIZE, ObjectStoreSource
 from lakefeed.storage.source import url_endpoint
+from lakefeed.storage.timeouts import storage_timeouts
+from lakefeed.storage.versions import changed_while_reading
 from lakefeed_s3.spec import SPEC
+
+#: Attempts of one request by botocore (throttling, 5xx, timeouts), and by s3fs around it.
+BOTOCORE_ATTEMPTS = 2
+S3FS_ATTEMPTS = 2
 
 
 def s3_filesystem(
@@ -21,26 +27,31 @@ def s3_filesystem(
     endpoint_url: str | None = None,
     region: str | None = None,
 ) -> Any:
-    """An s3fs filesystem with bounded timeouts and retries (no ambient credentials used)."""
+    """An s3fs filesystem with the session's connect and read timeouts and bounded retries
+    (no ambient credentials used): a stalled read fails after at most
+    ``S3FS_ATTEMPTS**2 * BOTOCORE_ATTEMPTS`` read timeouts (s3fs nests its retries)."""
     import s3fs
 
+    timeouts = storage_timeouts()
     client_kwargs: dict[str, Any] = {}
     if region:
         client_kwargs["region_name"] = region
-    return s3fs.S3FileSystem(
+    fs = s3fs.S3FileSystem(
         key=key,
         secret=secret,
         token=token,
         endpoint_url=endpoint_url or None,
         client_kwargs=client_kwargs,
         config_kwargs={
-            "connect_timeout": 10,
-            "read_timeout": 60,
-            "retries": {"max_attempts": 3, "mode": "standard"},
+            "connect_timeout": timeouts.connect,
+            "read_timeout": timeouts.read,
+            "retries": {"max_attempts": BOTOCORE_ATTEMPTS, "mode": "standard"},
         },
         skip_instance_cache=True,
         use_listings_cache=False,
     )
+    fs.retries = S3FS_ATTEMPTS
+    return fs
 
 
 class S3ProtocolSource(ObjectStoreSource):
@@ -91,6 +102,39 @@ class S3ProtocolSource(ObjectStoreSource):
                 return
             kwargs["ContinuationToken"] = token
 
+    # Reads pinned to the listed version: VersionId when the listing has one (the old version
+    # stays readable on a versioned bucket), else If-Match on the ETag (412 once rewritten).
+
+    def pins_version(self, fs: Any, entry: FileEntry) -> bool:
+        return bool(_version_id(entry) or entry.etag)
+
+    def read_range(self, fs: Any, entry: FileEntry, start: int, end: int) -> bytes:
+        if not self.pins_version(fs, entry):
+            return super().read_range(fs, entry, start, end)
+        if start >= end:
+            return b""
+        from fsspec.asyn import sync
+
+        bucket, _, key = entry.path.partition("/")
+        version = _version_id(entry)
+        pin = {"VersionId": version} if version else {"IfMatch": f'"{entry.etag}"'}
+
+        async def get() -> bytes:
+            response = await fs._call_s3(
+                "get_object", Bucket=bucket, Key=key, Range=f"bytes={start}-{end - 1}", **pin
+            )
+            try:
+                return bytes(await response["Body"].read())
+            finally:
+                response["Body"].close()
+
+        try:
+            return bytes(sync(fs.loop, get))
+        except Exception as exc:
+            if _precondition_failed(exc):
+                raise changed_while_reading(entry) from exc
+            raise
+
     def test(self, auth: AuthParams, fs: Any) -> str:
         bucket = str(auth.get("bucketName") or "")
         if bucket:
@@ -99,6 +143,27 @@ class S3ProtocolSource(ObjectStoreSource):
             return f"listed bucket {bucket!r}"
         buckets = fs.call_s3("list_buckets").get("Buckets", [])
         return f"listed {len(buckets)} buckets"
+
+
+def _version_id(entry: FileEntry) -> str | None:
+    """The entry's S3 version id; "null" (versioning suspended, or the object written before
+    it was enabled) is no pin: the next write replaces the null version."""
+    return entry.version if entry.version and entry.version != "null" else None
+
+
+def _precondition_failed(exc: BaseException) -> bool:
+    """Whether S3 answered 412: the object is no longer the ETag an If-Match named."""
+    current: BaseException | None = exc
+    for _ in range(5):  # s3fs chains botocore's ClientError as the cause of an OSError
+        if current is None:
+            return False
+        response = getattr(current, "response", None)
+        if isinstance(response, dict):
+            error = response.get("Error", {})
+            status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            return error.get("Code") == "PreconditionFailed" or status == 412
+        current = current.__cause__ or current.__context__
+    return False
 
 
 class S3Files(S3ProtocolSource):

@@ -20,6 +20,7 @@ from lakefeed.storage import FileEntry, SourceType
 from lakefeed.storage.entries import to_utc
 from lakefeed.storage.footers import FooterResult, pooled_reader, read_footers
 from lakefeed.storage.listing import list_path
+from lakefeed.storage.timeouts import storage_timeouts
 from lakefeed_sftp.spec import PUBLIC_KEY, SPEC
 
 
@@ -145,12 +146,16 @@ class SftpFiles(SourceType):
     requires = (("paramiko", "lakefeed[sftp]"),)
 
     def filesystem(self, auth: AuthParams) -> Any:
+        # The connection's own timeout, within the bounds the session sets.
+        timeouts = storage_timeouts()
+        reply = min(float(auth["timeout"]), timeouts.read)
         ssh_kwargs: dict[str, Any] = {
             "port": auth["port"],
             "username": auth["userName"],
-            "timeout": auth["timeout"],
-            "banner_timeout": auth["timeout"],
-            "auth_timeout": auth["timeout"],
+            "timeout": min(float(auth["timeout"]), timeouts.connect),
+            "banner_timeout": reply,
+            "auth_timeout": reply,
+            "channel_timeout": reply,
             "allow_agent": False,
             "look_for_keys": False,
         }
@@ -162,7 +167,7 @@ class SftpFiles(SourceType):
             "check_host_key": auth["hostKeyChecking"],
             "known_hosts": auth.get("knownHosts"),
             "keepalive": auth["keepalive"],
-            "timeout": auth["timeout"],
+            "timeout": reply,
             "max_connections": auth["maxConcurrentConnections"],
         }
         cls = _make_filesystem_class()
@@ -218,10 +223,10 @@ class SftpFiles(SourceType):
                         return opened[-1]
                 return idle.get()
 
-        def read_range(path: str, start: int, end: int) -> bytes:
+        def read_range(entry: FileEntry, start: int, end: int) -> bytes:
             conn = acquire()
             try:
-                return bytes(conn.cat_file(path, start=start, end=end))
+                return bytes(conn.cat_file(entry.path, start=start, end=end))
             finally:
                 idle.put(conn)
 

@@ -11,6 +11,7 @@ from lakefeed.errors import (
     StorageAuthenticationFailed,
     StorageError,
     StorageNotFound,
+    StoragePathInvalid,
     StoragePermissionDenied,
     StorageUnreachable,
 )
@@ -39,6 +40,7 @@ class AuthenticationException(Exception):
         (OSError(errno.EHOSTUNREACH, "No route"), StorageUnreachable),
         (TimeoutError("timed out"), StorageUnreachable),
         (Exception("host key for 127.0.0.1 not found in known_hosts"), HostKeyRejected),
+        (OSError(errno.ENAMETOOLONG, "File name too long"), StoragePathInvalid),
         (ValueError("something else"), StorageError),
     ],
 )
@@ -57,6 +59,12 @@ def test_translate_redacts_secrets_and_fragments() -> None:
     assert "AbCdEf0123456789" not in str(error)
     assert "********" in str(error)
     assert error.fix
+
+
+def test_a_generic_storage_error_carries_its_cause_in_the_message() -> None:
+    error = translate(OSError(5, "disk on fire"), action="listing 'x'", source="'raw'")
+    assert type(error) is StorageError
+    assert "disk on fire" in error.message and "below" not in str(error.fix)
 
 
 def test_redact_longest_first() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion_suite import IngestionSuite, IngestSource
+from ingestion_suite import IngestionSuite, IngestSource, Scenario, rewrite_during_a_run
 from tests_support import server_env
 
 pytestmark = pytest.mark.servers
@@ -40,7 +40,51 @@ class TestSftpIngestion(IngestionSuite):
             "knownHosts": Path(server_env("LAKEFEED_TEST_SFTP_KNOWN_HOSTS")).read_text(),
         }
         root = server_env("LAKEFEED_TEST_SFTP_ROOT")
-        return IngestSource("sftp", "Basic Authentication for sftp", params, f"{root}/ingest")
+        return IngestSource(
+            "sftp",
+            "Basic Authentication for sftp",
+            params,
+            f"{root}/ingest",
+            same_size_rewrites_visible=False,  # size and whole-second mtime only
+        )
+
+
+def other_source(backend: str) -> IngestSource:
+    """The backends the whole suite does not run on (their storage contract covers the rest)."""
+    if backend == "s3-rgw":
+        params = {
+            "s3AccessKey": server_env("LAKEFEED_TEST_RGW_ACCESS_KEY"),
+            "s3SecretKey": server_env("LAKEFEED_TEST_RGW_SECRET_KEY"),
+            "serviceUrl": server_env("LAKEFEED_TEST_RGW_ENDPOINT"),
+        }
+        return IngestSource("amazon-s3", "Access Key", params, "/lakefeed-rgw-ingest")
+    if backend == "azure-blob":
+        params = {"connectionString": server_env("LAKEFEED_TEST_AZURE_CONNECTION_STRING")}
+        return IngestSource("azure-blob", "ConnectionString", params, "/lakefeed-ingest")
+    if backend == "adls-gen2":
+        account = server_env("LAKEFEED_TEST_AZURE_ACCOUNT_NAME")
+        params = {
+            "url": f"http://127.0.0.1:10000/{account}",
+            "accountKey": server_env("LAKEFEED_TEST_AZURE_ACCOUNT_KEY"),
+        }
+        return IngestSource(
+            "adls-gen2", "Account Key Authentication for adls-gen2", params, "/lakefeed-adls-ingest"
+        )
+    assert backend == "google-cloud"
+    params = {"serviceUrl": server_env("LAKEFEED_TEST_GCS_ENDPOINT")}
+    return IngestSource(
+        "google-cloud", "Anonymous Access for google-cloud", params, "/lakefeed-gcs-ingest"
+    )
+
+
+@pytest.mark.parametrize("same_size", [False, True], ids=["other-size", "same-size"])
+@pytest.mark.parametrize("backend", ["s3-rgw", "azure-blob", "adls-gen2", "google-cloud"])
+def test_file_rewritten_during_a_run_lands_once(
+    tmp_path: Path, backend: str, same_size: bool
+) -> None:
+    """The suite's rewrite-during-a-run scenario on the backends it does not run on."""
+    scenario = Scenario(tmp_path / "home", other_source(backend))
+    rewrite_during_a_run(scenario, same_size=same_size)
 
 
 def test_a_run_reads_each_footer_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -50,8 +94,6 @@ def test_a_run_reads_each_footer_once(tmp_path: Path, monkeypatch: pytest.Monkey
     from typing import Any
 
     import s3fs
-
-    from ingestion_suite import Scenario
 
     scenario = Scenario(tmp_path / "home", s3_source())
     for n in range(6):

@@ -20,7 +20,9 @@ from lakefeed.storage.parquet import (
 
 #: (entry, footer) or (entry, the exception that stopped it)
 FooterResult = tuple[FileEntry, ParquetFooter | BaseException]
-RangeReader = Callable[[list[tuple[str, int, int]]], list[bytes | BaseException]]
+#: Reads a batch of ``(entry, start, end)`` byte ranges, each of the version ``entry`` names
+#: where the backend pins versions; an exception in place of a range that failed.
+RangeReader = Callable[[list[tuple[FileEntry, int, int]]], list[bytes | BaseException]]
 
 
 def _ok(result: bytes | BaseException) -> bytes:
@@ -34,7 +36,7 @@ def _finish(entry: FileEntry, tail: bytes, read: RangeReader) -> ParquetFooter:
         needed = footer_length(entry, tail)
     except NotParquet as exc:
         # Only now pay for the head: a file that starts like Parquet was cut short.
-        head = tail[:4] if len(tail) == entry.size else _ok(read([(entry.path, 0, 4)])[0])
+        head = tail[:4] if len(tail) == entry.size else _ok(read([(entry, 0, 4)])[0])
         if head == MAGIC:
             raise CorruptParquet(
                 f"{entry.path!r} is truncated: it starts like a Parquet file but its footer "
@@ -43,7 +45,7 @@ def _finish(entry: FileEntry, tail: bytes, read: RangeReader) -> ParquetFooter:
             ) from exc
         raise
     if needed > len(tail):
-        tail = _ok(read([(entry.path, entry.size - needed, entry.size)])[0])
+        tail = _ok(read([(entry, entry.size - needed, entry.size)])[0])
     return parse_footer(entry, tail)
 
 
@@ -68,7 +70,7 @@ def read_footers(
                 results[i] = exc
                 continue
             start, end = tail_range(entry)
-            ranges.append((entry.path, start, end))
+            ranges.append((entry, start, end))
             readable.append(i)
         tails = read(ranges) if ranges else []
         for i, tail in zip(readable, tails, strict=True):
@@ -81,22 +83,24 @@ def read_footers(
 
 
 def async_reader(fs: Any) -> RangeReader:
-    """Ranges through ``cat_ranges``: concurrent requests on an async filesystem's event loop."""
+    """Ranges through ``cat_ranges``: concurrent requests on an async filesystem's event loop
+    (of whatever version is current: no pinning)."""
 
-    def read(ranges: list[tuple[str, int, int]]) -> list[bytes | BaseException]:
-        paths, starts, ends = (list(x) for x in zip(*ranges, strict=True))
+    def read(ranges: list[tuple[FileEntry, int, int]]) -> list[bytes | BaseException]:
+        entries, starts, ends = (list(x) for x in zip(*ranges, strict=True))
+        paths = [entry.path for entry in entries]
         return list(fs.cat_ranges(paths, starts, ends, on_error="return"))
 
     return read
 
 
 def pooled_reader(
-    pool: ThreadPoolExecutor, read_range: Callable[[str, int, int], bytes]
+    pool: ThreadPoolExecutor, read_range: Callable[[FileEntry, int, int], bytes]
 ) -> RangeReader:
-    """Ranges read by ``read_range(path, start, end)`` on ``pool``'s threads; an exception is
+    """Ranges read by ``read_range(entry, start, end)`` on ``pool``'s threads; an exception is
     returned in place of its range's bytes, so one bad file never stops the others."""
 
-    def read_one(r: tuple[str, int, int]) -> bytes | BaseException:
+    def read_one(r: tuple[FileEntry, int, int]) -> bytes | BaseException:
         try:
             return bytes(read_range(*r))
         except Exception as exc:

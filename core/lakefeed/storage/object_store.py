@@ -21,6 +21,9 @@ PAGE_SIZE = 1000
 class ObjectStoreSource(SourceType):
     """A SourceType whose paths are ``bucket/key`` and whose listings come in pages."""
 
+    #: footers are read on threads that each wait for one request (pinned reads)
+    read_concurrency = 32
+
     def head(self, fs: Any, bucket: str, key: str) -> FileEntry | None:
         """The object ``key`` in ``bucket``, or None when there is none."""
         raise NotImplementedError
@@ -33,6 +36,10 @@ class ObjectStoreSource(SourceType):
     def prefix_exists(self, fs: Any, bucket: str, prefix: str) -> bool:
         """Whether any object, a folder marker included, starts with ``prefix``."""
         raise NotImplementedError
+
+    def stat(self, fs: Any, entry: FileEntry) -> FileEntry | None:
+        bucket, _, key = entry.path.strip("/").partition("/")
+        return self.head(fs, bucket, key)
 
     def list_files(self, fs: Any, path: str, *, recursive: bool) -> Iterator[FileEntry]:
         base, pattern = split_glob(path)

@@ -5,20 +5,33 @@ Every vendor exception that crosses this class becomes a lakefeed error with sec
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lakefeed.errors import InvalidRequest, LakefeedError, StorageError
+from lakefeed.errors import (
+    FileChangedWhileReading,
+    InvalidRequest,
+    LakefeedError,
+    StorageError,
+    StorageNotFound,
+    StorageTimeout,
+)
 from lakefeed.secrets import AuthParams
 from lakefeed.storage.entries import FileEntry
 from lakefeed.storage.errors import translate
 from lakefeed.storage.listing import is_file_info, split_glob
 from lakefeed.storage.parquet import ParquetFooter
 from lakefeed.storage.source import SourceType
+from lakefeed.storage.timeouts import StorageTimeouts, using_timeouts
+from lakefeed.storage.versions import changed_while_reading, same_version, version_file
 from lakefeed.values import jsonable
+
+if TYPE_CHECKING:
+    from lakefeed.storage.endpoints import EndpointPolicy
 
 PREVIEW_MAX_ROWS = 100
 
@@ -58,10 +71,24 @@ class Preview:
 class StorageSession:
     """A source type opened with one connection's auth params."""
 
-    def __init__(self, source_type: SourceType, auth: AuthParams, *, label: str | None = None):
+    def __init__(
+        self,
+        source_type: SourceType,
+        auth: AuthParams,
+        *,
+        label: str | None = None,
+        endpoints: EndpointPolicy | None = None,
+        timeouts: StorageTimeouts | None = None,
+    ):
+        """``endpoints``: the policy of ``lakefeed serve``, checked each time the session
+        connects; with it, errors also never quote what an endpoint sent. None (the CLI and
+        the Python API): any endpoint. ``timeouts``: how long connecting, reading and a
+        connection test may take."""
         self.source_type = source_type
         self.auth = auth
         self.label = label or source_type.spec.name
+        self.endpoints = endpoints
+        self.timeouts = timeouts or StorageTimeouts()
 
     @contextmanager
     def _errors(self, action: str) -> Iterator[None]:
@@ -78,15 +105,80 @@ class StorageSession:
             return exc
         return self._translate(exc, action)
 
-    def open_input(self, path: str) -> Any:
-        """A file object (or local path) for pyarrow to read ``path`` from, as fast as the
-        backend allows: local files are read natively, remote ones through fsspec."""
+    def open_input(self, entry: FileEntry) -> Any:
+        """A file object (or local path) for pyarrow to read ``entry`` from, as fast as the
+        backend allows: local files are read natively, remote ones through fsspec, pinned to
+        the listed version where the backend pins (:meth:`SourceType.pins_version`). Use
+        :meth:`reading`, which also checks the version where the backend cannot pin it."""
         from fsspec.implementations.local import LocalFileSystem
 
+        path = entry.path
         if isinstance(self.fs, LocalFileSystem):
             return path
         with self._errors(f"opening {path!r}"):
-            return self.fs.open(path, "rb")
+            source_type, fs = self.source_type, self.fs
+            if source_type.pins_version(fs, entry):
+                return version_file(
+                    fs, entry, lambda start, end: source_type.read_range(fs, entry, start, end)
+                )
+            return fs.open(path, "rb")
+
+    @contextmanager
+    def reading(self, entry: FileEntry) -> Iterator[Any]:
+        """:meth:`open_input` for the block, closed after it; what is read is the version
+        ``entry`` names, or :class:`FileChangedWhileReading` is raised.
+
+        Where the backend cannot pin the version, the file is re-statted before it is opened
+        and after the block, and must still be its listed version (call this once the listing
+        is over: the stat may use the listing's connection). A storage or Parquet error inside
+        the block becomes FileChangedWhileReading when the file changed meanwhile: a file
+        rewritten under the reader is not corrupt.
+        """
+        with self._errors(f"opening {entry.path!r}"):
+            pinned = self.source_type.pins_version(self.fs, entry)
+        if not pinned:
+            self._check_version(entry)
+        source = self.open_input(entry)
+        try:
+            yield source
+        except Exception as exc:
+            if isinstance(exc, FileChangedWhileReading) or (
+                isinstance(exc, LakefeedError) and not isinstance(exc, StorageError)
+            ):
+                raise
+            changed = self.changed(entry)
+            if changed is not None:
+                raise changed from exc
+            raise
+        finally:
+            if hasattr(source, "close"):
+                source.close()
+        if not pinned:
+            self._check_version(entry)
+
+    def changed(self, entry: FileEntry) -> FileChangedWhileReading | None:
+        """The error to report for ``entry`` when the file exists but is no longer the version
+        it names; None when it still is, is gone, or cannot be looked at now. Ask it about a
+        file whose read failed: a failure of a file that changed is that change."""
+        try:
+            current = self.source_type.stat(self.fs, entry)
+        except Exception:
+            return None  # the read's own error stands
+        if current is None or same_version(entry, current):
+            return None
+        return changed_while_reading(entry, current)
+
+    def _check_version(self, entry: FileEntry) -> None:
+        with self._errors(f"checking {entry.path!r}"):
+            current = self.source_type.stat(self.fs, entry)
+        if current is None:
+            raise StorageNotFound(
+                f"{entry.path!r} no longer exists on {self.label!r}: it was deleted after "
+                "it was listed.",
+                fix="Nothing to do: a file that is deleted is not ingested.",
+            )
+        if not same_version(entry, current):
+            raise changed_while_reading(entry, current)
 
     def _translate(self, exc: BaseException, action: str) -> LakefeedError:
         return translate(
@@ -95,25 +187,78 @@ class StorageSession:
             source=repr(self.label),
             secrets=self.auth.secret_values(),
             error_class=self.source_type.translate_error(exc),
+            remote_text=self.endpoints is None,
         )
+
+    def check_endpoints(self, *, connecting: bool = False) -> None:
+        """Raise :class:`lakefeed.errors.EndpointForbidden` when the session has an endpoint
+        policy and one of the connection's endpoints is refused by it (no-op without one).
+        ``connecting``: the addresses are the ones about to be used, so a host that does not
+        resolve is refused too."""
+        if self.endpoints is not None:
+            with self._errors("checking the endpoints"):
+                endpoints = self.source_type.endpoints(self.auth)
+            self.endpoints.check(endpoints, source=repr(self.label), connecting=connecting)
 
     @cached_property
     def fs(self) -> Any:
         self.source_type.check_installed()
-        with self._errors("connecting"):
+        self.check_endpoints(connecting=True)
+        with self._errors("connecting"), using_timeouts(self.timeouts):
             return self.source_type.filesystem(self.auth)
 
     def resolve(self, path: str) -> str:
+        """``path`` (relative to the connection's root, absolute, or a URL) as the backend
+        names it. A NUL byte is refused: no storage names a file with one, and filesystems and
+        SDKs fail on it each in their own way."""
+        if "\x00" in path:
+            raise InvalidRequest(
+                f"Path {path!r} contains a NUL byte.", fix="Remove the NUL byte (\\x00)."
+            )
         return self.source_type.resolve(self.auth, self.fs, path)
 
     # -- operations ----------------------------------------------------------------------------
 
-    def test(self) -> str:
-        """Raise a lakefeed error when the connection does not work; describe it when it does."""
+    def test(self, *, timeout: float | None = None) -> str:
+        """Raise a lakefeed error when the connection does not work; describe it when it does.
+
+        The whole test gives up after ``timeout`` seconds (default: ``timeouts.test``) with
+        :class:`StorageTimeout`; a vendor client still waiting then ends in the background,
+        within its own connect and read timeouts."""
+        deadline = self.timeouts.test if timeout is None else timeout
+        outcome: list[tuple[str | None, BaseException | None]] = []
+
+        def work() -> None:
+            try:
+                outcome.append((self._test(), None))
+            except BaseException as exc:  # handed to the waiting thread
+                outcome.append((None, exc))
+
+        worker = threading.Thread(target=work, name="lakefeed-connection-test", daemon=True)
+        worker.start()
+        worker.join(deadline)
+        if not outcome:
+            endpoint = self.source_type.endpoint(self.auth)
+            where = f" at {endpoint[0]}:{endpoint[1]}" if endpoint else ""
+            raise StorageTimeout(
+                f"Storage timed out while testing the connection on {self.label!r}: the "
+                f"storage{where} did not answer within {deadline:g} s.",
+                fix="Check that the endpoint and port are the storage service's and that it "
+                "is up; if it is only slow, allow more time with LAKEFEED_CONNECT_TIMEOUT "
+                "(or `lakefeed connections test --timeout`).",
+            )
+        detail, error = outcome[0]
+        if error is not None:
+            raise error
+        assert detail is not None
+        return detail
+
+    def _test(self) -> str:
+        self.check_endpoints(connecting=True)
         endpoint = self.source_type.endpoint(self.auth)
         if endpoint is not None:
             with self._errors(f"connecting to {endpoint[0]}:{endpoint[1]}"):
-                check_reachable(*endpoint)
+                check_reachable(*endpoint, timeout=self.timeouts.connect)
         with self._errors("testing the connection"):
             return self.source_type.test(self.auth, self.fs)
 

@@ -73,6 +73,16 @@ class SourceType:
         None for backends without a network endpoint."""
         return None
 
+    def endpoints(self, auth: AuthParams) -> list[tuple[str, int]]:
+        """Every ``(host, port)`` a connection with these params makes lakefeed contact: the
+        storage endpoint, and any other the params name (a token URL, a second endpoint).
+        ``lakefeed serve`` refuses connections whose endpoints resolve to loopback, private
+        or link-local addresses unless its operator allows them
+        (:mod:`lakefeed.storage.endpoints`), so a plugin whose params name more than one
+        host must list them all here. Default: :meth:`endpoint`, when there is one."""
+        endpoint = self.endpoint(auth)
+        return [] if endpoint is None else [endpoint]
+
     def entry_from_info(self, info: dict[str, Any]) -> FileEntry:
         return entry_from_info(info)
 
@@ -81,16 +91,43 @@ class SourceType:
         return list_path(fs, path, recursive=recursive, to_entry=self.entry_from_info)
 
     def read_footers(self, fs: Any, entries: Iterable[FileEntry]) -> Iterator[FooterResult]:
-        """Parquet footers of ``entries``, in order, one ranged read per file where possible."""
-        if getattr(fs, "async_impl", False):
+        """Parquet footers of ``entries``, in order, one ranged read per file where possible,
+        each through :meth:`read_range` (so pinned to the listed version where it pins)."""
+        if getattr(fs, "async_impl", False) and type(self).read_range is SourceType.read_range:
+            # The default read_range, as concurrent requests on the filesystem's event loop.
             yield from read_footers(entries, async_reader(fs))
             return
         with ThreadPoolExecutor(max_workers=self.read_concurrency) as pool:
 
-            def read_range(path: str, start: int, end: int) -> bytes:
-                return bytes(fs.cat_file(path, start=start, end=end))
+            def read_range(entry: FileEntry, start: int, end: int) -> bytes:
+                return self.read_range(fs, entry, start, end)
 
             yield from read_footers(entries, pooled_reader(pool, read_range))
+
+    # -- reading the listed version ------------------------------------------------------------
+
+    def pins_version(self, fs: Any, entry: FileEntry) -> bool:
+        """Whether :meth:`read_range` reads only the version ``entry`` names: once the file is
+        another version, it reads that version still (S3 ``VersionId``) or raises
+        :class:`lakefeed.errors.FileChangedWhileReading` (``If-Match`` on the etag). False by
+        default: lakefeed then re-stats the file with :meth:`stat` before and after reading it
+        and compares the two, which is as safe but one request dearer and blind to a rewrite
+        that keeps the size and modification time."""
+        return False
+
+    def read_range(self, fs: Any, entry: FileEntry, start: int, end: int) -> bytes:
+        """Bytes ``[start, end)`` of the file ``entry`` names; of its listed version when
+        :meth:`pins_version` is true. Used for footers and, through a buffered file, for data."""
+        return bytes(fs.cat_file(entry.path, start=start, end=end))
+
+    def stat(self, fs: Any, entry: FileEntry) -> FileEntry | None:
+        """The file ``entry`` names as it is now, or None when it no longer exists. Compared
+        with the listed entry (only what both carry) to tell whether the file changed."""
+        try:
+            info = fs.info(entry.path)
+        except FileNotFoundError:
+            return None
+        return self.entry_from_info(info)
 
     def test(self, auth: AuthParams, fs: Any) -> str:
         """Check that the connection works; return a short description of what was reached."""

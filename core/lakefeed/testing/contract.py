@@ -26,6 +26,7 @@ import pytest
 
 from lakefeed.errors import (
     CorruptParquet,
+    FileChangedWhileReading,
     InvalidAuthParams,
     InvalidRequest,
     NotParquet,
@@ -99,6 +100,12 @@ def table_a(start: int, rows: int) -> pa.Table:
         },
         schema=SCHEMA_A,
     )
+
+
+#: A file as listed, and what it is rewritten with: new ids and another size (SFTP tells
+#: versions apart by size and whole-second modification time only).
+LISTED = table_a(1000, 100)
+REWRITTEN = table_a(5000, 150)
 
 
 def nested_table() -> pa.Table:
@@ -354,6 +361,66 @@ class StorageContract:
             assert isinstance(failure.error, error), (name, failure.error)
             assert name in str(failure.error) and failure.error.fix
 
+    # -- reading the listed version ------------------------------------------------------------
+
+    def test_footer_and_data_of_two_versions_are_never_combined(
+        self, session: StorageSession, base: str
+    ) -> None:
+        path = f"{base}/race/before-open.parquet"
+        listed_bytes = parquet_bytes(LISTED)
+        put(session, {path: listed_bytes})
+        (listed,) = session.ls(path)
+        (footer,) = session.footers([listed])
+        assert isinstance(footer, ParquetFooter)
+        put(session, {path: parquet_bytes(REWRITTEN)})
+
+        source_type, fs = session.source_type, session.fs
+        if source_type.pins_version(fs, listed):
+            # The server honours the pin: the listed version's bytes, or a refusal.
+            try:
+                pinned = source_type.read_range(fs, listed, 0, listed.size)
+            except FileChangedWhileReading:
+                pass
+            else:
+                assert pinned == listed_bytes
+
+        # The listed version's footer with whatever the file holds now.
+        _read_listed_or_refused(session, listed, footer)
+        # The footer read after the rewrite: refused where reads are pinned. Elsewhere it is the
+        # new version's (and reading under the listed identity is refused), or it fails at the
+        # listed size, and changed() tells that failure for what it is.
+        (again,) = session.footers([listed])
+        if isinstance(again, FileFailure):
+            error = again.error
+            if not isinstance(error, FileChangedWhileReading):
+                error = session.changed(listed) or error
+            assert isinstance(error, FileChangedWhileReading), again.error
+        else:
+            assert again.num_rows in (LISTED.num_rows, REWRITTEN.num_rows)
+            _read_listed_or_refused(session, listed, again)
+
+    def test_file_rewritten_while_it_is_read_is_refused(
+        self, session: StorageSession, base: str
+    ) -> None:
+        path = f"{base}/race/while-reading.parquet"
+        put(session, {path: parquet_bytes(LISTED)})
+        (listed,) = session.ls(path)
+        (footer,) = session.footers([listed])
+        assert isinstance(footer, ParquetFooter)
+
+        def rewrite() -> None:
+            put(session, {path: parquet_bytes(REWRITTEN)})
+
+        _read_listed_or_refused(session, listed, footer, midway=rewrite)
+
+        # The file as it is now is a new version, read in full.
+        (current,) = session.ls(path)
+        (new_footer,) = session.footers([current])
+        assert isinstance(new_footer, ParquetFooter)
+        with session.reading(current) as source:
+            table = pq.ParquetFile(source, metadata=new_footer.file_metadata).read()
+        assert table.equals(REWRITTEN)
+
     # -- explore and preview -------------------------------------------------------------------
 
     def test_explore_folder_lists_files_and_folders(
@@ -393,6 +460,29 @@ class StorageContract:
     ) -> None:
         with pytest.raises(NotParquet):
             session.preview(f"{base}/bad/text.parquet")
+
+
+def _read_listed_or_refused(
+    session: StorageSession,
+    listed: FileEntry,
+    footer: ParquetFooter,
+    *,
+    midway: Callable[[], None] | None = None,
+) -> None:
+    """Read ``listed`` with ``footer`` (running ``midway`` after opening): either the listed
+    version's rows come back — a backend may still serve that version (S3 ``VersionId`` on a
+    versioned bucket) — or FileChangedWhileReading is raised. Never rows of another version,
+    never another error."""
+    try:
+        with session.reading(listed) as source:
+            parquet = pq.ParquetFile(source, metadata=footer.file_metadata)
+            if midway is not None:
+                midway()
+            table = parquet.read()
+    except FileChangedWhileReading as exc:
+        assert listed.path in str(exc) and exc.fix and "next run" in exc.fix
+        return
+    assert table.equals(LISTED), "rows of another version were read as the listed one"
 
 
 def put(session: StorageSession, payload: dict[str, bytes]) -> None:

@@ -4,11 +4,13 @@ implementation that checks signatures), plus S3-specific behaviour."""
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from lakefeed import Lakefeed
+from lakefeed.flows.runner import RunProgress
 from lakefeed.testing.contract import ContractBackend, StorageContract, ensure_folder, put
 from tests_support import server_env
 
@@ -115,3 +117,48 @@ def test_listing_pages_do_not_materialise_the_folder(bucket_files: tuple[Lakefee
     assert first.name == "f0000" and calls.count("list_objects_v2") == 1
     assert sum(1 for _ in listing) == 1499
     assert calls.count("list_objects_v2") == 2  # 1,000 keys per page
+
+
+def rgw_params() -> dict[str, Any]:
+    return {
+        "s3AccessKey": server_env("LAKEFEED_TEST_RGW_ACCESS_KEY"),
+        "s3SecretKey": server_env("LAKEFEED_TEST_RGW_SECRET_KEY"),
+        "serviceUrl": server_env("LAKEFEED_TEST_RGW_ENDPOINT"),
+    }
+
+
+@pytest.mark.parametrize("server", ["moto", "rgw"])
+def test_versioned_bucket_reads_the_listed_version_after_a_rewrite(
+    tmp_path: Path, server: str
+) -> None:
+    """A single file listed with its VersionId is read at that version even once rewritten:
+    the run ingests the listed version (under its own identity), the next run the new one."""
+    from ingestion_suite import IngestSource, Scenario, expected_ids, file_summary, parquet_bytes
+
+    params = moto_params() if server == "moto" else rgw_params()
+    source = IngestSource("amazon-s3", "Access Key", params, f"/versioned-{uuid.uuid4().hex[:8]}")
+    scenario = Scenario(tmp_path / "home", source)
+    bucket = source.base.strip("/")
+    scenario.session.fs.call_s3(
+        "put_bucket_versioning", Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
+    )
+    scenario.put("a.parquet", scenario.profiles(20, 0))
+    flow = scenario.flow(path=f"{scenario.folder}/a.parquet")
+    rewritten: list[bool] = []
+
+    def rewrite_once_listed(progress: RunProgress) -> None:
+        if not rewritten:  # the first report comes after the listing, before any read
+            scenario.put("a.parquet", scenario.profiles(30, 1000))
+            rewritten.append(True)
+
+    first = scenario.lf.run_flow(flow, progress=rewrite_once_listed)
+
+    assert rewritten and first.status == "success", first.metrics
+    assert file_summary(first)["outputFileCount"] == 1
+    assert scenario.ids() == expected_ids((0, 20))
+    (ledgered,) = scenario.lf.runs.ledger(flow.id)  # under the identity of what was read
+    assert ledgered["entry"]["version"]
+    assert ledgered["entry"]["size"] == len(parquet_bytes(scenario.profiles(20, 0)))
+    second = scenario.lf.run_flow(flow)
+    assert file_summary(second)["inputFileCount"] == 1
+    assert scenario.ids() == expected_ids((0, 20), (1000, 30))

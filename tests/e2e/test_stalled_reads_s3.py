@@ -1,0 +1,90 @@
+"""A run whose source stalls mid-read: the S3 test server behind a proxy that never answers
+some object reads. The stalled file fails (a network failure, retried by the next run), the
+other file is ingested, and the run ends — within the read timeout (LAKEFEED_READ_TIMEOUT)
+times the clients' bounded retries."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from faultproxy import FaultProxy, ProxiedRequest
+from lakefeed import Lakefeed
+from lakefeed.testing.contract import ensure_folder, parquet_bytes, put
+from lakefeed.testing.profiles import create_profile_schema, profile_table
+from tests_support import server_env
+
+pytestmark = pytest.mark.servers
+
+KEYS = {"s3AccessKey": "testing", "s3SecretKey": "testing"}
+
+
+def stalling_ranged_reads_of(
+    name: str, *, skip: int
+) -> tuple[Counter[str], Callable[[ProxiedRequest], bool]]:
+    """A stall rule: ranged GETs of files called ``name`` after the first ``skip`` of them."""
+    seen: Counter[str] = Counter()
+
+    def rule(request: ProxiedRequest) -> bool:
+        if request.method != "GET" or "range" not in request.headers:
+            return False
+        path = request.path.split("?")[0]
+        if not path.endswith(f"/{name}"):
+            return False
+        seen[path] += 1
+        return seen[path] > skip
+
+    return seen, rule
+
+
+@pytest.mark.parametrize(
+    "stalled_read", ["footer", "data"], ids=["stalled-footer", "stalled-row-groups"]
+)
+def test_a_stalled_read_fails_its_file_and_the_run_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stalled_read: str
+) -> None:
+    monkeypatch.setenv("LAKEFEED_READ_TIMEOUT", "1")
+    endpoint = server_env("LAKEFEED_TEST_S3_ENDPOINT")
+    bucket, folder = "lakefeed-stalls", f"in-{uuid.uuid4().hex[:8]}"
+    writer = Lakefeed(home=tmp_path / "writer").session_for(
+        "amazon-s3", {**KEYS, "serviceUrl": endpoint}
+    )
+    ensure_folder(writer.fs, bucket)
+    put(
+        writer,
+        {
+            f"/{bucket}/{folder}/a.parquet": parquet_bytes(profile_table(50)),
+            f"/{bucket}/{folder}/b.parquet": parquet_bytes(profile_table(30, start=50)),
+        },
+    )
+    # The footer is the first ranged read of a file; its row groups are read after it.
+    seen, rule = stalling_ranged_reads_of("a.parquet", skip=0 if stalled_read == "footer" else 1)
+    with FaultProxy(endpoint, stall=rule) as proxy:
+        lf = Lakefeed(home=tmp_path / "home")
+        base = lf.create_connection(
+            "stalling", "amazon-s3", None, {**KEYS, "serviceUrl": proxy.url}
+        )
+        dataset = lf.datasets.create("profiles", create_profile_schema(lf.schemas)["$id"])
+        source = lf.flows.create_source_connection(
+            name="s", base_connection_id=base.id, path=f"{bucket}/{folder}",
+            data_format="parquet_xdm",
+        )  # fmt: skip
+        target = lf.flows.create_target_connection(name="t", dataset_id=dataset.id)
+        flow = lf.flows.create_flow(
+            name="stalls", source_connection_ids=[source.id], target_connection_ids=[target.id],
+            options={"partialIngestionPercent": 50},
+        )  # fmt: skip
+        run = lf.run_flow(flow)
+        assert proxy.stalled, "no read was stalled: the test proves nothing"
+    assert run.state == "completed"
+    summary = run.metrics["fileSummary"]
+    assert (summary["inputFileCount"], summary["failedFileCount"]) == (2, 1), run.metrics
+    (failure,) = run.metrics["statusSummary"]["extensions"]["fileErrors"]
+    assert failure["path"].endswith("/a.parquet")
+    assert failure["code"] in ("LF-2503", "LF-2504"), failure  # unreachable: tried again later
+    assert lf.datasets.read(dataset).num_rows == 30  # b.parquet
+    assert max(seen.values()) >= 2  # the client retried, a bounded number of times
