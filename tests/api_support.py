@@ -49,10 +49,16 @@ class Server:
 
 
 @contextmanager
-def running_server(home: Path, local_roots: Iterable[Path] = ()) -> Iterator[Server]:
-    """A server over ``home`` whose ``LAKEFEED_LOCAL_ROOTS`` is ``local_roots``."""
+def running_server(
+    home: Path, local_roots: Iterable[Path] = (), allow_endpoints: Iterable[str] = ()
+) -> Iterator[Server]:
+    """A server over ``home`` whose ``LAKEFEED_LOCAL_ROOTS`` is ``local_roots`` and whose
+    ``LAKEFEED_ALLOW_ENDPOINTS`` is ``allow_endpoints``. ``Server.lf`` is the unconfined
+    engine (the Python API's view); the app uses a confined copy of it."""
     settings = dataclasses.replace(
-        Settings.load(home), local_roots=tuple(str(root) for root in local_roots)
+        Settings.load(home),
+        local_roots=tuple(str(root) for root in local_roots),
+        allow_endpoints=tuple(allow_endpoints),
     )
     lf = Lakefeed(settings=settings)
     app = create_app(lf)

@@ -30,6 +30,9 @@ def _isolated_home(
         "LAKEFEED_CLIENT_SECRET",
         "LAKEFEED_ORG",
         "LAKEFEED_SANDBOX",
+        "LAKEFEED_ALLOW_ENDPOINTS",
+        "LAKEFEED_CONNECT_TIMEOUT",
+        "LAKEFEED_READ_TIMEOUT",
     ):
         monkeypatch.delenv(var, raising=False)
     yield home

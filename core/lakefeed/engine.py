@@ -17,6 +17,7 @@ from lakefeed.errors import InvalidRequest
 from lakefeed.plugins import Plugins, get_plugins
 from lakefeed.specs import ConnectionSpec
 from lakefeed.storage.session import StorageSession
+from lakefeed.storage.timeouts import StorageTimeouts
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from lakefeed.scheduling.backlog import BacklogStore
     from lakefeed.schema.conform import TargetSchema
     from lakefeed.schema.registry import SchemaRegistry
+    from lakefeed.storage.endpoints import EndpointPolicy
 
 
 class Lakefeed:
@@ -46,19 +48,39 @@ class Lakefeed:
         plugins: Plugins | None = None,
         settings: Settings | None = None,
         scope: Scope | None = None,
+        endpoints: EndpointPolicy | None = None,
     ) -> None:
+        """``endpoints``: the endpoints storage sessions may reach (``lakefeed serve``'s
+        policy, see :meth:`confined`); None, the default, reaches any endpoint."""
         self.settings = settings or Settings.load(home)
         self._plugins = plugins
         self.scope = scope or Scope()
+        self.endpoints = endpoints
         self._shared: dict[str, Any] = {}  # the Iceberg catalog, shared with scoped copies
 
     def scoped(self, scope: Scope) -> Lakefeed:
         """The same installation seen from another org and sandbox; shares the database
         engine and the Iceberg catalog, so a server can make one per request cheaply."""
-        other = Lakefeed(settings=self.settings, plugins=self._plugins, scope=scope)
+        return self._copy(scope, self.endpoints)
+
+    def confined(self, endpoints: EndpointPolicy) -> Lakefeed:
+        """The same installation as ``lakefeed serve`` uses it for API clients: every storage
+        session refuses endpoints ``endpoints`` does not allow, when a connection is tested,
+        explored or read and when a run reads it, and its errors never quote what an endpoint
+        sent. This engine itself stays unrestricted."""
+        return self._copy(self.scope, endpoints)
+
+    def _copy(self, scope: Scope, endpoints: EndpointPolicy | None) -> Lakefeed:
+        other = Lakefeed(
+            settings=self.settings, plugins=self._plugins, scope=scope, endpoints=endpoints
+        )
         other.__dict__["db"] = self.db
         other._shared = self._shared
         return other
+
+    def storage_timeouts(self) -> StorageTimeouts:
+        """How long storage sessions may take to test, connect and read (settings)."""
+        return StorageTimeouts(test=self.settings.connect_timeout, read=self.settings.read_timeout)
 
     def iceberg_catalog(self) -> Any:
         """The pyiceberg catalog datasets live in (opened once)."""
@@ -259,14 +281,25 @@ class Lakefeed:
                 "spec); `lakefeed datasets list` shows the datasets.",
             )
         source_type = self.plugins.source_type(connection.connection_spec_id)
-        return StorageSession(source_type, connection.auth, label=connection.name)
+        return StorageSession(
+            source_type,
+            connection.auth,
+            label=connection.name,
+            endpoints=self.endpoints,
+            timeouts=self.storage_timeouts(),
+        )
 
     def session_for(
         self, spec: str, params: Mapping[str, Any], auth_spec_name: str | None = None
     ) -> StorageSession:
         """A session from auth params that are not stored (validated the same way)."""
         source_type = self.plugins.source_type(spec)
-        return StorageSession(source_type, source_type.auth_params(params, auth_spec_name))
+        return StorageSession(
+            source_type,
+            source_type.auth_params(params, auth_spec_name),
+            endpoints=self.endpoints,
+            timeouts=self.storage_timeouts(),
+        )
 
     # -- one-shot ingestion --------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -55,7 +56,12 @@ def test_flow_service_sequence_over_http(tmp_path: Path) -> None:
     }
     put(writer, {path: parquet_bytes(table) for path, table in files.items()})
 
-    with running_server(tmp_path / "server") as server, server.client() as api:
+    # The S3 test server is on loopback: the server must be told it may reach it.
+    allowed = urlsplit(s3["serviceUrl"]).netloc
+    with (
+        running_server(tmp_path / "server", allow_endpoints=[allowed]) as server,
+        server.client() as api,
+    ):
         # 1. The target schema: the Profile class, standard field groups and a tenant one.
         group = created(
             api.post(

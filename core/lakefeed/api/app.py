@@ -7,6 +7,7 @@ execute in a worker pool of the server process, so requests never wait for them.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lakefeed.__about__ import __version__
 from lakefeed.api.errors import error_body, install_error_handlers
+from lakefeed.api.request_guards import RefuseNulBytes
+from lakefeed.api.throttle import LoginThrottle
 from lakefeed.engine import Lakefeed
 
 if TYPE_CHECKING:
@@ -29,7 +32,13 @@ RUN_WORKERS = 2
 
 
 class BodySizeLimit:
-    """Refuse request bodies over ``limit`` bytes, whether declared or streamed."""
+    """Refuse request bodies over ``limit`` bytes, whether declared or streamed.
+
+    A body with a ``Content-Length`` is judged by it (the HTTP server never delivers more than
+    it declares). A chunked body has none, so it is read here, counted as it streams, before
+    any route sees it: a limit raised while a route reads would reach FastAPI's body parsing,
+    which answers such errors with a 400. At most ``limit`` bytes are held.
+    """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -40,24 +49,32 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._too_large(send)
+        if declared is not None:
+            if declared.isdigit() and int(declared) > self.limit:
+                await self._too_large(send)
+                return
+            await self.app(scope, receive, send)
             return
+        chunks: list[bytes] = []
         seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooLarge
-            return message
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.limit:
+                await self._too_large(send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        pending = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
 
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await self._too_large(send)
+        async def replay() -> Message:
+            return pending.pop() if pending else await receive()
+
+        await self.app(scope, replay, send)
 
     async def _too_large(self, send: Send) -> None:
         import json
@@ -81,8 +98,24 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-class _TooLarge(Exception):
-    pass
+def _recover_interrupted(lf: Lakefeed) -> None:
+    from lakefeed.flows.recovery import recover_interrupted
+
+    try:
+        recover_interrupted(lf)
+    except Exception:
+        logging.getLogger("lakefeed.recovery").exception("recovering interrupted runs failed")
+
+
+def confined_engine(lf: Lakefeed, extra_allowed: tuple[str, ...] = ()) -> Lakefeed:
+    """``lf`` as the server uses it for API clients: confined to the endpoints its settings
+    (``LAKEFEED_ALLOW_ENDPOINTS``) and ``extra_allowed`` allow; ``lf`` itself when it is
+    confined already. A bad allow-list entry is :class:`InvalidRequest`."""
+    from lakefeed.storage.endpoints import EndpointPolicy
+
+    if lf.endpoints is not None:
+        return lf
+    return lf.confined(EndpointPolicy((*lf.settings.allow_endpoints, *extra_allowed)))
 
 
 def create_app(
@@ -91,13 +124,19 @@ def create_app(
     max_body_bytes: int = MAX_BODY_BYTES,
     scheduler: Scheduler | None = None,
     scheduler_grace_seconds: float = 30.0,
+    login_throttle: LoginThrottle | None = None,
 ) -> FastAPI:
     """The REST service over ``lf`` (default: the installation of ``LAKEFEED_HOME``). With
     ``scheduler``, the app runs it in a thread while it serves (``lakefeed serve
-    --scheduler``), and stops it on shutdown."""
+    --scheduler``), and stops it on shutdown.
+
+    API clients are confined to the endpoints the server allows: ``lf``'s own policy when it
+    is :meth:`Lakefeed.confined` (build ``scheduler`` over that engine too), else one from
+    its settings' ``LAKEFEED_ALLOW_ENDPOINTS``. ``login_throttle`` counts failed token
+    requests (default: :class:`LoginThrottle`'s limits)."""
     from lakefeed.api import catalog, export, flowservice, ims, metrics, schemaregistry
 
-    engine = lf or Lakefeed()
+    engine = confined_engine(lf or Lakefeed())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -112,6 +151,10 @@ def create_app(
                 daemon=True,
             )
             thread.start()
+        else:
+            # Runs a killed server left inProgress are closed now, not when their flow next
+            # runs (a scheduler does this itself as it starts).
+            app.state.run_workers.submit(_recover_interrupted, engine)
         yield
         stop.set()
         if thread is not None:
@@ -126,11 +169,13 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.lakefeed = engine
+    app.state.login_throttle = login_throttle or LoginThrottle()
     app.state.scheduler = scheduler
     app.state.run_workers = ThreadPoolExecutor(RUN_WORKERS, thread_name_prefix="lakefeed-run")
     install_error_handlers(app)
     for module in (ims, flowservice, catalog, schemaregistry, export, metrics):
         app.include_router(module.router, prefix=module.PREFIX)
+    app.add_middleware(RefuseNulBytes)
     app.add_middleware(BodySizeLimit, limit=max_body_bytes)
     return app
 

@@ -2,7 +2,9 @@
 
 Secret auth params come back as ``********`` in every answer, PATCH included. The dataset
 (Data Lake) base connection carries no auth at all. Local-files connections are confined to the
-server's ``LAKEFEED_LOCAL_ROOTS`` (:mod:`lakefeed.api.local_roots`).
+server's ``LAKEFEED_LOCAL_ROOTS`` (:mod:`lakefeed.api.local_roots`); storage endpoints to
+those the server's policy allows (:mod:`lakefeed.storage.endpoints`), checked here when a
+connection is stored or changed and by the storage session whenever it connects.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ from lakefeed.api.patch import apply_patch, check_etag
 from lakefeed.catalog.connections import Connection
 from lakefeed.errors import InvalidRequest
 from lakefeed.specs import DATASET_TARGET_SPEC_ID, REDACTED
-from lakefeed.storage.session import StorageSession
 
 router = APIRouter(tags=["flowservice"])
 
@@ -75,10 +76,9 @@ def create_connection(who: CallerDep, body: ConnectionBody) -> JSONResponse:
                 "auth is required: auth.specName and auth.params.",
                 fix="GET /connectionSpecs/{id} lists the auth specs and their params.",
             )
-        check_root(
-            lf.settings,
-            lf.session_for(body.connectionSpec.id, body.auth.params, body.auth.specName),
-        )
+        session = lf.session_for(body.connectionSpec.id, body.auth.params, body.auth.specName)
+        check_root(lf.settings, session)
+        session.check_endpoints()
         connection = lf.create_connection(
             body.name,
             body.connectionSpec.id,
@@ -125,9 +125,10 @@ def patch_connection(who: CallerDep, id: str, body: PatchBody, if_match: IfMatch
         secrets = connection.auth.secrets()
         # Secrets left as ******** (or sent back so after a GET) keep their stored values.
         kept = {k: secrets[k] if v == REDACTED and k in secrets else v for k, v in params.items()}
-        source_type = lf.plugins.source_type(connection.connection_spec_id)
-        auth = source_type.auth_params(kept, connection.auth.spec_name)
-        check_root(lf.settings, StorageSession(source_type, auth))
+        session = lf.session_for(connection.connection_spec_id, kept, connection.auth.spec_name)
+        auth = session.auth
+        check_root(lf.settings, session)
+        session.check_endpoints()
     updated = lf.connections.update(
         connection.id,
         name=changed_text(changed, "name", connection.name, required=True),

@@ -171,10 +171,17 @@ def show(connection: str, as_json: bool) -> None:
 
 @connections.command("test")
 @click.argument("connection")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Give up after SECONDS (default: $LAKEFEED_CONNECT_TIMEOUT, else 30).",
+)
 @json_option
-def test(connection: str, as_json: bool) -> None:
+def test(connection: str, timeout: float | None, as_json: bool) -> None:
     """Check that a connection reaches its storage; exit 1 with the reason when not."""
-    detail = engine().session(connection).test()
+    detail = engine().session(connection).test(timeout=timeout)
     if as_json:
         emit_json({"result": True, "detail": detail})
         return

@@ -41,6 +41,14 @@ def is_loopback(host: str) -> bool:
     help="Allow a --host other than loopback (put TLS in front of it).",
 )
 @click.option(
+    "--allow-endpoint",
+    "allow_endpoints",
+    multiple=True,
+    metavar="ENDPOINT",
+    help="Let connections reach this host, host:port or CIDR network although it is "
+    "loopback, link-local or private (repeatable; added to LAKEFEED_ALLOW_ENDPOINTS).",
+)
+@click.option(
     "--scheduler",
     "with_scheduler",
     is_flag=True,
@@ -52,6 +60,7 @@ def serve_command(
     port: int,
     log_level: str,
     allow_remote: bool,
+    allow_endpoints: tuple[str, ...],
     with_scheduler: bool,
     poll_seconds: float,
     lease_seconds: float,
@@ -71,8 +80,10 @@ def serve_command(
     import uvicorn
 
     from lakefeed.api import create_app
+    from lakefeed.api.app import confined_engine
 
-    lf = engine()
+    # API clients reach only the endpoints the operator allows; so do the scheduler's runs.
+    lf = confined_engine(engine(), allow_endpoints)
     scheduler = None
     if with_scheduler:
         from lakefeed.api.local_roots import check_flow
@@ -90,6 +101,13 @@ def serve_command(
         f"local-files connections may read only under LAKEFEED_LOCAL_ROOTS={os.pathsep.join(roots)}"
         if roots
         else "local-files connections are refused over REST (LAKEFEED_LOCAL_ROOTS is not set)",
+        err=True,
+    )
+    assert lf.endpoints is not None
+    allowed = ",".join(entry.text for entry in lf.endpoints.allowed)
+    click.echo(
+        "connections may not reach loopback, link-local or private addresses"
+        + (f" except LAKEFEED_ALLOW_ENDPOINTS={allowed}" if allowed else ""),
         err=True,
     )
     uvicorn.run(app, host=host, port=port, log_level=log_level)

@@ -86,6 +86,16 @@ def test_serve_binds_loopback_unless_allowed(run_cli: RunCli) -> None:
     assert "LF-1001" in refused.stderr and "--allow-remote" in refused.stderr
 
 
+def test_serve_refuses_an_allow_list_entry_it_cannot_read(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refused = run_cli("serve", "--allow-endpoint", "minio internal", code=1)
+    assert "LF-1001" in refused.stderr and "'minio internal' is not an endpoint" in refused.stderr
+    monkeypatch.setenv("LAKEFEED_ALLOW_ENDPOINTS", "127.0.0.1:5000,10.0.0.0/33")
+    refused = run_cli("serve", code=1)
+    assert "'10.0.0.0/33' is not an endpoint to allow" in refused.stderr
+
+
 def test_auth_create_client_and_token(run_cli: RunCli, server: Server) -> None:
     created = json.loads(run_cli("auth", "create-client", "--org", ORG, "--json").stdout)
     assert set(created) == {"apiKey", "clientSecret"}
@@ -220,9 +230,10 @@ def _flow_on_server(server: Server, tmp_path: Path) -> str:
 def test_server_flows_run_show_and_runs(run_cli: RunCli, server: Server, tmp_path: Path) -> None:
     flow_id = _flow_on_server(server, tmp_path)
     over_http = remote(server, run_cli)
-    run = json.loads(over_http("flows", "run", "remote", "--json").stdout)
+    run = json.loads(over_http("flows", "run", "remote", "--json", code=3).stdout)  # 1 bad row
     assert run["flowId"] == flow_id and run["state"] == "completed"
     assert run["metrics"]["statusSummary"]["status"] == "success"
+    assert run["metrics"]["statusSummary"]["extensions"]["outcome"] == "partial"
     assert run["metrics"]["recordSummary"]["outputRecordCount"] == 9
     runs = json.loads(over_http("runs", "list", "--flow", "remote", "--json").stdout)
     assert [r["id"] for r in runs["items"]] == [run["id"]]
@@ -232,7 +243,7 @@ def test_server_flows_run_show_and_runs(run_cli: RunCli, server: Server, tmp_pat
     shown = json.loads(over_http("flows", "show", flow_id, "--json").stdout)["items"][0]
     assert shown["name"] == "remote"
     summary = over_http("runs", "show", run["id"]).stdout
-    assert "success" in summary and "INGEST-1212-400" in summary
+    assert "partial" in summary and "INGEST-1212-400" in summary
     assert "remote" in over_http("runs", "list").stdout
     retry = over_http("flows", "run", "remote", "--retry-failed", code=1)
     assert "--retry-failed works only locally" in retry.stderr
@@ -296,3 +307,72 @@ def test_serve_with_the_scheduler_runs_due_flows(tmp_path: Path) -> None:
     (run,) = lf.runs.list_runs(flow.id)
     assert run.status == "success" and lf.datasets.read(dataset).num_rows == 25
     assert "scheduler" in stderr.decode() and "stopped" in stderr.decode()
+
+
+def test_serve_confines_endpoints_for_api_clients_and_its_scheduler(tmp_path: Path) -> None:
+    """`lakefeed serve` refuses loopback endpoints unless LAKEFEED_ALLOW_ENDPOINTS or
+    --allow-endpoint allow them — for connections created over HTTP and for the runs of its
+    scheduler, whose connections were stored with the (unrestricted) Python API."""
+    from faultproxy import SilentServer
+    from lakefeed import Lakefeed
+    from lakefeed.testing.profiles import create_profile_schema
+
+    home = tmp_path / "home"
+    lf = Lakefeed(home=home)
+    allowed_port = free_port()
+    with SilentServer() as silent:
+        s3 = {"s3AccessKey": "a", "s3SecretKey": "s", "serviceUrl": silent.url}
+        connection = lf.create_connection("loopback", "amazon-s3", None, s3)
+        dataset = lf.datasets.create("profiles", create_profile_schema(lf.schemas)["$id"])
+        source = lf.flows.create_source_connection(
+            name="s", base_connection_id=connection.id, path="bucket/in"
+        )
+        target = lf.flows.create_target_connection(name="t", dataset_id=dataset.id)
+        schedule = {"startTime": int(time.time()), "frequency": "hour", "interval": 1}
+        flow = lf.flows.create_flow(
+            name="hourly", source_connection_ids=[source.id], target_connection_ids=[target.id],
+            schedule=schedule,
+        )  # fmt: skip
+        port = free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-c", "from lakefeed.cli import main; main()", "serve", "--port",
+             str(port), "--log-level", "warning", "--scheduler", "--poll", "0.2",
+             "--allow-endpoint", f"127.0.0.1:{allowed_port}"],
+            env={**os.environ, "LAKEFEED_HOME": str(home),
+                 "LAKEFEED_ALLOW_ENDPOINTS": "10.0.0.0/8"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while not [r for r in lf.runs.list_runs(flow.id) if r.state == "completed"]:
+                assert process.poll() is None, process.stderr.read() if process.stderr else ""
+                assert time.monotonic() < deadline, "the in-process scheduler did not run the flow"
+                time.sleep(0.2)
+            with Server(f"http://127.0.0.1:{port}", lf, home, None).client() as api:
+                fs = "/data/foundation/flowservice/connections"
+
+                def create(url: str) -> httpx.Response:
+                    params = {"s3AccessKey": "a", "s3SecretKey": "s", "serviceUrl": url}
+                    return api.post(fs, json={
+                        "name": f"s3 {url}",
+                        "auth": {"specName": "Access Key", "params": params},
+                        "connectionSpec": {"id": "ecadc60c-7455-4d87-84dc-2a0e293d997b"},
+                    })  # fmt: skip
+
+                assert create(f"http://127.0.0.1:{allowed_port}").status_code == 201
+                assert create("http://10.1.2.3:9000").status_code == 201
+                refused = create(silent.url)
+                assert refused.status_code == 403, refused.text
+                assert refused.json()["report"]["code"] == "LF-2121"
+        finally:
+            process.terminate()
+            _, stderr = process.communicate(timeout=60)
+        assert silent.accepted == 0  # neither the scheduler's run nor anything else reached it
+    (run,) = lf.runs.list_runs(flow.id)
+    assert run.status == "failed"
+    (error,) = run.metrics["statusSummary"]["errors"]
+    assert error["code"] == "LF-2121" and f"127.0.0.1:{silent.port}" in error["message"]
+    assert f"except LAKEFEED_ALLOW_ENDPOINTS=10.0.0.0/8,127.0.0.1:{allowed_port}" in (
+        stderr.decode()
+    )
