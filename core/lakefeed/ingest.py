@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lakefeed.catalog.labels import NAME_MAX_LENGTH
 from lakefeed.errors import (
     ConnectionNotFound,
     InvalidRequest,
@@ -48,7 +49,8 @@ class IngestChain:
         # Keyed on the resolved path: ".", "" and the absolute folder are the same flow.
         resolved = self.lf.session(connection).resolve(path)
         key = hashlib.sha256(f"{connection.id}|{resolved}|{recursive}|{target.id}".encode())
-        flow_name = f"ingest-{target.name}-{key.hexdigest()[:12]}"
+        # The dataset's name cut so that the flow's, with "-source", stays a valid name.
+        flow_name = f"ingest-{target.name[:200]}-{key.hexdigest()[:12]}"
         flows = self.lf.flows
         options: dict[str, Any] = {}
         if partial_ingestion_percent is not None:
@@ -97,6 +99,9 @@ class IngestChain:
                 f"{str(root)!r} is not a folder.", fix="Give the folder that holds the files."
             )
         name = f"local:{root}"
+        if len(name) > NAME_MAX_LENGTH:  # the end of the path, and a digest to tell them apart
+            digest = hashlib.sha256(str(root).encode()).hexdigest()[:12]
+            name = f"local:…{str(root)[-(NAME_MAX_LENGTH - 20) :]}-{digest}"
         try:
             connection = self.lf.connection(name)
         except ConnectionNotFound:
@@ -129,14 +134,19 @@ class IngestChain:
                 f"Dataset {name!r} does not exist, and no schema was given to create it.",
                 fix="Pass a schema (--schema FILE_OR_ID) or --infer to infer it from the files.",
             )
-        if schema is None:
-            schema = self.infer(name, connection, path, recursive)
-        else:
-            schema = self.lf.schemas.get(schema)["$id"]
-        return datasets.create(name, schema)
+        if schema is not None:
+            return datasets.create(name, self.lf.schemas.get(schema)["$id"])
+        inferred = self.infer(name, connection, path, recursive)
+        try:
+            return datasets.create(name, inferred)
+        except BaseException:
+            # All or nothing: the schema (and its class) were made for this dataset only.
+            self.lf.schemas.delete_inferred_schema(inferred)
+            raise
 
     def infer(self, name: str, connection: Connection, path: str, recursive: bool) -> str:
         """A registry schema for the files at ``path``, from their footers."""
+        from lakefeed.datasets.iceberg import check_no_system_column
         from lakefeed.schema.infer import merge_inferred
         from lakefeed.storage.parquet import ParquetFooter
 
@@ -152,6 +162,7 @@ class IngestChain:
                 fix="Check the path with `lakefeed inspect`, or pass --schema.",
             )
         properties, required = merge_inferred(schemas)
+        check_no_system_column(properties, f"The Parquet data at {path!r}")
         created = self.lf.schemas.create_inferred_schema(
             name, properties, required=required, description=f"Inferred from {path}"
         )

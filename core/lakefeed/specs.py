@@ -21,6 +21,8 @@ ParamType = Literal["string", "integer", "boolean"]
 CLOUD_STORAGE_PROVIDER_ID = "0ed90a81-07f4-4586-8190-b40eccef1c5a"
 DATASET_TARGET_SPEC_ID = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
 CLOUD_STORAGE_FLOW_SPEC_ID = "9753525b-82c7-4dce-8a9b-5ccfce2b9876"
+#: Its name, accepted wherever its id is (flows store the id).
+CLOUD_STORAGE_FLOW_SPEC_NAME = "CloudStorageToAEP"
 REDACTED = "********"
 
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
@@ -367,4 +369,4 @@ DATASET_TARGET_SPEC = TargetSpec()
 
 def cloud_storage_flow_spec(source_spec_ids: tuple[str, ...]) -> FlowSpec:
     """``CloudStorageToAEP``: any installed file source into the dataset target."""
-    return FlowSpec(CLOUD_STORAGE_FLOW_SPEC_ID, "CloudStorageToAEP", source_spec_ids)
+    return FlowSpec(CLOUD_STORAGE_FLOW_SPEC_ID, CLOUD_STORAGE_FLOW_SPEC_NAME, source_spec_ids)

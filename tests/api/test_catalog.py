@@ -13,6 +13,7 @@ import pytest
 
 from api_support import ORG, Server, refused
 from lakefeed.catalog.records import Scope
+from lakefeed.datasets.iceberg import namespace_for
 from lakefeed.testing.profiles import create_profile_schema, profile_table
 
 CATALOG = "/data/foundation/catalog"
@@ -162,6 +163,21 @@ def test_a_taken_name_is_409(api: httpx.Client, schema: dict[str, Any]) -> None:
     create(api, "once", schema["$id"])
     body = {"name": "once", "schemaRef": {"id": schema["$id"]}}
     refused(api.post(f"{CATALOG}/dataSets", json=body), 409, "once")
+
+
+def test_a_schema_with_the_lineage_column_is_400_and_makes_nothing(
+    server: Server, api: httpx.Client
+) -> None:
+    lf = server.lf.scoped(Scope(ORG, "prod"))
+    clash = lf.schemas.create_inferred_schema("clash", {"_lakefeed": {"type": "string"}})
+    namespace = namespace_for(ORG, "prod")
+    lf.iceberg_catalog().create_namespace_if_not_exists(namespace)
+    tables_before = lf.iceberg_catalog().list_tables(namespace)
+    body = {"name": "clash", "schemaRef": {"id": clash["$id"]}}
+    answer = refused(api.post(f"{CATALOG}/dataSets", json=body), 400, "'_lakefeed'")
+    assert answer["report"]["code"] == "LF-1203" and "Rename" in answer["report"]["fix"]
+    assert all(d.name != "clash" for d in lf.datasets.list())
+    assert lf.iceberg_catalog().list_tables(namespace) == tables_before
 
 
 def test_batches_of_an_ingest(api: httpx.Client, ingested: dict[str, str]) -> None:

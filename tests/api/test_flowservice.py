@@ -373,6 +373,14 @@ def test_flow_create_rules(api: httpx.Client, landing: Landing) -> None:
     assert api.get(f"{FS}/flows/nope").status_code == 404
 
 
+def test_the_flow_spec_name_is_accepted_as_its_id(api: httpx.Client, landing: Landing) -> None:
+    """docs/reference/rest.md: ``flowSpec.id`` may be ``CloudStorageToAEP``; the flow then
+    answers the spec's id, as if the id had been sent."""
+    flow = create_flow(api, landing, "by spec name", flowSpec={"id": "CloudStorageToAEP"})
+    stored = item(api, f"flows/{flow['flow']['id']}")
+    assert stored["flowSpec"]["id"] == CLOUD_STORAGE_FLOW_SPEC_ID
+
+
 def test_flow_patch_and_actions(api: httpx.Client, landing: Landing) -> None:
     flow = create_flow(api, landing, "patched flow")["flow"]
     url = f"{FS}/flows/{flow['id']}"

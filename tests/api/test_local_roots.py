@@ -3,7 +3,9 @@ allows, and paths through them stay inside the connection's root."""
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,7 +81,7 @@ def forbidden(response: httpx.Response, *words: str) -> str:
     return message
 
 
-def stored_flow(server: Server, root: Path, path: str, name: str) -> str:
+def stored_flow(server: Server, root: Path, path: str, name: str, recursive: bool = False) -> str:
     """A `once` flow over a local-files connection stored with the Python API, which is not
     confined: the REST routes must still refuse to read through it."""
     lf: Lakefeed = server.lf.scoped(Scope(ORG, "prod"))
@@ -87,7 +89,7 @@ def stored_flow(server: Server, root: Path, path: str, name: str) -> str:
     dataset = lf.datasets.create(f"{name}-profiles", schema["$id"])
     base = lf.create_connection(name, "local-files", None, {"rootPath": str(root)})
     source = lf.flows.create_source_connection(
-        name=f"{name}-s", base_connection_id=base.id, path=path
+        name=f"{name}-s", base_connection_id=base.id, path=path, recursive=recursive
     )
     target = lf.flows.create_target_connection(name=f"{name}-t", dataset_id=dataset.id)
     flow = lf.flows.create_flow(
@@ -165,7 +167,9 @@ def test_a_root_outside_is_refused(confined: Server, disk: Disk, root: str) -> N
     }
     with confined.client() as api:
         refused = api.post(f"{FS}/connections", json=local_body(f"root-{root}", roots[root]))
-        message = forbidden(refused, "LAKEFEED_LOCAL_ROOTS", str(disk.drops))
+        message = forbidden(refused, "outside the folders", "LAKEFEED_LOCAL_ROOTS")
+        if root in ("outside", "/"):  # the allowed folders are not told
+            assert str(disk.drops) not in message
         if root == "to-outside":
             assert str(disk.outside) not in message  # where a symlink leads is not told
         assert f"root-{root}" not in api.get(f"{FS}/connections").text
@@ -245,3 +249,24 @@ def test_a_run_reads_only_inside_the_root(confined: Server, disk: Disk) -> None:
     with confined.client() as api:
         forbidden(api.post(f"{FS}/runs", json={"flowId": flow_id}), "outside the connection's root")
         assert api.get(f"{FS}/runs").json()["items"] == []
+
+
+def test_a_link_out_of_the_root_fails_alone_in_a_run(confined: Server, disk: Disk) -> None:
+    """Inside an allowed root, a symlink that leads out is a per-file error of the run naming
+    the link, not where it leads; the other files are read."""
+    flow_id = stored_flow(confined, disk.landing, ".", "with-link", recursive=True)
+    with confined.client() as api:
+        started = api.post(f"{FS}/runs", json={"flowId": flow_id})
+        assert started.status_code == 201, started.text
+        run_id = started.json()["items"][0]["id"]
+        deadline = time.monotonic() + 60
+        while (run := api.get(f"{FS}/runs/{run_id}").json()["items"][0])["state"] != "completed":
+            assert time.monotonic() < deadline, run
+            time.sleep(0.05)
+    errors = run["metrics"]["statusSummary"]["extensions"]["fileErrors"]
+    # The other file was read (the disk's profiles carry another tenant than this org's).
+    assert {e["path"]: e["code"] for e in errors} == {
+        str(disk.escape): "LF-2406",
+        str(disk.landing / "2026" / "a.parquet"): "LF-2425",
+    }
+    assert str(disk.outside) not in json.dumps(run)

@@ -172,3 +172,22 @@ def test_dataset_base_connections_are_listed_and_refused_as_storage(tmp_path: Pa
         )
         assert "LF-1413" not in refused.stderr and "Traceback" not in refused.stderr
     assert lakefeed(tmp_path, "connections", "delete", "lake").returncode == 0
+
+
+def test_a_generic_storage_error_prints_its_cause_and_no_dangling_reference(
+    tmp_path: Path,
+) -> None:
+    """LF-2000 is the storage error no rule recognises: the backend's own words must be in
+    what the CLI prints, since nothing else is ("see the cause below" pointed at nothing)."""
+    root = tmp_path / "land"
+    root.mkdir()
+    (root / "loop").symlink_to("loop")  # ELOOP: not found, not denied, not unreachable
+    created = lakefeed(
+        tmp_path, "connections", "create", "raw", "--spec", "local-files", "-p", f"rootPath={root}"
+    )
+    assert created.returncode == 0, created.stderr
+    out = lakefeed(tmp_path, "ls", "raw", "loop")
+    assert out.returncode == 1
+    printed = " ".join(out.stderr.split())  # rich wraps long lines
+    assert "LF-2000" in printed and "Too many levels of symbolic links" in printed
+    assert "below" not in printed and "Traceback" not in printed

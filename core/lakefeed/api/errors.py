@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,7 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from lakefeed.errors import InvalidRequest, LakefeedError
+from lakefeed.api.server_paths import hider
+from lakefeed.errors import InvalidRequest, LakefeedError, TooManyAttempts
 
 log = logging.getLogger("lakefeed.api")
 ERROR_TYPE = "https://ns.adobe.com/aep/errors/FLOW-{code}-{status}"
@@ -42,21 +44,29 @@ def error_body(
     }
 
 
-def error_response(error: LakefeedError) -> JSONResponse:
+def error_response(
+    error: LakefeedError, hide: Callable[[str], str] = lambda text: text
+) -> JSONResponse:
+    """The error's JSON answer; ``hide`` rewrites its message and fix (server folders)."""
     body = error_body(
         status=error.http_status,
         code=error.code,
         title=error.title,
-        message=error.message,
-        fix=error.fix,
+        message=hide(error.message),
+        fix=hide(error.fix) if error.fix else error.fix,
     )
-    return JSONResponse(body, status_code=error.http_status)
+    headers = None
+    if isinstance(error, TooManyAttempts):
+        headers = {"Retry-After": str(error.retry_after)}
+    return JSONResponse(body, status_code=error.http_status, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    hide = hider(app.state.lakefeed.settings)
+
     @app.exception_handler(LakefeedError)
     async def _lakefeed(_: Request, exc: LakefeedError) -> JSONResponse:
-        return error_response(exc)
+        return error_response(exc, hide)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -90,6 +100,20 @@ def install_error_handlers(app: FastAPI) -> None:
             ),
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(UnicodeEncodeError)
+    async def _not_text(request: Request, exc: UnicodeEncodeError) -> JSONResponse:
+        # Only a JSON escape such as "\ud800" makes a lone surrogate: not text, so it fails
+        # wherever text is encoded (SQLite, paths); the request is at fault, not the server.
+        if exc.reason != "surrogates not allowed":
+            return await _unexpected(request, exc)
+        return error_response(
+            InvalidRequest(
+                "The request contains a lone surrogate (a JSON escape from \\ud800 to "
+                "\\udfff without its pair), which is not text.",
+                fix="Send valid Unicode: encode characters beyond U+FFFF as surrogate pairs.",
+            )
         )
 
     @app.exception_handler(Exception)

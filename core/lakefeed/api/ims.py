@@ -1,4 +1,7 @@
-"""``POST /ims/token/v3``: the client-credentials exchange Adobe IMS offers, for local clients."""
+"""``POST /ims/token/v3``: the client-credentials exchange Adobe IMS offers, for local clients.
+
+Failed exchanges are throttled per client id and per caller address (:mod:`lakefeed.api.throttle`).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,8 @@ from typing import Any
 from fastapi import APIRouter, Form, Request
 
 from lakefeed.api.security import root_engine
-from lakefeed.errors import InvalidRequest
+from lakefeed.api.throttle import LoginThrottle
+from lakefeed.errors import AuthenticationRequired, InvalidRequest
 
 PREFIX = "/ims"
 router = APIRouter(tags=["ims"])
@@ -25,5 +29,13 @@ def token(
         raise InvalidRequest(
             f"grant_type {grant_type!r} is not supported.", fix="Use client_credentials."
         )
-    access_token, expires_in = root_engine(request).auth.exchange(client_id, client_secret)
+    throttle: LoginThrottle = request.app.state.login_throttle
+    address = request.client.host if request.client else ""
+    throttle.check(client_id, address)  # 429 while locked out, whatever the secret
+    try:
+        access_token, expires_in = root_engine(request).auth.exchange(client_id, client_secret)
+    except AuthenticationRequired:
+        throttle.failed(client_id, address)
+        raise
+    throttle.succeeded(client_id)
     return {"access_token": access_token, "token_type": "bearer", "expires_in": expires_in}

@@ -118,9 +118,10 @@ def _offset(token: str | None) -> int:
     try:
         padded = token + "=" * (-len(token) % 4)
         kind, _, value = base64.urlsafe_b64decode(padded).decode().partition(":")
-        if kind != "o":
+        offset = int(value)
+        if kind != "o" or offset < 0:
             raise ValueError
-        return max(int(value), 0)
+        return offset
     except ValueError:
         raise InvalidRequest(
             "Invalid continuationToken.", fix="Copy it from the previous page's _links.next.href."

@@ -49,14 +49,14 @@ def check_root(settings: Settings, session: StorageSession) -> None:
     root = session.resolve("")
     real = os.path.realpath(root)
     allowed = [os.path.realpath(folder) for folder in settings.local_roots]
-    # Where a symlink leads is not shown: it may name a folder the caller must not learn of.
+    # Neither where a symlink leads nor the allowed folders are shown: they name server
+    # folders the caller must not learn of (the server's operator knows them).
     if not any(_inside(real, folder) for folder in allowed):
         raise Forbidden(
             f"rootPath {root!r} is, with symlinks resolved, outside the folders this server lets "
-            "local-files connections read over REST: "
-            f"LAKEFEED_LOCAL_ROOTS={os.pathsep.join(settings.local_roots)}.",
-            fix="Use a rootPath inside one of them, or add its folder to LAKEFEED_LOCAL_ROOTS "
-            "on the server.",
+            "local-files connections read over REST.",
+            fix="Use a rootPath inside one of the folders the server's operator allows, or ask "
+            "them to add its folder to LAKEFEED_LOCAL_ROOTS on the server.",
         )
 
 

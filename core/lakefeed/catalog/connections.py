@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from lakefeed.catalog.labels import check_labels
 from lakefeed.catalog.records import Scope, new_etag, now_ms
 from lakefeed.catalog.secretbox import SecretBox
 from lakefeed.catalog.tables import connections as table
@@ -113,6 +114,7 @@ class ConnectionStore:
         )
 
     def _insert(self, **values: Any) -> Connection:
+        check_labels(values, "connection")
         row = Scope(self.ims_org_id, self.sandbox_name).new_row(
             id=str(uuid.uuid4()), state="enabled", **values
         )
@@ -139,6 +141,7 @@ class ConnectionStore:
             values["name"] = name
         if description is not None:
             values["description"] = description
+        check_labels(values, "connection")
         if auth is not None:
             values["auth_spec_name"] = auth.spec_name
             values["params"] = auth.public()

@@ -30,7 +30,11 @@ from lakefeed.errors import (
     ResourceNotFound,
 )
 from lakefeed.scheduling.rules import validate_schedule
-from lakefeed.specs import CLOUD_STORAGE_FLOW_SPEC_ID, DATASET_TARGET_SPEC_ID
+from lakefeed.specs import (
+    CLOUD_STORAGE_FLOW_SPEC_ID,
+    CLOUD_STORAGE_FLOW_SPEC_NAME,
+    DATASET_TARGET_SPEC_ID,
+)
 
 __all__ = [
     "FORMATS",
@@ -101,6 +105,7 @@ class FlowResources:
             )
         if not str(path).strip():
             raise InvalidRequest("params.path is required.", fix="Give a file, folder or glob.")
+        _check_no_nul(str(path))
         data: dict[str, Any] = {"format": data_format}
         if schema_id:
             data["schema"] = {
@@ -195,10 +200,13 @@ class FlowResources:
         transformations: Sequence[Mapping[str, Any]] = (),
         description: str = "",
     ) -> Flow:
+        if flow_spec_id == CLOUD_STORAGE_FLOW_SPEC_NAME:
+            flow_spec_id = CLOUD_STORAGE_FLOW_SPEC_ID  # the name is an alias of the id
         if flow_spec_id != CLOUD_STORAGE_FLOW_SPEC_ID:
             raise InvalidFlow(
                 f"Unknown flow spec {flow_spec_id!r}.",
-                fix=f"Use the CloudStorageToAEP flow spec {CLOUD_STORAGE_FLOW_SPEC_ID}.",
+                fix=f"Use the {CLOUD_STORAGE_FLOW_SPEC_NAME} flow spec "
+                f"{CLOUD_STORAGE_FLOW_SPEC_ID} (or its name).",
             )
         if len(source_connection_ids) != 1 or len(target_connection_ids) != 1:
             raise InvalidFlow(
@@ -283,6 +291,7 @@ class FlowResources:
                         f"params.path must be a non-empty string, not {path!r}.",
                         fix="Give a file, folder or glob.",
                     )
+                _check_no_nul(path)
                 params["path"] = path
             if recursive is not None:
                 params["recursive"] = _as_bool(recursive, "params.recursive")
@@ -385,6 +394,14 @@ class FlowResources:
         target = self.target_connection(id)
         _check_unused("Target connection", target.id, self.list_flows(), "target_connection_ids")
         self.targets.delete(target.id)
+
+
+def _check_no_nul(path: str) -> None:
+    # No storage names a file with a NUL byte: refused when stored, not at the first run.
+    if "\x00" in path:
+        raise InvalidRequest(
+            f"params.path {path!r} contains a NUL byte.", fix="Remove the NUL byte (\\x00)."
+        )
 
 
 def _named(name: str | None, description: str | None) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from lakefeed.catalog.labels import check_labels
 from lakefeed.errors import LakefeedError
 
 
@@ -97,6 +98,7 @@ class ResourceTable:
         }
 
     def insert(self, row: Mapping[str, Any]) -> None:
+        check_labels(row, self.noun)
         with self.engine.begin() as db:
             db.execute(self.table.insert().values(**row))
 
@@ -128,6 +130,7 @@ class ResourceTable:
     def update_if(self, id: str, etag: str | None, **values: Any) -> bool:
         """:meth:`update` only while the stored etag is still ``etag`` (any etag when None);
         False when another writer changed the row first."""
+        check_labels(values, self.noun)
         where = self.scope.where(self.table) & (self.table.c.id == id)
         if etag is not None:
             where = where & (self.table.c.etag == etag)

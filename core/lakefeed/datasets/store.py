@@ -12,6 +12,7 @@ from typing import Any
 import pyarrow as pa
 import sqlalchemy as sa
 
+from lakefeed.catalog.labels import check_labels
 from lakefeed.catalog.records import ResourceTable, Scope
 from lakefeed.catalog.tables import datasets as table
 from lakefeed.datasets.iceberg import namespace_for, table_name_for, table_schema
@@ -100,6 +101,7 @@ class DatasetStore:
         """Register a dataset and create its Iceberg table from the schema."""
         if not name.strip():
             raise InvalidRequest("A dataset needs a name.", fix="Pass a non-empty name.")
+        check_labels({"name": name, "description": description}, "dataset")
         if self.rows.find(name) is not None:
             raise NameTaken(
                 f"A dataset named {name!r} already exists in sandbox {self.scope.sandbox_name!r}.",
@@ -107,12 +109,13 @@ class DatasetStore:
             )
         schema_id = self._canonical_schema_id(schema_id)  # an altId becomes the $id
         target = self._target_schema(schema_id)  # raises SchemaNotFound / InvalidSchema
+        columns = table_schema(target)  # raises ReservedColumnName
         dataset_id = secrets.token_hex(12)
         namespace = namespace_for(self.scope.ims_org_id, self.scope.sandbox_name)
         identifier = f"{namespace}.{table_name_for(name, dataset_id)}"
         try:
             self.catalog.create_namespace_if_not_exists(namespace)
-            self.catalog.create_table(identifier, schema=table_schema(target))
+            self.catalog.create_table(identifier, schema=columns)
         except Exception as exc:
             raise DatasetError(
                 f"Could not create the Iceberg table {identifier!r} for dataset {name!r}: {exc}",
@@ -127,7 +130,13 @@ class DatasetStore:
             table_identifier=identifier,
             tags=dict(tags or {}),
         )
-        self.rows.insert(row)
+        try:
+            self.rows.insert(row)
+        except BaseException:
+            # All or nothing: a table without its dataset row would be an orphan.
+            with contextlib.suppress(Exception):
+                self.catalog.purge_table(identifier)
+            raise
         return Dataset.from_row(row)
 
     def get(self, id_or_name: str) -> Dataset:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pyarrow as pa
@@ -9,7 +10,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from lakefeed import Lakefeed
-from lakefeed.errors import ConnectionNotFound, InvalidRequest, InvalidSchema
+from lakefeed.config import Settings
+from lakefeed.errors import (
+    ConnectionNotFound,
+    DatasetError,
+    InvalidRequest,
+    InvalidSchema,
+    ReservedColumnName,
+)
 from lakefeed.testing.profiles import PROFILE_CLASS, create_profile_schema, profile_table
 
 
@@ -93,3 +101,60 @@ def test_resources_in_use_cannot_be_deleted(tmp_path: Path) -> None:
     lf.delete_connection(f"local:{tmp_path}")
     lf.delete_dataset("orders")
     assert lf.datasets.list() == []
+
+
+def leftovers(lf: Lakefeed) -> dict[str, list[str]]:
+    """What the registry, the Catalog and the Iceberg catalog hold in the default sandbox."""
+    return {
+        "schemas": [d["title"] for d in lf.schemas.list("schemas")],
+        "classes": [d["title"] for d in lf.schemas.list("classes")],
+        "datasets": [d.name for d in lf.datasets.list()],
+        "tables": [
+            ".".join(identifier)
+            for namespace in lf.iceberg_catalog().list_namespaces()
+            for identifier in lf.iceberg_catalog().list_tables(namespace)
+        ],
+    }
+
+
+def test_a_source_column_named_like_the_lineage_column_is_refused_up_front(
+    tmp_path: Path,
+) -> None:
+    lf = Lakefeed(home=tmp_path / "home")
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    pq.write_table(plain(3, 0).append_column("_lakefeed", pa.array(["x"] * 3)), landing / "a.pq")
+    with pytest.raises(ReservedColumnName) as refused:
+        lf.ingest(str(landing), "a.pq", dataset="orders", infer=True)
+    assert refused.value.code == "LF-1203"
+    assert "'_lakefeed'" in refused.value.message and "Rename" in str(refused.value.fix)
+    assert "writable" not in str(refused.value)
+    assert leftovers(lf) == {"schemas": [], "classes": [], "datasets": [], "tables": []}
+
+
+def test_a_dataset_that_cannot_be_created_leaves_no_inferred_schema_behind(
+    tmp_path: Path,
+) -> None:
+    """The warehouse is under a regular file, so the table cannot be created after the
+    schema was inferred and registered: the schema and its class go too."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    settings = dataclasses.replace(
+        Settings.load(tmp_path / "home"), warehouse=(blocker / "warehouse").as_uri()
+    )
+    lf = Lakefeed(settings=settings)
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    pq.write_table(plain(3, 0), landing / "a.parquet")
+    with pytest.raises(DatasetError):
+        lf.ingest(str(landing), "a.parquet", dataset="orders", infer=True)
+    assert lf.schemas.list("schemas") == [] and lf.schemas.list("classes") == []
+    assert lf.datasets.list() == []
+
+
+def test_a_registry_schema_with_the_lineage_column_makes_no_dataset(tmp_path: Path) -> None:
+    lf = Lakefeed(home=tmp_path / "home")
+    schema = lf.schemas.create_inferred_schema("clash", {"_lakefeed": {"type": "string"}})
+    with pytest.raises(ReservedColumnName, match="'_lakefeed'"):
+        lf.datasets.create("clash", schema["$id"])
+    assert leftovers(lf)["datasets"] == [] and leftovers(lf)["tables"] == []
