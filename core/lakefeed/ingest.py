@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from lakefeed.catalog.labels import NAME_MAX_LENGTH
 from lakefeed.errors import (
+    ConnectionNameTaken,
     ConnectionNotFound,
     InvalidRequest,
     InvalidSchema,
@@ -105,7 +106,12 @@ class IngestChain:
         try:
             connection = self.lf.connection(name)
         except ConnectionNotFound:
-            connection = self.lf.create_connection(name, LOCAL_SPEC, None, {"rootPath": str(root)})
+            try:
+                connection = self.lf.create_connection(
+                    name, LOCAL_SPEC, None, {"rootPath": str(root)}
+                )
+            except ConnectionNameTaken:  # another process made it since: the same folder
+                connection = self.lf.connection(name)
         return connection, path
 
     def dataset(

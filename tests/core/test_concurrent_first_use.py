@@ -110,3 +110,109 @@ def test_threads_creating_the_key_at_once_all_read_the_one_key(tmp_path: Path) -
             keys = set(pool.map(load, range(16)))
         assert keys == {path.read_bytes()} and len(path.read_bytes()) == 44
         assert [p.name for p in path.parent.iterdir()] == ["secret.key"]  # no temporary left
+
+
+def test_a_name_taken_between_the_check_and_the_write_is_name_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two writers create or rename connections to one name at once: both checks pass before
+    either writes. The second write is refused as a taken name, not a database error (over
+    REST: 409, not 500)."""
+    from lakefeed.catalog.connections import ConnectionStore
+    from lakefeed.errors import ConnectionNameTaken
+
+    lf = Lakefeed(home=tmp_path / "home")
+    params = {"s3AccessKey": "AKIA", "s3SecretKey": SECRET}
+    lf.create_connection("raw", "amazon-s3", None, params)
+    other = lf.create_connection("other", "amazon-s3", None, params)
+    monkeypatch.setattr(ConnectionStore, "_check_name_free", lambda self, db, name: None)
+
+    with pytest.raises(ConnectionNameTaken, match="'raw' already exists"):
+        lf.create_connection("raw", "amazon-s3", None, params)
+    with pytest.raises(ConnectionNameTaken, match="'raw' already exists"):
+        lf.connections.update(other.id, name="raw")
+    assert sorted(c.name for c in lf.connections.list()) == ["other", "raw"]
+
+
+def test_ingests_of_one_folder_started_together_share_its_connection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two ``lakefeed ingest FOLDER`` at once: both look for the folder's connection, find
+    none, and create it; the one that creates it second uses the other's."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from lakefeed.errors import ConnectionNotFound
+
+    folder = tmp_path / "landing"
+    folder.mkdir()
+    pq.write_table(pa.table({"k": [1, 2]}), folder / "a.parquet")
+    home = tmp_path / "home"
+    lf = Lakefeed(home=home)
+    found = Lakefeed.connection
+
+    def another_process_creates_it_meanwhile(self: Lakefeed, id_or_name: str) -> object:
+        if id_or_name.startswith("local:") and not lf.connections.list():
+            Lakefeed(home=home).create_connection(
+                id_or_name, "local-files", None, {"rootPath": str(folder)}
+            )
+            raise ConnectionNotFound(f"No connection {id_or_name!r}.")
+        return found(self, id_or_name)
+
+    monkeypatch.setattr(Lakefeed, "connection", another_process_creates_it_meanwhile)
+
+    run = lf.ingest(str(folder), ".", dataset="d", infer=True)
+
+    assert run.status == "success", run.metrics
+    assert [c.name for c in lf.connections.list()] == [f"local:{folder}"]
+
+
+def test_a_dataset_name_taken_between_the_check_and_the_write_is_name_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two writers create one dataset name at once (over REST: 409, not 500), and the loser's
+    Iceberg table is not left behind."""
+    from lakefeed.errors import NameTaken
+    from lakefeed.testing.profiles import create_profile_schema
+
+    lf = Lakefeed(home=tmp_path / "home")
+    schema_id = create_profile_schema(lf.schemas)["$id"]
+    kept = lf.datasets.create("profiles", schema_id)
+    monkeypatch.setattr(lf.datasets.rows, "find", lambda id_or_name: None)  # both checks pass
+
+    with pytest.raises(NameTaken, match="'profiles' already exists"):
+        lf.datasets.create("profiles", schema_id)
+    (namespace,) = lf.iceberg_catalog().list_namespaces()
+    assert [name for _, name in lf.iceberg_catalog().list_tables(namespace)] == [
+        kept.table_identifier.split(".")[-1]
+    ]
+
+
+def test_the_first_datasets_of_a_sandbox_created_at_once_share_its_namespace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer creates the sandbox's Iceberg namespace between pyiceberg's check and its
+    write: the dataset is created all the same (was LF-3000, a 500 over REST)."""
+    from lakefeed.datasets.iceberg import namespace_for
+    from lakefeed.testing.profiles import create_profile_schema
+
+    lf = Lakefeed(home=tmp_path / "home")
+    schema_id = create_profile_schema(lf.schemas)["$id"]
+    catalog = lf.datasets.catalog
+    namespace = namespace_for(lf.scope.ims_org_id, lf.scope.sandbox_name)
+    exists = catalog.namespace_exists
+    checks: list[bool] = []
+
+    def checked_before_the_other_writer(name: object) -> bool:
+        if not checks:
+            checks.append(False)
+            catalog.create_namespace(namespace)  # the other writer, right after this check
+            return False
+        return bool(exists(name))
+
+    monkeypatch.setattr(catalog, "namespace_exists", checked_before_the_other_writer)
+
+    dataset = lf.datasets.create("profiles", schema_id)
+
+    assert checks == [False]
+    assert lf.datasets.read(dataset).num_rows == 0

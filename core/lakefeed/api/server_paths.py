@@ -29,10 +29,14 @@ def hider(settings: Settings) -> Callable[[str], str]:
     if settings.warehouse.startswith("file://"):
         folders[_folder(unquote(urlparse(settings.warehouse).path))] = "$LAKEFEED_WAREHOUSE"
     named = {path: name for path, name in folders.items() if path is not None}
-    # Longest first, and only whole path components: /srv/lf is not hidden in /srv/lf2.
+    # Longest first, and only whole paths: /srv/lf is not hidden in /srv/lf2, nor /root in
+    # /data/root. A path starts the text, follows a space, a quote, a bracket, "=", ":" or ","
+    # or a URL's "://" (file:///srv/lf, sqlite:////srv/lf), and ends a component (a "." that
+    # ends a sentence too: /srv/lf/secret.key. is the key file).
     pattern = re.compile(
-        "|".join(re.escape(path) for path in sorted(named, key=len, reverse=True))
-        + r"(?![^/\s'\"),:;])"
+        r"(?:(?<=://)|(?<=:///)|(?<![^\s'\"(\[=:,]))(?:"
+        + "|".join(re.escape(path) for path in sorted(named, key=len, reverse=True))
+        + r")(?=[/\s'\"),:;]|\.(?!\w)|$)"
     )
 
     def hide(text: str) -> str:

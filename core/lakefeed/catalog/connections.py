@@ -118,9 +118,12 @@ class ConnectionStore:
         row = Scope(self.ims_org_id, self.sandbox_name).new_row(
             id=str(uuid.uuid4()), state="enabled", **values
         )
-        with self.engine.begin() as db:
-            self._check_name_free(db, row["name"])
-            db.execute(table.insert().values(**row))
+        try:
+            with self.engine.begin() as db:
+                self._check_name_free(db, row["name"])
+                db.execute(table.insert().values(**row))
+        except sa.exc.IntegrityError:  # another writer took the name since the check
+            raise self._name_taken(row["name"]) from None
         return self._from_row(row)
 
     def update(
@@ -149,23 +152,29 @@ class ConnectionStore:
         where = self.scope & (table.c.id == current.id)
         if etag is not None:
             where = where & (table.c.etag == etag)
-        with self.engine.begin() as db:
-            if name is not None and name != current.name:
-                self._check_name_free(db, name)
-            if not db.execute(table.update().where(where).values(**values)).rowcount:
-                raise PreconditionFailed(
-                    f"Connection {current.id!r} was changed by someone else.",
-                    fix="GET it again, re-apply the change and send its new etag.",
-                )
+        try:
+            with self.engine.begin() as db:
+                if name is not None and name != current.name:
+                    self._check_name_free(db, name)
+                if not db.execute(table.update().where(where).values(**values)).rowcount:
+                    raise PreconditionFailed(
+                        f"Connection {current.id!r} was changed by someone else.",
+                        fix="GET it again, re-apply the change and send its new etag.",
+                    )
+        except sa.exc.IntegrityError:  # another writer took the name since the check
+            raise self._name_taken(name or current.name) from None
         return self.get(current.id)
 
     def _check_name_free(self, db: sa.Connection, name: str) -> None:
         taken = db.execute(sa.select(table.c.id).where(self.scope & (table.c.name == name)))
         if taken.first() is not None:
-            raise ConnectionNameTaken(
-                f"A connection named {name!r} already exists in sandbox {self.sandbox_name!r}.",
-                fix="Choose another name, or delete the existing connection first.",
-            )
+            raise self._name_taken(name)
+
+    def _name_taken(self, name: str) -> ConnectionNameTaken:
+        return ConnectionNameTaken(
+            f"A connection named {name!r} already exists in sandbox {self.sandbox_name!r}.",
+            fix="Choose another name, or delete the existing connection first.",
+        )
 
     def _from_row(self, row: Mapping[Any, Any]) -> Connection:
         secrets = self.box.open(row["secrets"])

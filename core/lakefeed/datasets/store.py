@@ -103,10 +103,7 @@ class DatasetStore:
             raise InvalidRequest("A dataset needs a name.", fix="Pass a non-empty name.")
         check_labels({"name": name, "description": description}, "dataset")
         if self.rows.find(name) is not None:
-            raise NameTaken(
-                f"A dataset named {name!r} already exists in sandbox {self.scope.sandbox_name!r}.",
-                fix="Choose another name, or use the existing dataset.",
-            )
+            raise self._name_taken(name)
         schema_id = self._canonical_schema_id(schema_id)  # an altId becomes the $id
         target = self._target_schema(schema_id)  # raises SchemaNotFound / InvalidSchema
         columns = table_schema(target)  # raises ReservedColumnName
@@ -114,7 +111,7 @@ class DatasetStore:
         namespace = namespace_for(self.scope.ims_org_id, self.scope.sandbox_name)
         identifier = f"{namespace}.{table_name_for(name, dataset_id)}"
         try:
-            self.catalog.create_namespace_if_not_exists(namespace)
+            self._ensure_namespace(namespace)
             self.catalog.create_table(identifier, schema=columns)
         except Exception as exc:
             raise DatasetError(
@@ -132,12 +129,30 @@ class DatasetStore:
         )
         try:
             self.rows.insert(row)
-        except BaseException:
+        except BaseException as exc:
             # All or nothing: a table without its dataset row would be an orphan.
             with contextlib.suppress(Exception):
                 self.catalog.purge_table(identifier)
+            if isinstance(exc, sa.exc.IntegrityError):  # another writer took the name since
+                raise self._name_taken(name) from None
             raise
         return Dataset.from_row(row)
+
+    def _ensure_namespace(self, namespace: str) -> None:
+        """pyiceberg checks, then writes: when another writer creates the namespace in between
+        (the first datasets of a sandbox, created at once), the write fails, and the namespace
+        is there all the same."""
+        try:
+            self.catalog.create_namespace_if_not_exists(namespace)
+        except Exception:
+            if not self.catalog.namespace_exists(namespace):
+                raise
+
+    def _name_taken(self, name: str) -> NameTaken:
+        return NameTaken(
+            f"A dataset named {name!r} already exists in sandbox {self.scope.sandbox_name!r}.",
+            fix="Choose another name, or use the existing dataset.",
+        )
 
     def get(self, id_or_name: str) -> Dataset:
         return Dataset.from_row(self.rows.get(id_or_name))
