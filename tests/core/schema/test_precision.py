@@ -139,6 +139,25 @@ def test_numbers_a_double_cannot_hold_are_counted_per_field() -> None:
     assert conformed.data.column(2).to_pylist()[0] == 1.2345678901234568e16
 
 
+def test_decimals_into_doubles_are_the_nearest_doubles() -> None:
+    """Arrow's own decimal-to-double cast is often one unit in the last place off, and a round
+    trip at the decimal's scale hides it: 1234567.89 became 1234567.8900000001, uncounted."""
+    target = TargetSchema.from_arrow(pa.schema([("money", pa.float64()), ("wide", pa.float64())]))
+    money = [Decimal("1234567.89"), Decimal("12345.67"), Decimal("-0.07"), None]
+    wide = [Decimal("1.5"), Decimal("12345.67"), Decimal("1" * 40 + ".5"), None]
+    batch = pa.RecordBatch.from_arrays(
+        [pa.array(money, pa.decimal128(10, 2)), pa.array(wide, pa.decimal256(45, 5))],
+        ["money", "wide"],
+    )
+
+    conformed = target.conform(batch)
+
+    nearest = [[None if v is None else float(v) for v in values] for values in (money, wide)]
+    assert conformed.data.column(0).to_pylist() == nearest[0]
+    assert conformed.data.column(1).to_pylist() == nearest[1]
+    assert conformed.losses == {"roundedNumbers": {"wide": 1}}  # only the 41 digits
+
+
 def test_losses_in_nested_fields_are_counted_by_path() -> None:
     item = pa.struct([("at", UTC_US)])
     target = TargetSchema.from_arrow(pa.schema([("visits", pa.list_(item))]))
