@@ -81,6 +81,7 @@ class Settings:
 def _seconds(variable: str, default: float) -> float:
     """A positive number of seconds from the environment variable ``variable``."""
     from lakefeed.errors import InvalidRequest
+    from lakefeed.storage.timeouts import MAX_SECONDS
 
     raw = os.environ.get(variable, "").strip()
     if not raw:
@@ -89,9 +90,10 @@ def _seconds(variable: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         value = float("nan")
-    if not 0 < value < float("inf"):
+    if not 0 < value <= MAX_SECONDS:
         raise InvalidRequest(
-            f"{variable}={raw!r} is not a number of seconds greater than 0.",
+            f"{variable}={raw!r} is not a number of seconds greater than 0 and at most "
+            f"{MAX_SECONDS:g}.",
             fix=f"Set {variable} to a number of seconds such as {default:g}, or unset it.",
         )
     return value

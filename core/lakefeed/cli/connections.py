@@ -14,6 +14,7 @@ from lakefeed.cli.output import console, emit_json, json_option, table
 from lakefeed.cli.resources import resources
 from lakefeed.errors import InvalidRequest
 from lakefeed.specs import DATASET_TARGET_SPEC_ID
+from lakefeed.storage.timeouts import MAX_SECONDS
 
 #: How tables name the dataset (Data Lake) spec: its connections are targets, not storage.
 DATASET_SPEC_LABEL = "Data Lake (dataset target)"
@@ -173,10 +174,10 @@ def show(connection: str, as_json: bool) -> None:
 @click.argument("connection")
 @click.option(
     "--timeout",
-    type=click.FloatRange(0, min_open=True),
+    type=click.FloatRange(0, MAX_SECONDS, min_open=True),
     default=None,
     metavar="SECONDS",
-    help="Give up after SECONDS (default: $LAKEFEED_CONNECT_TIMEOUT, else 30).",
+    help="Give up after SECONDS, at most a day (default: $LAKEFEED_CONNECT_TIMEOUT, else 30).",
 )
 @json_option
 def test(connection: str, timeout: float | None, as_json: bool) -> None:

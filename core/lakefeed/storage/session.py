@@ -26,7 +26,7 @@ from lakefeed.storage.errors import translate
 from lakefeed.storage.listing import is_file_info, split_glob
 from lakefeed.storage.parquet import ParquetFooter
 from lakefeed.storage.source import SourceType
-from lakefeed.storage.timeouts import StorageTimeouts, using_timeouts
+from lakefeed.storage.timeouts import MAX_SECONDS, StorageTimeouts, using_timeouts
 from lakefeed.storage.versions import changed_while_reading, same_version, version_file
 from lakefeed.values import jsonable
 
@@ -226,6 +226,12 @@ class StorageSession:
         :class:`StorageTimeout`; a vendor client still waiting then ends in the background,
         within its own connect and read timeouts."""
         deadline = self.timeouts.test if timeout is None else timeout
+        if not 0 < deadline <= MAX_SECONDS:  # NaN too
+            raise InvalidRequest(
+                f"A connection test's timeout must be a number of seconds greater than 0 and "
+                f"at most {MAX_SECONDS:g}, not {deadline!r}.",
+                fix="Give a timeout such as 30.",
+            )
         outcome: list[tuple[str | None, BaseException | None]] = []
 
         def work() -> None:

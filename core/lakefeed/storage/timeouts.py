@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 #: Opening one network connection never takes longer than this, whatever the test deadline.
 MAX_CONNECT_SECONDS = 10.0
+#: The longest deadline or timeout lakefeed takes (a day): longer ones are surely a mistake,
+#: and beyond ~292 years the clock's own limits raise (threading.TIMEOUT_MAX).
+MAX_SECONDS = 86400.0
 
 
 @dataclass(frozen=True)

@@ -95,3 +95,26 @@ def test_the_deadline_comes_from_the_environment(
     monkeypatch.setenv("LAKEFEED_CONNECT_TIMEOUT", "later")
     refused = run_cli("connections", "list", code=1)
     assert "LAKEFEED_CONNECT_TIMEOUT='later'" in refused.stderr
+
+
+@pytest.mark.parametrize(("timeout", "code"), [("nan", 1), ("inf", 2), ("1e10", 2)])
+def test_a_deadline_that_is_no_number_of_seconds_is_refused(
+    run_cli: RunCli, lf: Lakefeed, silent: SilentServer, timeout: str, code: int
+) -> None:
+    """Not a traceback from the clock (NaN, or beyond threading.TIMEOUT_MAX)."""
+    spec, _, params = connection(silent, "s3")
+    lf.create_connection("stalled", spec, None, params)
+    refused = run_cli("connections", "test", "stalled", "--timeout", timeout, code=code)
+    assert "at most 86400" in refused.stderr or "<=86400" in refused.stderr, refused.stderr
+    assert silent.accepted == 0
+
+
+def test_a_deadline_over_a_day_in_the_environment_is_refused(
+    run_cli: RunCli, lf: Lakefeed, silent: SilentServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec, _, params = connection(silent, "s3")
+    lf.create_connection("stalled", spec, None, params)
+    monkeypatch.setenv("LAKEFEED_CONNECT_TIMEOUT", "99999999999999999999")
+    refused = run_cli("connections", "test", "stalled", code=1)
+    assert "LAKEFEED_CONNECT_TIMEOUT='99999999999999999999'" in refused.stderr
+    assert "at most 86400" in refused.stderr and silent.accepted == 0
