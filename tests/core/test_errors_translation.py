@@ -41,6 +41,8 @@ class AuthenticationException(Exception):
         (TimeoutError("timed out"), StorageUnreachable),
         (Exception("host key for 127.0.0.1 not found in known_hosts"), HostKeyRejected),
         (OSError(errno.ENAMETOOLONG, "File name too long"), StoragePathInvalid),
+        (NotADirectoryError(errno.ENOTDIR, "Not a directory"), StorageNotFound),  # a.parquet/x
+        (OSError(errno.ELOOP, "Too many levels of symbolic links"), StorageNotFound),
         (ValueError("something else"), StorageError),
     ],
 )

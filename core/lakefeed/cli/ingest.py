@@ -71,7 +71,10 @@ def _is_document(schema: str) -> bool:
     # A missing *.json is a typo of a file name, not a registry id: say the file is missing.
     if schema in ("-", "@-") or schema.startswith("@") or schema.endswith(".json"):
         return True
-    return Path(schema).expanduser().is_file()
+    try:
+        return Path(schema).expanduser().is_file()
+    except OSError:  # a name too long for a file (a pasted document?): not a file
+        return False
 
 
 def _schema_from_file(lf: Lakefeed, source: str, dataset: str) -> str:

@@ -108,6 +108,8 @@ _AUTH_TYPES = {
 _NOT_FOUND_TYPES = {"ResourceNotFoundError", "NoSuchBucket", "NoSuchKey"}
 #: Names a filesystem refuses: too long, or bytes it does not allow in one.
 _PATH_INVALID_ERRNOS = {errno.ENAMETOOLONG, errno.EILSEQ}
+#: Paths that lead to nothing: through a file (a.parquet/x), or round a loop of links.
+_NOT_FOUND_ERRNOS = {errno.ENOENT, errno.ENOTDIR, errno.ELOOP}
 _UNREACHABLE_TYPES = {
     "EndpointConnectionError",
     "ConnectTimeoutError",
@@ -157,7 +159,11 @@ def classify(exc: BaseException) -> type[StorageError]:
         return HostKeyRejected
     if names & _AUTH_TYPES or any(marker in text for marker in _AUTH_MARKERS):
         return StorageAuthenticationFailed
-    if isinstance(exc, FileNotFoundError) or names & _NOT_FOUND_TYPES:
+    if (
+        isinstance(exc, FileNotFoundError)
+        or names & _NOT_FOUND_TYPES
+        or (isinstance(exc, OSError) and exc.errno in _NOT_FOUND_ERRNOS)
+    ):
         return StorageNotFound
     if any(isinstance(e, OSError) and e.errno in _PATH_INVALID_ERRNOS for e in chain):
         return StoragePathInvalid

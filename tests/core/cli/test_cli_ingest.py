@@ -197,6 +197,21 @@ def test_unknown_resources_are_clear_errors_without_traceback(landing: Path) -> 
         assert "Traceback" not in out.stderr
 
 
+@pytest.mark.parametrize("command", ["ingest", "datasets create"])
+def test_a_schema_too_long_for_a_file_name_is_an_unknown_schema(
+    landing: Path, run_cli: RunCli, command: str
+) -> None:
+    """A --schema longer than a file name can be (a document pasted instead of a path) is
+    looked up as an id, not a traceback from the file system."""
+    pasted = '{"title": "Orders", "allOf": []}' * 200
+    args = {
+        "ingest": ["ingest", "raw", ".", "--dataset", "d"],
+        "datasets create": ["datasets", "create", "d"],
+    }[command]
+    refused = run_cli(*args, "--schema", pasted, code=1)
+    assert "LF-1201" in refused.stderr, refused.stderr
+
+
 def test_error_diagnostics_keep_rows_of_a_failed_batch(tmp_path: Path) -> None:
     landing = tmp_path / "landing"
     landing.mkdir()
