@@ -57,7 +57,8 @@ class LocalFiles(SourceType):
             raise InvalidAuthParams(
                 f"rootPath {root!r} is relative; a stored connection must not depend on the "
                 "directory it is used from.",
-                fix=f"Give an absolute path, e.g. rootPath={os.path.abspath(root)}",
+                # Not resolved against the working directory: over REST that is the server's.
+                fix="Give an absolute path, starting with '/' (e.g. rootPath=/data/landing).",
             )
 
     def root(self, auth: AuthParams, fs: Any) -> str:

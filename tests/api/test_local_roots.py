@@ -157,6 +157,14 @@ def test_a_root_inside_the_allowed_folders_works(confined: Server, disk: Disk) -
         assert allowed_too.status_code == 201, allowed_too.text
 
 
+def test_a_relative_root_is_refused_without_the_server_folder(confined: Server) -> None:
+    with confined.client() as api:
+        refused = api.post(f"{FS}/connections", json=local_body("relative", "landing"))
+    assert refused.status_code == 400, refused.text
+    assert "absolute path" in refused.text
+    assert os.getcwd() not in refused.text
+
+
 @pytest.mark.parametrize("root", ["outside", "to-outside", "/", "dotdot"])
 def test_a_root_outside_is_refused(confined: Server, disk: Disk, root: str) -> None:
     roots = {
