@@ -101,7 +101,8 @@ def test_allow_list_entries() -> None:
 
 
 @pytest.mark.parametrize(
-    "entry", ["", "a b", "host:", "host:0", "h:65536", "[::1", "[::1]x", "10.0.0.0/33", "a/b"]
+    "entry",
+    ["", "a b", "host:", "host:0", "h:65536", "[::1", "[::1]x", "10.0.0.0/33", "1.2.3.4/8", "a/b"],
 )
 def test_bad_allow_list_entries_are_refused(entry: str) -> None:
     with pytest.raises(InvalidRequest, match="LAKEFEED_ALLOW_ENDPOINTS"):

@@ -93,7 +93,7 @@ class AllowedEndpoint:
         )
         if "/" in raw:
             try:
-                return cls(raw, network=ipaddress.ip_network(raw, strict=False))
+                return cls(raw, network=ipaddress.ip_network(raw))  # host bits set: a typo
             except ValueError:
                 raise bad from None
         host, port_text = raw, ""
