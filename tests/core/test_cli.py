@@ -179,15 +179,15 @@ def test_a_generic_storage_error_prints_its_cause_and_no_dangling_reference(
 ) -> None:
     """LF-2000 is the storage error no rule recognises: the backend's own words must be in
     what the CLI prints, since nothing else is ("see the cause below" pointed at nothing)."""
-    root = tmp_path / "land"
-    root.mkdir()
-    (root / "loop").symlink_to("loop")  # ELOOP: not found, not denied, not unreachable
     created = lakefeed(
-        tmp_path, "connections", "create", "raw", "--spec", "local-files", "-p", f"rootPath={root}"
-    )
+        tmp_path, "connections", "create", "raw", "--spec", "amazon-s3",
+        "-p", "s3AccessKey=AKIAEXAMPLE", "-p", "s3SecretKey=not-a-secret",
+        "-p", "serviceUrl=http://127.0.0.1:9",
+    )  # fmt: skip
     assert created.returncode == 0, created.stderr
-    out = lakefeed(tmp_path, "ls", "raw", "loop")
+    # botocore refuses the bucket name itself, before any request: no rule knows that error.
+    out = lakefeed(tmp_path, "ls", "raw", "bad!bucket/x")
     assert out.returncode == 1
     printed = " ".join(out.stderr.split())  # rich wraps long lines
-    assert "LF-2000" in printed and "Too many levels of symbolic links" in printed
+    assert "LF-2000" in printed and "Invalid bucket name" in printed
     assert "below" not in printed and "Traceback" not in printed
