@@ -147,7 +147,6 @@ class Scheduler:
         close the windows this host's gone schedulers held — done when their run finished
         (rolled forward), given back (due again) when it was rolled back or never started.
         Windows held on other hosts wait for their lease. Returns the recovered runs."""
-        from lakefeed.flows import metrics as codes
         from lakefeed.flows.recovery import recover_interrupted
 
         recovered = recover_interrupted(self.lf)
@@ -164,9 +163,7 @@ class Scheduler:
                     run = db.execute(query).mappings().first()
                 if run is not None and run["state"] != "completed":
                     continue  # still being recovered (or its recovery failed): the lease decides
-            summary = {} if run is None else run["metrics"].get("statusSummary") or {}
-            interrupted = any(e.get("code") == codes.INTERRUPTED for e in summary.get("errors", []))
-            rolled_back = run is None or (run["status"] != "success" and interrupted)
+            rolled_back = run is None or cut_short(run["status"], run["metrics"])
             if self.claims.close_abandoned(row, done=not rolled_back):
                 log.warning("window %s of flow %s left by %s: %s", row["window_end"],
                             row["flow_id"], row["owner"],
@@ -435,12 +432,32 @@ class Scheduler:
             return [dict(r) for r in db.execute(query).mappings()]
 
     def _flows_with_runs(self, flow_ids: list[str]) -> set[str]:
+        """The flows among ``flow_ids`` that have run: a run that was cut short before its
+        commit (killed and rolled back, or abandoned on stop) does not count, so a ``once``
+        flow whose only run was cut short runs again when its window is given back."""
         if not flow_ids:
             return set()
         r = tables.runs
-        query = sa.select(r.c.flow_id).where(r.c.flow_id.in_(flow_ids)).distinct()
+        query = sa.select(r.c.flow_id, r.c.state, r.c.status, r.c.metrics).where(
+            r.c.flow_id.in_(flow_ids)
+        )
         with self.lf.db.connect() as db:
-            return {row[0] for row in db.execute(query)}
+            return {
+                row.flow_id
+                for row in db.execute(query)
+                if row.state != "completed" or not cut_short(row.status, row.metrics or {})
+            }
+
+
+def cut_short(status: str | None, metrics: dict[str, Any]) -> bool:
+    """Whether a completed run stopped before its commit because its process did (killed and
+    rolled back by recovery, or abandoned on stop): nothing of it landed."""
+    from lakefeed.errors import RunCancelled
+    from lakefeed.flows import metrics as codes
+
+    errors = (metrics.get("statusSummary") or {}).get("errors") or []
+    stopped = {codes.INTERRUPTED, RunCancelled.code}
+    return status != "success" and any(e.get("code") in stopped for e in errors)
 
 
 def _is_once(flow: dict[str, Any]) -> bool:
