@@ -4,7 +4,7 @@
   something that is not the service the client expects).
 - :class:`FaultProxy` is an HTTP/1.1 proxy in front of a real server (moto, Azurite, …): it
   forwards every request unchanged, except those a rule picks, which it holds without an
-  answer until the proxy stops.
+  answer until the proxy stops, or answers with a body cut short.
 
 Both are context managers, serve from daemon threads, and free every connection they hold
 when they stop, so clients still waiting see the connection close.
@@ -127,12 +127,19 @@ class FaultProxy:
     request for which ``stall(request)`` is true; ``stalled`` lists those requests."""
 
     def __init__(
-        self, upstream: str, stall: Callable[[ProxiedRequest], bool] = lambda request: False
+        self,
+        upstream: str,
+        stall: Callable[[ProxiedRequest], bool] = lambda request: False,
+        cut_short: Callable[[ProxiedRequest], bool] = lambda request: False,
     ) -> None:
+        """``cut_short(request)``: answer it with the upstream's headers and full
+        Content-Length, but only half the body, then close the connection."""
         parts = urlsplit(upstream)
         self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.stall = stall
+        self.cut_short = cut_short
         self.stalled: list[ProxiedRequest] = []
+        self.cut: list[ProxiedRequest] = []
         self.forwarded = 0
         self._stopping = threading.Event()
         proxy = self
@@ -193,6 +200,14 @@ class FaultProxy:
             else:
                 handler.send_header("Content-Length", str(len(content)))
             handler.end_headers()
+            if handler.command != "HEAD" and content and self.cut_short(request):
+                self.cut.append(request)
+                handler.wfile.write(content[: len(content) // 2])
+                handler.wfile.flush()
+                handler.close_connection = True
+                with contextlib.suppress(OSError):
+                    handler.connection.shutdown(socket.SHUT_RDWR)
+                return
             if handler.command != "HEAD":
                 handler.wfile.write(content)
             self.forwarded += 1

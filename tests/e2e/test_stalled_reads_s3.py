@@ -88,3 +88,50 @@ def test_a_stalled_read_fails_its_file_and_the_run_ends(
     assert failure["code"] in ("LF-2503", "LF-2504"), failure  # unreachable: tried again later
     assert lf.datasets.read(dataset).num_rows == 30  # b.parquet
     assert max(seen.values()) >= 2  # the client retried, a bounded number of times
+
+
+def test_a_body_cut_short_is_read_again_within_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Clients retry a request that fails before its answer, not a body that breaks while it
+    streams; lakefeed reads such a range again, so the file is not failed for the run."""
+    endpoint = server_env("LAKEFEED_TEST_S3_ENDPOINT")
+    bucket, folder = "lakefeed-stalls", f"cut-{uuid.uuid4().hex[:8]}"
+    writer = Lakefeed(home=tmp_path / "writer").session_for(
+        "amazon-s3", {**KEYS, "serviceUrl": endpoint}
+    )
+    ensure_folder(writer.fs, bucket)
+    put(
+        writer,
+        {
+            f"/{bucket}/{folder}/a.parquet": parquet_bytes(profile_table(50)),
+            f"/{bucket}/{folder}/b.parquet": parquet_bytes(profile_table(30, start=50)),
+        },
+    )
+    # Every other ranged read of each file is cut short: the first try of its footer's read
+    # and of each data read.
+    reads: Counter[str] = Counter()
+
+    def cut(request: ProxiedRequest) -> bool:
+        if request.method != "GET" or "range" not in request.headers:
+            return False
+        reads[request.path.split("?")[0]] += 1
+        return reads[request.path.split("?")[0]] % 2 == 1
+
+    with FaultProxy(endpoint, cut_short=cut) as proxy:
+        lf = Lakefeed(home=tmp_path / "home")
+        base = lf.create_connection("cut", "amazon-s3", None, {**KEYS, "serviceUrl": proxy.url})
+        dataset = lf.datasets.create("profiles", create_profile_schema(lf.schemas)["$id"])
+        source = lf.flows.create_source_connection(
+            name="s", base_connection_id=base.id, path=f"{bucket}/{folder}",
+            data_format="parquet_xdm",
+        )  # fmt: skip
+        target = lf.flows.create_target_connection(name="t", dataset_id=dataset.id)
+        flow = lf.flows.create_flow(
+            name="cut", source_connection_ids=[source.id], target_connection_ids=[target.id]
+        )
+        run = lf.run_flow(flow)
+        assert proxy.cut, "no answer was cut short: the test proves nothing"
+    assert run.status == "success", run.metrics["statusSummary"]
+    assert run.metrics["fileSummary"]["failedFileCount"] == 0
+    assert lf.datasets.read(dataset).num_rows == 80

@@ -27,7 +27,12 @@ from lakefeed.storage.listing import is_file_info, split_glob
 from lakefeed.storage.parquet import ParquetFooter
 from lakefeed.storage.source import SourceType
 from lakefeed.storage.timeouts import MAX_SECONDS, StorageTimeouts, using_timeouts
-from lakefeed.storage.versions import changed_while_reading, same_version, version_file
+from lakefeed.storage.versions import (
+    changed_while_reading,
+    read_retrying,
+    same_version,
+    version_file,
+)
 from lakefeed.values import jsonable
 
 if TYPE_CHECKING:
@@ -119,7 +124,11 @@ class StorageSession:
             source_type, fs = self.source_type, self.fs
             if source_type.pins_version(fs, entry):
                 return version_file(
-                    fs, entry, lambda start, end: source_type.read_range(fs, entry, start, end)
+                    fs,
+                    entry,
+                    lambda start, end: read_retrying(
+                        entry, start, end, lambda a, b: source_type.read_range(fs, entry, a, b)
+                    ),
                 )
             return fs.open(path, "rb")
 

@@ -18,6 +18,7 @@ from lakefeed.specs import ConnectionSpec
 from lakefeed.storage.entries import FileEntry, entry_from_info
 from lakefeed.storage.footers import FooterResult, async_reader, pooled_reader, read_footers
 from lakefeed.storage.listing import list_path
+from lakefeed.storage.versions import read_retrying
 
 
 class SourceType:
@@ -100,7 +101,11 @@ class SourceType:
         with ThreadPoolExecutor(max_workers=self.read_concurrency) as pool:
 
             def read_range(entry: FileEntry, start: int, end: int) -> bytes:
-                return self.read_range(fs, entry, start, end)
+                if not self.pins_version(fs, entry):  # a short read may be a changed file
+                    return self.read_range(fs, entry, start, end)
+                return read_retrying(
+                    entry, start, end, lambda a, b: self.read_range(fs, entry, a, b)
+                )
 
             yield from read_footers(entries, pooled_reader(pool, read_range))
 

@@ -9,15 +9,21 @@ listed version is :class:`FileChangedWhileReading`, and the next run takes its n
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from lakefeed.errors import FileChangedWhileReading
+from lakefeed.errors import FileChangedWhileReading, LakefeedError, StorageUnreachable
 from lakefeed.storage.entries import FileEntry
 
 #: Bytes fetched per request when a pinned file is read (fewer if the file is smaller).
 READ_BLOCK_SIZE = 32 * 2**20
+#: Tries of one ranged read that broke on the way: a reset, a body cut short, a 5xx.
+READ_ATTEMPTS = 4
+#: Seconds before the second try; doubled for each further one.
+READ_BACKOFF = 0.2
 
 
 def same_version(listed: FileEntry, current: FileEntry) -> bool:
@@ -91,3 +97,58 @@ def _version_file_class() -> type:
             return self.read_range(start, end)
 
     return VersionFile
+
+
+def read_retrying(
+    entry: FileEntry, start: int, end: int, read: Callable[[int, int], bytes]
+) -> bytes:
+    """``read(start, end)``, tried again when the transfer broke: a connection reset, a 5xx, or
+    a body shorter than the range (a response cut short). Vendor clients retry a request that
+    fails before its body, not a body that breaks while it streams; such a break is not the
+    file's fault, so one run should not fail the file for it. Timeouts are not tried again: the
+    read timeout already bounds how long a stalled read may take."""
+    expected = max(min(end, entry.size) - start, 0)
+    for attempt in range(1, READ_ATTEMPTS + 1):
+        try:
+            data = read(start, end)
+        except Exception as exc:
+            if attempt == READ_ATTEMPTS or not _broken_transfer(exc):
+                raise
+        else:
+            if len(data) == expected:
+                return data
+            if attempt == READ_ATTEMPTS:
+                raise StorageUnreachable(
+                    f"Reading bytes {start}-{end} of {entry.path!r} returned {len(data):,} of "
+                    f"{expected:,} bytes, {READ_ATTEMPTS} times: the responses were cut short.",
+                    fix="Retry later; check proxies or load balancers between lakefeed and "
+                    "the storage.",
+                )
+        time.sleep(READ_BACKOFF * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")
+
+
+def _broken_transfer(exc: BaseException) -> bool:
+    from lakefeed.errors import StorageServerError
+    from lakefeed.storage.errors import _chain, classify
+
+    if isinstance(exc, LakefeedError):
+        return False  # decided already (a changed file, a refused endpoint, …)
+    chain = _chain(exc)
+    if any(isinstance(e, socket.timeout | TimeoutError) or "Timeout" in type(e).__name__
+           for e in chain):  # fmt: skip
+        return False
+    return classify(exc) in (StorageUnreachable, StorageServerError) or any(
+        type(e).__name__ in _CUT_SHORT for e in chain
+    )
+
+
+#: What clients raise for a body that ended before its Content-Length.
+_CUT_SHORT = {
+    "IncompleteRead",
+    "IncompleteReadError",
+    "ResponseStreamingError",
+    "ClientPayloadError",
+    "ContentLengthError",
+    "ProtocolError",
+}

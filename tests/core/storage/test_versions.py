@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from lakefeed.errors import FileChangedWhileReading
+from lakefeed.errors import FileChangedWhileReading, StorageUnreachable
+from lakefeed.storage import versions
 from lakefeed.storage.entries import FileEntry
 from lakefeed.storage.versions import changed_while_reading, same_version
 
@@ -61,3 +62,47 @@ def test_the_error_names_both_versions_and_says_the_next_run_takes_the_file() ->
     assert "etag e1" in error.message and "etag e2" in error.message
     assert error.fix is not None and "next run" in error.fix
     assert error.transient
+
+
+def test_a_read_that_broke_is_tried_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(versions, "READ_BACKOFF", 0.0)
+    entry = FileEntry("b/k", size=10)
+    answers: list[bytes | BaseException] = [
+        ConnectionResetError(104, "reset"),
+        b"0123",
+        b"0123456789",
+    ]
+
+    def read(start: int, end: int) -> bytes:
+        answer = answers.pop(0)
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    assert versions.read_retrying(entry, 0, 10, read) == b"0123456789"
+    assert answers == []  # a reset, then a body cut short, then the whole range
+
+
+def test_timeouts_and_decided_errors_are_not_tried_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(versions, "READ_BACKOFF", 0.0)
+    entry = FileEntry("b/k", size=10)
+    for error in (TimeoutError("read timed out"), versions.changed_while_reading(entry)):
+        calls: list[int] = []
+
+        def read(
+            start: int, end: int, error: BaseException = error, calls: list[int] = calls
+        ) -> bytes:
+            calls.append(start)
+            raise error
+
+        with pytest.raises(type(error)):
+            versions.read_retrying(entry, 0, 10, read)
+        assert len(calls) == 1
+
+
+def test_a_range_always_cut_short_is_a_network_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(versions, "READ_BACKOFF", 0.0)
+    with pytest.raises(StorageUnreachable, match="cut short"):
+        versions.read_retrying(FileEntry("b/k", size=10), 4, 20, lambda start, end: b"45")
