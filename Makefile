@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SERVERS_ROOT ?= /tmp/lakefeed-test-servers
 export LAKEFEED_TEST_SERVERS_ROOT := $(SERVERS_ROOT)
 
-.PHONY: demo test test-unit lint servers-start servers-stop bench clean
+.PHONY: demo test test-unit lint servers-start servers-stop bench reliability clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -42,14 +42,22 @@ test-unit: $(VENV)/.installed-dev
 	$(PY) -m pytest -m "not servers" $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
-	$(VENV)/bin/ruff check core plugins tests examples benchmarks
-	$(VENV)/bin/ruff format --check core plugins tests examples benchmarks
+	$(VENV)/bin/ruff check core plugins tests examples benchmarks reliability
+	$(VENV)/bin/ruff format --check core plugins tests examples benchmarks reliability
 	$(VENV)/bin/mypy
 
 bench: $(VENV)/.installed-dev
 	bash tests/servers/start.sh
 	set -a; source $(SERVERS_ROOT)/run/servers.env; set +a; \
 	$(PY) benchmarks/listing_and_footers.py; rc=$$?; bash tests/servers/stop.sh; exit $$rc
+
+# The reliability suite (docs/reliability.md): SIGKILL trials, a fault proxy, the rewrite race
+# on every backend, SSRF probes and bad inputs; prints one table, exits 1 when a case deviates.
+# RELIABILITY_ARGS="--quick" takes a couple of minutes; "--seed N" repeats a run's choices.
+reliability: $(VENV)/.installed-dev
+	bash tests/servers/start.sh
+	set -a; source $(SERVERS_ROOT)/run/servers.env; set +a; \
+	$(PY) reliability/run.py $(RELIABILITY_ARGS); rc=$$?; bash tests/servers/stop.sh; exit $$rc
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache
