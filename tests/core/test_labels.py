@@ -110,6 +110,16 @@ def test_the_rules_themselves() -> None:
         check_name("next\x85line", "flow")  # C1 controls too
     with pytest.raises(InvalidText, match="none is allowed in a name"):
         check_name("a\rb", "flow")
+    # "invoice\u202egpj.exe" displays as "invoiceexe.jpg": a name may not pose as another.
+    for text in ("invoice\u202egpj.exe", "a\u2066b\u2069"):
+        with pytest.raises(InvalidText, match="bidirectional control"):
+            check_name(text, "flow")
+        with pytest.raises(InvalidText, match="bidirectional control"):
+            check_description(text, "flow")
+    with pytest.raises(InvalidText, match="line or paragraph separator"):
+        check_name("one\u2028two", "flow")
+    check_description("one\u2028two", "flow")  # a description may have lines
+    check_name("مرحبا lakefeed", "flow")  # right-to-left text itself is fine
 
 
 def test_the_cli_refuses_what_the_api_refuses(tmp_path: Path) -> None:
