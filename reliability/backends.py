@@ -74,21 +74,3 @@ def backend(name: str, local_root: Path) -> Backend:
         root = server_env("LAKEFEED_TEST_SFTP_ROOT")
         return Backend(name, "sftp", "Basic Authentication for sftp", params, f"{root}/reliability")
     raise ValueError(f"unknown backend {name!r} (known: {', '.join(NAMES)})")
-
-
-def put(session: Any, payload: dict[str, bytes]) -> None:
-    """Write ``user path → bytes`` through a session's filesystem, creating folders."""
-    fs = session.fs
-    resolved = {session.resolve(path): data for path, data in payload.items()}
-    for parent in sorted({p.rsplit("/", 1)[0] for p in resolved}):
-        fs.makedirs(parent, exist_ok=True)
-    fs.pipe(resolved)
-    fs.invalidate_cache()
-
-
-def ensure_folder(session: Any, path: str) -> None:
-    """Create a folder (object stores: its bucket or container) if it is missing."""
-    fs, resolved = session.fs, session.resolve(path)
-    fs.makedirs(resolved, exist_ok=True)
-    if not fs.exists(resolved):
-        fs.mkdir(resolved)

@@ -25,7 +25,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from reliability.backends import NAMES, backend, ensure_folder, put
+from lakefeed.testing.contract import ensure_folder, put
+from reliability.backends import NAMES, backend
 from reliability.support import Context, Outcome, create_dataset, dataset_values, parquet_bytes
 
 NAME = "rewrite-race"
@@ -71,7 +72,7 @@ def race_backend(ctx: Context, lf: Any, where: Any, outcome: Outcome) -> None:
         f"race-{where.name}", where.spec, where.auth_spec, where.params
     )
     writer = lf.session(connection)  # a session of its own: writes never share the run's
-    ensure_folder(writer, where.base)
+    ensure_folder(writer.fs, writer.resolve(where.base))
     dataset = f"race_{where.name.replace('-', '_')}"
     create_dataset(lf, dataset)
     old_versions: Counter[str] = Counter()

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pyarrow.parquet as pq
@@ -283,20 +284,10 @@ def test_serve_with_the_scheduler_runs_due_flows(tmp_path: Path) -> None:
     flow = lf.flows.create_flow(name="hourly", source_connection_ids=[source.id],
                                 target_connection_ids=[target.id], schedule=schedule)  # fmt: skip
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from lakefeed.cli import main; main()", "serve", "--port",
-         str(port), "--log-level", "warning", "--scheduler", "--poll", "0.2"],
-        # Runs of the in-process scheduler read local files only under LAKEFEED_LOCAL_ROOTS.
-        env={**os.environ, "LAKEFEED_HOME": str(home), "LAKEFEED_LOCAL_ROOTS": str(drops)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
+    # Runs of the in-process scheduler read local files only under LAKEFEED_LOCAL_ROOTS.
+    process = serve_with_scheduler(port, home, env={"LAKEFEED_LOCAL_ROOTS": str(drops)})
     try:
-        deadline = time.monotonic() + 60
-        while not [r for r in lf.runs.list_runs(flow.id) if r.state == "completed"]:
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            assert time.monotonic() < deadline, "the in-process scheduler did not run the flow"
-            time.sleep(0.2)
+        wait_for_a_completed_run(lf, flow.id, process)
         metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
         assert "lakefeed_scheduler_windows_claimed_total 1" in metrics
     finally:
@@ -307,6 +298,27 @@ def test_serve_with_the_scheduler_runs_due_flows(tmp_path: Path) -> None:
     (run,) = lf.runs.list_runs(flow.id)
     assert run.status == "success" and lf.datasets.read(dataset).num_rows == 25
     assert "scheduler" in stderr.decode() and "stopped" in stderr.decode()
+
+
+def serve_with_scheduler(
+    port: int, home: Path, *options: str, env: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    """`lakefeed serve --scheduler` on ``port`` over ``home``, with ``env`` added."""
+    return subprocess.Popen(
+        [sys.executable, "-c", "from lakefeed.cli import main; main()", "serve", "--port",
+         str(port), "--log-level", "warning", "--scheduler", "--poll", "0.2", *options],
+        env={**os.environ, "LAKEFEED_HOME": str(home), **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+
+
+def wait_for_a_completed_run(lf: Any, flow_id: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while not [r for r in lf.runs.list_runs(flow_id) if r.state == "completed"]:
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        assert time.monotonic() < deadline, "the in-process scheduler did not run the flow"
+        time.sleep(0.2)
 
 
 def test_serve_confines_endpoints_for_api_clients_and_its_scheduler(tmp_path: Path) -> None:
@@ -334,21 +346,12 @@ def test_serve_confines_endpoints_for_api_clients_and_its_scheduler(tmp_path: Pa
             schedule=schedule,
         )  # fmt: skip
         port = free_port()
-        process = subprocess.Popen(
-            [sys.executable, "-c", "from lakefeed.cli import main; main()", "serve", "--port",
-             str(port), "--log-level", "warning", "--scheduler", "--poll", "0.2",
-             "--allow-endpoint", f"127.0.0.1:{allowed_port}"],
-            env={**os.environ, "LAKEFEED_HOME": str(home),
-                 "LAKEFEED_ALLOW_ENDPOINTS": "10.0.0.0/8"},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+        process = serve_with_scheduler(
+            port, home, "--allow-endpoint", f"127.0.0.1:{allowed_port}",
+            env={"LAKEFEED_ALLOW_ENDPOINTS": "10.0.0.0/8"},
         )  # fmt: skip
         try:
-            deadline = time.monotonic() + 60
-            while not [r for r in lf.runs.list_runs(flow.id) if r.state == "completed"]:
-                assert process.poll() is None, process.stderr.read() if process.stderr else ""
-                assert time.monotonic() < deadline, "the in-process scheduler did not run the flow"
-                time.sleep(0.2)
+            wait_for_a_completed_run(lf, flow.id, process)
             with Server(f"http://127.0.0.1:{port}", lf, home, None).client() as api:
                 fs = "/data/foundation/flowservice/connections"
 
