@@ -153,17 +153,13 @@ def _version_id(entry: FileEntry) -> str | None:
 
 def _precondition_failed(exc: BaseException) -> bool:
     """Whether S3 answered 412: the object is no longer the ETag an If-Match named."""
-    current: BaseException | None = exc
-    for _ in range(5):  # s3fs chains botocore's ClientError as the cause of an OSError
-        if current is None:
-            return False
-        response = getattr(current, "response", None)
-        if isinstance(response, dict):
-            error = response.get("Error", {})
-            status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            return error.get("Code") == "PreconditionFailed" or status == 412
-        current = current.__cause__ or current.__context__
-    return False
+    from lakefeed.storage.errors import cause_chain, http_status
+
+    return any(
+        http_status(e) == 412
+        or getattr(e, "response", {}).get("Error", {}).get("Code") == "PreconditionFailed"
+        for e in cause_chain(exc)
+    )
 
 
 class S3Files(S3ProtocolSource):

@@ -377,7 +377,9 @@ class _RunExecution:
                     f"{entry.path} cannot be read past its footer: {exc}",
                     fix="Re-upload the file; a new version is picked up by the next run.",
                 )
-            self._file_failed(entry, error)
+            # session.reading() already told a changed file from a broken one; a failure of
+            # the dataset's writer (DatasetError) says nothing about the source file.
+            self._file_failed(entry, error, checked=True)
             return
         writer.end_source()
         self._store_row_errors(errors)
@@ -447,8 +449,12 @@ class _RunExecution:
         self.row_error_seq += stored
         errors.clear()
 
-    def _file_failed(self, entry: FileEntry, error: LakefeedError) -> None:
-        if not isinstance(error, FileChangedWhileReading) and self.session is not None:
+    def _file_failed(
+        self, entry: FileEntry, error: LakefeedError, *, checked: bool = False
+    ) -> None:
+        """Record a failed file. Unless ``checked`` (the read already asked), a file that
+        changed since it was listed is reported as that change."""
+        if not checked and not isinstance(error, FileChangedWhileReading) and self.session:
             # A file rewritten as it is read fails oddly (bad pages, another version's schema):
             # report the change, and leave the version the next run sees to that run.
             error = self.session.changed(entry) or error

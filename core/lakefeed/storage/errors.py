@@ -77,7 +77,7 @@ _UNREACHABLE_ERRNOS = {
 }
 
 
-def _chain(exc: BaseException) -> list[BaseException]:
+def cause_chain(exc: BaseException) -> list[BaseException]:
     """The exception and its causes (vendors wrap: s3fs puts botocore's ClientError in
     ``__cause__`` of a bare PermissionError)."""
     seen: list[BaseException] = []
@@ -91,7 +91,7 @@ def _chain(exc: BaseException) -> list[BaseException]:
 def describe(exc: BaseException) -> str:
     """``Type: message`` of the most informative exception in the chain."""
     parts = []
-    for item in _chain(exc):
+    for item in cause_chain(exc):
         message = str(item).strip()
         if message and message != "None":
             parts.append(f"{type(item).__name__}: {message}")
@@ -125,6 +125,7 @@ _UNREACHABLE_TYPES = {
     "IncompleteRead",
     "ServerDisconnectedError",
     "ClientPayloadError",
+    "ContentLengthError",
     "ClientOSError",
     "ClientConnectionError",
     "RemoteDisconnected",
@@ -135,7 +136,7 @@ _UNREACHABLE_TYPES = {
 }
 
 
-def _http_status(exc: BaseException) -> int | None:
+def http_status(exc: BaseException) -> int | None:
     """The HTTP status a vendor exception carries (Azure ``status_code``, aiohttp ``status``,
     gcsfs ``code``, botocore ``response``), if any."""
     for attribute in ("status_code", "status", "code"):
@@ -152,7 +153,7 @@ def _http_status(exc: BaseException) -> int | None:
 
 def classify(exc: BaseException) -> type[StorageError]:
     """Pick the lakefeed error class for a vendor exception (generic rules, any backend)."""
-    chain = _chain(exc)
+    chain = cause_chain(exc)
     names = {type(e).__name__ for e in chain}
     text = describe(exc)
     if "BadHostKeyException" in names or "not found in known_hosts" in text:
@@ -169,7 +170,7 @@ def classify(exc: BaseException) -> type[StorageError]:
         return StoragePathInvalid
     if isinstance(exc, PermissionError) or "AccessDenied" in text or "Forbidden" in text:
         return StoragePermissionDenied
-    statuses = {_http_status(e) for e in chain} - {None}
+    statuses = {http_status(e) for e in chain} - {None}
     if any(s >= 500 or s == 429 for s in statuses if s is not None) or any(
         marker in text for marker in _SERVER_MARKERS
     ):
@@ -230,7 +231,7 @@ def translate(
         return exc
     cls = error_class or classify(exc)
     if not remote_text and not issubclass(cls, _VERDICTS):
-        kinds = " <- ".join(dict.fromkeys(type(e).__name__ for e in _chain(exc)))
+        kinds = " <- ".join(dict.fromkeys(type(e).__name__ for e in cause_chain(exc)))
         return cls(
             f"{cls.title} while {action} on {source}: {kinds} (what the endpoint sent is "
             "not shown by this server).",

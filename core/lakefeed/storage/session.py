@@ -137,16 +137,15 @@ class StorageSession:
         """:meth:`open_input` for the block, closed after it; what is read is the version
         ``entry`` names, or :class:`FileChangedWhileReading` is raised.
 
-        Where the backend cannot pin the version, the file is re-statted before it is opened
-        and after the block, and must still be its listed version (call this once the listing
-        is over: the stat may use the listing's connection). A storage or Parquet error inside
+        Where the backend cannot pin the version, the file is re-statted after the block and
+        must still be its listed version (one stat per file: a change before the read is a
+        change before the stat too; call this once the listing is over, the stat may use the
+        listing's connection). A storage or Parquet error inside
         the block becomes FileChangedWhileReading when the file changed meanwhile: a file
         rewritten under the reader is not corrupt.
         """
         with self._errors(f"opening {entry.path!r}"):
             pinned = self.source_type.pins_version(self.fs, entry)
-        if not pinned:
-            self._check_version(entry)
         source = self.open_input(entry)
         try:
             yield source

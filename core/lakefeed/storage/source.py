@@ -115,7 +115,7 @@ class SourceType:
         """Whether :meth:`read_range` reads only the version ``entry`` names: once the file is
         another version, it reads that version still (S3 ``VersionId``) or raises
         :class:`lakefeed.errors.FileChangedWhileReading` (``If-Match`` on the etag). False by
-        default: lakefeed then re-stats the file with :meth:`stat` before and after reading it
+        default: lakefeed then re-stats the file with :meth:`stat` after reading it
         and compares the two, which is as safe but one request dearer and blind to a rewrite
         that keeps the size and modification time."""
         return False

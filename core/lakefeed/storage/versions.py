@@ -3,7 +3,7 @@
 The ledger records a file version by its identity (:attr:`FileEntry.identity`), so nothing may
 be committed under an identity its content does not have. Backends that can pin a read to a
 version do (S3 ``VersionId``/``If-Match``, GCS generation, Azure ``If-Match``); for the others
-lakefeed re-stats the file before and after reading it. Either way a file that is no longer its
+lakefeed re-stats the file after reading it. Either way a file that is no longer its
 listed version is :class:`FileChangedWhileReading`, and the next run takes its new version.
 """
 
@@ -130,25 +130,14 @@ def read_retrying(
 
 def _broken_transfer(exc: BaseException) -> bool:
     from lakefeed.errors import StorageServerError
-    from lakefeed.storage.errors import _chain, classify
+    from lakefeed.storage.errors import cause_chain, classify
 
     if isinstance(exc, LakefeedError):
         return False  # decided already (a changed file, a refused endpoint, …)
-    chain = _chain(exc)
-    if any(isinstance(e, socket.timeout | TimeoutError) or "Timeout" in type(e).__name__
-           for e in chain):  # fmt: skip
+    if any(
+        isinstance(e, socket.timeout | TimeoutError) or "Timeout" in type(e).__name__
+        for e in cause_chain(exc)
+    ):
         return False
-    return classify(exc) in (StorageUnreachable, StorageServerError) or any(
-        type(e).__name__ in _CUT_SHORT for e in chain
-    )
-
-
-#: What clients raise for a body that ended before its Content-Length.
-_CUT_SHORT = {
-    "IncompleteRead",
-    "IncompleteReadError",
-    "ResponseStreamingError",
-    "ClientPayloadError",
-    "ContentLengthError",
-    "ProtocolError",
-}
+    # Resets, bodies cut short (IncompleteRead, ClientPayloadError, …) and 5xx.
+    return classify(exc) in (StorageUnreachable, StorageServerError)
