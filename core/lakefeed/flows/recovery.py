@@ -19,6 +19,7 @@ from lakefeed.catalog.records import Scope, now_ms
 from lakefeed.catalog.runs import Run, entry_from_json
 from lakefeed.datasets.iceberg import snapshot_for_batch
 from lakefeed.datasets.writer import remove_batch_files
+from lakefeed.errors import CorruptParquet, NotParquet, SchemaMismatch
 from lakefeed.flows import metrics as codes
 from lakefeed.flows.metrics import run_outcome
 
@@ -124,7 +125,7 @@ def recover(lf: Lakefeed, run: Run, *, force: bool = False) -> bool:
 
 
 #: Codes of the failures that were permanent before file errors recorded ``permanent``.
-_PERMANENT_CODES = {"LF-2415", "LF-2422", "LF-2425"}
+_PERMANENT_CODES = {cls.code for cls in (SchemaMismatch, CorruptParquet, NotParquet)}
 
 
 def _failed_for_good(error: dict[str, Any]) -> bool:

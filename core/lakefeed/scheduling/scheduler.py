@@ -26,6 +26,7 @@ from lakefeed.catalog import tables
 from lakefeed.catalog.owners import owner_gone, this_process
 from lakefeed.catalog.records import Scope
 from lakefeed.errors import LakefeedError, ResourceNotFound, RunCancelled, RunInProgress
+from lakefeed.flows import metrics as codes
 from lakefeed.scheduling import LEASE_SECONDS, POLL_SECONDS
 from lakefeed.scheduling.clock import Clock, SystemClock
 from lakefeed.scheduling.leases import Claim, WindowClaims
@@ -434,27 +435,32 @@ class Scheduler:
     def _flows_with_runs(self, flow_ids: list[str]) -> set[str]:
         """The flows among ``flow_ids`` that have run: a run that was cut short before its
         commit (killed and rolled back, or abandoned on stop) does not count, so a ``once``
-        flow whose only run was cut short runs again when its window is given back."""
+        flow whose only run was cut short runs again when its window is given back. Runs on
+        every poll: a flow with a live or successful run is decided in SQL, and only failed
+        runs' metrics are read."""
         if not flow_ids:
             return set()
         r = tables.runs
-        query = sa.select(r.c.flow_id, r.c.state, r.c.status, r.c.metrics).where(
-            r.c.flow_id.in_(flow_ids)
+        of_flows = r.c.flow_id.in_(flow_ids)
+        decided = sa.select(r.c.flow_id).where(
+            of_flows & ((r.c.state != "completed") | (r.c.status == "success"))
         )
         with self.lf.db.connect() as db:
-            return {
-                row.flow_id
-                for row in db.execute(query)
-                if row.state != "completed" or not cut_short(row.status, row.metrics or {})
-            }
+            ran = {row[0] for row in db.execute(decided.distinct())}
+            failed = sa.select(r.c.flow_id, r.c.status, r.c.metrics).where(
+                r.c.flow_id.in_(set(flow_ids) - ran)
+                & (r.c.state == "completed")
+                & r.c.status.is_distinct_from("success")
+            )
+            for row in db.execute(failed):
+                if not cut_short(row.status, row.metrics or {}):
+                    ran.add(row.flow_id)
+        return ran
 
 
 def cut_short(status: str | None, metrics: dict[str, Any]) -> bool:
     """Whether a completed run stopped before its commit because its process did (killed and
     rolled back by recovery, or abandoned on stop): nothing of it landed."""
-    from lakefeed.errors import RunCancelled
-    from lakefeed.flows import metrics as codes
-
     errors = (metrics.get("statusSummary") or {}).get("errors") or []
     stopped = {codes.INTERRUPTED, RunCancelled.code}
     return status != "success" and any(e.get("code") in stopped for e in errors)
