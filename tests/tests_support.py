@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -37,3 +38,14 @@ def lakefeed(home: Path, *args: str, input: str | None = None) -> subprocess.Com
         input=input,
         env={**os.environ, "LAKEFEED_HOME": str(home), "COLUMNS": "200"},
     )
+
+
+#: The CLI as a subprocess command of this interpreter (for processes a test keeps running).
+LAKEFEED_CLI = [sys.executable, "-c", "from lakefeed.cli import main; main()"]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

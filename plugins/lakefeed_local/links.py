@@ -26,9 +26,6 @@ from lakefeed.errors import LinkOutsideRoot, StorageNotFound
 from lakefeed.storage.entries import FileEntry
 from lakefeed.storage.listing import is_file_info
 
-#: The ``info`` key that marks a link lakefeed refuses to follow: ``outside`` or ``dangling``.
-REFUSED = "lakefeed_refused"
-
 
 def _inside(path: str, folder: str) -> bool:
     try:
@@ -81,7 +78,6 @@ class RootedLocalFileSystem(LocalFileSystem):
             "created": own.st_ctime,
             "islink": stat.S_ISLNK(own.st_mode),
             "mtime": own.st_mtime,
-            REFUSED: refusal,
         }
 
     def ls(self, path: Any, detail: bool = False, **kwargs: Any) -> list[Any]:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +19,7 @@ from click.testing import Result
 from api_support import ORG, Server, running_server
 from lakefeed.catalog.records import Scope
 from lakefeed.testing.profiles import PROFILE_CLASS, PROFILE_FIELD_GROUPS, profile_table
+from tests_support import LAKEFEED_CLI, free_port
 
 RunCli = Callable[..., Result]
 REMOTE_ENV = ("LAKEFEED_SERVER", "LAKEFEED_API_KEY", "LAKEFEED_CLIENT_SECRET", "LAKEFEED_ORG")
@@ -41,15 +40,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield running
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_serve_starts_and_answers(tmp_path: Path) -> None:
     port = free_port()
-    command = [sys.executable, "-c", "from lakefeed.cli import main; main()"]
+    command = LAKEFEED_CLI
     drops = tmp_path / "drops"
     env = {
         **os.environ,
@@ -305,7 +298,7 @@ def serve_with_scheduler(
 ) -> subprocess.Popen[bytes]:
     """`lakefeed serve --scheduler` on ``port`` over ``home``, with ``env`` added."""
     return subprocess.Popen(
-        [sys.executable, "-c", "from lakefeed.cli import main; main()", "serve", "--port",
+        [*LAKEFEED_CLI, "serve", "--port",
          str(port), "--log-level", "warning", "--scheduler", "--poll", "0.2", *options],
         env={**os.environ, "LAKEFEED_HOME": str(home), **env},
         stdout=subprocess.PIPE,

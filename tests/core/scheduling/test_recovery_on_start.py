@@ -26,15 +26,10 @@ from lakefeed.scheduling.clock import ManualClock
 from lakefeed.scheduling.leases import WindowClaims
 from lakefeed.scheduling.scheduler import Scheduler
 from lakefeed.scheduling.windows import Window
+from tests_support import LAKEFEED_CLI, free_port
 
 BLOCKED_CLI = Path(__file__).parents[2] / "blocked_cli.py"
 HOUR = 3600
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Processes:
@@ -53,7 +48,7 @@ class Processes:
         """``lakefeed *args``; with ``blocked_at``, its first run stops at that step of
         ``tests/blocked_cli.py`` and :meth:`wait_blocked` returns once it is there."""
         if blocked_at is None:
-            command = [sys.executable, "-c", "from lakefeed.cli import main; main()"]
+            command = LAKEFEED_CLI
         else:
             command = [sys.executable, str(BLOCKED_CLI), blocked_at, str(self.marker)]
         log = (self.logs / f"process-{len(self.started)}.log").open("wb")
@@ -151,6 +146,7 @@ def test_a_run_killed_inside_serve_scheduler_is_rolled_back_as_it_restarts(
     assert rerun.status == "success", rerun.metrics
     assert scenario.ids() == expected_ids((0, 90))
     ticks = scheduler_counter(port, "ticks")
+    deadline = time.monotonic() + 60
     while scheduler_counter(port, "ticks") < ticks + 3:
         assert time.monotonic() < deadline, processes.output()
         time.sleep(0.1)
