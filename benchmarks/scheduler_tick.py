@@ -172,7 +172,7 @@ def main() -> int:
         del os.environ[key]
 
     from lakefeed.catalog import tables
-    from lakefeed.scheduling.clock import ManualClock
+    from lakefeed.schedules.clock import ManualClock
     from lakefeed.scheduling.leases import KEEP_WINDOWS
     from lakefeed.scheduling.scheduler import Scheduler
 

@@ -8,7 +8,7 @@ from multiprocessing.synchronize import Barrier
 from typing import Any
 
 from lakefeed import Lakefeed
-from lakefeed.scheduling.clock import ManualClock
+from lakefeed.schedules.clock import ManualClock
 from lakefeed.scheduling.scheduler import Scheduler
 
 

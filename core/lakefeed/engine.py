@@ -23,11 +23,11 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
     from lakefeed.catalog.auth import AuthStore
+    from lakefeed.catalog.backlog import BacklogStore
     from lakefeed.catalog.flows import Flow, FlowResources
     from lakefeed.catalog.runs import Run, RunRecords
     from lakefeed.datasets.store import DatasetStore
     from lakefeed.flows.runner import RunProgress
-    from lakefeed.scheduling.backlog import BacklogStore
     from lakefeed.schema.conform import TargetSchema
     from lakefeed.schema.registry import SchemaRegistry
     from lakefeed.storage.endpoints import EndpointPolicy
@@ -167,7 +167,7 @@ class Lakefeed:
     @cached_property
     def backlog(self) -> BacklogStore:
         """Per flow, the files discovered but not ingested yet."""
-        from lakefeed.scheduling.backlog import BacklogStore
+        from lakefeed.catalog.backlog import BacklogStore
 
         return BacklogStore(self.db, self.scope)
 

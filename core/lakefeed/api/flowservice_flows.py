@@ -208,7 +208,7 @@ def flow_backlog(
     and the age of the oldest, as of its last listing (a run, or the scheduler's discovery);
     ``refresh=true`` lists the source now."""
     from lakefeed.api.local_roots import check_flow
-    from lakefeed.scheduling.backlog import backlog_of
+    from lakefeed.catalog.backlog import backlog_of
 
     flow = who.lf.flows.flow(id)
     if refresh:

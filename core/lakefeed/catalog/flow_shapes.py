@@ -9,7 +9,7 @@ from typing import Any
 
 from lakefeed.catalog.records import audit_fields
 from lakefeed.errors import InvalidRequest
-from lakefeed.scheduling.rules import Schedule
+from lakefeed.schedules.rules import Schedule
 
 FORMATS = ("parquet", "parquet_xdm")
 

@@ -29,7 +29,7 @@ from lakefeed.errors import (
     ResourceInUse,
     ResourceNotFound,
 )
-from lakefeed.scheduling.rules import validate_schedule
+from lakefeed.schedules.rules import validate_schedule
 from lakefeed.specs import (
     CLOUD_STORAGE_FLOW_SPEC_ID,
     CLOUD_STORAGE_FLOW_SPEC_NAME,

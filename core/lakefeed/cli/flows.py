@@ -80,7 +80,7 @@ def create(
     """Create a flow with its source and target connections in one go."""
     from lakefeed.catalog.flows import flow_options
     from lakefeed.errors import NameTaken, ResourceNotFound
-    from lakefeed.scheduling.rules import validate_schedule
+    from lakefeed.schedules.rules import validate_schedule
 
     lf = engine()
     schedule: dict[str, Any] = {}
@@ -307,8 +307,8 @@ def _next_run(flow: dict[str, Any], runs: list[dict[str, Any]]) -> str:
     window, "due now" when that has passed, "" for a disabled flow or a once flow that ran."""
     import time
 
-    from lakefeed.scheduling.rules import Schedule
-    from lakefeed.scheduling.windows import next_boundary
+    from lakefeed.schedules.rules import Schedule
+    from lakefeed.schedules.windows import next_boundary
 
     if flow["state"] != "enabled":
         return ""

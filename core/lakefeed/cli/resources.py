@@ -225,7 +225,7 @@ class LocalResources(Resources):
         return self.lf.flows.set_flow_state(flow["id"], state).to_dict()
 
     def backlog(self, flow: Entity, *, refresh: bool) -> Entity:
-        from lakefeed.scheduling.backlog import backlog_of
+        from lakefeed.catalog.backlog import backlog_of
 
         return backlog_of(self.lf, self.lf.flows.flow(flow["id"]), refresh=refresh)
 

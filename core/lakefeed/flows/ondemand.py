@@ -15,7 +15,7 @@ from lakefeed.errors import (
     RunNotRetriggerable,
     RunNotSupported,
 )
-from lakefeed.scheduling.windows import Window
+from lakefeed.schedules.windows import Window
 
 if TYPE_CHECKING:
     from lakefeed.catalog.flows import Flow
@@ -140,7 +140,7 @@ def _window_of(run: Run) -> Window | None:
 
 
 def _epoch(value: Any, field: str) -> int:
-    from lakefeed.scheduling.rules import LATEST_START
+    from lakefeed.schedules.rules import LATEST_START
 
     try:
         if isinstance(value, bool):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from lakefeed.catalog.runs import identity_key
-from lakefeed.scheduling.windows import Window
+from lakefeed.schedules.windows import Window
 from lakefeed.storage.entries import FileEntry
 
 

@@ -42,7 +42,7 @@ from lakefeed.values import jsonable
 if TYPE_CHECKING:
     from lakefeed.catalog.flows import Flow
     from lakefeed.engine import Lakefeed
-    from lakefeed.scheduling.windows import Window
+    from lakefeed.schedules.windows import Window
     from lakefeed.schema.conform import TargetSchema
     from lakefeed.storage.parquet import ParquetFooter
     from lakefeed.storage.session import StorageSession

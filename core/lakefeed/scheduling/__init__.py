@@ -1,5 +1,6 @@
-"""Scheduling: ``scheduleParams`` rules, schedule arithmetic, window leases, the scheduler
-daemon and each flow's backlog. See docs/explanation/scheduling.md."""
+"""The scheduler daemon: claims due windows and runs them through :class:`~lakefeed.Lakefeed`.
+Schedules themselves (rules, windows, clock) are values in :mod:`lakefeed.schedules`. See
+docs/explanation/scheduling.md."""
 
 #: How long a claimed window is held without a renewal before another scheduler may take it.
 LEASE_SECONDS = 120.0

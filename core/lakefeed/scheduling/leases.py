@@ -15,8 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from lakefeed.catalog import tables
-from lakefeed.scheduling.clock import Clock
-from lakefeed.scheduling.windows import Window
+from lakefeed.schedules.clock import Clock
+from lakefeed.schedules.windows import Window
 
 t = tables.schedule_windows
 #: Finished windows kept per flow (older ones are deleted as new ones finish).

@@ -1,7 +1,7 @@
 """``Scheduler``: runs every enabled flow's due windows, once each, across processes.
 
 A tick reads the enabled flows of every org and sandbox, works out which window each one is
-due for (:mod:`lakefeed.scheduling.windows`), claims it in the database
+due for (:mod:`lakefeed.schedules.windows`), claims it in the database
 (:mod:`lakefeed.scheduling.leases`) and runs it. Runs of one flow never overlap: a flow with
 a window still running is skipped, unless that window's lease expired — then its scheduler
 died, and this one takes the window over (the run it left is recovered first, as any
@@ -27,11 +27,11 @@ from lakefeed.catalog.owners import owner_gone, this_process
 from lakefeed.catalog.records import Scope
 from lakefeed.errors import LakefeedError, ResourceNotFound, RunCancelled, RunInProgress
 from lakefeed.flows import metrics as codes
+from lakefeed.schedules.clock import Clock, SystemClock
+from lakefeed.schedules.rules import Schedule
+from lakefeed.schedules.windows import due_window
 from lakefeed.scheduling import LEASE_SECONDS, POLL_SECONDS
-from lakefeed.scheduling.clock import Clock, SystemClock
 from lakefeed.scheduling.leases import Claim, WindowClaims
-from lakefeed.scheduling.rules import Schedule
-from lakefeed.scheduling.windows import due_window
 
 if TYPE_CHECKING:
     from lakefeed.catalog.flows import Flow
@@ -406,7 +406,7 @@ class Scheduler:
 
     def _discover(self) -> None:
         """List sources between runs so each flow's backlog stays current."""
-        from lakefeed.scheduling.backlog import discover
+        from lakefeed.catalog.backlog import discover
 
         if self.discover_every is None:
             return

@@ -81,7 +81,7 @@ def test_sigterm_during_a_run_abandons_it_before_its_commit(
     dataset = lf.datasets.get("profiles")
     assert lf.datasets.read(dataset).num_rows == 0  # nothing half-written is visible
     flow = lf.flows.flow("drops")
-    from lakefeed.scheduling.clock import SystemClock
+    from lakefeed.schedules.clock import SystemClock
     from lakefeed.scheduling.leases import WindowClaims
 
     claims = WindowClaims(lf.db, owner="x", clock=SystemClock(), lease_seconds=1)
@@ -151,7 +151,7 @@ def test_runs_list_and_show_a_run_waiting_for_its_start(
 def test_runs_show_gives_the_window_and_the_pick_up_latency(
     landing: Path, lf: Lakefeed, run_cli: RunCli, profile_schema: dict
 ) -> None:
-    from lakefeed.scheduling.clock import ManualClock
+    from lakefeed.schedules.clock import ManualClock
     from lakefeed.scheduling.scheduler import Scheduler
 
     pq.write_table(profile_table(5), landing / "a.parquet")

@@ -12,7 +12,7 @@ import scheduling_procs
 from ingestion_suite import Scenario, expected_ids
 from lakefeed.catalog import tables
 from lakefeed.flows import metrics as codes
-from lakefeed.scheduling.clock import ManualClock
+from lakefeed.schedules.clock import ManualClock
 from lakefeed.scheduling.scheduler import Scheduler
 
 HOUR = 3600

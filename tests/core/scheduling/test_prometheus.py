@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ingestion_suite import Scenario
-from lakefeed.scheduling.clock import ManualClock
+from lakefeed.schedules.clock import ManualClock
 from lakefeed.scheduling.prometheus import render
 from lakefeed.scheduling.scheduler import Scheduler
 
@@ -40,7 +40,7 @@ def test_flow_series_and_scheduler_counters(scenario: Scenario, start: int) -> N
 
     scenario.put("b.parquet", scenario.profiles(3, 100))
     scenario.lf.flows.set_flow_state(flow.id, "disabled")
-    from lakefeed.scheduling.backlog import discover
+    from lakefeed.catalog.backlog import discover
 
     discover(scenario.lf, scenario.lf.flows.flow(flow.id))
     text = render(scenario.lf.db)

@@ -22,10 +22,10 @@ from lakefeed.catalog.records import now_ms
 from lakefeed.catalog.runs import Run
 from lakefeed.flows import metrics as codes
 from lakefeed.flows.runner import FlowRunner
-from lakefeed.scheduling.clock import ManualClock
+from lakefeed.schedules.clock import ManualClock
+from lakefeed.schedules.windows import Window
 from lakefeed.scheduling.leases import WindowClaims
 from lakefeed.scheduling.scheduler import Scheduler
-from lakefeed.scheduling.windows import Window
 from tests_support import LAKEFEED_CLI, free_port
 
 BLOCKED_CLI = Path(__file__).parents[2] / "blocked_cli.py"

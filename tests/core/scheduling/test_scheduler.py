@@ -9,10 +9,10 @@ import pytest
 
 from ingestion_suite import Scenario, expected_ids, file_summary
 from lakefeed.catalog.runs import Run
-from lakefeed.scheduling.clock import ManualClock
+from lakefeed.schedules.clock import ManualClock
+from lakefeed.schedules.windows import Window
 from lakefeed.scheduling.leases import WindowClaims
 from lakefeed.scheduling.scheduler import Scheduler
-from lakefeed.scheduling.windows import Window
 
 HOUR = 3600
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lakefeed.scheduling.rules import UNIT_SECONDS, Schedule
-from lakefeed.scheduling.windows import Window, due_window, latest_boundary, next_boundary
+from lakefeed.schedules.rules import UNIT_SECONDS, Schedule
+from lakefeed.schedules.windows import Window, due_window, latest_boundary, next_boundary
 
 T0 = 1_900_000_000
 

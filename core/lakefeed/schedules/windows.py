@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lakefeed.scheduling.rules import Schedule
+from lakefeed.schedules.rules import Schedule
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from lakefeed.errors import (
     ScheduleLocked,
     StartTimeInPast,
 )
-from lakefeed.scheduling.rules import Schedule, validate_schedule
+from lakefeed.schedules.rules import Schedule, validate_schedule
 
 NOW = 1_900_000_000
 
