@@ -1,12 +1,16 @@
 """``lakefeed.client`` against a real server: tokens, headers, paging, errors, a whole flow;
 its retry policy against ``httpx.MockTransport`` (pure retry logic: which answer is retried,
-how often, how long it waits) and a closed port."""
+how often, how long it waits) and a closed port.
+
+Every scenario runs twice, once with ``Client`` and once with ``AsyncClient`` (through
+:class:`Blocking`, which runs its coroutines to completion), each kind against a fresh server."""
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +18,7 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
-from api_support import ORG, Server
+from api_support import ORG, Server, running_server
 from lakefeed.catalog.auth import AuthStore
 from lakefeed.catalog.records import Scope
 from lakefeed.client import ApiError, AsyncClient, Client, ServerUnreachable
@@ -32,16 +36,114 @@ from lakefeed.testing.profiles import PROFILE_CLASS, PROFILE_FIELD_GROUPS, profi
 FS = "/data/foundation/flowservice"
 
 
-class Recording(httpx.HTTPTransport):
-    """The real network, with a list of the requests sent."""
+class Recording:
+    """The real network, with a list of the requests sent (by either kind of client: pass it
+    as ``transport``)."""
 
     def __init__(self) -> None:
-        super().__init__()
         self.sent: list[httpx.Request] = []
+
+
+class _RecordingTransport(httpx.HTTPTransport):
+    def __init__(self, sent: list[httpx.Request]) -> None:
+        super().__init__()
+        self.sent = sent
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.sent.append(request)
         return super().handle_request(request)
+
+
+class _AsyncRecordingTransport(httpx.AsyncHTTPTransport):
+    def __init__(self, sent: list[httpx.Request]) -> None:
+        super().__init__()
+        self.sent = sent
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(request)
+        return await super().handle_async_request(request)
+
+
+class Blocking:
+    """An :class:`AsyncClient` behind :class:`Client`'s blocking methods, so a test written for
+    one runs against the other: each call runs to completion on the adapter's own event loop,
+    and a listing becomes an iterator that awaits its next item when asked for it (paging
+    stays lazy, as the async iterator is)."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+        self._loop = asyncio.new_event_loop()
+
+    def __repr__(self) -> str:
+        return repr(self._client)
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            answer = attribute(*args, **kwargs)
+            if isinstance(answer, AsyncIterator):
+                return self._iterate(answer)
+            assert inspect.isawaitable(answer), (
+                f"AsyncClient.{name} is neither awaited nor a listing"
+            )
+            return self._loop.run_until_complete(answer)
+
+        return call
+
+    def _iterate(self, items: AsyncIterator[Any]) -> Iterator[Any]:
+        while True:
+            try:
+                yield self._loop.run_until_complete(anext(items))
+            except StopAsyncIteration:
+                return
+
+    def close(self) -> None:
+        self._loop.run_until_complete(self._client.aclose())
+        self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+        self._loop.close()
+
+
+@pytest.fixture(scope="module", params=["sync", "async"])
+def kind(request: pytest.FixtureRequest) -> str:
+    """Which client the module's tests use; ``AsyncClient`` runs through :class:`Blocking`."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def server(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    # One server per kind: both kinds' scenarios start from the same empty server
+    # (tests/api/conftest.py's server, once more).
+    home, tmp = tmp_path_factory.mktemp(f"client-{kind}-home"), tmp_path_factory.getbasetemp()
+    with running_server(home, local_roots=[tmp], allow_endpoints=["127.0.0.1"]) as running:
+        yield running
+
+
+@pytest.fixture
+def open_client(kind: str) -> Iterator[Callable[..., Client]]:
+    """``Client(base_url, **options)``, or the same ``AsyncClient`` behind :class:`Blocking`;
+    a :class:`Recording` passed as ``transport`` records what that client sends. Closed after
+    the test."""
+    opened: list[Any] = []
+
+    def make(base_url: str, **kw: Any) -> Client:
+        client: Any
+        if kind == "sync":
+            if isinstance(kw.get("transport"), Recording):
+                kw["transport"] = _RecordingTransport(kw["transport"].sent)
+            client = Client(base_url, **kw)
+        else:
+            if isinstance(kw.get("transport"), Recording):
+                kw["transport"] = _AsyncRecordingTransport(kw["transport"].sent)
+            client = Blocking(AsyncClient(base_url, **kw))
+        opened.append(client)
+        return client
+
+    yield make
+    for client in opened:
+        client.close()
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +152,9 @@ def credentials(server: Server) -> tuple[str, str]:
 
 
 @pytest.fixture
-def connect(server: Server, credentials: tuple[str, str]) -> Iterator[Callable[..., Client]]:
-    opened: list[Client] = []
-
+def connect(
+    server: Server, credentials: tuple[str, str], open_client: Callable[..., Client]
+) -> Callable[..., Client]:
     def make(**kw: Any) -> Client:
         options: dict[str, Any] = {
             "api_key": credentials[0],
@@ -60,13 +162,9 @@ def connect(server: Server, credentials: tuple[str, str]) -> Iterator[Callable[.
             "ims_org_id": ORG,
             **kw,
         }
-        client = Client(server.url, **options)
-        opened.append(client)
-        return client
+        return open_client(server.url, **options)
 
-    yield make
-    for client in opened:
-        client.close()
+    return make
 
 
 def local_spec_id(client: Client) -> str:
@@ -262,7 +360,10 @@ def test_schema_dataset_batches_and_row_errors_through_the_client(
     assert rejected["_errors"] and run["metrics"]["recordSummary"]["failedRecordCount"] == 1
 
 
+@pytest.mark.parametrize("kind", ["async"], indirect=True)
 def test_async_client(server: Server, credentials: tuple[str, str], tmp_path: Path) -> None:
+    """``AsyncClient`` as it is written: ``async with``, ``await`` and ``async for``."""
+
     async def main() -> None:
         async with AsyncClient(
             server.url, api_key=credentials[0], client_secret=credentials[1], ims_org_id=ORG
@@ -305,39 +406,45 @@ def _flaky(statuses: list[int]) -> tuple[httpx.MockTransport, list[httpx.Request
     return httpx.MockTransport(handle), seen
 
 
-def _mocked(transport: httpx.MockTransport, retries: int = 3) -> Client:
-    # backoff 30 s: a test that waited for backoff instead of Retry-After: 0 would time out.
-    return Client(
-        "http://lakefeed.test",
-        api_key="k",
-        client_secret="s3cret",
-        ims_org_id=ORG,
-        retries=retries,
-        backoff=30,
-        transport=transport,
-    )
+@pytest.fixture
+def mocked(open_client: Callable[..., Client]) -> Callable[..., Client]:
+    def make(transport: httpx.MockTransport, retries: int = 3) -> Client:
+        # backoff 30 s: a test that waited for backoff instead of Retry-After: 0 would time out.
+        return open_client(
+            "http://lakefeed.test",
+            api_key="k",
+            client_secret="s3cret",
+            ims_org_id=ORG,
+            retries=retries,
+            backoff=30,
+            transport=transport,
+        )
+
+    return make
 
 
-def test_503_429_and_5xx_are_retried_with_retry_after() -> None:
+def test_503_429_and_5xx_are_retried_with_retry_after(mocked: Callable[..., Client]) -> None:
     transport, seen = _flaky([503, 429, 502])
-    assert _mocked(transport).run("x") == {"id": "x"}
+    assert mocked(transport).run("x") == {"id": "x"}
     assert len(seen) == 4
 
 
-def test_retries_run_out() -> None:
+def test_retries_run_out(mocked: Callable[..., Client]) -> None:
     transport, seen = _flaky([503] * 10)
     with pytest.raises(ApiError) as raised:
-        _mocked(transport, retries=2).run("x")
+        mocked(transport, retries=2).run("x")
     assert raised.value.status == 503 and len(seen) == 3
 
 
-def test_a_post_is_repeated_only_when_the_server_did_nothing() -> None:
+def test_a_post_is_repeated_only_when_the_server_did_nothing(
+    mocked: Callable[..., Client],
+) -> None:
     transport, seen = _flaky([500])
     with pytest.raises(ApiError):
-        _mocked(transport).create_run("f")
+        mocked(transport).create_run("f")
     assert len(seen) == 1
     transport, seen = _flaky([503])
-    assert _mocked(transport).create_run("f")["id"] == "r1"
+    assert mocked(transport).create_run("f")["id"] == "r1"
     assert len(seen) == 2
 
 
@@ -351,11 +458,13 @@ def test_retry_delays() -> None:
     assert 0.5 <= policy.delay(0) <= 1 and 2 <= policy.delay(2) <= 4
 
 
-def test_an_unreachable_server_is_retried_then_reported() -> None:
+def test_an_unreachable_server_is_retried_then_reported(
+    open_client: Callable[..., Client],
+) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    client = Client(
+    client = open_client(
         f"http://127.0.0.1:{port}",
         api_key="k",
         client_secret="s3cret-value",
@@ -368,8 +477,8 @@ def test_an_unreachable_server_is_retried_then_reported() -> None:
     assert "after 3 attempt(s)" in str(raised.value) and "s3cret-value" not in str(raised.value)
 
 
-def test_a_client_needs_a_secret_or_a_token() -> None:
+def test_a_client_needs_a_secret_or_a_token(open_client: Callable[..., Client]) -> None:
     from lakefeed.errors import InvalidRequest
 
     with pytest.raises(InvalidRequest):
-        Client("http://127.0.0.1:1", api_key="k", ims_org_id=ORG)
+        open_client("http://127.0.0.1:1", api_key="k", ims_org_id=ORG)

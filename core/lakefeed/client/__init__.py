@@ -4,6 +4,7 @@ headers and shapes lakefeed keeps.
 ``Client`` (sync) and ``AsyncClient`` (asyncio) take the server's base URL, the API key, the
 client secret (or an access token), the org and the sandbox; their methods mirror the Python
 API and answer the Flow Service entity dicts. Errors raise :mod:`lakefeed.errors` classes.
+``Client`` is generated from ``AsyncClient`` (``python -m lakefeed.client._generate``).
 """
 
 from lakefeed.client.aio import AsyncClient

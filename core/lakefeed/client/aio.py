@@ -1,5 +1,6 @@
-"""``AsyncClient``: :class:`~lakefeed.client.Client` for asyncio — the same methods, awaited;
-listings are async iterators."""
+# The source of sync.py: edit this file, then run `python -m lakefeed.client._generate`.
+"""``AsyncClient``: the lakefeed REST API (and Adobe's Flow Service) from async Python, on
+``httpx``."""
 
 from __future__ import annotations
 
@@ -24,13 +25,20 @@ T = TypeVar("T")
 
 
 class AsyncClient:
-    """:class:`~lakefeed.client.Client` for asyncio: the same arguments and methods; calls
-    are awaited, listings (``connections()``, ``flows()``, ``runs()``, ``datasets()``,
-    ``batches()``, ``row_errors()``, ``iter_pages()``) are async iterators.
+    """A client of one org and sandbox on a lakefeed server.
 
-    >>> async with AsyncClient(URL, api_key=KEY, client_secret=SECRET,
-    ...                        ims_org_id="ACME@AdobeOrg") as api:        # doctest: +SKIP
-    ...     names = [c["name"] async for c in api.connections()]
+    >>> async with AsyncClient(URL, api_key=KEY, client_secret=SECRET, ims_org_id=ORG) as api:
+    ...     names = [c["name"] async for c in api.connections()]  # doctest: +SKIP
+
+    Methods answer the Flow Service entity dicts; listings (``connections()``, ``flows()``,
+    ``runs()``, ``datasets()``, ``batches()``, ``row_errors()``, ``iter_pages()``) are
+    async iterators that fetch page after page. The client secret is exchanged for a token on
+    the first call (and again, once, when a call answers 401 because the token expired); or pass
+    ``access_token`` alone. 429 and 5xx answers and connection failures are retried ``retries``
+    times with exponential backoff from ``backoff`` seconds, honouring ``Retry-After`` (POST and
+    PATCH only where the server cannot have acted: 429, 503, refused connections). Error answers
+    raise the :mod:`lakefeed.errors` class of their ``report.code``, else
+    :class:`~lakefeed.client.ApiError`. ``transport`` is handed to ``httpx.AsyncClient`` (tests).
     """
 
     def __init__(
@@ -101,7 +109,8 @@ class AsyncClient:
         return await self._drive(self._session.call(request))
 
     async def iter_pages(self, path: str, params: Any = None) -> AsyncIterator[dict[str, Any]]:
-        """Every item of a listing at ``path``, page after page (see ``Client.iter_pages``)."""
+        """Every item of a listing at ``path``, page after page (Flow Service ``items`` with
+        ``_links.next.href``; export ``data``; Catalog objects keyed by id, with ``id`` added)."""
         pager = calls.Pager(path, params)
         while pager.request is not None:
             response = await self.send(pager.request)
@@ -150,7 +159,10 @@ class AsyncClient:
         return await self._run(calls.explore(id, object_type, obj, preview, file_type))
 
     async def patch_connection(
-        self, id: str, ops: Sequence[Mapping[str, Any]], etag: str
+        self,
+        id: str,
+        ops: Sequence[Mapping[str, Any]],
+        etag: str,
     ) -> Created:
         return await self._run(calls.patch("connections", id, ops, etag))
 
@@ -307,7 +319,9 @@ class AsyncClient:
         return self.iter_pages(f"{CATALOG}/dataSets", query(**params))
 
     def batches(
-        self, dataset_id: str | None = None, **params: Any
+        self,
+        dataset_id: str | None = None,
+        **params: Any,
     ) -> AsyncIterator[dict[str, Any]]:
         return self.iter_pages(f"{CATALOG}/batches", query(dataSet=dataset_id, **params))
 
