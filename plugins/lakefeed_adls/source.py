@@ -1,5 +1,6 @@
-"""ADLS Gen2 source. adlfs speaks the Blob API to the account, which works against real
-accounts (hierarchical namespace on) and against Azurite (which has no DFS endpoint)."""
+"""ADLS Gen2 source: the shared Blob-API source (:mod:`lakefeed.storage.azure`). adlfs speaks
+the Blob API to the account, which works against real accounts (hierarchical namespace on) and
+against Azurite (which has no DFS endpoint)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,15 @@ from urllib.parse import urlsplit
 
 from lakefeed.errors import InvalidAuthParams
 from lakefeed.secrets import AuthParams
-from lakefeed.storage.source import url_endpoint
-from lakefeed_adls.spec import SPEC
-from lakefeed_azure_blob.source import (
-    AzureListing,
-    _is_path_style,
+from lakefeed.storage.azure import (
+    AzureBlobApiSource,
     azure_filesystem,
     connection_string_endpoint,
     connection_string_endpoints,
+    is_path_style,
 )
+from lakefeed.storage.source import url_endpoint
+from lakefeed_adls.spec import SPEC
 
 
 def parse_account_url(url: str) -> tuple[str, str, str]:
@@ -27,7 +28,7 @@ def parse_account_url(url: str) -> tuple[str, str, str]:
             f"The ADLS Gen2 url {url!r} is not an account URL.",
             fix="Use https://ACCOUNT.dfs.core.windows.net.",
         )
-    if _is_path_style(parts.netloc):
+    if is_path_style(parts.netloc):
         account = parts.path.strip("/").split("/")[0]
         endpoint = f"{parts.scheme}://{parts.netloc}/{account}"
     else:
@@ -42,7 +43,7 @@ def parse_account_url(url: str) -> tuple[str, str, str]:
     return account, parts.scheme, endpoint
 
 
-class AdlsGen2Files(AzureListing):
+class AdlsGen2Files(AzureBlobApiSource):
     spec = SPEC
     requires = (("adlfs", "lakefeed[azure]"), ("azure.identity", "lakefeed[azure]"))
 

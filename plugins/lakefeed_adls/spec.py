@@ -2,7 +2,7 @@
 connection-string variants (also what the Azurite emulator accepts)."""
 
 from lakefeed.specs import AuthSpec, ConnectionSpec, Param
-from lakefeed_azure_blob.spec import CONNECTION_STRING
+from lakefeed.storage.azure import CONNECTION_STRING_PARAM
 
 ADLS_SPEC_ID = "b3ba5556-48be-44b7-8b85-ff2b69b46dc4"
 
@@ -54,7 +54,7 @@ SPEC = ConnectionSpec(
             name="Connection String Authentication for adls-gen2",
             type="ConnectionString",
             description="A storage account connection string.",
-            params=(CONNECTION_STRING,),
+            params=(CONNECTION_STRING_PARAM,),
         ),
     ),
 )

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 from lakefeed import hookimpl
 from lakefeed.storage import SourceType
-from lakefeed_azure_blob.source import AzureBlobFiles, azure_filesystem
+from lakefeed_azure_blob.source import AzureBlobFiles
 
-__all__ = ["AzureBlobFiles", "azure_filesystem"]
+__all__ = ["AzureBlobFiles"]
 
 
 @hookimpl

@@ -1,16 +1,9 @@
 """The Azure Blob connection spec, with Flow Service's id and auth param names."""
 
 from lakefeed.specs import AuthSpec, ConnectionSpec, Param
+from lakefeed.storage.azure import CONNECTION_STRING_PARAM
 
 AZURE_BLOB_SPEC_ID = "4c10e202-c428-4796-9208-5f1f5732b1cf"
-
-CONNECTION_STRING = Param(
-    "connectionString",
-    "Connection string",
-    "DefaultEndpointsProtocol=https;AccountName=...;AccountKey=...",
-    required=True,
-    secret=True,
-)
 
 SPEC = ConnectionSpec(
     id=AZURE_BLOB_SPEC_ID,
@@ -24,7 +17,7 @@ SPEC = ConnectionSpec(
             name="ConnectionString",
             type="ConnectionString",
             description="An account connection string (AccountName, AccountKey, endpoints).",
-            params=(CONNECTION_STRING,),
+            params=(CONNECTION_STRING_PARAM,),
         ),
         AuthSpec(
             name="SAS URI Authentication",

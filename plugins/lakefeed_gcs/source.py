@@ -11,11 +11,11 @@ from lakefeed.secrets import AuthParams
 from lakefeed.storage import FileEntry, SourceType
 from lakefeed.storage.entries import to_utc
 from lakefeed.storage.object_store import PAGE_SIZE
+from lakefeed.storage.s3_protocol import S3ProtocolSource, s3_filesystem
 from lakefeed.storage.source import url_endpoint
 from lakefeed.storage.timeouts import storage_timeouts
 from lakefeed.storage.versions import changed_while_reading
 from lakefeed_gcs.spec import GOOGLE_XML_API, HMAC, SERVICE_ACCOUNT, SPEC
-from lakefeed_s3.source import S3ProtocolSource, s3_filesystem
 
 
 def _is_s3(fs: Any) -> bool:

@@ -1,7 +1,7 @@
 """The Google Cloud Storage connection spec, with Flow Service's id and auth param names."""
 
 from lakefeed.specs import AuthSpec, ConnectionSpec, Param
-from lakefeed_s3.spec import BUCKET, FOLDER
+from lakefeed.storage.s3_protocol import BUCKET_PARAM, FOLDER_PARAM
 
 GCS_SPEC_ID = "32e8f412-cdf7-464c-9885-78184cb113fd"
 GOOGLE_XML_API = "https://storage.googleapis.com"
@@ -36,8 +36,8 @@ SPEC = ConnectionSpec(
                     required=True,
                     secret=True,
                 ),
-                BUCKET,
-                FOLDER,
+                BUCKET_PARAM,
+                FOLDER_PARAM,
                 _endpoint(GOOGLE_XML_API, "XML (S3-compatible) API"),
             ),
         ),
@@ -54,8 +54,8 @@ SPEC = ConnectionSpec(
                     secret=True,
                 ),
                 Param("projectId", "Project", "Project id (defaults to the key's project)."),
-                BUCKET,
-                FOLDER,
+                BUCKET_PARAM,
+                FOLDER_PARAM,
                 _endpoint(None, "JSON API"),
             ),
         ),
@@ -63,7 +63,7 @@ SPEC = ConnectionSpec(
             name=ANONYMOUS,
             type="Anonymous",
             description="No credentials: public buckets, or a local emulator.",
-            params=(BUCKET, FOLDER, _endpoint(None, "JSON API")),
+            params=(BUCKET_PARAM, FOLDER_PARAM, _endpoint(None, "JSON API")),
         ),
     ),
 )

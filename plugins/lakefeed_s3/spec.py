@@ -1,19 +1,9 @@
 """The Amazon S3 connection spec, with Flow Service's id and auth param names."""
 
 from lakefeed.specs import AuthSpec, ConnectionSpec, Param
+from lakefeed.storage.s3_protocol import BUCKET_PARAM, FOLDER_PARAM
 
 S3_SPEC_ID = "ecadc60c-7455-4d87-84dc-2a0e293d997b"
-
-BUCKET = Param(
-    "bucketName",
-    "Bucket",
-    "Bucket that relative paths and explore start in (optional).",
-)
-FOLDER = Param(
-    "folderPath",
-    "Folder",
-    "Folder inside the bucket that relative paths start in (needs bucketName).",
-)
 
 SPEC = ConnectionSpec(
     id=S3_SPEC_ID,
@@ -53,8 +43,8 @@ SPEC = ConnectionSpec(
                     "Custom endpoint, e.g. https://s3.eu-west-1.amazonaws.com or a MinIO URL.",
                 ),
                 Param("region", "Region", "Signing region, when the endpoint needs one."),
-                BUCKET,
-                FOLDER,
+                BUCKET_PARAM,
+                FOLDER_PARAM,
             ),
         ),
     ),

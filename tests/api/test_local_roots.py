@@ -3,6 +3,7 @@ allows, and paths through them stay inside the connection's root."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -17,8 +18,15 @@ import pytest
 
 from api_support import ORG, Server, running_server
 from lakefeed import Lakefeed
+from lakefeed.api.local_roots import check_path, check_root
 from lakefeed.catalog.records import Scope
 from lakefeed.config import Settings
+from lakefeed.errors import Forbidden
+from lakefeed.plugins import get_plugins
+from lakefeed.secrets import AuthParams
+from lakefeed.specs import AuthSpec, ConnectionSpec, Param
+from lakefeed.storage import SourceType
+from lakefeed.storage.session import StorageSession
 from lakefeed.testing.profiles import create_profile_schema, profile_table
 
 FS = "/data/foundation/flowservice"
@@ -103,6 +111,62 @@ def test_settings_read_the_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     assert Settings.load(tmp_path).local_roots == ()
     monkeypatch.setenv("LAKEFEED_LOCAL_ROOTS", f"/srv/drops{os.pathsep} {os.pathsep}~/in")
     assert Settings.load(tmp_path).local_roots == ("/srv/drops", str(Path.home() / "in"))
+
+
+# -- which connections are confined: those whose source type reads local paths ----------------
+
+
+def test_only_the_local_files_source_type_reads_local_paths() -> None:
+    flags = {t.spec.name: t.reads_local_paths for t in get_plugins().source_types()}
+    assert {name for name, local in flags.items() if local} == {"local-files"}
+    # The cloud backends, SFTP (another machine's disk) and the example memory plugin are not.
+    assert {"amazon-s3", "azure-blob", "adls-gen2", "google-cloud", "sftp", "memory"} <= set(flags)
+
+
+class MountedShare(SourceType):
+    """A third-party source type over the server's disk, under another spec name."""
+
+    spec = ConnectionSpec(
+        id="5d0c1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e2f",
+        name="mounted-share",
+        label="Mounted share",
+        description="A network share mounted on the server.",
+        auth_specs=(
+            AuthSpec("Local Path", "Local Path", "none", (Param("rootPath", "Root", "root"),)),
+        ),
+    )
+    reads_local_paths = True
+
+    def filesystem(self, auth: AuthParams) -> Any:
+        from fsspec.implementations.local import LocalFileSystem
+
+        return LocalFileSystem()
+
+    def root(self, auth: AuthParams, fs: Any) -> str:
+        return str(auth["rootPath"])
+
+
+def test_the_check_asks_the_source_type_not_the_spec_name(tmp_path: Path) -> None:
+    """Any source type that reads local paths is confined, whatever its spec is called; one
+    that does not is left alone."""
+    (tmp_path / "drops").mkdir()
+    (tmp_path / "outside").mkdir()
+    session = StorageSession(
+        MountedShare(), AuthParams("Local Path", {"rootPath": str(tmp_path / "drops")}, ())
+    )
+    unset = dataclasses.replace(Settings.load(tmp_path), local_roots=())
+    allowed = dataclasses.replace(unset, local_roots=(str(tmp_path / "drops"),))
+    with pytest.raises(Forbidden, match="LAKEFEED_LOCAL_ROOTS is not set"):
+        check_root(unset, session)
+    check_path(allowed, session, "2026")
+    with pytest.raises(Forbidden, match="outside the connection's root"):
+        check_path(allowed, session, str(tmp_path / "outside"))
+
+    class RemoteShare(MountedShare):
+        reads_local_paths = False
+
+    remote = StorageSession(RemoteShare(), session.auth)
+    check_path(unset, remote, str(tmp_path / "outside"))
 
 
 # -- unset: refused ----------------------------------------------------------------------------

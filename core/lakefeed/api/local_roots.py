@@ -5,6 +5,8 @@ Python API are used by someone who already has those permissions; a REST caller 
 route that stores, tests, explores or runs a local-files connection checks here that its root
 (symlinks resolved) lies inside an allowed folder, and that a path given through it stays inside
 the root. With the variable unset, local-files connections are refused over REST altogether.
+A connection is checked when its source type reads local paths
+(:attr:`lakefeed.storage.SourceType.reads_local_paths`, which the local-files plugin sets).
 """
 
 from __future__ import annotations
@@ -20,8 +22,6 @@ if TYPE_CHECKING:
     from lakefeed.catalog.flows import Flow
     from lakefeed.engine import Lakefeed
 
-#: The spec (by name) whose connections read the server's own disk.
-LOCAL_FILES_SPEC = "local-files"
 EXAMPLE_FIX = (
     "set LAKEFEED_LOCAL_ROOTS=/srv/drops on the server (folders separated by "
     f"{os.pathsep!r}) and give the connection a rootPath inside one of them."
@@ -36,9 +36,9 @@ def _inside(path: str, folder: str) -> bool:
 
 
 def check_root(settings: Settings, session: StorageSession) -> None:
-    """Raise :class:`Forbidden` unless ``session`` is not local-files, or its root resolves
+    """Raise :class:`Forbidden` unless ``session`` reads no local paths, or its root resolves
     inside one of ``settings.local_roots``."""
-    if session.source_type.spec.name != LOCAL_FILES_SPEC:
+    if not session.source_type.reads_local_paths:
         return
     if not settings.local_roots:
         raise Forbidden(
@@ -64,7 +64,7 @@ def check_path(settings: Settings, session: StorageSession, path: str) -> None:
     """:func:`check_root`, then: ``path`` (relative, absolute or a glob) resolves, symlinks
     included, inside the connection's root."""
     check_root(settings, session)
-    if session.source_type.spec.name != LOCAL_FILES_SPEC:
+    if not session.source_type.reads_local_paths:
         return
     root = session.resolve("")
     real = os.path.realpath(session.resolve(path))  # '..' out of the root: InvalidRequest
