@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lakefeed import Lakefeed
-from lakefeed.storage.parquet import ParquetFooter
+from lakefeed.formats.parquet_footer import ParquetFooter
 from lakefeed.testing.contract import ensure_folder, put
 
 

@@ -36,6 +36,7 @@ CLI_MD = DOCS / "reference" / "cli.md"
 ERRORS_MD = DOCS / "reference" / "errors.md"
 PLUGINS_MD = DOCS / "reference" / "plugins.md"
 HOWTO_PLUGIN_MD = DOCS / "how-to" / "write-a-storage-plugin.md"
+HOWTO_FORMAT_MD = DOCS / "how-to" / "write-a-format-plugin.md"
 GETTING_STARTED_MD = DOCS / "getting-started.md"
 
 INCLUDE = re.compile(
@@ -417,6 +418,16 @@ def test_plugin_how_to_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert run_blocks(HOWTO_PLUGIN_MD, tmp_path, monkeypatch) >= 1
 
 
+def test_format_plugin_how_to_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run_blocks(HOWTO_FORMAT_MD, tmp_path, monkeypatch) >= 1
+
+
+def test_format_plugin_code_quoted_in_how_to_equals_the_file() -> None:
+    quoted = {m.group("path"): m.group("body") for m in INCLUDE.finditer(read(HOWTO_FORMAT_MD))}
+    path = "examples/lakefeed-lines/lakefeed_lines/__init__.py"
+    assert quoted.get(path) == read(ROOT / path), f"the how-to does not quote {path} as it is"
+
+
 INGESTION_PAGES = [
     "how-to/ingest-with-python.md",
     "explanation/ingestion.md",
@@ -433,7 +444,12 @@ def test_ingestion_pages_run(page: str, tmp_path: Path, monkeypatch: pytest.Monk
 
 def test_every_page_with_runnable_blocks_is_run() -> None:
     """A page marked ``<!-- test: run -->`` must be run by one of the tests above."""
-    run_here = {GETTING_STARTED_MD, HOWTO_PLUGIN_MD, *(DOCS / p for p in INGESTION_PAGES)}
+    run_here = {
+        GETTING_STARTED_MD,
+        HOWTO_PLUGIN_MD,
+        HOWTO_FORMAT_MD,
+        *(DOCS / p for p in INGESTION_PAGES),
+    }
     runnable = {md for md in DOCS.rglob("*.md") if RUN.search(read(md))}
     runnable -= {DOCS / "reference" / "hooks.md"}  # run as plugin modules, see below
     assert runnable <= run_here, f"pages with runnable blocks no test runs: {runnable - run_here}"
@@ -475,6 +491,27 @@ def test_register_commands_example_adds_a_working_command(tmp_path: Path) -> Non
     result = CliRunner().invoke(group, [name, "docs"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "1 files" in result.output, result.output
+
+
+def test_register_formats_example_reads_a_file(tmp_path: Path) -> None:
+    from lakefeed.storage.session import StorageSession
+
+    plugins = Plugins(load_entry_points=False)
+    plugins.register(example_module(HOOKS_MD, "def register_formats"), "docs-example")
+    tsv = plugins.file_format("TSV")
+    (tmp_path / "orders.tsv").write_text("id\titem\n1\ttea\n2\tcake\n")
+    (tmp_path / "ragged.tsv").write_text("id\titem\n1\n")
+    local = get_plugins().source_type("local-files")
+    session = StorageSession(
+        local, local.auth_params({"rootPath": str(tmp_path)}), formats=plugins.formats()
+    )
+    assert session.explore("root")[0]["canPreview"]
+    preview = session.preview("orders.tsv")  # found by its name
+    assert preview.to_dict()["format"] == "tsv"
+    assert preview.rows == [{"id": "1", "item": "tea"}, {"id": "2", "item": "cake"}]
+    assert session.inspect_file("ragged.tsv", tsv).schema.names == ["id", "item"]
+    with pytest.raises(lakefeed.errors.MalformedFile, match="row 1 has 1 fields"):
+        session.preview("ragged.tsv")
 
 
 # --- REST routes -------------------------------------------------------------------------------

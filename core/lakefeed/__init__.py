@@ -8,26 +8,35 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import pluggy
-
 from lakefeed.__about__ import __version__
-
-hookimpl = pluggy.HookimplMarker("lakefeed")
+from lakefeed.markers import hookimpl
 
 if TYPE_CHECKING:
     from lakefeed.engine import Lakefeed
-    from lakefeed.storage.entries import FileEntry
-    from lakefeed.storage.parquet import ParquetFooter
+    from lakefeed.files import FileEntry
+    from lakefeed.formats.base import FileFormat, InspectedFile
+    from lakefeed.formats.parquet_footer import ParquetFooter
     from lakefeed.storage.source import SourceType
 
 _LAZY = {
     "Lakefeed": "lakefeed.engine",
-    "FileEntry": "lakefeed.storage.entries",
-    "ParquetFooter": "lakefeed.storage.parquet",
+    "FileEntry": "lakefeed.files",
+    "FileFormat": "lakefeed.formats.base",
+    "InspectedFile": "lakefeed.formats.base",
+    "ParquetFooter": "lakefeed.formats.parquet_footer",
     "SourceType": "lakefeed.storage.source",
 }
 
-__all__ = ["FileEntry", "Lakefeed", "ParquetFooter", "SourceType", "__version__", "hookimpl"]
+__all__ = [
+    "FileEntry",
+    "FileFormat",
+    "InspectedFile",
+    "Lakefeed",
+    "ParquetFooter",
+    "SourceType",
+    "__version__",
+    "hookimpl",
+]
 
 
 def __getattr__(name: str) -> Any:

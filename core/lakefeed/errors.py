@@ -65,6 +65,13 @@ class UnknownConnectionSpec(LakefeedError):
     title = "Unknown connection spec"
 
 
+class UnknownFormat(LakefeedError):
+    """No installed format has that name, ``data.format`` value or ``fileType``."""
+
+    code = "LF-1414"
+    title = "Unknown file format"
+
+
 class UnknownAuthSpec(LakefeedError):
     code = "LF-1415"
     title = "Auth spec not found for connection spec"
@@ -336,6 +343,15 @@ class CorruptParquet(StorageError):
     code = "LF-2422"
     http_status = 422
     title = "Corrupt Parquet file"
+
+
+class MalformedFile(StorageError):
+    """A file whose bytes are not what its format expects (a format plugin's failure; Parquet
+    raises :class:`NotParquet` and :class:`CorruptParquet`)."""
+
+    code = "LF-2416"
+    http_status = 422
+    title = "File does not match its format"
 
 
 class FileChangedWhileReading(StorageError):

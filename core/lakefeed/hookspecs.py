@@ -15,6 +15,7 @@ from pluggy import HookspecMarker
 if TYPE_CHECKING:
     import click
 
+    from lakefeed.formats import FileFormat
     from lakefeed.storage.source import SourceType
 
 hookspec = HookspecMarker("lakefeed")
@@ -37,6 +38,27 @@ def register_source_types(register: Callable[[SourceType], None]) -> None:
     both plugins.
 
     :param register: callable taking one ``SourceType`` instance.
+    """
+
+
+# --- file formats ------------------------------------------------------------------------------
+
+
+@hookspec
+def register_formats(register: Callable[[FileFormat], None]) -> None:
+    """Contribute file formats.
+
+    Call ``register(file_format)`` once per :class:`lakefeed.formats.FileFormat` the plugin
+    provides. A format has a name, the file name endings it recognises, the Flow Service
+    ``data.format`` values it reads and the explore ``fileType`` it answers to; it inspects
+    files from ranged reads (schema, row count, its own statistics) and streams their rows as
+    Arrow record batches. Parquet is registered this way too, by the bundled plugin
+    ``parquet``.
+
+    Registering a name, ``data.format`` value or ``fileType`` that another plugin's format
+    already answers to is an error naming both plugins.
+
+    :param register: callable taking one ``FileFormat`` instance.
     """
 
 

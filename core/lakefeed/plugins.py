@@ -33,6 +33,7 @@ from lakefeed.errors import PluginError, UnknownConnectionSpec
 if TYPE_CHECKING:
     import click
 
+    from lakefeed.formats import FileFormat, FormatRegistry
     from lakefeed.storage.source import SourceType
 
 ENTRY_POINT_GROUP = "lakefeed"
@@ -48,6 +49,7 @@ class PluginInfo:
     distribution: str | None
     hooks: tuple[str, ...]
     source_types: tuple[str, ...] = field(default=())
+    formats: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +59,7 @@ class PluginInfo:
             "distribution": self.distribution,
             "hooks": list(self.hooks),
             "sourceTypes": list(self.source_types),
+            "formats": list(self.formats),
         }
 
 
@@ -75,6 +78,7 @@ class Plugins:
         self.pm.add_hookspecs(hookspecs)
         self._distributions: dict[str, tuple[str, str]] = {}
         self._source_types: list[SourceType] | None = None  # until the plugin set changes
+        self._formats: FormatRegistry | None = None  # likewise
         if load_entry_points:
             self._load_entry_points()
         self._check()
@@ -137,10 +141,12 @@ class Plugins:
             self.pm.unregister(name=name)  # leave the manager as it was
             raise
         self._source_types = None
+        self._formats = None
 
     def unregister(self, name: str) -> None:
         self.pm.unregister(name=name)
         self._source_types = None
+        self._formats = None
 
     # -- typed hook calls ----------------------------------------------------------------------
 
@@ -202,6 +208,51 @@ class Plugins:
             fix="Is its plugin installed? `lakefeed plugins` lists what is loaded.",
         )
 
+    def formats(self) -> FormatRegistry:
+        """Every registered file format, in plugin registration order. The hook runs once per
+        set of plugins."""
+        if self._formats is None:
+            self._formats = self._collect_formats()
+        return self._formats
+
+    def _collect_formats(self) -> FormatRegistry:
+        from lakefeed.formats import FileFormat, FormatRegistry
+
+        found: list[FileFormat] = []
+        owners: dict[str, tuple[str, str]] = {}  # key -> (plugin name, format name)
+        current: list[str] = []
+
+        def register(file_format: FileFormat) -> None:
+            plugin = current[0]
+            if not isinstance(file_format, FileFormat):
+                raise PluginError(
+                    f"Plugin {plugin!r} registers {file_format!r}, which is not a "
+                    "lakefeed.formats.FileFormat.",
+                    fix="Register an instance of a FileFormat subclass.",
+                )
+            for key in file_format.lookup_keys():
+                if key in owners:
+                    other, other_format = owners[key]
+                    raise PluginError(
+                        f"Plugin {plugin!r} registers format {file_format.name!r}, which answers "
+                        f"to {key!r} like format {other_format!r} of plugin {other!r}.",
+                        fix=f"Disable one of them with LAKEFEED_DISABLE_PLUGINS={plugin}.",
+                    )
+            for key in file_format.lookup_keys():
+                owners[key] = (plugin, file_format.name)
+            found.append(file_format)
+
+        hook = self.pm.hook.register_formats
+        for impl in hook.get_hookimpls():  # registration order
+            current[:] = [impl.plugin_name]
+            self._call_one(impl, "register_formats", register=register)
+        return FormatRegistry(found)
+
+    def file_format(self, key: str) -> FileFormat:
+        """The format whose name, ``data.format`` value or ``fileType`` is ``key`` (any case);
+        :class:`lakefeed.errors.UnknownFormat` naming the installed formats otherwise."""
+        return self.formats().get(key)
+
     def register_commands(self, cli: click.Group) -> None:
         hook = self.pm.hook.register_commands
         for impl in hook.get_hookimpls():
@@ -209,11 +260,15 @@ class Plugins:
 
     def describe(self) -> list[PluginInfo]:
         owners: dict[str, list[str]] = {}
-        hook = self.pm.hook.register_source_types
-        for impl in hook.get_hookimpls():
+        for impl in self.pm.hook.register_source_types.get_hookimpls():
             names: list[str] = []
             self._call_one(impl, "register_source_types", register=_collect_names(names))
             owners[impl.plugin_name] = names
+        formats: dict[str, list[str]] = {}
+        for impl in self.pm.hook.register_formats.get_hookimpls():
+            found: list[FileFormat] = []
+            self._call_one(impl, "register_formats", register=found.append)
+            formats[impl.plugin_name] = [f.name for f in found]
         infos = []
         for name, plugin in self.pm.list_name_plugin():
             if plugin is None:  # blocked
@@ -228,6 +283,7 @@ class Plugins:
                     distribution=dist,
                     hooks=hooks,
                     source_types=tuple(owners.get(name, ())),
+                    formats=tuple(formats.get(name, ())),
                 )
             )
         return sorted(infos, key=lambda info: info.name)

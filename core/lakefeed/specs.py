@@ -9,7 +9,7 @@ field and the spec and so that secrets can be redacted everywhere.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -176,8 +176,9 @@ class ConnectionSpec:
             )
         return result
 
-    def to_dict(self) -> dict[str, Any]:
-        """The ``GET /connectionSpecs/{id}`` item."""
+    def to_dict(self, *, file_types: Sequence[str] | None = None) -> dict[str, Any]:
+        """The ``GET /connectionSpecs/{id}`` item; ``file_types``: the ``fileType`` values
+        ``/explore`` answers to (the installed formats'), listed in its ``exploreSpec``."""
         return {
             "id": self.id,
             "name": self.name,
@@ -196,7 +197,7 @@ class ConnectionSpec:
             },
             "authSpec": [a.to_dict() for a in self.auth_specs],
             "sourceSpec": source_spec(),
-            "exploreSpec": explore_spec(),
+            "exploreSpec": explore_spec(file_types),
         }
 
 
@@ -233,8 +234,12 @@ def source_spec() -> dict[str, Any]:
     }
 
 
-def explore_spec() -> dict[str, Any]:
-    """The ``exploreSpec``: how ``/explore`` answers for file-based sources."""
+def explore_spec(file_types: Sequence[str] | None = None) -> dict[str, Any]:
+    """The ``exploreSpec``: how ``/explore`` answers for file-based sources. ``file_types``:
+    the ``fileType`` values it answers to (the installed formats'); None leaves them open."""
+    file_type: dict[str, Any] = {"type": "string"}
+    if file_types is not None:
+        file_type["enum"] = list(file_types)
     item = {
         "type": "object",
         "properties": {
@@ -254,7 +259,7 @@ def explore_spec() -> dict[str, Any]:
             "properties": {
                 "objectType": {"type": "string", "enum": ["root", "folder", "file"]},
                 "object": {"type": "string"},
-                "fileType": {"type": "string", "enum": ["parquet"]},
+                "fileType": file_type,
                 "preview": {"type": "boolean"},
             },
         },

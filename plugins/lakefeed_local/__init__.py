@@ -9,11 +9,11 @@ from typing import Any
 
 from lakefeed import hookimpl
 from lakefeed.errors import InvalidAuthParams, InvalidRequest, LakefeedError
+from lakefeed.formats import FileFormat, InspectResult
 from lakefeed.secrets import AuthParams
 from lakefeed.specs import AuthSpec, ConnectionSpec, Param
 from lakefeed.storage import SourceType
 from lakefeed.storage.entries import FileEntry
-from lakefeed.storage.footers import FooterResult
 from lakefeed.storage.listing import list_path
 
 LOCAL_SPEC_ID = "6f1e7c2a-9b0d-4c53-8a2e-1d5f3c7b9e41"
@@ -45,6 +45,7 @@ SPEC = ConnectionSpec(
 
 class LocalFiles(SourceType):
     spec = SPEC
+    reads_local_paths = True  # the server's disk: confined to LAKEFEED_LOCAL_ROOTS over REST
 
     def filesystem(self, auth: AuthParams) -> Any:
         from lakefeed_local.links import RootedLocalFileSystem
@@ -88,7 +89,9 @@ class LocalFiles(SourceType):
             fs, path, recursive=recursive, to_entry=self.entry_from_info, walk=walk_following_links
         )
 
-    def read_footers(self, fs: Any, entries: Iterable[FileEntry]) -> Iterator[FooterResult]:
+    def inspect_files(
+        self, fs: Any, entries: Iterable[FileEntry], file_format: FileFormat
+    ) -> Iterator[InspectResult]:
         # A refused link is listed with no size: say why it fails, not that it is empty.
         refused: dict[str, LakefeedError] = {}
 
@@ -100,7 +103,7 @@ class LocalFiles(SourceType):
                     refused[entry.path] = exc
                 yield entry
 
-        for entry, result in super().read_footers(fs, vetted()):
+        for entry, result in super().inspect_files(fs, vetted(), file_format):
             yield entry, refused.pop(entry.path, result)
 
     def read_range(self, fs: Any, entry: FileEntry, start: int, end: int) -> bytes:

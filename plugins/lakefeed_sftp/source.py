@@ -10,16 +10,18 @@ import io
 import queue
 import stat
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 from lakefeed.errors import InvalidAuthParams
+from lakefeed.formats import RangeReader
 from lakefeed.secrets import AuthParams
 from lakefeed.storage import FileEntry, SourceType
 from lakefeed.storage.entries import to_utc
-from lakefeed.storage.footers import FooterResult, pooled_reader, read_footers
 from lakefeed.storage.listing import list_path
+from lakefeed.storage.ranges import pooled_reader
 from lakefeed.storage.timeouts import storage_timeouts
 from lakefeed_sftp.spec import PUBLIC_KEY, SPEC
 
@@ -202,8 +204,9 @@ class SftpFiles(SourceType):
             fs, path, recursive=recursive, to_entry=self.entry_from_info, walk=_stream_walk
         )
 
-    def read_footers(self, fs: Any, entries: Iterable[FileEntry]) -> Iterator[FooterResult]:
-        """Footers over up to ``maxConcurrentConnections`` connections of their own (the
+    @contextmanager
+    def ranged_reads(self, fs: Any) -> Iterator[RangeReader]:
+        """Ranges read over up to ``maxConcurrentConnections`` connections of their own (the
         session's connection may be in the middle of streaming the listing)."""
         size = int(fs.lakefeed_options["max_connections"])
         idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -232,7 +235,7 @@ class SftpFiles(SourceType):
 
         with ThreadPoolExecutor(max_workers=size) as pool:
             try:
-                yield from read_footers(entries, pooled_reader(pool, read_range))
+                yield pooled_reader(pool, read_range)
             finally:
                 for conn in opened:
                     conn.client.close()

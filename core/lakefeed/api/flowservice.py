@@ -47,7 +47,9 @@ def _filtered(
 @router.get("/connectionSpecs")
 def list_connection_specs(who: CallerDep, properties: Properties = None) -> dict[str, Any]:
     """The connection specs the installed plugins provide (and the dataset target spec)."""
-    specs = [s.to_dict() for s in who.lf.connection_specs()] + [DATASET_TARGET_SPEC.to_dict()]
+    file_types = who.lf.plugins.formats().file_types()
+    specs = [s.to_dict(file_types=file_types) for s in who.lf.connection_specs()]
+    specs.append(DATASET_TARGET_SPEC.to_dict())
     return _filtered(specs, "connectionSpecs", properties)
 
 
@@ -57,9 +59,10 @@ def get_connection_spec(who: CallerDep, id: str) -> dict[str, Any]:
     if id in (DATASET_TARGET_SPEC.id, DATASET_TARGET_SPEC.name):
         return items(DATASET_TARGET_SPEC.to_dict())
     try:
-        return items(who.lf.connection_spec(id).to_dict())
+        spec = who.lf.connection_spec(id)
     except UnknownConnectionSpec as exc:
         raise ResourceNotFound(exc.message, fix=exc.fix) from exc
+    return items(spec.to_dict(file_types=who.lf.plugins.formats().file_types()))
 
 
 def flow_spec(lf: Lakefeed) -> FlowSpec:

@@ -191,17 +191,17 @@ def explore_connection(
             f"objectType {object_type!r} is not supported (supported: root, folder, file).",
             fix="Use objectType=root, folder or file.",
         )
-    if file_type is not None and file_type.strip().lower() not in ("parquet", "parquet_xdm"):
-        raise InvalidRequest(
-            f"fileType {file_type!r} is not supported: lakefeed reads Parquet.",
-            fix="Use fileType=parquet.",
-        )
+    # fileType names an installed format (UnknownFormat, 400, otherwise); without it the file's
+    # name decides, as canPreview did.
+    file_format = None if file_type is None else who.lf.plugins.file_format(file_type)
     if not obj:
         raise InvalidRequest("objectType=file needs object=PATH.", fix="Pass the file to read.")
     wanted = (preview or "false").strip().lower()
     if wanted not in ("true", "false"):
         raise InvalidRequest(f"preview must be true or false, not {preview!r}.", fix="Use true.")
-    shown = session.preview(obj, rows=10 if wanted == "true" else 0).to_dict()
+    shown = session.preview(
+        obj, rows=10 if wanted == "true" else 0, file_format=file_format
+    ).to_dict()
     if wanted == "false":
         del shown["data"]
     return shown

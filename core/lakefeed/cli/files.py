@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -15,10 +17,22 @@ from lakefeed.cli.output import (
     stream_json_array,
     table,
 )
-from lakefeed.storage.parquet import ParquetFooter, schemas_agree
+from lakefeed.formats import InspectedFile, schemas_agree
+from lakefeed.formats.parquet_footer import ParquetFooter
 from lakefeed.storage.session import FileFailure
 
 _recursive = click.option("--recursive", "-r", is_flag=True, help="Descend into sub-folders.")
+
+
+def format_option(default: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--format NAME``: read the files as this installed format (``default`` when absent)."""
+    return click.option(
+        "--format",
+        "format_name",
+        metavar="NAME",
+        help=f"Read the files as this format (its name, a data.format or fileType); default: "
+        f"{default}. `lakefeed plugins` lists the installed formats.",
+    )
 
 
 @click.command("ls")
@@ -55,57 +69,93 @@ def ls_command(connection: str, path: str, recursive: bool, as_json: bool) -> No
 @click.argument("connection")
 @click.argument("path", default="")
 @_recursive
-@click.option("--row-groups", is_flag=True, help="Include per-row-group column statistics.")
+@click.option(
+    "--row-groups", is_flag=True, help="Include per-row-group column statistics (Parquet)."
+)
+@format_option("parquet")
 @json_option
 def inspect_command(
-    connection: str, path: str, recursive: bool, row_groups: bool, as_json: bool
+    connection: str,
+    path: str,
+    recursive: bool,
+    row_groups: bool,
+    format_name: str | None,
+    as_json: bool,
 ) -> None:
-    """Read the Parquet footers at PATH (no row data): schema, rows, row groups.
+    """Inspect the files at PATH without reading their rows: schema and rows (Parquet: from
+    the footers, with row groups).
 
-    Files that are not Parquet or are corrupt are reported with the reason; the command exits
-    1 when any file failed.
+    Files that are not of the format or are corrupt are reported with the reason; the command
+    exits 1 when any file failed.
     """
-    results = list(engine().session(connection).inspect(path, recursive=recursive))
-    footers = [r for r in results if isinstance(r, ParquetFooter)]
+    lf = engine()
+    formats = lf.plugins.formats()
+    chosen = formats.get(format_name) if format_name else formats.default()
+    results = list(lf.session(connection).inspect(path, recursive=recursive, file_format=chosen))
+    files = [r for r in results if isinstance(r, InspectedFile)]
     failures = [r for r in results if isinstance(r, FileFailure)]
-    agree = schemas_agree(footers)
+    agree = schemas_agree(files)
     if as_json:
+        rows = [f.num_rows for f in files]
         emit_json(
             {
-                "files": [f.to_dict(row_groups=row_groups) for f in footers],
+                "files": [f.to_dict(details=row_groups) for f in files],
                 "failures": [f.to_dict() for f in failures],
                 "schemasAgree": agree,
-                "totalRows": sum(f.num_rows for f in footers),
+                "totalRows": None if None in rows else sum(r or 0 for r in rows),
             }
         )
     else:
-        _print_inspection(footers, failures, agree, row_groups)
+        _print_inspection(chosen.label, files, failures, agree, row_groups)
     if failures:
         raise SystemExit(1)
 
 
 def _print_inspection(
-    footers: list[ParquetFooter], failures: list[FileFailure], agree: bool, row_groups: bool
+    label: str,
+    files: list[InspectedFile],
+    failures: list[FileFailure],
+    agree: bool,
+    row_groups: bool,
 ) -> None:
     out = console()
-    table(
-        "Parquet files",
-        ["path", "rows", "row groups", "size", "columns", "created by"],
-        (
+    footers = [f for f in files if isinstance(f, ParquetFooter)]
+    if footers and len(footers) == len(files):
+        table(
+            f"{label} files",
+            ["path", "rows", "row groups", "size", "columns", "created by"],
             (
-                f.entry.path,
-                f.num_rows,
-                f.num_row_groups,
-                human_size(f.entry.size),
-                len(f.schema),
-                f.created_by,
-            )
-            for f in footers
-        ),
-        caption=f"{len(footers)} files, {sum(f.num_rows for f in footers)} rows",
-    )
-    schemas: dict[str, list[ParquetFooter]] = {}
-    for f in footers:
+                (
+                    f.entry.path,
+                    f.num_rows,
+                    f.num_row_groups,
+                    human_size(f.entry.size),
+                    len(f.schema),
+                    f.created_by,
+                )
+                for f in footers
+            ),
+            caption=f"{len(footers)} files, {sum(f.num_rows for f in footers)} rows",
+        )
+    else:
+        known = [f.num_rows for f in files if f.num_rows is not None]
+        table(
+            f"{label} files",
+            ["path", "rows", "size", "columns"],
+            (
+                (
+                    f.entry.path,
+                    "" if f.num_rows is None else f.num_rows,
+                    human_size(f.entry.size),
+                    len(f.schema),
+                )
+                for f in files
+            ),
+            caption=f"{len(files)} files, "
+            + (f"{sum(known)} rows" if len(known) == len(files) else "rows not counted"),
+        )
+    schemas: dict[str, list[InspectedFile]] = {}
+    for f in files:
         schemas.setdefault(f.schema.to_string(show_schema_metadata=False), []).append(f)
     for i, members in enumerate(schemas.values(), 1):
         title = (
@@ -120,6 +170,8 @@ def _print_inspection(
         )
         if row_groups:
             for f in members:
+                if not isinstance(f, ParquetFooter):
+                    continue
                 table(
                     f"Row groups of {f.entry.path}",
                     ["#", "rows", "bytes", "column", "nulls", "min", "max"],
@@ -137,7 +189,7 @@ def _print_inspection(
                         for c in rg.columns
                     ),
                 )
-    if footers:
+    if files:
         out.print(
             "[green]All files agree on one schema.[/]"
             if agree
@@ -153,10 +205,15 @@ def _print_inspection(
 @click.argument("connection")
 @click.argument("file")
 @click.option("--rows", "-n", default=10, show_default=True, help="Rows to show (at most 100).")
+@format_option("the format that recognises FILE's name, else parquet")
 @json_option
-def preview_command(connection: str, file: str, rows: int, as_json: bool) -> None:
-    """Show the schema and the first rows of one Parquet FILE."""
-    preview = engine().session(connection).preview(file, rows=rows)
+def preview_command(
+    connection: str, file: str, rows: int, format_name: str | None, as_json: bool
+) -> None:
+    """Show the schema and the first rows of one FILE."""
+    lf = engine()
+    chosen = lf.plugins.file_format(format_name) if format_name else None
+    preview = lf.session(connection).preview(file, rows=rows, file_format=chosen)
     if as_json:
         emit_json(preview.to_dict())
         return

@@ -11,16 +11,23 @@ from lakefeed.cli.output import emit_json, json_option, table
 @click.command("plugins")
 @json_option
 def plugins_command(as_json: bool) -> None:
-    """List loaded plugins with their versions, hooks and source types."""
+    """List loaded plugins with their versions, hooks, source types and formats."""
     infos = engine().plugins.describe()
     if as_json:
         emit_json([info.to_dict() for info in infos])
         return
     table(
         "Plugins",
-        ["name", "version", "distribution", "hooks", "source types"],
+        ["name", "version", "distribution", "hooks", "source types", "formats"],
         (
-            (i.name, i.version, i.distribution, ", ".join(i.hooks), ", ".join(i.source_types))
+            (
+                i.name,
+                i.version,
+                i.distribution,
+                ", ".join(i.hooks),
+                ", ".join(i.source_types),
+                ", ".join(i.formats),
+            )
             for i in infos
         ),
     )
@@ -36,7 +43,9 @@ def specs_command(spec: str | None, as_json: bool) -> None:
         [lf.connection_spec(spec)] if spec else sorted(lf.connection_specs(), key=lambda s: s.name)
     )
     if as_json:
-        emit_json([s.to_dict() for s in specs] if spec is None else specs[0].to_dict())
+        file_types = lf.plugins.formats().file_types()
+        shown = [s.to_dict(file_types=file_types) for s in specs]
+        emit_json(shown if spec is None else shown[0])
         return
     if spec is None:
         table(

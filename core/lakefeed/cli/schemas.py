@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from lakefeed.cli.context import engine
+from lakefeed.cli.files import format_option
 from lakefeed.cli.output import console, emit_json, json_option, table
 from lakefeed.errors import InvalidRequest, InvalidSchema
 
@@ -117,24 +118,35 @@ def show(id: str, full: bool, as_json: bool) -> None:
 @click.option("--recursive", "-r", is_flag=True, help="Descend into sub-folders.")
 @click.option("--title", help="Title of the schema to create (default: CONNECTION:PATH).")
 @click.option("--create", "create_", is_flag=True, help="Register the inferred schema.")
+@format_option("parquet")
 @json_option
 def infer(
-    connection: str, path: str, recursive: bool, title: str | None, create_: bool, as_json: bool
+    connection: str,
+    path: str,
+    recursive: bool,
+    title: str | None,
+    create_: bool,
+    format_name: str | None,
+    as_json: bool,
 ) -> None:
-    """Infer XDM fields from the Parquet footers at PATH; --create registers the schema."""
+    """Infer XDM fields from the schemas of the files at PATH (Parquet: their footers);
+    --create registers the schema."""
     from rich.markup import escape
 
+    from lakefeed.formats import InspectedFile
     from lakefeed.schema.infer import merge_inferred
-    from lakefeed.storage.parquet import ParquetFooter
     from lakefeed.storage.session import FileFailure
 
     lf = engine()
-    results = list(lf.session(connection).inspect(path, recursive=recursive))
-    footers = [r for r in results if isinstance(r, ParquetFooter)]
+    formats = lf.plugins.formats()
+    chosen = formats.get(format_name) if format_name else formats.default()
+    results = list(lf.session(connection).inspect(path, recursive=recursive, file_format=chosen))
+    footers = [r for r in results if isinstance(r, InspectedFile)]
     failures = [r for r in results if isinstance(r, FileFailure)]
     if not footers:
         raise InvalidSchema(
-            f"No readable Parquet file at {path!r} on {connection!r} to infer a schema from.",
+            f"No readable {chosen.label} file at {path!r} on {connection!r} to infer a schema "
+            "from.",
             fix="Check the path with `lakefeed inspect`.",
         )
     properties, required = merge_inferred(

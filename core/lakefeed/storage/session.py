@@ -1,6 +1,8 @@
 """``StorageSession``: one connection's view of its storage — ls, inspect, preview, explore, test.
 
 Every vendor exception that crosses this class becomes a lakefeed error with secrets removed.
+Inspection and previews read files through a format (:mod:`lakefeed.formats`): the one named,
+or one of the session's :class:`~lakefeed.formats.FormatRegistry`.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ from lakefeed.errors import (
     StorageNotFound,
     StorageTimeout,
 )
+from lakefeed.formats import FileFormat, FormatRegistry, InspectedFile
 from lakefeed.secrets import AuthParams
 from lakefeed.storage.entries import FileEntry
 from lakefeed.storage.errors import translate
 from lakefeed.storage.listing import is_file_info, split_glob
-from lakefeed.storage.parquet import ParquetFooter
 from lakefeed.storage.source import SourceType
 from lakefeed.storage.timeouts import MAX_SECONDS, StorageTimeouts, using_timeouts
 from lakefeed.storage.versions import (
@@ -57,11 +59,12 @@ class Preview:
     path: str
     schema: Any  # pyarrow.Schema
     rows: list[dict[str, Any]]
+    format: str  # the name of the format that read the file
 
     def to_dict(self) -> dict[str, Any]:
         """The Flow Service ``/explore?objectType=file&preview=true`` answer."""
         return {
-            "format": "parquet",
+            "format": self.format,
             "path": self.path,
             "schema": {
                 "columns": [
@@ -84,16 +87,20 @@ class StorageSession:
         label: str | None = None,
         endpoints: EndpointPolicy | None = None,
         timeouts: StorageTimeouts | None = None,
+        formats: FormatRegistry | None = None,
     ):
         """``endpoints``: the policy of ``lakefeed serve``, checked each time the session
         connects; with it, errors also never quote what an endpoint sent. None (the CLI and
         the Python API): any endpoint. ``timeouts``: how long connecting, reading and a
-        connection test may take."""
+        connection test may take. ``formats``: the installed formats
+        (:meth:`lakefeed.plugins.Plugins.formats`), for inspecting and previewing without a
+        named format and for ``explore``'s ``canPreview``; None: only the bundled Parquet."""
         self.source_type = source_type
         self.auth = auth
         self.label = label or source_type.spec.name
         self.endpoints = endpoints
         self.timeouts = timeouts or StorageTimeouts()
+        self.formats = formats if formats is not None else FormatRegistry.bundled()
 
     @contextmanager
     def _errors(self, action: str) -> Iterator[None]:
@@ -140,7 +147,7 @@ class StorageSession:
         Where the backend cannot pin the version, the file is re-statted after the block and
         must still be its listed version (one stat per file: a change before the read is a
         change before the stat too; call this once the listing is over, the stat may use the
-        listing's connection). A storage or Parquet error inside
+        listing's connection). A storage or format error inside
         the block becomes FileChangedWhileReading when the file changed meanwhile: a file
         rewritten under the reader is not corrupt.
         """
@@ -287,44 +294,51 @@ class StorageSession:
             yield from self.source_type.list_files(self.fs, resolved, recursive=recursive)
 
     def inspect(
-        self, path: str, *, recursive: bool = False
-    ) -> Iterator[ParquetFooter | FileFailure]:
-        """Footers of every file at ``path``; a file that fails is reported, never fatal."""
-        return self.footers(self.ls(path, recursive=recursive))
+        self, path: str, *, recursive: bool = False, file_format: FileFormat | None = None
+    ) -> Iterator[InspectedFile | FileFailure]:
+        """Every file at ``path`` inspected as ``file_format`` (default: the registry's default
+        format, Parquet); a file that fails is reported, never fatal."""
+        return self.inspect_files(self.ls(path, recursive=recursive), file_format)
 
-    def footers(self, entries: Iterable[FileEntry]) -> Iterator[ParquetFooter | FileFailure]:
-        """Footers of already-listed ``entries``, in order."""
-        for entry, result in self.source_type.read_footers(self.fs, entries):
+    def inspect_files(
+        self, entries: Iterable[FileEntry], file_format: FileFormat | None = None
+    ) -> Iterator[InspectedFile | FileFailure]:
+        """Already-listed ``entries`` inspected as ``file_format`` (default: the registry's
+        default format), in order, from ranged reads (:meth:`SourceType.inspect_files`)."""
+        chosen = file_format or self.formats.default()
+        for entry, result in self.source_type.inspect_files(self.fs, entries, chosen):
             if isinstance(result, BaseException):
                 yield FileFailure(entry, self._translate(result, f"reading {entry.path!r}"))
             else:
                 yield result
 
-    def footer(self, path: str) -> ParquetFooter:
-        """The footer of the single file ``path``."""
+    def inspect_file(self, path: str, file_format: FileFormat | None = None) -> InspectedFile:
+        """The single file ``path`` inspected as ``file_format`` (default: the format that
+        recognises its name, else the registry's default format)."""
         entries = list(self.ls(path))
         if len(entries) != 1 or entries[0].path != self.resolve(path):
             raise InvalidRequest(f"{path!r} is not a single file.", fix="Name one file.")
-        (result,) = self.footers(entries)
+        (result,) = self.inspect_files(entries, file_format or self._format_of(entries[0].name))
         if isinstance(result, FileFailure):
             raise result.error
         return result
 
-    def preview(self, path: str, *, rows: int = 10) -> Preview:
-        """The schema and the first ``rows`` rows of one Parquet file (read batch by batch)."""
-        import pyarrow.parquet as pq
-
-        footer = self.footer(path)  # validates the file before any row is read
+    def preview(
+        self, path: str, *, rows: int = 10, file_format: FileFormat | None = None
+    ) -> Preview:
+        """The schema and the first ``rows`` rows of one file, read batch by batch as
+        ``file_format`` (default: the format that recognises its name, else the registry's
+        default format)."""
+        inspected = self.inspect_file(path, file_format)  # checks the file before its rows
+        chosen = file_format or self._format_of(inspected.entry.name)
         rows = max(0, min(rows, PREVIEW_MAX_ROWS))
-        resolved = footer.entry.path
-        data: list[dict[str, Any]] = []
+        resolved = inspected.entry.path
         with self._errors(f"reading {resolved!r}"), self.fs.open(resolved, "rb") as handle:
-            parquet = pq.ParquetFile(handle)
-            for batch in parquet.iter_batches(batch_size=max(rows, 1)):
-                data.extend(batch.slice(0, rows - len(data)).to_pylist())
-                if len(data) >= rows:
-                    break
-        return Preview(resolved, footer.schema, [jsonable(r) for r in data])
+            data = chosen.preview(handle, inspected, rows=rows)
+        return Preview(resolved, inspected.schema, [jsonable(r) for r in data], chosen.name)
+
+    def _format_of(self, file_name: str) -> FileFormat:
+        return self.formats.for_file(file_name) or self.formats.default()
 
     def explore(self, object_type: str = "root", obj: str | None = None) -> list[dict[str, Any]]:
         """Flow Service ``/explore`` for ``root`` and ``folder``: files and folders, one level."""
@@ -351,13 +365,14 @@ class StorageSession:
             if name == target.rstrip("/"):
                 continue  # some backends list a folder's own marker object
             is_file = is_file_info(info)
+            readable = is_file and self.formats.for_file(name) is not None
             items.append(
                 {
                     "type": "file" if is_file else "folder",
                     "name": name.rsplit("/", 1)[-1],
                     "path": name if name.startswith("/") else "/" + name,
-                    "canPreview": is_file and name.endswith(".parquet"),
-                    "canFetchSchema": is_file and name.endswith(".parquet"),
+                    "canPreview": readable,
+                    "canFetchSchema": readable,
                 }
             )
         return items

@@ -1,8 +1,9 @@
 """``SourceType``: the class a storage plugin subclasses.
 
 A minimal plugin sets :attr:`SourceType.spec` and implements :meth:`SourceType.filesystem`;
-listing, footer reading, the connection test and error translation have shared defaults that
-work for any fsspec filesystem. Override a method only where the backend can do better.
+listing, ranged reads for inspection, the connection test and error translation have shared
+defaults that work for any fsspec filesystem. Override a method only where the backend can do
+better. What a file's bytes mean is its format's business (:mod:`lakefeed.formats`).
 """
 
 from __future__ import annotations
@@ -10,14 +11,16 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from lakefeed.errors import MissingDependency, StorageError
+from lakefeed.formats import FileFormat, InspectResult, RangeReader
 from lakefeed.secrets import AuthParams
 from lakefeed.specs import ConnectionSpec
 from lakefeed.storage.entries import FileEntry, entry_from_info
-from lakefeed.storage.footers import FooterResult, async_reader, pooled_reader, read_footers
 from lakefeed.storage.listing import list_path
+from lakefeed.storage.ranges import async_reader, pooled_reader
 from lakefeed.storage.versions import read_retrying
 
 
@@ -30,6 +33,10 @@ class SourceType:
     requires: ClassVar[tuple[tuple[str, str], ...]] = ()
     #: ranged reads in flight at once for non-async filesystems
     read_concurrency: ClassVar[int] = 8
+    #: True for a source type that reads the server machine's own files (with the server's
+    #: permissions): ``lakefeed serve`` then confines its connections' roots and paths to the
+    #: folders of ``LAKEFEED_LOCAL_ROOTS`` (:mod:`lakefeed.api.local_roots`)
+    reads_local_paths: ClassVar[bool] = False
 
     # -- required ------------------------------------------------------------------------------
 
@@ -91,12 +98,27 @@ class SourceType:
         """Every file at ``path`` (file, folder or last-component glob), streamed."""
         return list_path(fs, path, recursive=recursive, to_entry=self.entry_from_info)
 
-    def read_footers(self, fs: Any, entries: Iterable[FileEntry]) -> Iterator[FooterResult]:
-        """Parquet footers of ``entries``, in order, one ranged read per file where possible,
-        each through :meth:`read_range` (so pinned to the listed version where it pins)."""
+    def inspect_files(
+        self, fs: Any, entries: Iterable[FileEntry], file_format: FileFormat
+    ) -> Iterator[InspectResult]:
+        """What ``file_format`` makes of ``entries`` (``(entry, InspectedFile or the exception
+        that stopped it)``), in order: the format's inspection over :meth:`ranged_reads`.
+
+        Override where the backend can inspect better; keep the order, and report a file's
+        failure in its place rather than raise. Call ``super()`` (or the format's
+        ``inspect(entries, read)``) for whatever your backend does not do itself."""
+        with self.ranged_reads(fs) as read:
+            yield from file_format.inspect(entries, read)
+
+    @contextmanager
+    def ranged_reads(self, fs: Any) -> Iterator[RangeReader]:
+        """A :data:`~lakefeed.formats.RangeReader` for inspecting files, valid inside the
+        block: batches of ranges through :meth:`read_range` (so pinned to the listed version
+        where it pins) on a pool of :attr:`read_concurrency` threads; with the default
+        ``read_range`` on an async filesystem, concurrent requests on its event loop."""
         if getattr(fs, "async_impl", False) and type(self).read_range is SourceType.read_range:
             # The default read_range, as concurrent requests on the filesystem's event loop.
-            yield from read_footers(entries, async_reader(fs))
+            yield async_reader(fs)
             return
         with ThreadPoolExecutor(max_workers=self.read_concurrency) as pool:
 
@@ -107,7 +129,7 @@ class SourceType:
                     entry, start, end, lambda a, b: self.read_range(fs, entry, a, b)
                 )
 
-            yield from read_footers(entries, pooled_reader(pool, read_range))
+            yield pooled_reader(pool, read_range)
 
     # -- reading the listed version ------------------------------------------------------------
 
@@ -122,7 +144,8 @@ class SourceType:
 
     def read_range(self, fs: Any, entry: FileEntry, start: int, end: int) -> bytes:
         """Bytes ``[start, end)`` of the file ``entry`` names; of its listed version when
-        :meth:`pins_version` is true. Used for footers and, through a buffered file, for data."""
+        :meth:`pins_version` is true. Used to inspect files and, through a buffered file, to
+        read their rows."""
         return bytes(fs.cat_file(entry.path, start=start, end=end))
 
     def stat(self, fs: Any, entry: FileEntry) -> FileEntry | None:

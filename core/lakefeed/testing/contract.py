@@ -34,9 +34,10 @@ from lakefeed.errors import (
     StorageNotFound,
     StorageUnreachable,
 )
+from lakefeed.files import FileEntry
+from lakefeed.formats import schemas_agree
+from lakefeed.formats.parquet_footer import TAIL_BYTES, ParquetFooter
 from lakefeed.plugins import get_plugins
-from lakefeed.storage.entries import FileEntry
-from lakefeed.storage.parquet import TAIL_BYTES, ParquetFooter, schemas_agree
 from lakefeed.storage.session import FileFailure, StorageSession
 
 MANY_FILES = 2_001
@@ -81,8 +82,20 @@ class ContractBackend:
 
 
 def _session(backend: ContractBackend, params: dict[str, Any]) -> StorageSession:
-    source_type = get_plugins().source_type(backend.spec)
-    return StorageSession(source_type, source_type.auth_params(params, backend.auth_spec))
+    plugins = get_plugins()
+    source_type = plugins.source_type(backend.spec)
+    return StorageSession(
+        source_type,
+        source_type.auth_params(params, backend.auth_spec),
+        formats=plugins.formats(),
+    )
+
+
+def parquet_footer(session: StorageSession, path: str) -> ParquetFooter:
+    """The Parquet footer of the file ``path``."""
+    found = session.inspect_file(path)
+    assert isinstance(found, ParquetFooter), found
+    return found
 
 
 def parquet_bytes(table: pa.Table, **kwargs: Any) -> bytes:
@@ -307,7 +320,7 @@ class StorageContract:
         expected = sorted([UNICODE_FILE, "with space.parquet", ODD_FILE])
         assert sorted(e.name for e in entries) == expected
         for path in (f"{UNICODE_FOLDER}/{UNICODE_FILE}", ODD_FILE):
-            assert session.footer(f"{base}/names/{path}").num_rows == 100
+            assert parquet_footer(session, f"{base}/names/{path}").num_rows == 100
         assert [e.name for e in session.ls(f"{base}/names/odd*[1]*")] == [ODD_FILE]
 
     # -- inspection ----------------------------------------------------------------------------
@@ -315,7 +328,7 @@ class StorageContract:
     def test_inspect_reports_schema_rows_and_row_groups(
         self, session: StorageSession, base: str, files: dict[str, bytes]
     ) -> None:
-        footer = session.footer(f"{base}/rowgroups/many.parquet")
+        footer = parquet_footer(session, f"{base}/rowgroups/many.parquet")
         assert footer.schema.equals(SCHEMA_A)
         assert footer.num_rows == 5000
         assert footer.num_row_groups == 50
@@ -331,18 +344,21 @@ class StorageContract:
         assert [f.entry.name for f in footers] == ["s1.parquet", "s2.parquet"]
         assert footers[0].schema.equals(SCHEMA_A) and footers[1].schema.equals(SCHEMA_B)
         assert not schemas_agree(footers)
-        assert schemas_agree([r for r in session.inspect(f"{base}/flat/*.parquet")])  # type: ignore[misc]
+        flat = [
+            r for r in session.inspect(f"{base}/flat/*.parquet") if isinstance(r, ParquetFooter)
+        ]
+        assert len(flat) == 2 and schemas_agree(flat)
 
     def test_inspect_nested_types(
         self, session: StorageSession, base: str, files: dict[str, bytes]
     ) -> None:
-        footer = session.footer(f"{base}/nested/n.parquet")
+        footer = parquet_footer(session, f"{base}/nested/n.parquet")
         assert footer.schema.equals(NESTED)
 
     def test_inspect_large_footer_needs_a_second_read(
         self, session: StorageSession, base: str, files: dict[str, bytes]
     ) -> None:
-        footer = session.footer(f"{base}/wide/wide.parquet")
+        footer = parquet_footer(session, f"{base}/wide/wide.parquet")
         assert footer.footer_size > TAIL_BYTES
         assert len(footer.schema) == 600
 
@@ -370,7 +386,7 @@ class StorageContract:
         listed_bytes = parquet_bytes(LISTED)
         put(session, {path: listed_bytes})
         (listed,) = session.ls(path)
-        (footer,) = session.footers([listed])
+        (footer,) = session.inspect_files([listed])
         assert isinstance(footer, ParquetFooter)
         put(session, {path: parquet_bytes(REWRITTEN)})
 
@@ -389,13 +405,14 @@ class StorageContract:
         # The footer read after the rewrite: refused where reads are pinned. Elsewhere it is the
         # new version's (and reading under the listed identity is refused), or it fails at the
         # listed size, and changed() tells that failure for what it is.
-        (again,) = session.footers([listed])
+        (again,) = session.inspect_files([listed])
         if isinstance(again, FileFailure):
             error = again.error
             if not isinstance(error, FileChangedWhileReading):
                 error = session.changed(listed) or error
             assert isinstance(error, FileChangedWhileReading), again.error
         else:
+            assert isinstance(again, ParquetFooter)
             assert again.num_rows in (LISTED.num_rows, REWRITTEN.num_rows)
             _read_listed_or_refused(session, listed, again)
 
@@ -405,7 +422,7 @@ class StorageContract:
         path = f"{base}/race/while-reading.parquet"
         put(session, {path: parquet_bytes(LISTED)})
         (listed,) = session.ls(path)
-        (footer,) = session.footers([listed])
+        (footer,) = session.inspect_files([listed])
         assert isinstance(footer, ParquetFooter)
 
         def rewrite() -> None:
@@ -415,7 +432,7 @@ class StorageContract:
 
         # The file as it is now is a new version, read in full.
         (current,) = session.ls(path)
-        (new_footer,) = session.footers([current])
+        (new_footer,) = session.inspect_files([current])
         assert isinstance(new_footer, ParquetFooter)
         with session.reading(current) as source:
             table = pq.ParquetFile(source, metadata=new_footer.file_metadata).read()

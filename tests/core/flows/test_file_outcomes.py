@@ -76,7 +76,7 @@ def test_nanosecond_timestamps_ingest_at_microseconds_with_infer(
     assert run.metrics["recordSummary"]["extensions"] == {
         "precisionLoss": {"truncatedTimestamps": {"ts": 2}}
     }
-    footer = lf.session(lf.connection(f"local:{landing}")).footer("n.parquet")
+    footer = lf.session(lf.connection(f"local:{landing}")).inspect_file("n.parquet")
     assert footer.row_groups[0].columns[1].max == "2023-11-14 22:13:21.000000001"
 
 
@@ -107,7 +107,7 @@ def test_a_deterministic_file_failure_fails_once_for_good_and_is_reported_as_suc
     (error,) = extensions(first)["fileErrors"]
     assert error["path"].endswith("broken.parquet")
     assert (error["code"], error["permanent"]) == ("LF-2422", True)
-    ledger = {Path(row["path"]).name: row["status"] for row in lf.runs.ledger(first.flow_id)}
+    ledger = {Path(row.path).name: row.status for row in lf.ledger.entries(first.flow_id)}
     assert ledger == {"good.parquet": "committed", "broken.parquet": "failed"}
 
     pq.write_table(events(range(20, 25)), landing / "new.parquet")
@@ -146,7 +146,7 @@ def test_a_batch_failed_by_bad_rows_names_their_files(lf: Lakefeed, landing: Pat
     (message,) = [e["message"] for e in failed]
     assert "2 of 5 rows failed validation" in message
     assert f"{landing / 'wide.parquet'} (2)" in message and "fine.parquet" not in message
-    batch = lf.runs.batch(run.batch_id)
+    batch = lf.batches.get(run.batch_id)
     assert any(f"{landing / 'wide.parquet'} (2)" in e["description"] for e in batch.errors)
 
 

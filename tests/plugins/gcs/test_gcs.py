@@ -179,4 +179,4 @@ def test_hmac_keys_read_through_the_xml_api() -> None:
     )
     assert type(hmac.fs).__module__.startswith("s3fs")
     assert [e.path for e in hmac.ls("in")] == ["hmac-bucket/in/a.parquet"]
-    assert hmac.footer("in/a.parquet").num_rows == 7
+    assert hmac.inspect_file("in/a.parquet").num_rows == 7

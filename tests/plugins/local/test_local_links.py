@@ -175,5 +175,5 @@ def test_absolute_paths_outside_the_root_still_read_plain_files(
     """As before links were followed: the CLI and Python API read any absolute path; only a
     link that leads outside the root is refused."""
     (entry,) = session.ls(str(tree.outside / "secret.parquet"))
-    (footer,) = session.footers([entry])
+    (footer,) = session.inspect_files([entry])
     assert not isinstance(footer, FileFailure) and footer.num_rows == 5

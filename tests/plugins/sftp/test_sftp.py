@@ -13,7 +13,7 @@ import pytest
 
 from lakefeed import Lakefeed
 from lakefeed.errors import HostKeyRejected, InvalidAuthParams, StorageAuthenticationFailed
-from lakefeed.storage.parquet import ParquetFooter
+from lakefeed.formats.parquet_footer import ParquetFooter
 from lakefeed.testing.contract import ContractBackend, StorageContract, parquet_bytes, put, table_a
 from tests_support import server_env
 
@@ -155,7 +155,7 @@ def test_symbolic_links_are_followed_and_dangling_ones_skipped() -> None:
     (root / "linked-dir").symlink_to(root / "data", target_is_directory=True)
     names = sorted(e.name for e in s.ls("data"))
     assert names == ["a.parquet", "b.parquet", "link.parquet"]
-    assert s.footer("data/link.parquet").num_rows == 5
+    assert s.inspect_file("data/link.parquet").num_rows == 5
     assert sorted(e.name for e in s.ls("", recursive=True)) == sorted(
         ["a.parquet", "b.parquet", "link.parquet"] * 2
     )

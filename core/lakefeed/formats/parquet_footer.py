@@ -1,4 +1,4 @@
-"""Footer-first Parquet inspection: schema, rows, row groups and statistics, no row data.
+"""What a Parquet footer says: schema, rows, row groups and column statistics, no row data.
 
 A footer is read from the file's tail: one ranged read of :data:`TAIL_BYTES` covers the footer of
 almost every file; a larger footer costs exactly one more read of its known length.
@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lakefeed.errors import CorruptParquet, NotParquet
-from lakefeed.storage.entries import FileEntry
+from lakefeed.files import FileEntry
+from lakefeed.formats.base import InspectedFile
 
 MAGIC = b"PAR1"
 TAIL_BYTES = 64 * 1024
@@ -59,11 +60,10 @@ class RowGroup:
 
 
 @dataclass(frozen=True)
-class ParquetFooter:
-    """What a Parquet footer says about a file."""
+class ParquetFooter(InspectedFile):
+    """What a Parquet footer says about a file (``entry``, ``schema`` and ``num_rows`` are
+    :class:`InspectedFile`'s)."""
 
-    entry: FileEntry
-    schema: Any  # pyarrow.Schema; typed loosely so importing this module stays cheap
     num_rows: int
     created_by: str | None
     format_version: str
@@ -77,10 +77,8 @@ class ParquetFooter:
     def num_row_groups(self) -> int:
         return len(self.row_groups)
 
-    def schema_fields(self) -> list[dict[str, Any]]:
-        return [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in self.schema]
-
-    def to_dict(self, *, row_groups: bool = True) -> dict[str, Any]:
+    def to_dict(self, *, details: bool = True) -> dict[str, Any]:
+        """``details``: the row groups with their column statistics."""
         result: dict[str, Any] = {
             "path": self.entry.path,
             "size": self.entry.size,
@@ -92,7 +90,7 @@ class ParquetFooter:
             "metadata": self.metadata,
             "footerSize": self.footer_size,
         }
-        if row_groups:
+        if details:
             result["rowGroups"] = [rg.to_dict() for rg in self.row_groups]
         return result
 
@@ -226,11 +224,3 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, int | float | bool) or value is None:
         return value
     return str(value)
-
-
-def schemas_agree(footers: list[ParquetFooter]) -> bool:
-    """True when every footer carries the same Arrow schema (field names, types, order)."""
-    if not footers:
-        return True
-    first = footers[0].schema
-    return all(f.schema.equals(first, check_metadata=False) for f in footers[1:])
