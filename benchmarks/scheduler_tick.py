@@ -104,8 +104,8 @@ def idle_poll(scheduler: Any, repeat: int) -> tuple[float, dict[str, float]]:
     """Median ms of ``due_claims()`` when it claims nothing, and the medians of its parts: the
     three queries it makes, timed inside the same calls, and the rest (Python over the flows)."""
     queries = {
-        "last_ends": (scheduler.claims, "last_ends"),
-        "open_windows": (scheduler.claims, "open_windows"),
+        "last_ends": (scheduler.claims, "all_scopes_last_ends"),
+        "open_windows": (scheduler.claims, "all_scopes_open_windows"),
         "enabled_flows": (scheduler, "_enabled_flows"),
     }
     parts: dict[str, list[float]] = {name: [] for name in queries}
@@ -172,8 +172,8 @@ def main() -> int:
         del os.environ[key]
 
     from lakefeed.catalog import tables
+    from lakefeed.catalog.windows import KEEP_WINDOWS
     from lakefeed.schedules.clock import ManualClock
-    from lakefeed.scheduling.leases import KEEP_WINDOWS
     from lakefeed.scheduling.scheduler import Scheduler
 
     if args.home is not None:

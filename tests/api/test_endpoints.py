@@ -289,10 +289,10 @@ def test_a_stored_connection_is_checked_again_when_it_connects(
         assert started.status_code in (200, 201), started.text
         runs = closed.lf.scoped(Scope(ORG, "prod")).runs
         deadline = time.monotonic() + 60
-        while not [r for r in runs.list_runs(flow_id) if r.state == "completed"]:
+        while not [r for r in runs.list(flow_id) if r.state == "completed"]:
             assert time.monotonic() < deadline, "the run did not end"
             time.sleep(0.05)
-        (run,) = runs.list_runs(flow_id)
+        (run,) = runs.list(flow_id)
         assert run.status == "failed"
         (error,) = run.metrics["statusSummary"]["errors"]
         assert error["code"] == "LF-2121" and endpoint in error["message"]

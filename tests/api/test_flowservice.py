@@ -221,7 +221,7 @@ def test_the_flow_service_sequence(server: Server, api: httpx.Client, landing: L
     assert promotion["targetInfo"][0]["id"] == target["id"]
     (batch_id,) = promotion["targetInfo"][0]["reference"]["ids"]
     lf = server.lf.scoped(Scope(ORG, "prod"))
-    assert lf.runs.batch(batch_id).dataset_id == landing.dataset_id
+    assert lf.batches.get(batch_id).dataset_id == landing.dataset_id
     assert lf.datasets.read(lf.datasets.get(landing.dataset_id)).num_rows == 49
 
     listed = api.get(f"{FS}/runs", params={"property": f"flowId=={flow['id']}"}).json()

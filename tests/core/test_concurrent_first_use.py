@@ -179,7 +179,8 @@ def test_a_dataset_name_taken_between_the_check_and_the_write_is_name_taken(
     lf = Lakefeed(home=tmp_path / "home")
     schema_id = create_profile_schema(lf.schemas)["$id"]
     kept = lf.datasets.create("profiles", schema_id)
-    monkeypatch.setattr(lf.datasets.rows, "find", lambda id_or_name: None)  # both checks pass
+    rows = lf.datasets.records.rows
+    monkeypatch.setattr(rows, "find", lambda id_or_name: None)  # both checks pass
 
     with pytest.raises(NameTaken, match="'profiles' already exists"):
         lf.datasets.create("profiles", schema_id)

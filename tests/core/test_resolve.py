@@ -52,4 +52,4 @@ def test_a_source_connection_path_with_a_nul_byte_is_refused_when_stored(tmp_pat
     source = lf.flows.create_source_connection(name="s", base_connection_id=base.id, path="a")
     with pytest.raises(InvalidRequest, match="NUL byte"):
         lf.flows.update_source_connection(source.id, path="drop/\x00")
-    assert [s.row["params"]["path"] for s in lf.flows.source_connections()] == ["a"]
+    assert [s.params["path"] for s in lf.flows.source_connections()] == ["a"]

@@ -52,16 +52,16 @@ def test_the_scheduler_walkthrough_runs_as_written() -> None:
     home = re.findall(r"^LAKEFEED_HOME=(.+)$", done.stdout, re.M)[-1]
     lf = Lakefeed(home=home)
     flow = lf.flows.flow("partner-drops")
-    first, second = lf.runs.list_runs(flow.id)
+    first, second = lf.runs.list(flow.id)
     assert (first.status, second.status) == ("success", "success")
     assert first.metrics["fileSummary"]["inputFileCount"] == 1
     assert second.metrics["fileSummary"] == {
         "inputFileCount": 1, "outputFileCount": 1, "failedFileCount": 0, "skippedFileCount": 1
     }  # fmt: skip
     # The second window starts where the first ended, one minute later.
-    start = int(first.row["params"]["windowEndTime"])
-    assert second.row["params"]["windowStartTime"] == str(start)
-    assert second.row["params"]["windowEndTime"] == str(start + 60)
+    start = int(first.params["windowEndTime"])
+    assert second.params["windowStartTime"] == str(start)
+    assert second.params["windowEndTime"] == str(start + 60)
     pickup = second.metrics["durationSummary"]["extensions"]["pickupLatency"]
     assert pickup["files"] == 1 and 0 < pickup["maxMs"] < 180_000
     print(f"walk-through pick-up latency: {pickup['maxMs'] / 1000:.1f} s")

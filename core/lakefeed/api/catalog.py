@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from lakefeed.api.security import Caller, caller
-from lakefeed.catalog.runs import BATCH_ORDER
+from lakefeed.catalog.batches import BATCH_ORDER
 from lakefeed.datasets.store import DEFAULT_CONTENT_TYPE
 from lakefeed.engine import Lakefeed
 from lakefeed.errors import InvalidRequest, SchemaNotFound
@@ -119,7 +119,7 @@ def list_datasets(
     datasets.sort(key=lambda s: (s[field], s["id"]), reverse=descending)
     page = datasets[start : start + limit]
     # The batch fields of the page's datasets only: batches pile up with schedules.
-    fields = who.lf.runs.dataset_batch_fields([d["id"] for d in page])
+    fields = who.lf.batches.dataset_fields([d["id"] for d in page])
     return keyed([{**d, **fields.get(d["id"], {})} for d in page], properties)
 
 
@@ -128,7 +128,7 @@ def get_dataset(who: CallerDep, id: str, properties: Properties = None) -> dict[
     """``{"<id>": dataSet}``; with ``lastBatchId``, ``lastBatchStatus``,
     ``lastSuccessfulBatch`` and ``lastFailedBatch`` once batches were written."""
     dataset = who.lf.datasets.get(id)
-    fields = who.lf.runs.dataset_batch_fields([dataset.id]).get(dataset.id, {})
+    fields = who.lf.batches.dataset_fields([dataset.id]).get(dataset.id, {})
     return keyed([dataset.to_dict(**fields)], properties)
 
 
@@ -160,7 +160,7 @@ def list_batches(
     """Batches keyed by id: ``dataSet`` (a dataset id), ``status`` (``loading``, ``success``,
     ``failed``), ``createdAfter``/``createdBefore`` (exclusive), ``orderBy=desc:created``."""
     field, descending = parse_order(orderBy, tuple(BATCH_ORDER), "asc:created")
-    batches = who.lf.runs.find_batches(
+    batches = who.lf.batches.search(
         dataset_id=dataSet,
         status=status,
         created_after=createdAfter,
@@ -176,4 +176,4 @@ def list_batches(
 @router.get("/batches/{id}")
 def get_batch(who: CallerDep, id: str, properties: Properties = None) -> dict[str, Any]:
     """``{"<batchId>": batch}`` with its status, metrics, errors and dataset."""
-    return keyed([who.lf.runs.batch(id).to_dict()], properties)
+    return keyed([who.lf.batches.get(id).to_dict()], properties)

@@ -27,7 +27,8 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 
 from lakefeed.api.security import Caller, caller
-from lakefeed.catalog.runs import RunRecords
+from lakefeed.catalog.batches import BatchFile, BatchStore
+from lakefeed.catalog.row_errors import RowErrorStore
 from lakefeed.errors import InvalidRequest, ResourceNotFound
 
 PREFIX = "/data/foundation/export"
@@ -73,31 +74,33 @@ def _ndjson(records: Iterable[dict[str, Any]]) -> str:
     return "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
 
 
-def _rejected(runs: RunRecords, batch_id: str, *, limit: int, offset: int) -> list[dict[str, Any]]:
+def _rejected(
+    rejected: RowErrorStore, batch_id: str, *, limit: int, offset: int
+) -> list[dict[str, Any]]:
     return [
         {
-            "_corrupt_record": json.dumps(error["record"], ensure_ascii=False),
-            "_errors": [{"code": e["code"], "message": e["message"]} for e in error["errors"]],
-            "_filename": error["sourceFile"],
-            "_rowIndex": error["rowIndex"],
+            "_corrupt_record": json.dumps(error.record, ensure_ascii=False),
+            "_errors": [{"code": e["code"], "message": e["message"]} for e in error.errors],
+            "_filename": error.source_file,
+            "_rowIndex": error.row_index,
         }
-        for error in runs.row_errors(batch_id, limit=limit, offset=offset)
+        for error in rejected.list(batch_id, limit=limit, offset=offset)
     ]
 
 
-def _error_file_names(runs: RunRecords, batch_id: str) -> list[str]:
-    count = runs.count_row_errors(batch_id)
+def _error_file_names(rejected: RowErrorStore, batch_id: str) -> list[str]:
+    count = rejected.count(batch_id)
     return [ERROR_FILE.format(n) for n in range((count + ROWS_PER_FILE - 1) // ROWS_PER_FILE)]
 
 
-def _error_file(runs: RunRecords, batch_id: str, names: list[str], name: str) -> str:
+def _error_file(rejected: RowErrorStore, batch_id: str, names: list[str], name: str) -> str:
     """The JSON Lines of one row-error file."""
     offset = names.index(name) * ROWS_PER_FILE
-    return _ndjson(_rejected(runs, batch_id, limit=ROWS_PER_FILE, offset=offset))
+    return _ndjson(_rejected(rejected, batch_id, limit=ROWS_PER_FILE, offset=offset))
 
 
-def _input_files(runs: RunRecords, batch_id: str) -> dict[str, Any]:
-    return {str(f["path"]).lstrip("/"): f for f in runs.batch_files(batch_id)}
+def _input_files(batches: BatchStore, batch_id: str) -> dict[str, BatchFile]:
+    return {str(f.path).lstrip("/"): f for f in batches.files(batch_id)}
 
 
 @router.get(
@@ -111,39 +114,39 @@ def batch_meta(
     start: Annotated[int, Query(ge=0, description="Listed files to skip.")] = 0,
 ) -> Response:
     """A batch's input files and rejected rows: listings, and the files they list."""
-    runs = who.lf.runs
-    runs.batch(id)  # 404 for an unknown batch or another sandbox's
+    who.lf.batches.get(id)  # 404 for an unknown batch or another sandbox's
+    rejected = who.lf.row_errors
     folder, _, name = (path or "").strip().strip("/").partition("/")
     if folder == "input_files":
-        files = _input_files(runs, id)
+        files = _input_files(who.lf.batches, id)
         if not name:
-            size = {n: int(f["entry"].get("size", 0)) for n, f in files.items()}
+            size = {n: int(f.entry.size) for n, f in files.items()}
             return JSONResponse(_listing(id, folder, list(files), start, size.__getitem__))
         found = files.get(name.lstrip("/"))
         if found is None:
             raise _not_listed(id, path or "", list(files))
         record = {
-            "path": found["path"],
-            "length": found["entry"].get("size"),
-            "status": found["status"],
-            "recordsIn": found["records_in"],
-            "recordsOut": found["records_out"],
-            "recordsFailed": found["records_failed"],
+            "path": found.path,
+            "length": found.entry.size,
+            "status": found.status,
+            "recordsIn": found.records_in,
+            "recordsOut": found.records_out,
+            "recordsFailed": found.records_failed,
         }
         return Response(_ndjson([record]), media_type=NDJSON)
     if folder == "row_errors":
-        names = _error_file_names(runs, id)
+        names = _error_file_names(rejected, id)
         if not name:
 
             def length(file: str) -> int:
-                return len(_error_file(runs, id, names, file).encode())
+                return len(_error_file(rejected, id, names, file).encode())
 
             return JSONResponse(_listing(id, folder, names, start, length))
         if name not in names:
             raise _not_listed(id, path or "", names)
-        return Response(_error_file(runs, id, names, name), media_type=NDJSON)
+        return Response(_error_file(rejected, id, names, name), media_type=NDJSON)
     if folder == "row_error_samples.json" and not name:
-        return JSONResponse(_rejected(runs, id, limit=SAMPLE_ROWS, offset=0))
+        return JSONResponse(_rejected(rejected, id, limit=SAMPLE_ROWS, offset=0))
     asked = f"Unknown path {path!r}" if path else "No path"
     raise InvalidRequest(
         f"{asked} for the diagnostics of batch {id} (paths: {PATHS}).",

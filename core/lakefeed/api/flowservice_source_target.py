@@ -78,7 +78,7 @@ def create_source_connection(who: CallerDep, body: SourceConnectionBody) -> JSON
         schema_id=body.data.schema_.id if body.data.schema_ else None,
         connection_spec_id=body.connectionSpec.id,
     )
-    return created(source.id, source.row["etag"])
+    return created(source.id, source.etag)
 
 
 @router.get("/sourceConnections/{id}")
@@ -95,7 +95,7 @@ def patch_source_connection(
     """JSON Patch on ``/name``, ``/description``, ``/params/path`` and ``/params/recursive``."""
     flows = who.lf.flows
     source = flows.source_connection(id)
-    check_etag(if_match, source.row["etag"])
+    check_etag(if_match, source.etag)
     document = source.to_dict()
     changed = apply_patch(document, patch_operations(body), SOURCE_PATCHABLE)
     params = changed.get("params") or {}
@@ -109,9 +109,9 @@ def patch_source_connection(
         description=changed_text(changed, "description", document["description"]),
         path=None if path == source.path else path,
         recursive=None if recursive == source.recursive else recursive,
-        etag=source.row["etag"],
+        etag=source.etag,
     )
-    return {"id": updated.id, "etag": updated.row["etag"]}
+    return {"id": updated.id, "etag": updated.etag}
 
 
 @router.delete("/sourceConnections/{id}", status_code=204, response_class=Response)
@@ -127,8 +127,8 @@ def delete_source_connection(who: CallerDep, id: str) -> Response:
 @router.get("/targetConnections")
 def list_target_connections(who: CallerDep, query: ListQuery) -> dict[str, Any]:
     targets = who.lf.flows.target_connections()
-    bases = _specs(who.lf, (t.row["base_connection_id"] for t in targets))
-    shapes = [{**t.to_dict(), **_base(bases, t.row["base_connection_id"])} for t in targets]
+    bases = _specs(who.lf, (t.base_connection_id for t in targets))
+    shapes = [{**t.to_dict(), **_base(bases, t.base_connection_id)} for t in targets]
     return query.page(shapes, "targetConnections")
 
 
@@ -160,13 +160,13 @@ def create_target_connection(who: CallerDep, body: TargetConnectionBody) -> JSON
         base_connection_id=base_id,
         data_format=(body.data.format or "parquet_xdm").strip().lower(),
     )
-    return created(target.id, target.row["etag"])
+    return created(target.id, target.etag)
 
 
 @router.get("/targetConnections/{id}")
 def get_target_connection(who: CallerDep, id: str) -> dict[str, Any]:
     target = who.lf.flows.target_connection(id)
-    base_id = target.row["base_connection_id"]
+    base_id = target.base_connection_id
     return items({**target.to_dict(), **_base(_specs(who.lf, [base_id]), base_id)})
 
 
@@ -177,16 +177,16 @@ def patch_target_connection(
     """JSON Patch on ``/name`` and ``/description``."""
     flows = who.lf.flows
     target = flows.target_connection(id)
-    check_etag(if_match, target.row["etag"])
+    check_etag(if_match, target.etag)
     document = target.to_dict()
     changed = apply_patch(document, patch_operations(body), TARGET_PATCHABLE)
     updated = flows.update_target_connection(
         target.id,
         name=changed_text(changed, "name", target.name, required=True),
         description=changed_text(changed, "description", document["description"]),
-        etag=target.row["etag"],
+        etag=target.etag,
     )
-    return {"id": updated.id, "etag": updated.row["etag"]}
+    return {"id": updated.id, "etag": updated.etag}
 
 
 @router.delete("/targetConnections/{id}", status_code=204, response_class=Response)

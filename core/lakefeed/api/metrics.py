@@ -18,5 +18,5 @@ def prometheus_metrics(request: Request) -> PlainTextResponse:
     from lakefeed.scheduling.prometheus import render
 
     state = request.app.state
-    text = render(state.lakefeed.db, scheduler=state.scheduler)
+    text = render(state.lakefeed.monitoring, scheduler=state.scheduler)
     return PlainTextResponse(text, media_type=CONTENT_TYPE)

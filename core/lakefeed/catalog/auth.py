@@ -63,6 +63,13 @@ class ApiClient:
 
 
 @dataclass(frozen=True)
+class Sandbox:
+    ims_org_id: str
+    name: str
+    type: str  # production | development
+
+
+@dataclass(frozen=True)
 class AccessToken:
     client: ApiClient
     expires_at: int  # epoch ms
@@ -182,6 +189,14 @@ class AuthStore:
         with self.engine.connect() as db:
             names = db.scalars(sa.select(t.c.name).where(t.c.ims_org_id == ims_org_id))
             return sorted({DEFAULT_SANDBOX, *names})
+
+    def list_sandboxes(self, ims_org_id: str) -> list[Sandbox]:
+        """The org's sandboxes by name; ``prod`` (production) always exists."""
+        t = tables.sandboxes
+        query = sa.select(t.c.name, t.c.type).where(t.c.ims_org_id == ims_org_id)
+        with self.engine.connect() as db:
+            types = {DEFAULT_SANDBOX: "production", **{r.name: r.type for r in db.execute(query)}}
+        return [Sandbox(ims_org_id, name, types[name]) for name in sorted(types)]
 
     def sandbox(self, ims_org_id: str, name: str) -> str:
         """``name``, or SandboxNotFound unless the org has that sandbox (``prod`` always)."""

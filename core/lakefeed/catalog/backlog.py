@@ -1,6 +1,6 @@
 """``BacklogStore``: per flow, the files discovered but not committed yet, and how old the
 oldest of them is. Every run records it after listing and again when it ends; a scheduler's
-discovery pass records it between runs."""
+discovery pass records it between runs (:mod:`lakefeed.flows.backlog`)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from lakefeed.storage.entries import FileEntry
 
 if TYPE_CHECKING:
     from lakefeed.catalog.flows import Flow
-    from lakefeed.engine import Lakefeed
 
 t = tables.flow_backlog
 
@@ -46,7 +45,7 @@ class Backlog:
         }
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Backlog:
+    def from_row(cls, row: Mapping[Any, Any]) -> Backlog:
         return cls(
             flow_id=row["flow_id"],
             files=int(row["files"]),
@@ -78,7 +77,9 @@ class BacklogStore:
             "observed_at": backlog.observed_at,
         }
         with self.engine.begin() as db:
-            updated = db.execute(t.update().where(t.c.flow_id == flow.id).values(**values))
+            updated = db.execute(
+                t.update().where(self.scope.where(t), t.c.flow_id == flow.id).values(**values)
+            )
             if not updated.rowcount:
                 db.execute(
                     t.insert().values(
@@ -91,47 +92,11 @@ class BacklogStore:
         return backlog
 
     def get(self, flow_id: str) -> Backlog | None:
-        query = sa.select(t).where(
-            t.c.flow_id == flow_id,
-            t.c.ims_org_id == self.scope.ims_org_id,
-            t.c.sandbox_name == self.scope.sandbox_name,
-        )
+        query = sa.select(t).where(self.scope.where(t), t.c.flow_id == flow_id)
         with self.engine.connect() as db:
             row = db.execute(query).mappings().first()
         return None if row is None else Backlog.from_row(dict(row))
 
     def forget(self, flow_id: str) -> None:
         with self.engine.begin() as db:
-            db.execute(t.delete().where(t.c.flow_id == flow_id))
-
-
-def discover(lf: Lakefeed, flow: Flow) -> Backlog:
-    """List the flow's source now and record what is waiting for its next run."""
-    from lakefeed.flows.plan import FlowPlan
-
-    source = lf.flows.source_connection(flow.source_connection_id)
-    session = lf.session(source.base_connection_id)
-    schedule = flow.schedule
-    plan = FlowPlan.build(
-        session.ls(source.path, recursive=source.recursive),
-        ledgered=lf.runs.ledgered(flow.id),
-        backfill=schedule.backfill,
-        start_time=schedule.start_time,
-    )
-    return lf.backlog.record(flow, plan.take, observed_at=now_ms())
-
-
-def backlog_of(lf: Lakefeed, flow: Flow, *, refresh: bool = False) -> dict[str, Any]:
-    """The flow's backlog as the API and CLI show it; ``refresh`` lists the source now.
-    Fields are null until the flow's source has been listed once."""
-    backlog = discover(lf, flow) if refresh else lf.backlog.get(flow.id)
-    if backlog is None:
-        return {
-            "flowId": flow.id,
-            "files": None,
-            "bytes": None,
-            "oldestModifiedAt": None,
-            "oldestAgeMs": None,
-            "observedAt": None,
-        }
-    return backlog.to_dict()
+            db.execute(t.delete().where(self.scope.where(t), t.c.flow_id == flow_id))

@@ -7,117 +7,157 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lakefeed.catalog.records import audit_fields
+from lakefeed.catalog.records import audit_fields, record_from_row
 from lakefeed.errors import InvalidRequest
 from lakefeed.schedules.rules import Schedule
 
-FORMATS = ("parquet", "parquet_xdm")
 
+@dataclass(frozen=True)
+class _StoredConnection:
+    """The columns source and target connections share."""
 
-def _connection_dict(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The shape source and target connections share."""
-    return {
-        **audit_fields(row),
-        "name": row["name"],
-        "description": row["description"],
-        "baseConnectionId": row["base_connection_id"],
-        "state": row["state"],
-        "data": row["data"],
-        "params": row["params"],
-        "connectionSpec": {
-            "id": row["connection_spec_id"],
-            "version": row["connection_spec_version"],
-        },
-    }
+    id: str
+    ims_org_id: str
+    sandbox_name: str
+    name: str
+    description: str
+    base_connection_id: str | None
+    connection_spec_id: str
+    connection_spec_version: str
+    data: dict[str, Any]
+    params: dict[str, Any]
+    state: str
+    etag: str
+    created_at: int
+    updated_at: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The Flow Service shape source and target connections share."""
+        return {
+            **audit_fields(self),
+            "name": self.name,
+            "description": self.description,
+            "baseConnectionId": self.base_connection_id,
+            "state": self.state,
+            "data": self.data,
+            "params": self.params,
+            "connectionSpec": {
+                "id": self.connection_spec_id,
+                "version": self.connection_spec_version,
+            },
+        }
 
 
 @dataclass(frozen=True)
-class SourceConnection:
-    row: Mapping[str, Any]
+class SourceConnection(_StoredConnection):
+    """A row of ``source_connections``: what a flow reads, where, in which format."""
 
-    id = property(lambda self: self.row["id"])
-    name = property(lambda self: self.row["name"])
-    base_connection_id = property(lambda self: self.row["base_connection_id"])
+    base_connection_id: str
+
+    @classmethod
+    def from_row(cls, row: Mapping[Any, Any]) -> SourceConnection:
+        return record_from_row(cls, row)
 
     @property
     def path(self) -> str:
-        return str(self.row["params"]["path"])
+        return str(self.params["path"])
 
     @property
     def recursive(self) -> bool:
-        return bool(self.row["params"].get("recursive", False))
+        return bool(self.params.get("recursive", False))
+
+    @property
+    def data_format(self) -> str:
+        """``data.format``: the file format its files are read with."""
+        return str(self.data["format"])
 
     @property
     def schema_id(self) -> str | None:
-        schema = self.row["data"].get("schema") or {}
+        schema = self.data.get("schema") or {}
         return schema.get("id")
-
-    def to_dict(self) -> dict[str, Any]:
-        return _connection_dict(self.row)
 
 
 @dataclass(frozen=True)
-class TargetConnection:
-    row: Mapping[str, Any]
+class TargetConnection(_StoredConnection):
+    """A row of ``target_connections``: the dataset a flow writes to."""
 
-    id = property(lambda self: self.row["id"])
-    name = property(lambda self: self.row["name"])
+    @classmethod
+    def from_row(cls, row: Mapping[Any, Any]) -> TargetConnection:
+        return record_from_row(cls, row)
 
     @property
     def dataset_id(self) -> str:
-        return str(self.row["params"]["dataSetId"])
-
-    def to_dict(self) -> dict[str, Any]:
-        return _connection_dict(self.row)
+        return str(self.params["dataSetId"])
 
 
 @dataclass(frozen=True)
 class Flow:
-    row: Mapping[str, Any]
+    """A row of ``flows``: a dataflow from one source connection to one target connection."""
 
-    id = property(lambda self: self.row["id"])
-    name = property(lambda self: self.row["name"])
-    state = property(lambda self: self.row["state"])
+    id: str
+    ims_org_id: str
+    sandbox_name: str
+    name: str
+    description: str
+    flow_spec_id: str
+    flow_spec_version: str
+    source_connection_ids: tuple[str, ...]
+    target_connection_ids: tuple[str, ...]
+    schedule_params: dict[str, Any]  # as stored (:meth:`Schedule.to_stored`)
+    options: dict[str, Any]
+    transformations: list[dict[str, Any]]
+    state: str  # enabled | disabled
+    etag: str
+    created_at: int
+    updated_at: int
+
+    @classmethod
+    def from_row(cls, row: Mapping[Any, Any]) -> Flow:
+        return record_from_row(
+            cls,
+            row,
+            source_connection_ids=tuple(row["source_connection_ids"]),
+            target_connection_ids=tuple(row["target_connection_ids"]),
+        )
 
     @property
     def source_connection_id(self) -> str:
-        return str(self.row["source_connection_ids"][0])
+        return str(self.source_connection_ids[0])
 
     @property
     def target_connection_id(self) -> str:
-        return str(self.row["target_connection_ids"][0])
+        return str(self.target_connection_ids[0])
 
     @property
     def schedule(self) -> Schedule:
-        return Schedule.from_stored(self.row["schedule_params"])
+        return Schedule.from_stored(self.schedule_params)
 
     @property
     def partial_ingestion_percent(self) -> float | None:
-        value = self.row["options"].get("partialIngestionPercent")
+        value = self.options.get("partialIngestionPercent")
         return None if value is None else float(value)
 
     @property
     def error_diagnostics(self) -> bool:
         # Partial ingestion forces diagnostics on, as in Flow Service.
-        options = self.row["options"]
         return (
-            bool(options.get("errorDiagnosticsEnabled"))
+            bool(self.options.get("errorDiagnosticsEnabled"))
             or self.partial_ingestion_percent is not None
         )
 
     def to_dict(self, **extra: Any) -> dict[str, Any]:
         return {
-            **audit_fields(self.row),
-            "name": self.row["name"],
-            "description": self.row["description"],
-            "flowSpec": {"id": self.row["flow_spec_id"], "version": self.row["flow_spec_version"]},
-            "state": self.row["state"],
-            "sourceConnectionIds": list(self.row["source_connection_ids"]),
-            "targetConnectionIds": list(self.row["target_connection_ids"]),
+            **audit_fields(self),
+            "name": self.name,
+            "description": self.description,
+            "flowSpec": {"id": self.flow_spec_id, "version": self.flow_spec_version},
+            "state": self.state,
+            "sourceConnectionIds": list(self.source_connection_ids),
+            "targetConnectionIds": list(self.target_connection_ids),
             "scheduleParams": self.schedule.to_dict(),
-            "options": dict(self.row["options"]),
-            "transformations": list(self.row["transformations"]),
-            "runs": f"/runs?property=flowId=={self.row['id']}",
+            "options": dict(self.options),
+            "transformations": list(self.transformations),
+            "runs": f"/runs?property=flowId=={self.id}",
             **extra,
         }
 

@@ -7,14 +7,13 @@ schema, flow spec and connections) and raises an error naming the part that does
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
 from lakefeed.catalog import tables
 from lakefeed.catalog.flow_shapes import (
-    FORMATS,
     Flow,
     SourceConnection,
     TargetConnection,
@@ -37,7 +36,6 @@ from lakefeed.specs import (
 )
 
 __all__ = [
-    "FORMATS",
     "Flow",
     "FlowResources",
     "SourceConnection",
@@ -50,7 +48,9 @@ class FlowResources:
     """Source connections, target connections and flows of one org and sandbox.
 
     ``connection_spec_of(base_connection_id)`` answers a base connection's spec id (raising when
-    it does not exist); ``dataset_schema_of(dataset_id)`` answers a dataset's schema id.
+    it does not exist); ``dataset_schema_of(dataset_id)`` answers a dataset's schema id;
+    ``data_formats()`` the ``data.format`` values of the installed formats (default: the
+    bundled Parquet format's).
     """
 
     def __init__(
@@ -60,6 +60,7 @@ class FlowResources:
         *,
         connection_spec_of: Callable[[str], str],
         dataset_schema_of: Callable[[str], str],
+        data_formats: Callable[[], Collection[str]] | None = None,
     ) -> None:
         self.engine = engine
         self.scope = scope
@@ -76,6 +77,7 @@ class FlowResources:
         )
         self._connection_spec_of = connection_spec_of
         self._dataset_schema_of = dataset_schema_of
+        self._data_formats = data_formats or _bundled_data_formats
 
     # -- source connections --------------------------------------------------------------------
 
@@ -98,10 +100,13 @@ class FlowResources:
                 f"{base_connection_id!r} ({base_spec}).",
                 fix="Use the base connection's connectionSpec.id, or leave it out.",
             )
-        if data_format not in FORMATS:
+        supported = self._data_formats()
+        if data_format not in supported:
             raise InvalidFlow(
-                f"data.format {data_format!r} is not supported (supported: {', '.join(FORMATS)}).",
-                fix="Use parquet, or parquet_xdm with data.schema.",
+                f"data.format {data_format!r} is not supported (supported: "
+                f"{', '.join(supported)}).",
+                fix="Use one of those; a format plugin adds others (`lakefeed plugins` lists "
+                "the installed formats).",
             )
         if not str(path).strip():
             raise InvalidRequest("params.path is required.", fix="Give a file, folder or glob.")
@@ -124,13 +129,15 @@ class FlowResources:
             state="enabled",
         )
         self.sources.insert(row)
-        return SourceConnection(row)
+        return SourceConnection.from_row(row)
 
     def source_connection(self, id: str) -> SourceConnection:
-        return SourceConnection(self.sources.get(id))
+        return SourceConnection.from_row(self.sources.get(id))
 
-    def source_connections(self) -> list[SourceConnection]:
-        return [SourceConnection(r) for r in self.sources.select()]
+    def source_connections(self, ids: Collection[str] | None = None) -> list[SourceConnection]:
+        """The source connections (of ``ids``, those that exist), oldest first."""
+        where = [] if ids is None else [tables.source_connections.c.id.in_(sorted(set(ids)))]
+        return [SourceConnection.from_row(r) for r in self.sources.select(*where)]
 
     # -- target connections --------------------------------------------------------------------
 
@@ -178,13 +185,15 @@ class FlowResources:
             state="enabled",
         )
         self.targets.insert(row)
-        return TargetConnection(row)
+        return TargetConnection.from_row(row)
 
     def target_connection(self, id: str) -> TargetConnection:
-        return TargetConnection(self.targets.get(id))
+        return TargetConnection.from_row(self.targets.get(id))
 
-    def target_connections(self) -> list[TargetConnection]:
-        return [TargetConnection(r) for r in self.targets.select()]
+    def target_connections(self, ids: Collection[str] | None = None) -> list[TargetConnection]:
+        """The target connections (of ``ids``, those that exist), oldest first."""
+        where = [] if ids is None else [tables.target_connections.c.id.in_(sorted(set(ids)))]
+        return [TargetConnection.from_row(r) for r in self.targets.select(*where)]
 
     # -- flows ---------------------------------------------------------------------------------
 
@@ -237,7 +246,7 @@ class FlowResources:
             state="enabled",
         )
         self.flows.insert(row)
-        return Flow(row)
+        return Flow.from_row(row)
 
     flow_options = staticmethod(flow_options)
 
@@ -248,18 +257,22 @@ class FlowResources:
         return self.flow(flow_id)
 
     def flow(self, id_or_name: str) -> Flow:
-        return Flow(self.flows.get(id_or_name))
+        return Flow.from_row(self.flows.get(id_or_name))
 
     def list_flows(self) -> list[Flow]:
-        return [Flow(r) for r in self.flows.select()]
+        return [Flow.from_row(r) for r in self.flows.select()]
+
+    def all_scopes_enabled_flows(self) -> list[Flow]:
+        """The enabled flows of every org and sandbox, oldest first: the scheduler daemon
+        serves them all (each flow carries its own ``ims_org_id`` and ``sandbox_name``)."""
+        f = tables.flows
+        query = sa.select(f).where(f.c.state == "enabled").order_by(f.c.created_at, f.c.id)
+        with self.engine.connect() as db:
+            return [Flow.from_row(r) for r in db.execute(query).mappings()]
 
     def check_dataset_unused(self, dataset_id: str) -> None:
-        targets = {
-            TargetConnection(r).id
-            for r in self.targets.select()
-            if TargetConnection(r).dataset_id == dataset_id
-        }
-        users = [f for f in self.list_flows() if set(f.row["target_connection_ids"]) & targets]
+        targets = {t.id for t in self.target_connections() if t.dataset_id == dataset_id}
+        users = [f for f in self.list_flows() if set(f.target_connection_ids) & targets]
         if users:
             raise ResourceInUse(
                 f"Dataset {dataset_id!r} is the target of flows "
@@ -284,7 +297,7 @@ class FlowResources:
         source = self.source_connection(id)
         values = _named(name, description)
         if path is not None or recursive is not None:
-            params = dict(source.row["params"])
+            params = dict(source.params)
             if path is not None:
                 if not isinstance(path, str) or not path.strip():
                     raise InvalidRequest(
@@ -364,14 +377,11 @@ class FlowResources:
         """Flows that read through base connection ``connection_id`` or write through it (a
         dataset base connection of their target connection)."""
         sources = {s.id for s in self.source_connections() if s.base_connection_id == connection_id}
-        targets = {
-            r["id"] for r in self.targets.select() if r["base_connection_id"] == connection_id
-        }
+        targets = {t.id for t in self.target_connections() if t.base_connection_id == connection_id}
         return [
             f
             for f in self.list_flows()
-            if set(f.row["source_connection_ids"]) & sources
-            or set(f.row["target_connection_ids"]) & targets
+            if set(f.source_connection_ids) & sources or set(f.target_connection_ids) & targets
         ]
 
     def check_connection_unused(self, connection_id: str) -> None:
@@ -386,13 +396,13 @@ class FlowResources:
     def delete_source_connection(self, id: str) -> None:
         """Delete a source connection; refused while a flow reads from it."""
         source = self.source_connection(id)
-        _check_unused("Source connection", source.id, self.list_flows(), "source_connection_ids")
+        _check_unused("Source connection", source.id, self.list_flows(), _sources_of)
         self.sources.delete(source.id)
 
     def delete_target_connection(self, id: str) -> None:
         """Delete a target connection; refused while a flow writes through it."""
         target = self.target_connection(id)
-        _check_unused("Target connection", target.id, self.list_flows(), "target_connection_ids")
+        _check_unused("Target connection", target.id, self.list_flows(), _targets_of)
         self.targets.delete(target.id)
 
 
@@ -427,10 +437,26 @@ def _update(rows: ResourceTable, id: str, etag: str | None, values: Mapping[str,
         )
 
 
-def _check_unused(noun: str, id: str, flows: Sequence[Flow], column: str) -> None:
-    users = [f for f in flows if id in f.row[column]]
+def _sources_of(flow: Flow) -> tuple[str, ...]:
+    return flow.source_connection_ids
+
+
+def _targets_of(flow: Flow) -> tuple[str, ...]:
+    return flow.target_connection_ids
+
+
+def _check_unused(
+    noun: str, id: str, flows: Sequence[Flow], connections: Callable[[Flow], Sequence[str]]
+) -> None:
+    users = [f for f in flows if id in connections(f)]
     if users:
         raise ResourceInUse(
             f"{noun} {id!r} is used by flows {', '.join(repr(f.name) for f in users)}.",
             fix="Delete those flows first.",
         )
+
+
+def _bundled_data_formats() -> tuple[str, ...]:
+    from lakefeed.formats import FormatRegistry
+
+    return FormatRegistry.bundled().data_formats()

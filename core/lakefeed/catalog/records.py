@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 
 from lakefeed.catalog.labels import check_labels
 from lakefeed.errors import LakefeedError
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+R = TypeVar("R", bound="DataclassInstance")
+T = TypeVar("T")
 
 
 def now_ms() -> int:
@@ -145,14 +152,45 @@ class ResourceTable:
             )
 
 
-def audit_fields(row: Mapping[str, Any]) -> dict[str, Any]:
+class Audited(Protocol):
+    """A record of a scoped resource table (:func:`tables._scoped`): id, scope, etag, times."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def ims_org_id(self) -> str: ...
+    @property
+    def sandbox_name(self) -> str: ...
+    @property
+    def etag(self) -> str: ...
+    @property
+    def created_at(self) -> int: ...
+    @property
+    def updated_at(self) -> int: ...
+
+
+def audit_fields(record: Audited) -> dict[str, Any]:
     """The audit fields every Flow Service entity carries."""
     return {
-        "id": row["id"],
-        "createdAt": row["created_at"],
-        "updatedAt": row["updated_at"],
-        "imsOrgId": row["ims_org_id"],
-        "sandboxName": row["sandbox_name"],
-        "etag": row["etag"],
-        "version": row["etag"],
+        "id": record.id,
+        "createdAt": record.created_at,
+        "updatedAt": record.updated_at,
+        "imsOrgId": record.ims_org_id,
+        "sandboxName": record.sandbox_name,
+        "etag": record.etag,
+        "version": record.etag,
     }
+
+
+def record_from_row(cls: type[R], row: Mapping[Any, Any], **converted: Any) -> R:
+    """A record dataclass whose fields are named after its table's columns, from a row;
+    ``converted`` gives the fields that are not the column's value as stored."""
+    columns = {f.name: row[f.name] for f in dataclasses.fields(cls)}
+    return cls(**{**columns, **converted})
+
+
+def chunked(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """``values`` in slices of at most ``size``: one ``IN (...)`` per slice keeps every query's
+    parameter count bounded, however many values are asked about."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

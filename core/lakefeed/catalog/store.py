@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import sqlalchemy as sa
 
@@ -22,6 +22,9 @@ SQLITE_MAX_OVERFLOW = 16
 #: Seconds a writer waits for the in-process write lock before trying SQLite's own locking
 #: anyway (the same as the busy timeout).
 SQLITE_TIMEOUT = 30
+
+#: The control-plane database, as the stores take it (callers above the catalog name it so).
+Database: TypeAlias = sa.Engine
 
 _WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.IGNORECASE)
 _HOLDS_LOCK = "lakefeed_write_lock"

@@ -28,8 +28,9 @@ def batches() -> None:
 def errors(batch_id: str, limit: int, offset: int, as_json: bool, json_lines: bool) -> None:
     """Show the rows a batch rejected: source file, row, error codes and the original record."""
     lf = engine()
-    batch = lf.runs.batch(batch_id)
-    rows = lf.runs.row_errors(batch.id, limit=limit or None, offset=offset)
+    batch = lf.batches.get(batch_id)
+    found = lf.row_errors.list(batch.id, limit=limit or None, offset=offset)
+    rows = (row.to_dict() for row in found)
     if json_lines:
         for row in rows:
             click.echo(json.dumps(row, default=str, ensure_ascii=False))
@@ -58,7 +59,7 @@ def errors(batch_id: str, limit: int, offset: int, as_json: bool, json_lines: bo
         if shown
         else f"{total} rejected",
     )
-    if total and not shown and not batch.row["tags"].get("acp_enableErrorDiagnostics"):
+    if total and not shown and not batch.tags.get("acp_enableErrorDiagnostics"):
         console().print(
             "[yellow]Error diagnostics were off for this batch, so its rejected rows were "
             "not kept.[/] Create the flow with --error-diagnostics or "

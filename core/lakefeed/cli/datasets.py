@@ -199,7 +199,7 @@ def batches(dataset: str, as_json: bool) -> None:
     """List the batches written to a dataset, oldest first."""
     lf = engine()
     item = lf.datasets.get(dataset)
-    items = lf.runs.list_batches(item.id)
+    items = lf.batches.list(item.id)
     if as_json:
         emit_json({"items": [b.to_dict() for b in items], "count": len(items)})
         return
@@ -213,7 +213,7 @@ def batches(dataset: str, as_json: bool) -> None:
                 b.metrics.get("inputRecordCount", ""),
                 b.metrics.get("outputRecordCount", ""),
                 b.metrics.get("failedRecordCount", ""),
-                timestamp(b.row["created_at"]),
+                timestamp(b.created_at),
             )
             for b in items
         ),

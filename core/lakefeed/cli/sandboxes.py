@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from lakefeed.cli.context import engine
 from lakefeed.cli.output import console, emit_json, json_option, table
-
-if TYPE_CHECKING:
-    from lakefeed.engine import Lakefeed
 
 SANDBOX_TYPES = ("development", "production")
 
@@ -18,18 +15,6 @@ SANDBOX_TYPES = ("development", "production")
 @click.group("sandboxes")
 def sandboxes() -> None:
     """Sandboxes: separate sets of connections, flows and datasets within an org."""
-
-
-def _types(lf: Lakefeed, org: str) -> dict[str, str]:
-    # AuthStore lists names only; the type is read from its table.
-    import sqlalchemy as sa
-
-    from lakefeed.catalog import tables
-
-    t = tables.sandboxes
-    with lf.db.connect() as db:
-        rows = db.execute(sa.select(t.c.name, t.c.type).where(t.c.ims_org_id == org))
-        return {"prod": "production", **{r.name: r.type for r in rows}}
 
 
 def _entity(org: str, name: str, sandbox_type: str) -> dict[str, Any]:
@@ -62,9 +47,7 @@ def create(name: str, org: str, sandbox_type: str, as_json: bool) -> None:
 @json_option
 def list_(org: str, as_json: bool) -> None:
     """List an org's sandboxes, by name; `prod` always exists."""
-    lf = engine()
-    types = _types(lf, org)
-    items = [_entity(org, name, types.get(name, "")) for name in lf.auth.sandboxes(org)]
+    items = [_entity(org, s.name, s.type) for s in engine().auth.list_sandboxes(org)]
     if as_json:
         emit_json({"items": items, "count": len(items)})
         return

@@ -1,68 +1,25 @@
-"""``Dataset``: a named Iceberg table with a target schema, stored in the Catalog's shape."""
+"""``DatasetStore``: datasets — named Iceberg tables with a target schema — whose rows
+:class:`~lakefeed.catalog.datasets.DatasetRecords` keeps."""
 
 from __future__ import annotations
 
 import contextlib
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 import pyarrow as pa
-import sqlalchemy as sa
 
+from lakefeed.catalog.datasets import Dataset, DatasetRecords
 from lakefeed.catalog.labels import check_labels
-from lakefeed.catalog.records import ResourceTable, Scope
-from lakefeed.catalog.tables import datasets as table
 from lakefeed.datasets.iceberg import namespace_for, table_name_for, table_schema
-from lakefeed.errors import DatasetError, InvalidRequest, NameTaken, ResourceNotFound
+from lakefeed.errors import DatasetError, InvalidRequest
+
+__all__ = ["DEFAULT_CONTENT_TYPE", "Dataset", "DatasetStore"]
 
 #: The content type datasets record for their schema when none is given.
 DEFAULT_CONTENT_TYPE = "application/vnd.adobe.xed-full+json;version=1"
-
-
-@dataclass(frozen=True)
-class Dataset:
-    id: str
-    name: str
-    description: str
-    schema_id: str
-    schema_content_type: str
-    table_identifier: str
-    tags: dict[str, Any]
-    row: Mapping[str, Any]
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Dataset:
-        return cls(
-            id=row["id"],
-            name=row["name"],
-            description=row["description"],
-            schema_id=row["schema_id"],
-            schema_content_type=row["schema_content_type"],
-            table_identifier=row["table_identifier"],
-            tags=dict(row["tags"]),
-            row=row,
-        )
-
-    def to_dict(self, **extra: Any) -> dict[str, Any]:
-        """The Catalog ``dataSet`` object (the REST layer keys it by id)."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "description": self.description,
-            "schemaRef": {"id": self.schema_id, "contentType": self.schema_content_type},
-            "tags": self.tags,
-            "files": f"@/dataSetFiles?dataSetId={self.id}",
-            "created": self.row["created_at"],
-            "updated": self.row["updated_at"],
-            "imsOrg": self.row["ims_org_id"],
-            "sandboxName": self.row["sandbox_name"],
-            "version": self.row["etag"],
-            "table": self.table_identifier,
-            **extra,
-        }
 
 
 class DatasetStore:
@@ -71,16 +28,13 @@ class DatasetStore:
 
     def __init__(
         self,
-        engine: sa.Engine,
+        records: DatasetRecords,
         catalog_factory: Callable[[], Any],
         target_schema: Callable[[str], pa.Schema],
-        scope: Scope,
         canonical_schema_id: Callable[[str], str] = lambda schema_id: schema_id,
     ) -> None:
-        self.rows = ResourceTable(
-            engine, table, scope, ResourceNotFound, "dataset", "lakefeed datasets list"
-        )
-        self.scope = scope
+        self.records = records
+        self.scope = records.scope
         self._catalog_factory = catalog_factory
         self._target_schema = target_schema
         self._canonical_schema_id = canonical_schema_id
@@ -102,8 +56,7 @@ class DatasetStore:
         if not name.strip():
             raise InvalidRequest("A dataset needs a name.", fix="Pass a non-empty name.")
         check_labels({"name": name, "description": description}, "dataset")
-        if self.rows.find(name) is not None:
-            raise self._name_taken(name)
+        self.records.check_name_free(name)
         schema_id = self._canonical_schema_id(schema_id)  # an altId becomes the $id
         target = self._target_schema(schema_id)  # raises SchemaNotFound / InvalidSchema
         columns = table_schema(target)  # raises ReservedColumnName
@@ -118,25 +71,21 @@ class DatasetStore:
                 f"Could not create the Iceberg table {identifier!r} for dataset {name!r}: {exc}",
                 fix="Check that the warehouse (LAKEFEED_WAREHOUSE) is writable.",
             ) from exc
-        row = self.scope.new_row(
-            id=dataset_id,
-            name=name,
-            description=description,
-            schema_id=schema_id,
-            schema_content_type=content_type,
-            table_identifier=identifier,
-            tags=dict(tags or {}),
-        )
         try:
-            self.rows.insert(row)
-        except BaseException as exc:
+            return self.records.insert(
+                id=dataset_id,
+                name=name,
+                description=description,
+                schema_id=schema_id,
+                schema_content_type=content_type,
+                table_identifier=identifier,
+                tags=tags or {},
+            )  # NameTaken when another writer took the name since the check
+        except BaseException:
             # All or nothing: a table without its dataset row would be an orphan.
             with contextlib.suppress(Exception):
                 self.catalog.purge_table(identifier)
-            if isinstance(exc, sa.exc.IntegrityError):  # another writer took the name since
-                raise self._name_taken(name) from None
             raise
-        return Dataset.from_row(row)
 
     def _ensure_namespace(self, namespace: str) -> None:
         """pyiceberg checks, then writes: when another writer creates the namespace in between
@@ -148,17 +97,11 @@ class DatasetStore:
             if not self.catalog.namespace_exists(namespace):
                 raise
 
-    def _name_taken(self, name: str) -> NameTaken:
-        return NameTaken(
-            f"A dataset named {name!r} already exists in sandbox {self.scope.sandbox_name!r}.",
-            fix="Choose another name, or use the existing dataset.",
-        )
-
     def get(self, id_or_name: str) -> Dataset:
-        return Dataset.from_row(self.rows.get(id_or_name))
+        return self.records.get(id_or_name)
 
     def list(self) -> list[Dataset]:
-        return [Dataset.from_row(row) for row in self.rows.select()]
+        return self.records.list()
 
     def table(self, dataset: Dataset) -> Any:
         """The dataset's pyiceberg ``Table``."""
@@ -179,4 +122,4 @@ class DatasetStore:
         dataset = self.get(id_or_name)
         with contextlib.suppress(Exception):  # the record goes even if the table is gone
             self.catalog.purge_table(dataset.table_identifier)
-        self.rows.delete(dataset.id)
+        self.records.delete(dataset.id)

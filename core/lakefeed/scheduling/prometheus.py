@@ -6,16 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
-from lakefeed.catalog import tables
 from lakefeed.catalog.records import now_ms
 
 if TYPE_CHECKING:
+    from lakefeed.catalog.monitoring import MonitoringViews
     from lakefeed.scheduling.scheduler import Scheduler
-
-#: Successful runs per flow searched for the latest pick-up latency.
-PICKUP_LOOKBACK = 20
 
 
 def _escape(value: Any) -> str:
@@ -43,10 +38,11 @@ class _Family:
             yield f"{self.name}{_labels(labels) if labels else ''} {number}"
 
 
-def render(db: sa.Engine, scheduler: Scheduler | None = None, now: int | None = None) -> str:
-    """The exposition text for every org and sandbox in the database behind ``db``."""
+def render(
+    monitoring: MonitoringViews, scheduler: Scheduler | None = None, now: int | None = None
+) -> str:
+    """The exposition text for every org and sandbox of the database ``monitoring`` reads."""
     now = now or now_ms()
-    f, b, r = tables.flows, tables.flow_backlog, tables.runs
     enabled = _Family("lakefeed_flow_enabled", "gauge", "1 when the flow is enabled.")
     files = _Family("lakefeed_flow_backlog_files", "gauge",
                     "Files discovered but not committed, as of the last listing.")  # fmt: skip
@@ -67,65 +63,42 @@ def render(db: sa.Engine, scheduler: Scheduler | None = None, now: int | None = 
     scheduled = _Family("lakefeed_runs_scheduled", "gauge",
                       "On-demand runs waiting for their startTime.")  # fmt: skip
 
-    with db.connect() as conn:
-        flow_rows = conn.execute(sa.select(f)).mappings().all()
-        backlog = {row["flow_id"]: row for row in conn.execute(sa.select(b)).mappings()}
-        counts = conn.execute(
-            sa.select(
-                r.c.ims_org_id, r.c.sandbox_name, r.c.state, r.c.status, sa.func.count()
-            ).group_by(r.c.ims_org_id, r.c.sandbox_name, r.c.state, r.c.status)
-        ).all()
-        latest = (
-            sa.select(r.c.flow_id, sa.func.max(r.c.created_at).label("created_at"))
-            .where(r.c.state == "completed")
-            .group_by(r.c.flow_id)
-            .subquery()
-        )
-        last_runs = {
-            row["flow_id"]: row
-            for row in conn.execute(
-                sa.select(r.c.flow_id, r.c.status, r.c.metrics).join(
-                    latest,
-                    (r.c.flow_id == latest.c.flow_id) & (r.c.created_at == latest.c.created_at),
-                )
-            ).mappings()
-        }
-        picked = _last_pickups(conn, [row["id"] for row in flow_rows])
-
-    for flow in flow_rows:
+    health = monitoring.all_scopes_health()
+    for flow in health.flows:
         labels = {
-            "ims_org_id": flow["ims_org_id"],
-            "sandbox": flow["sandbox_name"],
-            "flow_id": flow["id"],
-            "flow": flow["name"],
+            "ims_org_id": flow.ims_org_id,
+            "sandbox": flow.sandbox_name,
+            "flow_id": flow.flow_id,
+            "flow": flow.name,
         }
-        enabled.add(1 if flow["state"] == "enabled" else 0, **labels)
-        waiting = backlog.get(flow["id"])
+        enabled.add(1 if flow.enabled else 0, **labels)
+        waiting = flow.backlog
         if waiting is not None:
-            files.add(waiting["files"], **labels)
-            size.add(waiting["bytes"], **labels)
-            listed.add(waiting["observed_at"] / 1000, **labels)
-            if waiting["oldest_mtime"] is not None:
-                oldest.add(max(now - waiting["oldest_mtime"], 0) / 1000, **labels)
-            elif waiting["files"] == 0:
+            files.add(waiting.files, **labels)
+            size.add(waiting.bytes, **labels)
+            listed.add(waiting.observed_at / 1000, **labels)
+            if waiting.oldest_mtime is not None:
+                oldest.add(max(now - waiting.oldest_mtime, 0) / 1000, **labels)
+            elif waiting.files == 0:
                 oldest.add(0, **labels)
-        run = last_runs.get(flow["id"])
+        run = flow.last_run
         if run is not None:
-            completed = run["metrics"].get("durationSummary", {}).get("completedAtUTC")
+            completed = run.completed_at
             last_run.add(None if completed is None else completed / 1000, **labels)
-            last_ok.add(1 if run["status"] == "success" else 0, **labels)
-        summary = picked.get(flow["id"])
+            last_ok.add(1 if run.status == "success" else 0, **labels)
+        summary = flow.pickup
         if summary is not None:
-            for quantile, key in (("0", "minMs"), ("0.5", "p50Ms"), ("1", "maxMs")):
-                pickup.add(summary[key] / 1000, quantile=quantile, **labels)
-    for org, sandbox, state, status, count in counts:
-        labels = {"ims_org_id": org, "sandbox": sandbox}
-        if state == "completed":
-            runs_total.add(count, status=status, **labels)
-        elif state == "inProgress":
-            in_progress.add(count, **labels)
-        elif state == "scheduled":
-            scheduled.add(count, **labels)
+            quantiles = {"0": summary.min_ms, "0.5": summary.p50_ms, "1": summary.max_ms}
+            for quantile, ms in quantiles.items():
+                pickup.add(ms / 1000, quantile=quantile, **labels)
+    for count in health.run_counts:
+        labels = {"ims_org_id": count.ims_org_id, "sandbox": count.sandbox_name}
+        if count.state == "completed":
+            runs_total.add(count.count, status=count.status, **labels)
+        elif count.state == "inProgress":
+            in_progress.add(count.count, **labels)
+        elif count.state == "scheduled":
+            scheduled.add(count.count, **labels)
 
     families = [enabled, files, size, oldest, listed, last_run, last_ok, pickup, runs_total,
                 in_progress, scheduled]  # fmt: skip
@@ -143,34 +116,3 @@ def render(db: sa.Engine, scheduler: Scheduler | None = None, now: int | None = 
             family.add(value)
             families.append(family)
     return "\n".join(line for family in families for line in family.render()) + "\n"
-
-
-def _last_pickups(conn: sa.Connection, flow_ids: list[str]) -> dict[str, dict[str, int]]:
-    """Per flow, the pick-up latency summary of its latest run that committed files, looking
-    at its last ``PICKUP_LOOKBACK`` successful runs (runs that found no new file have none)."""
-    r = tables.runs
-    out: dict[str, dict[str, int]] = {}
-    if not flow_ids:
-        return out
-    rank = (
-        sa.func.row_number()
-        .over(partition_by=r.c.flow_id, order_by=(r.c.created_at.desc(), r.c.id.desc()))
-        .label("rank")
-    )
-    recent = (
-        sa.select(r.c.flow_id, r.c.created_at, r.c.metrics, rank)
-        .where(r.c.flow_id.in_(flow_ids), r.c.state == "completed", r.c.status == "success")
-        .subquery()
-    )
-    query = (
-        sa.select(recent.c.flow_id, recent.c.metrics)
-        .where(recent.c.rank <= PICKUP_LOOKBACK)
-        .order_by(recent.c.flow_id, recent.c.rank)
-    )
-    for flow_id, metrics in conn.execute(query):
-        if flow_id in out:
-            continue
-        extensions = metrics.get("durationSummary", {}).get("extensions") or {}
-        if extensions.get("pickupLatency"):
-            out[flow_id] = extensions["pickupLatency"]
-    return out

@@ -12,12 +12,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote
 
-import sqlalchemy as sa
-
-from lakefeed.catalog.connections import DEFAULT_ORG, DEFAULT_SANDBOX
 from lakefeed.catalog.labels import check_name
-from lakefeed.catalog.tables import datasets
-from lakefeed.catalog.tables import registry_resources as table
+from lakefeed.catalog.schema_documents import SchemaDocuments
 from lakefeed.errors import InvalidRequest, InvalidSchema, SchemaNotFound
 from lakefeed.schema import checks
 from lakefeed.schema.checks import tenant_id_for
@@ -57,19 +53,13 @@ _COMPUTED = {
 class SchemaRegistry:
     """Create, read, compose and delete XDM resources of one org and sandbox."""
 
-    def __init__(
-        self,
-        engine: sa.Engine,
-        *,
-        ims_org_id: str = DEFAULT_ORG,
-        sandbox_name: str = DEFAULT_SANDBOX,
-    ) -> None:
-        self.engine = engine
-        self.ims_org_id = ims_org_id
-        self.sandbox_name = sandbox_name
-        self.tenant_id = tenant_id_for(ims_org_id)
+    def __init__(self, documents: SchemaDocuments) -> None:
+        """``documents``: where the tenant resources of one org and sandbox are kept."""
+        self.documents = documents
+        self.ims_org_id = documents.scope.ims_org_id
+        self.sandbox_name = documents.scope.sandbox_name
+        self.tenant_id = tenant_id_for(self.ims_org_id)
         self.namespace = f"_{self.tenant_id}"
-        self.scope = (table.c.ims_org_id == ims_org_id) & (table.c.sandbox_name == sandbox_name)
 
     # --- creating ----------------------------------------------------------------------------
 
@@ -104,20 +94,7 @@ class SchemaRegistry:
             "xdm:lastModifiedClientId": "lakefeed",
             "eTag": etag,
         }
-        row = {
-            "id": body["$id"],
-            "ims_org_id": self.ims_org_id,
-            "sandbox_name": self.sandbox_name,
-            "kind": kind,
-            "alt_id": body["meta:altId"],
-            "title": body["title"],
-            "document": body,
-            "etag": etag,
-            "created_at": now,
-            "updated_at": now,
-        }
-        with self.engine.begin() as db:
-            db.execute(table.insert().values(**row))
+        self.documents.insert(kind=kind, document=body, etag=etag, at=now)
         return copy.deepcopy(body)
 
     def _compose_new(self, kind: str, body: dict[str, Any], lookup: Lookup) -> None:
@@ -212,10 +189,7 @@ class SchemaRegistry:
             raise InvalidRequest(
                 f"Unknown container {container!r}.", fix="Use 'tenant' or 'global'."
             )
-        kind = normalise_kind(kind)
-        query = sa.select(table.c.document).where(self.scope & (table.c.kind == kind))
-        with self.engine.connect() as db:
-            return [row.document for row in db.execute(query.order_by(table.c.created_at))]
+        return self.documents.of_kind(normalise_kind(kind))
 
     def resolve(self, id_or_alt_id: str) -> dict[str, Any]:
         """The ``xed-full`` view: every ``$ref`` inlined and every ``allOf`` merged into plain
@@ -244,14 +218,9 @@ class SchemaRegistry:
 
     def stats(self) -> dict[str, Any]:
         """``GET /stats``: tenant counts, recently created/updated resources, class usage."""
-        query = sa.select(table.c.kind, table.c.document, table.c.created_at, table.c.updated_at)
-        with self.engine.connect() as db:
-            rows = db.execute(query.where(self.scope).order_by(table.c.created_at))
-            return registry_stats(
-                [dict(r._mapping) for r in rows],
-                ims_org_id=self.ims_org_id,
-                tenant_id=self.tenant_id,
-            )
+        return registry_stats(
+            self.documents.all(), ims_org_id=self.ims_org_id, tenant_id=self.tenant_id
+        )
 
     # --- changing ----------------------------------------------------------------------------
 
@@ -293,12 +262,7 @@ class SchemaRegistry:
             {"repo:lastModifiedDate": now, "xdm:lastModifiedClientId": "lakefeed", "eTag": etag}
         )
         body["meta:registryMetadata"] = metadata
-        with self.engine.begin() as db:
-            db.execute(
-                table.update()
-                .where(self.scope & (table.c.id == id_))
-                .values(title=body["title"], document=body, etag=etag, updated_at=now)
-            )
+        self.documents.replace(id_, body, etag=etag, at=now)
         return copy.deepcopy(body)
 
     def _check_users_still_fit(
@@ -340,13 +304,7 @@ class SchemaRegistry:
                 )
 
     def _datasets_using(self, schema: Mapping[str, Any]) -> Names:
-        query = sa.select(datasets.c.name).where(
-            (datasets.c.ims_org_id == self.ims_org_id)
-            & (datasets.c.sandbox_name == self.sandbox_name)
-            & datasets.c.schema_id.in_([schema["$id"], schema["meta:altId"]])
-        )
-        with self.engine.connect() as db:
-            return [name for (name,) in db.execute(query)]
+        return self.documents.dataset_names_using([schema["$id"], schema["meta:altId"]])
 
     @staticmethod
     def _columns(document: Mapping[str, Any], lookup: Lookup) -> Any:
@@ -374,44 +332,31 @@ class SchemaRegistry:
                 fix="Only tenant resources can be deleted.",
             )
         users = [f"{d['title']!r} ({d['$id']})" for d in self._users_of(id_)]
-        with self.engine.connect() as db:
-            query = sa.select(datasets.c.name).where(
-                (datasets.c.ims_org_id == self.ims_org_id)
-                & (datasets.c.sandbox_name == self.sandbox_name)
-                & datasets.c.schema_id.in_([id_, document["meta:altId"]])
-            )
-            users += [f"dataset {name!r}" for (name,) in db.execute(query)]
+        users += [f"dataset {name!r}" for name in self._datasets_using(document)]
         if users:
             raise InvalidSchema(
                 f"Cannot delete {label} {document['title']!r} ({id_}): it is still used by "
                 f"{', '.join(users)}.",
                 fix="Delete those first, or remove the reference from them.",
             )
-        with self.engine.begin() as db:
-            db.execute(table.delete().where(self.scope & (table.c.id == id_)))
+        self.documents.delete(id_)
 
     def _users_of(self, id_: str) -> Documents:
-        with self.engine.connect() as db:
-            others = db.execute(sa.select(table.c.document).where(self.scope & (table.c.id != id_)))
-            return [
-                row.document
-                for row in others
-                if id_ in {r.partition("#")[0] for r in iter_refs(row.document)}
-                or id_ in row.document.get("refs", [])
-                or id_ in row.document.get("meta:intendedToExtend", [])
-            ]
+        return [
+            document
+            for document in self.documents.other_than(id_)
+            if id_ in {r.partition("#")[0] for r in iter_refs(document)}
+            or id_ in document.get("refs", [])
+            or id_ in document.get("meta:intendedToExtend", [])
+        ]
 
     # --- lookups -----------------------------------------------------------------------------
 
     def _lookup(self, id_or_alt_id: str) -> dict[str, Any] | None:
         """The stored document (not a copy), tenant first, or None."""
         key = unquote(id_or_alt_id) if "%" in id_or_alt_id else id_or_alt_id
-        query = sa.select(table.c.document).where(
-            self.scope & ((table.c.id == key) | (table.c.alt_id == key))
-        )
-        with self.engine.connect() as db:
-            row = db.execute(query).first()
-        return row.document if row is not None else find_global(key)
+        found = self.documents.find(key)
+        return found if found is not None else find_global(key)
 
     def _lookup_id(self, id_or_alt_id: str) -> str:
         found = self._lookup(id_or_alt_id)

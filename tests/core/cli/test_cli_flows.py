@@ -51,7 +51,7 @@ def test_flows_create_then_run_then_runs(
     assert "partial" in summary and "INGEST-1212-400" in summary
     assert "1 of 30 rows were rejected" in summary
     assert "lakefeed batches errors" in summary
-    run = lf.runs.list_runs(created["id"])[0]
+    run = lf.runs.list(created["id"])[0]
     assert run.metrics["recordSummary"]["outputRecordCount"] == 29
 
     again = json.loads(run_cli("flows", "run", "daily", "--json").stdout)

@@ -288,7 +288,7 @@ def test_serve_with_the_scheduler_runs_due_flows(tmp_path: Path) -> None:
         _, stderr = process.communicate(timeout=60)
     # uvicorn shuts down cleanly (lifespan, scheduler stop), then re-raises SIGTERM.
     assert process.returncode in (0, -15), stderr.decode()
-    (run,) = lf.runs.list_runs(flow.id)
+    (run,) = lf.runs.list(flow.id)
     assert run.status == "success" and lf.datasets.read(dataset).num_rows == 25
     assert "scheduler" in stderr.decode() and "stopped" in stderr.decode()
 
@@ -308,7 +308,7 @@ def serve_with_scheduler(
 
 def wait_for_a_completed_run(lf: Any, flow_id: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
-    while not [r for r in lf.runs.list_runs(flow_id) if r.state == "completed"]:
+    while not [r for r in lf.runs.list(flow_id) if r.state == "completed"]:
         assert process.poll() is None, process.stderr.read() if process.stderr else ""
         assert time.monotonic() < deadline, "the in-process scheduler did not run the flow"
         time.sleep(0.2)
@@ -365,7 +365,7 @@ def test_serve_confines_endpoints_for_api_clients_and_its_scheduler(tmp_path: Pa
             process.terminate()
             _, stderr = process.communicate(timeout=60)
         assert silent.accepted == 0  # neither the scheduler's run nor anything else reached it
-    (run,) = lf.runs.list_runs(flow.id)
+    (run,) = lf.runs.list(flow.id)
     assert run.status == "failed"
     (error,) = run.metrics["statusSummary"]["errors"]
     assert error["code"] == "LF-2121" and f"127.0.0.1:{silent.port}" in error["message"]

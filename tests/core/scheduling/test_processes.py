@@ -56,7 +56,7 @@ def test_two_scheduler_processes_run_every_window_exactly_once(
     for flow in flows:
         ends = sorted(r["window_end"] for r in rows if r["flow_id"] == flow.id)
         assert ends == [start + k * HOUR for k in range(6)]
-        runs = scenario.lf.runs.list_runs(flow.id)
+        runs = scenario.lf.runs.list(flow.id)
         assert len(runs) == 6 and {r.status for r in runs} == {"success"}
     assert {r["state"] for r in rows} == {"done"}
     assert len({run_id for _, run_id in ran}) == len(ran) == 18
@@ -73,7 +73,7 @@ def test_a_killed_schedulers_window_is_recovered_by_another(scenario: Scenario, 
     doomed.start()
     doomed.join(timeout=120)
     assert doomed.exitcode == -9  # SIGKILL, mid-run
-    (dead_run,) = scenario.lf.runs.list_runs(flow.id)
+    (dead_run,) = scenario.lf.runs.list(flow.id)
     assert dead_run.state == "inProgress"
 
     clock = ManualClock(start + 30)
@@ -84,9 +84,9 @@ def test_a_killed_schedulers_window_is_recovered_by_another(scenario: Scenario, 
 
     assert run.status == "success"
     assert scenario.ids() == expected_ids((0, 20), (100, 20))  # exactly the source rows
-    dead_run = scenario.lf.runs.run(dead_run.id)
+    dead_run = scenario.lf.runs.get(dead_run.id)
     assert dead_run.state == "completed" and dead_run.status == "failed"
     codes_seen = [e["code"] for e in dead_run.metrics["statusSummary"]["errors"]]
     assert codes.INTERRUPTED in codes_seen
-    (window,) = other.claims.windows(flow.id)
-    assert window["takeovers"] == 1 and window["run_id"] == run.id and window["state"] == "done"
+    (window,) = scenario.lf.windows.of_flow(flow.id)
+    assert window.takeovers == 1 and window.run_id == run.id and window.state == "done"

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from lakefeed.catalog.records import Scope
+from lakefeed.catalog.schema_documents import SchemaDocuments
 from lakefeed.catalog.store import open_engine
 from lakefeed.schema import SchemaRegistry
 from lakefeed.schema.library import global_documents
@@ -21,7 +23,7 @@ BUILTIN_IDS = sorted(global_documents())
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> SchemaRegistry:
     path = tmp_path_factory.mktemp("registry") / "db.sqlite"
-    return SchemaRegistry(open_engine(f"sqlite:///{path}"))
+    return SchemaRegistry(SchemaDocuments(open_engine(f"sqlite:///{path}"), Scope()))
 
 
 def fields(node: dict[str, Any], path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:

@@ -11,6 +11,8 @@ from urllib.parse import quote
 import pytest
 import sqlalchemy as sa
 
+from lakefeed.catalog.records import Scope
+from lakefeed.catalog.schema_documents import SchemaDocuments
 from lakefeed.catalog.store import open_engine
 from lakefeed.errors import SchemaNotFound
 from lakefeed.schema import SchemaRegistry
@@ -33,7 +35,7 @@ def engine(tmp_path: Path) -> sa.Engine:
 
 @pytest.fixture
 def registry(engine: sa.Engine) -> SchemaRegistry:
-    return SchemaRegistry(engine)
+    return SchemaRegistry(SchemaDocuments(engine, Scope()))
 
 
 def field(view: dict[str, Any], path: str) -> dict[str, Any]:
@@ -190,7 +192,7 @@ def test_ids_alt_ids_and_computed_fields(registry: SchemaRegistry) -> None:
 
 
 def test_tenant_id_comes_from_the_org(engine: sa.Engine) -> None:
-    acme = SchemaRegistry(engine, ims_org_id="ACME1234@AdobeOrg")
+    acme = SchemaRegistry(SchemaDocuments(engine, Scope(ims_org_id="ACME1234@AdobeOrg")))
     assert acme.tenant_id == "acme1234"
     schema = acme.create_schema("Customers", PROFILE)
     assert schema["$id"].startswith("https://ns.adobe.com/acme1234/schemas/")
@@ -275,9 +277,9 @@ def test_inferred_schema_round_trip(registry: SchemaRegistry) -> None:
 
 
 def test_sandboxes_and_orgs_are_isolated(engine: sa.Engine) -> None:
-    dev = SchemaRegistry(engine, sandbox_name="dev")
-    prod = SchemaRegistry(engine, sandbox_name="prod")
-    other_org = SchemaRegistry(engine, ims_org_id="OTHER@AdobeOrg", sandbox_name="dev")
+    dev = SchemaRegistry(SchemaDocuments(engine, Scope(sandbox_name="dev")))
+    prod = SchemaRegistry(SchemaDocuments(engine, Scope(sandbox_name="prod")))
+    other_org = SchemaRegistry(SchemaDocuments(engine, Scope("OTHER@AdobeOrg", "dev")))
     schema = dev.create_schema("Customers", PROFILE)
 
     for registry in (prod, other_org):

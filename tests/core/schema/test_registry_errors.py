@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from lakefeed.catalog.records import Scope
+from lakefeed.catalog.schema_documents import SchemaDocuments
 from lakefeed.catalog.store import open_engine
 from lakefeed.errors import InvalidRequest, InvalidSchema, SchemaNotFound
 from lakefeed.schema import SchemaRegistry
@@ -20,7 +22,7 @@ PERSON_DETAILS = f"{X}/context/profile-person-details"
 @pytest.fixture
 def registry(tmp_path: Path) -> SchemaRegistry:
     engine: sa.Engine = open_engine(f"sqlite:///{tmp_path}/db.sqlite")
-    return SchemaRegistry(engine)
+    return SchemaRegistry(SchemaDocuments(engine, Scope()))
 
 
 def tenant_group(registry: SchemaRegistry, fields: dict[str, Any], **extra: Any) -> dict[str, Any]:

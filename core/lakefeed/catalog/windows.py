@@ -1,9 +1,14 @@
-"""``WindowClaims``: the scheduler's leases on windows, kept in the control-plane database.
+"""Scheduled windows in the control-plane database: ``WindowClaims``, a scheduler's leases on
+them, and ``WindowStore``, the windows of one org and sandbox.
 
 A scheduler runs a window only after inserting its row; the primary key (flow, window end) and
 the chain constraint (flow, previous end) let exactly one scheduler insert it. While it runs,
 the scheduler renews the row's lease; a row whose lease has expired belongs to a scheduler
 that died, and another one takes it over with a conditional update (one winner again).
+
+A scheduler daemon serves every org and sandbox of its database, so what it reads to find due
+windows spans them all (``all_scopes_*``); every change it makes names the window's own org
+and sandbox (a :class:`Claim` or a :class:`WindowRecord` carries them).
 """
 
 from __future__ import annotations
@@ -15,12 +20,51 @@ from typing import Any
 import sqlalchemy as sa
 
 from lakefeed.catalog import tables
+from lakefeed.catalog.records import Scope, record_from_row
 from lakefeed.schedules.clock import Clock
 from lakefeed.schedules.windows import Window
 
 t = tables.schedule_windows
 #: Finished windows kept per flow (older ones are deleted as new ones finish).
 KEEP_WINDOWS = 48
+
+
+@dataclass(frozen=True)
+class WindowRecord:
+    """A row of ``schedule_windows``: one window of a flow, being run or done."""
+
+    flow_id: str
+    window_end: int  # epoch seconds
+    previous_end: int  # 0 for the first window
+    window_start: int | None  # None: since the beginning
+    ims_org_id: str
+    sandbox_name: str
+    state: str  # running | done
+    owner: str  # the scheduler holding the lease
+    lease_expires_at: int  # epoch ms, scheduler clock
+    takeovers: int
+    run_id: str | None
+    claimed_at: int
+    finished_at: int | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[Any, Any]) -> WindowRecord:
+        return record_from_row(cls, row)
+
+    @property
+    def window(self) -> Window:
+        return Window(start=self.window_start, end=self.window_end, previous_end=self.previous_end)
+
+    def _where(self) -> tuple[sa.ColumnElement[bool], ...]:
+        """This window, as long as the scheduler seen holding it still does."""
+        return (
+            t.c.flow_id == self.flow_id,
+            t.c.window_end == self.window_end,
+            t.c.ims_org_id == self.ims_org_id,
+            t.c.sandbox_name == self.sandbox_name,
+            t.c.state == "running",
+            t.c.owner == self.owner,
+        )
 
 
 @dataclass(frozen=True)
@@ -33,8 +77,22 @@ class Claim:
     window: Window
     takeover: bool = False
 
+    @property
+    def scope(self) -> Scope:
+        return Scope(ims_org_id=self.ims_org_id, sandbox_name=self.sandbox_name)
+
+    def _where(self) -> tuple[sa.ColumnElement[bool], ...]:
+        return (
+            t.c.flow_id == self.flow_id,
+            t.c.window_end == self.window.end,
+            t.c.ims_org_id == self.ims_org_id,
+            t.c.sandbox_name == self.sandbox_name,
+        )
+
 
 class WindowClaims:
+    """One scheduler's claims (``owner``), timed by ``clock``, leases of ``lease_seconds``."""
+
     def __init__(self, engine: sa.Engine, *, owner: str, clock: Clock, lease_seconds: float):
         self.engine = engine
         self.owner = owner
@@ -44,24 +102,19 @@ class WindowClaims:
     def _now_ms(self) -> int:
         return int(self.clock.now() * 1000)
 
-    # -- reading -------------------------------------------------------------------------------
+    # -- reading (every org and sandbox: a scheduler serves them all) --------------------------
 
-    def last_ends(self) -> dict[str, int]:
-        """The end of each flow's latest window, claimed or done."""
+    def all_scopes_last_ends(self) -> dict[str, int]:
+        """The end of each flow's latest window, claimed or done, by flow id."""
         query = sa.select(t.c.flow_id, sa.func.max(t.c.window_end)).group_by(t.c.flow_id)
         with self.engine.connect() as db:
             return {flow_id: int(end) for flow_id, end in db.execute(query)}
 
-    def open_windows(self) -> dict[str, Mapping[str, Any]]:
-        """Windows being run (by anyone), per flow."""
+    def all_scopes_open_windows(self) -> dict[str, WindowRecord]:
+        """Windows being run (by any scheduler), by flow id."""
         with self.engine.connect() as db:
             rows = db.execute(sa.select(t).where(t.c.state == "running")).mappings().all()
-        return {row["flow_id"]: dict(row) for row in rows}
-
-    def windows(self, flow_id: str) -> list[Mapping[str, Any]]:
-        query = sa.select(t).where(t.c.flow_id == flow_id).order_by(t.c.window_end)
-        with self.engine.connect() as db:
-            return [dict(r) for r in db.execute(query).mappings()]
+        return {row["flow_id"]: WindowRecord.from_row(row) for row in rows}
 
     # -- claiming ------------------------------------------------------------------------------
 
@@ -90,21 +143,15 @@ class WindowClaims:
             return None
         return Claim(flow_id, ims_org_id, sandbox_name, window)
 
-    def take_over(self, row: Mapping[str, Any]) -> Claim | None:
+    def take_over(self, held: WindowRecord) -> Claim | None:
         """Take a window whose lease expired; None when it is still held or someone was
         quicker."""
         now = self._now_ms()
-        if row["lease_expires_at"] >= now:
+        if held.lease_expires_at >= now:
             return None
         update = (
             t.update()
-            .where(
-                t.c.flow_id == row["flow_id"],
-                t.c.window_end == row["window_end"],
-                t.c.state == "running",
-                t.c.owner == row["owner"],
-                t.c.lease_expires_at == row["lease_expires_at"],
-            )
+            .where(*held._where(), t.c.lease_expires_at == held.lease_expires_at)
             .values(
                 owner=self.owner,
                 lease_expires_at=now + self.lease_ms,
@@ -114,30 +161,22 @@ class WindowClaims:
         with self.engine.begin() as db:
             if db.execute(update).rowcount != 1:
                 return None
-        window = Window(
-            start=row["window_start"], end=int(row["window_end"]), previous_end=row["previous_end"]
-        )
-        return Claim(row["flow_id"], row["ims_org_id"], row["sandbox_name"], window, True)
+        return Claim(held.flow_id, held.ims_org_id, held.sandbox_name, held.window, True)
 
     # -- holding -------------------------------------------------------------------------------
 
-    def _mine(self, claim: Claim) -> Any:
-        return sa.and_(
-            t.c.flow_id == claim.flow_id,
-            t.c.window_end == claim.window.end,
-            t.c.owner == self.owner,
-            t.c.state == "running",
-        )
+    def _mine(self, claim: Claim) -> tuple[sa.ColumnElement[bool], ...]:
+        return (*claim._where(), t.c.owner == self.owner, t.c.state == "running")
 
     def renew(self, claim: Claim) -> bool:
         """Extend the lease; False when the window is no longer this scheduler's."""
         values = {"lease_expires_at": self._now_ms() + self.lease_ms}
         with self.engine.begin() as db:
-            return bool(db.execute(t.update().where(self._mine(claim)).values(**values)).rowcount)
+            return bool(db.execute(t.update().where(*self._mine(claim)).values(**values)).rowcount)
 
     def attach_run(self, claim: Claim, run_id: str) -> None:
         with self.engine.begin() as db:
-            db.execute(t.update().where(self._mine(claim)).values(run_id=run_id))
+            db.execute(t.update().where(*self._mine(claim)).values(run_id=run_id))
 
     def finish(self, claim: Claim, run_id: str) -> None:
         """Mark the window run by ``run_id`` done — even if another scheduler took the lease
@@ -145,18 +184,14 @@ class WindowClaims:
         with self.engine.begin() as db:
             db.execute(
                 t.update()
-                .where(
-                    t.c.flow_id == claim.flow_id,
-                    t.c.window_end == claim.window.end,
-                    t.c.state == "running",
-                )
+                .where(*claim._where(), t.c.state == "running")
                 .values(state="done", finished_at=self._now_ms(), run_id=run_id)
             )
             # Windows are working state, not history (runs are): keep the flow's latest few,
             # so every poll reads a table that does not grow with time.
             cutoff = db.execute(
                 sa.select(t.c.window_end)
-                .where(t.c.flow_id == claim.flow_id)
+                .where(claim.scope.where(t), t.c.flow_id == claim.flow_id)
                 .order_by(t.c.window_end.desc())
                 .offset(KEEP_WINDOWS)
                 .limit(1)
@@ -164,6 +199,7 @@ class WindowClaims:
             if cutoff is not None:
                 db.execute(
                     t.delete().where(
+                        claim.scope.where(t),
                         t.c.flow_id == claim.flow_id,
                         t.c.window_end <= cutoff,
                         t.c.state == "done",
@@ -173,27 +209,41 @@ class WindowClaims:
     def release(self, claim: Claim) -> None:
         """Give the window back unrun (flow disabled or busy, shutdown): it is due again."""
         with self.engine.begin() as db:
-            db.execute(t.delete().where(self._mine(claim)))
+            db.execute(t.delete().where(*self._mine(claim)))
 
-    def close_abandoned(self, row: Mapping[str, Any], *, done: bool) -> bool:
+    def close_abandoned(self, held: WindowRecord, *, done: bool) -> bool:
         """Close a window whose scheduler is gone without waiting for its lease: ``done`` (its
         run finished) or given back, due again. False when the row changed meanwhile (another
         scheduler closed or took it), so one scheduler closes it."""
-        where = (
-            t.c.flow_id == row["flow_id"],
-            t.c.window_end == row["window_end"],
-            t.c.state == "running",
-            t.c.owner == row["owner"],
-        )
         if done:
-            change: Any = t.update().where(*where).values(state="done", finished_at=self._now_ms())
+            change: Any = (
+                t.update().where(*held._where()).values(state="done", finished_at=self._now_ms())
+            )
         else:
-            change = t.delete().where(*where)
+            change = t.delete().where(*held._where())
         with self.engine.begin() as db:
             return bool(db.execute(change).rowcount == 1)
 
 
-def forget_windows(engine: sa.Engine, flow_id: str) -> None:
-    """Drop a deleted flow's windows."""
-    with engine.begin() as db:
-        db.execute(t.delete().where(t.c.flow_id == flow_id))
+class WindowStore:
+    """The scheduled windows of the flows of one org and sandbox."""
+
+    def __init__(self, engine: sa.Engine, scope: Scope) -> None:
+        self.engine = engine
+        self.scope = scope
+
+    def claims(self, *, owner: str, clock: Clock, lease_seconds: float) -> WindowClaims:
+        """The claims of a scheduler (``owner``); they span every org and sandbox."""
+        return WindowClaims(self.engine, owner=owner, clock=clock, lease_seconds=lease_seconds)
+
+    def of_flow(self, flow_id: str) -> list[WindowRecord]:
+        """The flow's windows kept (running and the latest done), by end."""
+        query = sa.select(t).where(self.scope.where(t), t.c.flow_id == flow_id)
+        with self.engine.connect() as db:
+            rows = db.execute(query.order_by(t.c.window_end)).mappings()
+            return [WindowRecord.from_row(r) for r in rows]
+
+    def forget(self, flow_id: str) -> None:
+        """Drop a deleted flow's windows."""
+        with self.engine.begin() as db:
+            db.execute(t.delete().where(self.scope.where(t), t.c.flow_id == flow_id))
