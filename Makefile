@@ -13,8 +13,10 @@ $(PY):
 	$(PY) -m pip install --quiet --upgrade pip
 
 # Reinstall when the packaging changes; the stamp records what was installed.
-$(VENV)/.installed-dev: pyproject.toml examples/lakefeed-memory/pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e ".[all,dev]" -e examples/lakefeed-memory
+$(VENV)/.installed-dev: pyproject.toml examples/lakefeed-memory/pyproject.toml \
+		examples/lakefeed-lines/pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[all,dev]" -e examples/lakefeed-memory \
+		-e examples/lakefeed-lines
 	touch $@
 
 $(VENV)/.installed: pyproject.toml | $(PY)
@@ -45,6 +47,7 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check core plugins tests examples benchmarks reliability
 	$(VENV)/bin/ruff format --check core plugins tests examples benchmarks reliability
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: $(VENV)/.installed-dev
 	bash tests/servers/start.sh

@@ -20,8 +20,11 @@ def main() -> None:
     step, marker, *args = sys.argv[1:]
     from lakefeed.datasets import writer
 
-    name = {"writing": "write", "committed": "commit"}[step]
-    original = getattr(writer.BatchWriter, name)
+    owner, name = {
+        "writing": (writer.SourceWriter, "write"),
+        "committed": (writer.BatchWriter, "commit"),
+    }[step]
+    original = getattr(owner, name)
 
     def blocked(self: Any, *a: Any, **kw: Any) -> Any:
         result = original(self, *a, **kw)
@@ -29,7 +32,7 @@ def main() -> None:
         threading.Event().wait()
         return result
 
-    setattr(writer.BatchWriter, name, blocked)
+    setattr(owner, name, blocked)
     from lakefeed.cli import main as lakefeed
 
     sys.argv = ["lakefeed", *args]

@@ -140,14 +140,14 @@ KILL_SCRIPT = textwrap.dedent(
             os.kill(os.getpid(), signal.SIGKILL)
         writer.BatchWriter.commit = killing_commit
     else:
-        write = writer.BatchWriter.write
+        write = writer.SourceWriter.write
         calls = []
         def killing_write(self, data):
             write(self, data)
             calls.append(1)
             if len(calls) == 2:
                 os.kill(os.getpid(), signal.SIGKILL)
-        writer.BatchWriter.write = killing_write
+        writer.SourceWriter.write = killing_write
     Lakefeed(home=home).run_flow(flow_id)
     print("the run finished without being killed")
     """
@@ -195,7 +195,7 @@ def rewrite_during_a_run(scenario: Scenario, *, same_size: bool) -> None:
     assert (summary["inputFileCount"], summary["failedFileCount"]) == (60, 1)
     assert summary["extensions"] == {"changedWhileReadingFileCount": 1}
     assert scenario.ids() == others
-    ledgered = {row["path"].rsplit("/", 1)[-1] for row in scenario.lf.runs.ledger(flow.id)}
+    ledgered = {row.path.rsplit("/", 1)[-1] for row in scenario.lf.ledger.entries(flow.id)}
     assert victim not in ledgered and len(ledgered) == 59
 
     second = scenario.lf.run_flow(flow)  # the new version, once
@@ -243,7 +243,7 @@ class IngestionSuite:
         assert one["_lakefeed"]["batch_id"] == run.batch_id
         odd = rows.filter(pc.equal(rows["_id"], "profile-550")).to_pylist()[0]
         assert odd["_lakefeed"]["source_file"].endswith("données/c é #1 (copy).parquet")
-        batch = scenario.lf.runs.batch(run.batch_id)
+        batch = scenario.lf.batches.get(run.batch_id)
         assert batch.status == "success"
         assert batch.metrics["outputRecordCount"] == 600
         snapshot = scenario.table().current_snapshot()
@@ -336,7 +336,7 @@ class IngestionSuite:
         assert "INGEST-1212-400" in [e["code"] for e in run.metrics["statusSummary"]["errors"]]
         assert len(scenario.ids()) == 196
         assert "profile-3" not in scenario.ids()
-        rejected = list(scenario.lf.runs.row_errors(run.batch_id))
+        rejected = [r.to_dict() for r in scenario.lf.row_errors.list(run.batch_id)]
         assert [r["rowIndex"] for r in rejected] == [3, 10, 20, 30]
         by_row = {r["rowIndex"]: r for r in rejected}
         assert by_row[3]["record"]["person"]["gender"] == "robot"
@@ -357,15 +357,15 @@ class IngestionSuite:
         assert run.status == "failed"
         assert scenario.ids() == []
         assert len(scenario.table().metadata.snapshots) == snapshots_before
-        batch = scenario.lf.runs.batch(run.batch_id)
+        batch = scenario.lf.batches.get(run.batch_id)
         assert batch.status == "failed"
         assert any("threshold" in e["description"] for e in batch.errors)
-        prefix = batch.row["data_prefix"]
+        prefix = batch.data_prefix
         import fsspec
 
         fs, root = fsspec.core.url_to_fs(prefix)
         assert not fs.exists(root), "a failed batch left data files behind"
-        assert len(list(scenario.lf.runs.row_errors(batch.id))) == 20
+        assert len(list(scenario.lf.row_errors.list(batch.id))) == 20
 
     def test_bad_row_without_partial_ingestion_fails_the_batch(self, scenario: Scenario) -> None:
         scenario.put("a.parquet", scenario.profiles(50, 0, bad={7: "gender"}))
@@ -431,7 +431,7 @@ class IngestionSuite:
         (error,) = run.metrics["statusSummary"]["errors"]
         assert error["code"] == "LF-2404"
         assert "no-such-folder" in error["message"]
-        assert scenario.lf.runs.active_runs(flow.id) == []
+        assert scenario.lf.runs.active(flow.id) == []
 
     @pytest.mark.parametrize("mode", ["during-conversion", "after-commit"])
     def test_killed_run_is_recovered_exactly_once(self, scenario: Scenario, mode: str) -> None:
@@ -447,16 +447,16 @@ class IngestionSuite:
             timeout=120,
         )
         assert killed.returncode == -9, killed.stdout + killed.stderr
-        interrupted = scenario.lf.runs.list_runs(flow.id)[0]
+        interrupted = scenario.lf.runs.list(flow.id)[0]
         assert interrupted.state == "inProgress"
 
         recovered_by = scenario.lf.run_flow(flow)
 
         assert scenario.ids() == expected_ids((0, 90))
-        before = scenario.lf.runs.run(interrupted.id)
+        before = scenario.lf.runs.get(interrupted.id)
         assert before.state == "completed"
-        batch = scenario.lf.runs.batch(
-            interrupted.batch_id or scenario.lf.runs.batches_of_run(interrupted.id)[0].id
+        batch = scenario.lf.batches.get(
+            interrupted.batch_id or scenario.lf.batches.of_run(interrupted.id)[0].id
         )
         if mode == "after-commit":
             assert before.status == "success"
@@ -468,7 +468,7 @@ class IngestionSuite:
             assert file_summary(recovered_by)["inputFileCount"] == 3
             import fsspec
 
-            fs, root = fsspec.core.url_to_fs(batch.row["data_prefix"])
+            fs, root = fsspec.core.url_to_fs(batch.data_prefix)
             assert not fs.exists(root), "the rolled-back batch left data files"
         assert [e["code"] for e in before.metrics["statusSummary"]["errors"]][-1] == "LF-1510"
         # Every data file the table references exists, and no other file is in the data folder.

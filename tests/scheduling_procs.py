@@ -28,13 +28,13 @@ def die_during_run(home: str, now: int, lease_seconds: float) -> None:
     """Claim the due window and get SIGKILLed while writing the run's data."""
     from lakefeed.datasets import writer
 
-    write = writer.BatchWriter.write
+    write = writer.SourceWriter.write
 
     def killing_write(self: Any, data: Any) -> None:
         write(self, data)
         os.kill(os.getpid(), signal.SIGKILL)
 
-    writer.BatchWriter.write = killing_write  # type: ignore[method-assign]
+    writer.SourceWriter.write = killing_write  # type: ignore[method-assign]
     clock = ManualClock(now)
     Scheduler(Lakefeed(home=home), clock=clock, lease_seconds=lease_seconds).tick()
     raise SystemExit("the run finished without being killed")

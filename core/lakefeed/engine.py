@@ -11,23 +11,34 @@ from typing import TYPE_CHECKING, Any
 from lakefeed.catalog.connections import Connection, ConnectionStore
 from lakefeed.catalog.records import Scope
 from lakefeed.catalog.secretbox import SecretBox
-from lakefeed.catalog.store import open_engine
+from lakefeed.catalog.store import Database, open_engine
 from lakefeed.config import Settings
 from lakefeed.errors import InvalidRequest
 from lakefeed.plugins import Plugins, get_plugins
 from lakefeed.specs import ConnectionSpec
+from lakefeed.storage.access import SourceAccess
 from lakefeed.storage.session import StorageSession
 from lakefeed.storage.timeouts import StorageTimeouts
 
 if TYPE_CHECKING:
-    import sqlalchemy as sa
+    import threading
 
     from lakefeed.catalog.auth import AuthStore
     from lakefeed.catalog.backlog import BacklogStore
+    from lakefeed.catalog.batches import BatchStore
+    from lakefeed.catalog.completion import BatchCompletion
     from lakefeed.catalog.flows import Flow, FlowResources
-    from lakefeed.catalog.runs import Run, RunRecords
+    from lakefeed.catalog.ledger import FileLedger
+    from lakefeed.catalog.monitoring import MonitoringViews
+    from lakefeed.catalog.row_errors import RowErrorStore
+    from lakefeed.catalog.runs import Run, RunStore
+    from lakefeed.catalog.windows import WindowStore
     from lakefeed.datasets.store import DatasetStore
-    from lakefeed.flows.runner import RunProgress
+    from lakefeed.flows.context import RunContext
+    from lakefeed.flows.executors import Executor
+    from lakefeed.flows.runner import RunHandle, RunProgress
+    from lakefeed.formats import FileFormat
+    from lakefeed.schedules.windows import Window
     from lakefeed.schema.conform import TargetSchema
     from lakefeed.schema.registry import SchemaRegistry
     from lakefeed.storage.endpoints import EndpointPolicy
@@ -49,13 +60,16 @@ class Lakefeed:
         settings: Settings | None = None,
         scope: Scope | None = None,
         endpoints: EndpointPolicy | None = None,
+        executor: Executor | None = None,
     ) -> None:
         """``endpoints``: the endpoints storage sessions may reach (``lakefeed serve``'s
-        policy, see :meth:`confined`); None, the default, reaches any endpoint."""
+        policy, see :meth:`confined`); None, the default, reaches any endpoint. ``executor``
+        runs the conversion of a batch's files (default: one after another, in-process)."""
         self.settings = settings or Settings.load(home)
         self._plugins = plugins
         self.scope = scope or Scope()
         self.endpoints = endpoints
+        self._executor = executor
         self._shared: dict[str, Any] = {}  # the Iceberg catalog, shared with scoped copies
 
     def scoped(self, scope: Scope) -> Lakefeed:
@@ -72,7 +86,11 @@ class Lakefeed:
 
     def _copy(self, scope: Scope, endpoints: EndpointPolicy | None) -> Lakefeed:
         other = Lakefeed(
-            settings=self.settings, plugins=self._plugins, scope=scope, endpoints=endpoints
+            settings=self.settings,
+            plugins=self._plugins,
+            scope=scope,
+            endpoints=endpoints,
+            executor=self._executor,
         )
         other.__dict__["db"] = self.db
         other._shared = self._shared
@@ -99,7 +117,7 @@ class Lakefeed:
         return self._plugins or get_plugins()
 
     @cached_property
-    def db(self) -> sa.Engine:
+    def db(self) -> Database:
         """The control-plane database."""
         return open_engine(self.settings.database_url)
 
@@ -126,22 +144,21 @@ class Lakefeed:
     @cached_property
     def schemas(self) -> SchemaRegistry:
         """The Schema Registry: XDM classes, field groups, data types and tenant schemas."""
+        from lakefeed.catalog.schema_documents import SchemaDocuments
         from lakefeed.schema.registry import SchemaRegistry
 
-        return SchemaRegistry(
-            self.db, ims_org_id=self.scope.ims_org_id, sandbox_name=self.scope.sandbox_name
-        )
+        return SchemaRegistry(SchemaDocuments(self.db, self.scope))
 
     @cached_property
     def datasets(self) -> DatasetStore:
         """Datasets: Iceberg tables with a target schema."""
+        from lakefeed.catalog.datasets import DatasetRecords
         from lakefeed.datasets.store import DatasetStore
 
         return DatasetStore(
-            self.db,
+            DatasetRecords(self.db, self.scope),
             self.iceberg_catalog,
             lambda schema_id: self.target_schema(schema_id).arrow,
-            self.scope,
             lambda schema_id: str(self.schemas.get(schema_id)["$id"]),
         )
 
@@ -155,14 +172,57 @@ class Lakefeed:
             self.scope,
             connection_spec_of=lambda id: self.connection(id).connection_spec_id,
             dataset_schema_of=lambda id: self.datasets.get(id).schema_id,
+            data_formats=lambda: self.plugins.formats().data_formats(),
         )
 
     @cached_property
-    def runs(self) -> RunRecords:
-        """Runs, batches, the file ledger and rejected rows."""
-        from lakefeed.catalog.runs import RunRecords
+    def runs(self) -> RunStore:
+        """Runs of flows: state, metrics, activities, owner and heartbeat."""
+        from lakefeed.catalog.runs import RunStore
 
-        return RunRecords(self.db, self.scope)
+        return RunStore(self.db, self.scope)
+
+    @cached_property
+    def batches(self) -> BatchStore:
+        """Batches (what runs wrote to datasets) and each batch's file plan."""
+        from lakefeed.catalog.batches import BatchStore
+
+        return BatchStore(self.db, self.scope)
+
+    @cached_property
+    def ledger(self) -> FileLedger:
+        """Per flow, the file versions committed or failed for good."""
+        from lakefeed.catalog.ledger import FileLedger
+
+        return FileLedger(self.db, self.scope)
+
+    @cached_property
+    def row_errors(self) -> RowErrorStore:
+        """The rows batches rejected (error diagnostics)."""
+        from lakefeed.catalog.row_errors import RowErrorStore
+
+        return RowErrorStore(self.db, self.scope)
+
+    @cached_property
+    def completion(self) -> BatchCompletion:
+        """The end of a run: ledger, batch and run in one transaction."""
+        from lakefeed.catalog.completion import BatchCompletion
+
+        return BatchCompletion(self.db, self.scope)
+
+    @cached_property
+    def windows(self) -> WindowStore:
+        """The schedule windows of the flows, and the schedulers' claims on them."""
+        from lakefeed.catalog.windows import WindowStore
+
+        return WindowStore(self.db, self.scope)
+
+    @cached_property
+    def monitoring(self) -> MonitoringViews:
+        """Every flow's health, for ``/metrics`` (all orgs and sandboxes)."""
+        from lakefeed.catalog.monitoring import MonitoringViews
+
+        return MonitoringViews(self.db)
 
     @cached_property
     def backlog(self) -> BacklogStore:
@@ -179,6 +239,135 @@ class Lakefeed:
 
     # -- runs ----------------------------------------------------------------------------------
 
+    @property
+    def executor(self) -> Executor:
+        """What converts a batch's files (in-process unless another was given)."""
+        if self._executor is None:
+            from lakefeed.flows.executors import InProcessExecutor
+
+            self._executor = InProcessExecutor()
+        return self._executor
+
+    @cached_property
+    def run_context(self) -> RunContext:
+        """What the run use cases (:mod:`lakefeed.flows`) get of this installation."""
+        from lakefeed.flows.context import RunContext
+
+        return RunContext(
+            scope=self.scope,
+            runs=self.runs,
+            batches=self.batches,
+            ledger=self.ledger,
+            row_errors=self.row_errors,
+            completion=self.completion,
+            backlog=self.backlog,
+            flows=self.flows,
+            datasets=self.datasets,
+            source_access=self.source_access,
+            file_format=self.file_format,
+            target_schema=self.target_schema,
+            executor=self.executor,
+            in_scope=lambda scope: self.scoped(scope).run_context,
+        )
+
+    def start_run(
+        self,
+        flow: Flow | str,
+        *,
+        window: Window | None = None,
+        only_window_files: bool = False,
+        retry_failed: bool = False,
+        params: Mapping[str, str] | None = None,
+        cancel: threading.Event | None = None,
+        guard: Callable[[Flow], None] | None = None,
+        scheduled: Run | None = None,
+    ) -> RunHandle:
+        """Start a run of ``flow`` (or its id or name) and return its handle; the run is
+        recorded ``inProgress`` and :meth:`RunHandle.execute` executes it (here, or in a
+        worker). ``scheduled``: adopt that ``scheduled`` run instead of recording a new one.
+        The flow need not be enabled (the scheduler checks its own); see
+        :class:`~lakefeed.flows.runner.RunOptions` for the rest."""
+        from lakefeed.flows.runner import RunOptions, start_run
+
+        if isinstance(flow, str):
+            flow = self.flows.flow(flow)
+        options = RunOptions(
+            window=window,
+            only_window_files=only_window_files,
+            retry_failed=retry_failed,
+            cancel=cancel,
+            guard=guard,
+        )
+        return start_run(self.run_context, flow, options, params=params, scheduled=scheduled)
+
+    def start_scheduled(
+        self,
+        run: Run,
+        *,
+        cancel: threading.Event | None = None,
+        guard: Callable[[Flow], None] | None = None,
+    ) -> RunHandle:
+        """Start a run recorded ``scheduled`` (``POST /runs`` with a later ``startTime``) now
+        that its time has come. Refused when its flow is gone or disabled, or its params no
+        longer fit the flow (:class:`FlowDisabled`, …); :class:`RunInProgress` when another
+        process started it."""
+        from lakefeed.errors import FlowDisabled
+        from lakefeed.flows import ondemand
+
+        flow = self.flows.flow(run.flow_id)
+        if flow.state != "enabled":
+            raise FlowDisabled(
+                f"Flow {flow.name!r} was disabled before the run's startTime.",
+                fix="Enable it and create the run again.",
+            )
+        window, _ = ondemand.on_demand_window(flow, run.params)
+        return self.start_run(
+            flow,
+            window=window,
+            only_window_files=window is not None,
+            cancel=cancel,
+            guard=guard,
+            scheduled=run,
+        )
+
+    def run_now(self, flow: Flow | str, *, retry_failed: bool = False) -> RunHandle:
+        """Start a run of an enabled flow now, whatever its schedule (:class:`FlowDisabled`
+        otherwise); returns its handle."""
+        from lakefeed.flows import ondemand
+        from lakefeed.flows.runner import RunOptions
+
+        if isinstance(flow, str):
+            flow = self.flows.flow(flow)
+        return ondemand.start(self.run_context, flow, RunOptions(retry_failed=retry_failed))
+
+    def request_run(
+        self, flow: Flow | str, params: Mapping[str, Any], *, now: float | None = None
+    ) -> RunHandle | Run:
+        """``POST /runs``: an on-demand run of a ``once`` flow, with its ``params`` checked.
+        Returns the started run's handle, or — when ``params.startTime`` is more than a
+        minute ahead — the run recorded ``scheduled`` for a scheduler to start then."""
+        from lakefeed.flows import ondemand
+
+        if isinstance(flow, str):
+            flow = self.flows.flow(flow)
+        window, stored = ondemand.on_demand_window(flow, params)
+        return ondemand.start_or_defer(self.run_context, flow, window, stored, now=now)
+
+    def check_run_params(self, flow: Flow, params: Mapping[str, Any]) -> None:
+        """The checks :meth:`request_run` makes of ``params`` before it starts anything
+        (:class:`RunNotSupported` unless ``flow`` runs ``once``, :class:`InvalidRunParams`,
+        :class:`InvalidRunWindow`)."""
+        from lakefeed.flows import ondemand
+
+        ondemand.on_demand_window(flow, params)
+
+    def retrigger(self, run_id: str) -> RunHandle:
+        """Start a failed run's flow again over the same window, retrying the files that
+        failed for good in it too; returns the new run's handle."""
+        from lakefeed.flows import ondemand
+
+        return ondemand.retrigger(self.run_context, run_id)
+
     def run_flow(
         self,
         flow: Flow | str,
@@ -189,24 +378,39 @@ class Lakefeed:
         """Run ``flow`` (or its id or name) now and return the finished run. Files already
         ingested are skipped; ``retry_failed`` also retries file versions that failed for good
         (corrupt, schema mismatch) before."""
-        from lakefeed.flows import ondemand
-
-        if isinstance(flow, str):
-            flow = self.flows.flow(flow)
-        runner, run = ondemand.start(self, flow, retry_failed=retry_failed)
-        runner.progress = progress
-        return runner.execute(run)
+        return self.run_now(flow, retry_failed=retry_failed).execute(progress)
 
     def retrigger_run(
         self, run_id: str, *, progress: Callable[[RunProgress], None] | None = None
     ) -> Run:
         """Run a failed run's flow again over the same window (files that failed for good in
         it are retried too); returns the new run, finished."""
-        from lakefeed.flows import ondemand
+        return self.retrigger(run_id).execute(progress)
 
-        runner, run = ondemand.retrigger(self, run_id)
-        runner.progress = progress
-        return runner.execute(run)
+    def recover_interrupted(self) -> list[Run]:
+        """Close, in every org and sandbox, the runs whose process is gone (rolled forward or
+        back from the table's snapshots); returns them. Servers and schedulers call it as they
+        start."""
+        from lakefeed.flows.recovery import recover_interrupted
+
+        return recover_interrupted(self.run_context)
+
+    def backlog_of(self, flow: Flow | str, *, refresh: bool = False) -> dict[str, Any]:
+        """The files ``flow`` has discovered but not ingested, as of its last listing;
+        ``refresh`` lists its source now."""
+        from lakefeed.flows.backlog import backlog_of
+
+        if isinstance(flow, str):
+            flow = self.flows.flow(flow)
+        return backlog_of(self.run_context, flow, refresh=refresh)
+
+    def discover_backlog(self, flow: Flow | str) -> None:
+        """List ``flow``'s source now and record what waits for its next run."""
+        from lakefeed.flows.backlog import discover
+
+        if isinstance(flow, str):
+            flow = self.flows.flow(flow)
+        discover(self.run_context, flow)
 
     # -- specs ---------------------------------------------------------------------------------
 
@@ -215,6 +419,10 @@ class Lakefeed:
 
     def connection_spec(self, id_or_name: str) -> ConnectionSpec:
         return self.plugins.source_type(id_or_name).spec
+
+    def file_format(self, name: str) -> FileFormat:
+        """The installed file format ``name`` (a source connection's ``data.format``)."""
+        return self.plugins.file_format(name)
 
     # -- connections ---------------------------------------------------------------------------
 
@@ -249,16 +457,15 @@ class Lakefeed:
         """Delete a flow and its file ledger; refused while one of its runs is in progress.
         Its runs and batches stay, as the history of what was ingested."""
         from lakefeed.errors import RunInProgress
-        from lakefeed.scheduling.leases import forget_windows
 
         flow = self.flows.flow(id_or_name)
-        if self.runs.active_runs(flow.id):
+        if self.runs.active(flow.id):
             raise RunInProgress(
                 f"Flow {flow.name!r} has a run in progress.", fix="Delete it once the run ends."
             )
-        self.runs.forget_ledger(flow.id)
+        self.ledger.forget(flow.id)
         self.backlog.forget(flow.id)
-        forget_windows(self.db, flow.id)
+        self.windows.forget(flow.id)
         self.flows.flows.delete(flow.id)
 
     def delete_dataset(self, id_or_name: str) -> None:
@@ -270,6 +477,11 @@ class Lakefeed:
     def session(self, connection: Connection | str) -> StorageSession:
         """A :class:`StorageSession` for a stored connection (or its id or name); a dataset
         base connection has no storage (:class:`InvalidRequest`)."""
+        return self.source_access(connection).session()
+
+    def source_access(self, connection: Connection | str) -> SourceAccess:
+        """How to open a stored connection's storage (or its id or name), as a value a
+        conversion task carries; a dataset base connection has none (:class:`InvalidRequest`)."""
         if isinstance(connection, str):
             connection = self.connection(connection)
         if connection.is_dataset_base:
@@ -280,13 +492,13 @@ class Lakefeed:
                 fix="Use a storage connection (`lakefeed connections list` shows each one's "
                 "spec); `lakefeed datasets list` shows the datasets.",
             )
-        source_type = self.plugins.source_type(connection.connection_spec_id)
-        return StorageSession(
-            source_type,
+        return SourceAccess(
+            self.plugins.source_type(connection.connection_spec_id),
             connection.auth,
             label=connection.name,
             endpoints=self.endpoints,
             timeouts=self.storage_timeouts(),
+            formats=self.plugins.formats(),
         )
 
     def session_for(
@@ -299,6 +511,7 @@ class Lakefeed:
             source_type.auth_params(params, auth_spec_name),
             endpoints=self.endpoints,
             timeouts=self.storage_timeouts(),
+            formats=self.plugins.formats(),
         )
 
     # -- one-shot ingestion --------------------------------------------------------------------

@@ -5,9 +5,9 @@ flow, and its ledger makes the second run ingest only what is new."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lakefeed.catalog.labels import NAME_MAX_LENGTH
 from lakefeed.errors import (
@@ -20,16 +20,47 @@ from lakefeed.errors import (
 
 if TYPE_CHECKING:
     from lakefeed.catalog.connections import Connection
+    from lakefeed.catalog.flows import Flow, FlowResources
     from lakefeed.catalog.runs import Run
-    from lakefeed.datasets.store import Dataset
-    from lakefeed.engine import Lakefeed
+    from lakefeed.datasets.store import Dataset, DatasetStore
     from lakefeed.flows.runner import RunProgress
+    from lakefeed.schema.registry import SchemaRegistry
+    from lakefeed.storage.session import StorageSession
 
 LOCAL_SPEC = "local-files"
 
 
+class IngestEngine(Protocol):
+    """What the chain uses of :class:`lakefeed.Lakefeed`: its public API, nothing else."""
+
+    @property
+    def flows(self) -> FlowResources: ...
+    @property
+    def datasets(self) -> DatasetStore: ...
+    @property
+    def schemas(self) -> SchemaRegistry: ...
+    def connection(self, id_or_name: str) -> Connection: ...
+    def create_connection(
+        self,
+        name: str,
+        spec: str,
+        auth_spec_name: str | None,
+        params: Mapping[str, Any],
+        *,
+        description: str = "",
+    ) -> Connection: ...
+    def session(self, connection: Connection | str) -> StorageSession: ...
+    def run_flow(
+        self,
+        flow: Flow | str,
+        *,
+        progress: Callable[[RunProgress], None] | None = None,
+        retry_failed: bool = False,
+    ) -> Run: ...
+
+
 class IngestChain:
-    def __init__(self, lf: Lakefeed) -> None:
+    def __init__(self, lf: IngestEngine) -> None:
         self.lf = lf
 
     def run(
@@ -78,7 +109,7 @@ class IngestChain:
                 options=options,
             )
         else:
-            if flow.row["options"] != flows.flow_options(options):
+            if flow.options != flows.flow_options(options):
                 flow = flows.set_options(flow.id, options)
         return self.lf.run_flow(flow, progress=progress)
 
@@ -153,14 +184,14 @@ class IngestChain:
     def infer(self, name: str, connection: Connection, path: str, recursive: bool) -> str:
         """A registry schema for the files at ``path``, from their footers."""
         from lakefeed.datasets.iceberg import check_no_system_column
+        from lakefeed.formats import InspectedFile
         from lakefeed.schema.infer import merge_inferred
-        from lakefeed.storage.parquet import ParquetFooter
 
         session = self.lf.session(connection)
         schemas = [
             footer.schema
             for footer in session.inspect(path, recursive=recursive)
-            if isinstance(footer, ParquetFooter)
+            if isinstance(footer, InspectedFile)
         ]
         if not schemas:
             raise InvalidSchema(

@@ -12,7 +12,7 @@ import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -99,10 +99,8 @@ class BodySizeLimit:
 
 
 def _recover_interrupted(lf: Lakefeed) -> None:
-    from lakefeed.flows.recovery import recover_interrupted
-
     try:
-        recover_interrupted(lf)
+        lf.recover_interrupted()
     except Exception:
         logging.getLogger("lakefeed.recovery").exception("recovering interrupted runs failed")
 
@@ -178,8 +176,3 @@ def create_app(
     app.add_middleware(RefuseNulBytes)
     app.add_middleware(BodySizeLimit, limit=max_body_bytes)
     return app
-
-
-def submit_run(app: Any, work: Any) -> None:
-    """Execute ``work()`` (a run) in the server's worker pool."""
-    app.state.run_workers.submit(work)

@@ -13,8 +13,7 @@ from lakefeed.api.flowservice_bodies import FlowBody, IdEtag, PatchBody, patch_o
 from lakefeed.api.flowservice_common import CallerDep, IfMatch, ListQuery, created, items
 from lakefeed.api.flowservice_connections import changed_text
 from lakefeed.api.patch import apply_patch, check_etag
-from lakefeed.catalog import tables
-from lakefeed.catalog.flows import Flow
+from lakefeed.catalog.flows import Flow, SourceConnection, TargetConnection
 from lakefeed.catalog.runs import Run
 from lakefeed.engine import Lakefeed
 from lakefeed.errors import InvalidRequest
@@ -23,6 +22,7 @@ router = APIRouter(tags=["flowservice"])
 
 PATCHABLE = ("/name", "/description", "/scheduleParams", "/options", "/transformations")
 ACTIONS = {"enable": "enabled", "disable": "disabled"}
+Connected = SourceConnection | TargetConnection
 
 
 def flow_dicts(lf: Lakefeed, flows: Iterable[Flow]) -> list[dict[str, Any]]:
@@ -30,59 +30,48 @@ def flow_dicts(lf: Lakefeed, flows: Iterable[Flow]) -> list[dict[str, Any]]:
     their specs) and, once it has run, ``lastRunDetails``."""
     flows = list(flows)
 
-    def referenced(key: str) -> list[str]:
-        return sorted({str(id) for flow in flows for id in flow.row[key]})
-
     # Only the connections these flows use (all of them for a long list), and of their base
     # connections only the spec: no secret is decrypted to show a flow.
-    if len(flows) <= 500:
-        sources = {
-            r["id"]: r
-            for r in lf.flows.sources.select(
-                tables.source_connections.c.id.in_(referenced("source_connection_ids"))
-            )
-        }
-        targets = {
-            r["id"]: r
-            for r in lf.flows.targets.select(
-                tables.target_connections.c.id.in_(referenced("target_connection_ids"))
-            )
-        }
-    else:
-        sources = {s.id: s.row for s in lf.flows.source_connections()}
-        targets = {t.id: t.row for t in lf.flows.target_connections()}
-    base_ids = [r["base_connection_id"] for r in (*sources.values(), *targets.values())]
+    few = len(flows) <= 500
+    source_ids = {id for flow in flows for id in flow.source_connection_ids} if few else None
+    target_ids = {id for flow in flows for id in flow.target_connection_ids} if few else None
+    sources: dict[str, Connected] = {s.id: s for s in lf.flows.source_connections(source_ids)}
+    targets: dict[str, Connected] = {t.id: t for t in lf.flows.target_connections(target_ids)}
+    base_ids = [c.base_connection_id for c in (*sources.values(), *targets.values())]
     bases = lf.connections.spec_versions(id for id in base_ids if id)
 
-    def spec(row: Mapping[str, Any]) -> dict[str, Any]:
-        return {"id": row["connection_spec_id"], "version": row["connection_spec_version"]}
+    def spec(connection: Connected) -> dict[str, Any]:
+        return {
+            "id": connection.connection_spec_id,
+            "version": connection.connection_spec_version,
+        }
 
-    def inherited(ids: list[str], rows: dict[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    def inherited(ids: Iterable[str], connections: Mapping[str, Connected]) -> list[dict[str, Any]]:
         out = []
         for id in ids:
-            row = rows.get(id)
-            if row is None:
+            connection = connections.get(id)
+            if connection is None:
                 continue
-            entry: dict[str, Any] = {"id": id, "connectionSpec": spec(row)}
-            base = bases.get(row["base_connection_id"] or "")
+            entry: dict[str, Any] = {"id": id, "connectionSpec": spec(connection)}
+            base = bases.get(connection.base_connection_id or "")
             if base is not None:
                 entry["baseConnection"] = {
-                    "id": row["base_connection_id"],
+                    "id": connection.base_connection_id,
                     "connectionSpec": {"id": base[0], "version": base[1]},
                 }
             out.append(entry)
         return out
 
     # One flow (GET /flows/{id}) or a page of them: read only their latest completed runs.
-    last_runs: dict[str, Run] = lf.runs.last_completed_runs(
+    last_runs: dict[str, Run] = lf.runs.last_completed(
         [flow.id for flow in flows] if len(flows) <= 500 else None
     )
     shapes = []
     for flow in flows:
         extra: dict[str, Any] = {
             "inheritedAttributes": {
-                "sourceConnections": inherited(list(flow.row["source_connection_ids"]), sources),
-                "targetConnections": inherited(list(flow.row["target_connection_ids"]), targets),
+                "sourceConnections": inherited(flow.source_connection_ids, sources),
+                "targetConnections": inherited(flow.target_connection_ids, targets),
             }
         }
         last = last_runs.get(flow.id)
@@ -123,7 +112,7 @@ def create_flow(who: CallerDep, body: FlowBody) -> JSONResponse:
         options=body.options,
         transformations=body.transformations,
     )
-    return created(flow.id, flow.row["etag"], "flows")
+    return created(flow.id, flow.etag, "flows")
 
 
 @router.get("/flows/{id}")
@@ -143,7 +132,7 @@ def patch_flow(who: CallerDep, id: str, body: PatchBody, if_match: IfMatch = Non
     create), ``/options/…`` and ``/transformations``."""
     flows = who.lf.flows
     flow = flows.flow(id)
-    check_etag(if_match, flow.row["etag"])
+    check_etag(if_match, flow.etag)
     document = flow.to_dict()
     changed = apply_patch(document, patch_operations(body), PATCHABLE)
     schedule = changed.get("scheduleParams", {})
@@ -160,9 +149,9 @@ def patch_flow(who: CallerDep, id: str, body: PatchBody, if_match: IfMatch = Non
         else _object(schedule, "scheduleParams"),
         options=None if options == document["options"] else _object(options, "options"),
         transformations=None if transformations == document["transformations"] else transformations,
-        etag=flow.row["etag"],
+        etag=flow.etag,
     )
-    return {"id": updated.id, "etag": updated.row["etag"]}
+    return {"id": updated.id, "etag": updated.etag}
 
 
 @router.post("/flows/{id}/action", response_model=IdEtag)
@@ -174,7 +163,7 @@ def flow_action(who: CallerDep, id: str, op: Annotated[str, Query()]) -> Any:
             f"Unknown flow action {op!r} (supported: enable, disable).", fix="Use op=enable."
         )
     flow = who.lf.flows.set_flow_state(id, state)
-    return {"id": flow.id, "etag": flow.row["etag"]}
+    return {"id": flow.id, "etag": flow.etag}
 
 
 @router.delete("/flows/{id}", status_code=204, response_class=Response)
@@ -189,15 +178,15 @@ def run_flow_now(who: CallerDep, id: str, request: Request) -> JSONResponse:
     """Run now (a lakefeed extension): start a run of an enabled flow of any frequency, over
     every file not ingested yet; the schedule is not changed. 409 while one is running.
     Answers ``{"items": [{"id", "etag"}]}`` like ``POST /runs``."""
-    from lakefeed.api.flowservice_runs import execute_in_background
     from lakefeed.api.local_roots import check_flow
-    from lakefeed.flows import ondemand
+    from lakefeed.api.run_workers import execute_in_background
 
     flow = who.lf.flows.flow(id)
     check_flow(who.lf, flow)
-    runner, run = ondemand.start(who.lf, flow)
-    execute_in_background(request, runner, run)
-    return JSONResponse({"items": [{"id": run.id, "etag": run.row["etag"]}]}, status_code=201)
+    handle = who.lf.run_now(flow)
+    execute_in_background(request, handle)
+    run = handle.run
+    return JSONResponse({"items": [{"id": run.id, "etag": run.etag}]}, status_code=201)
 
 
 @router.get("/flows/{id}/backlog")
@@ -208,9 +197,8 @@ def flow_backlog(
     and the age of the oldest, as of its last listing (a run, or the scheduler's discovery);
     ``refresh=true`` lists the source now."""
     from lakefeed.api.local_roots import check_flow
-    from lakefeed.catalog.backlog import backlog_of
 
     flow = who.lf.flows.flow(id)
     if refresh:
         check_flow(who.lf, flow)
-    return items(backlog_of(who.lf, flow, refresh=refresh))
+    return items(who.lf.backlog_of(flow, refresh=refresh))

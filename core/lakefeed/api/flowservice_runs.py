@@ -4,23 +4,17 @@ one. Runs are answered at once and executed in the server's worker pool."""
 
 from __future__ import annotations
 
-import logging
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from lakefeed.api.app import submit_run
 from lakefeed.api.flowservice_bodies import RunBody
 from lakefeed.api.flowservice_common import CallerDep, ListQuery, items
 from lakefeed.api.local_roots import check_flow
+from lakefeed.api.run_workers import execute_in_background
 from lakefeed.errors import InvalidRequest
 
-if TYPE_CHECKING:
-    from lakefeed.catalog.runs import Run
-    from lakefeed.flows.runner import FlowRunner
-
-log = logging.getLogger("lakefeed.api")
 router = APIRouter(tags=["flowservice"])
 
 
@@ -29,26 +23,13 @@ def list_runs(who: CallerDep, query: ListQuery) -> dict[str, Any]:
     """Runs of the caller's sandbox; ``property=flowId==<id>``,
     ``property=metrics.statusSummary.status==failed`` and the like filter them."""
     # Runs pile up with schedules: read only the flow's when the filter names one.
-    runs = who.lf.runs.list_runs(query.equals("flowId"))
+    runs = who.lf.runs.list(query.equals("flowId"))
     return query.page([r.to_dict() for r in runs], "runs")
 
 
 @router.get("/runs/{id}")
 def get_run(who: CallerDep, id: str) -> dict[str, Any]:
-    return items(who.lf.runs.run(id).to_dict())
-
-
-def execute_in_background(request: Request, runner: FlowRunner, run: Run) -> None:
-    """Hand a started run to the server's worker pool."""
-
-    def execute() -> None:
-        try:
-            runner.execute(run)
-        except BaseException:
-            # execute() has recorded the failure in the run; the log keeps the traceback.
-            log.exception("run %s of flow %s failed", run.id, run.flow_id)
-
-    submit_run(request.app, execute)
+    return items(who.lf.runs.get(id).to_dict())
 
 
 @router.post("/runs", status_code=201)
@@ -59,30 +40,31 @@ def create_run(who: CallerDep, body: RunBody, request: Request) -> JSONResponse:
     then.
     409 while another run of the flow is in progress. Answers ``{"items": [{"id", "etag"}]}``;
     ``GET /runs/{id}`` follows the run to completion."""
-    from lakefeed.flows import ondemand
+    from lakefeed.flows.runner import RunHandle
 
     lf = who.lf
     flow = lf.flows.flow(body.flowId)
     sent = {k: v for k, v in body.params.model_dump().items() if v is not None}
-    window, params = ondemand.on_demand_window(flow, sent)
+    lf.check_run_params(flow, sent)
     check_flow(lf, flow)
-    runner, run = ondemand.start_or_defer(lf, flow, window, params)
-    if runner is not None:
-        execute_in_background(request, runner, run)
-    return JSONResponse({"items": [{"id": run.id, "etag": run.row["etag"]}]}, status_code=201)
+    started = lf.request_run(flow, sent)
+    if isinstance(started, RunHandle):
+        execute_in_background(request, started)
+        run = started.run
+    else:
+        run = started
+    return JSONResponse({"items": [{"id": run.id, "etag": run.etag}]}, status_code=201)
 
 
 @router.post("/runs/{id}/action")
 def run_action(who: CallerDep, id: str, request: Request, op: Annotated[str, Query()]) -> Any:
     """``op=RE_TRIGGER``: run a failed run's window again, retrying the files that failed in
     it. The flow must be enabled (LF-1388) and the run failed (LF-1387). Answers the new run."""
-    from lakefeed.flows import ondemand
-
     if op.strip().upper().replace("-", "_") != "RE_TRIGGER":
         raise InvalidRequest(f"Unknown run action {op!r} (supported: RE_TRIGGER).",
                              fix="Use op=RE_TRIGGER.")  # fmt: skip
     lf = who.lf
-    check_flow(lf, lf.flows.flow(lf.runs.run(id).flow_id))
-    runner, run = ondemand.retrigger(lf, id)
-    execute_in_background(request, runner, run)
-    return items(run.to_dict())
+    check_flow(lf, lf.flows.flow(lf.runs.get(id).flow_id))
+    handle = lf.retrigger(id)
+    execute_in_background(request, handle)
+    return items(handle.run.to_dict())

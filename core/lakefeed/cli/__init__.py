@@ -79,7 +79,8 @@ def cli(
 
     remote = None
     if server:
-        from lakefeed.cli.resources import Remote, check_remote_command
+        from lakefeed.cli.context import Remote
+        from lakefeed.cli.resources import check_remote_command
 
         if not ctx.meta.get("lakefeed.help"):
             check_remote_command(ctx.meta.get("lakefeed.command", ""))

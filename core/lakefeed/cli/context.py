@@ -3,14 +3,54 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import click
 
+from lakefeed.errors import InvalidRequest
+
 if TYPE_CHECKING:
-    from lakefeed.cli.resources import Remote
     from lakefeed.client import Client
     from lakefeed.engine import Lakefeed
+
+
+@dataclass(frozen=True)
+class Remote:
+    """``--server`` and the credentials that go with it."""
+
+    url: str
+    api_key: str | None
+    client_secret: str | None
+    org: str | None
+    sandbox: str
+
+    def client(self) -> Client:
+        from lakefeed.client import Client
+
+        missing = [
+            flag
+            for flag, value in (
+                ("--api-key/LAKEFEED_API_KEY", self.api_key),
+                ("--client-secret/LAKEFEED_CLIENT_SECRET", self.client_secret),
+                ("--org/LAKEFEED_ORG", self.org),
+            )
+            if not value
+        ]
+        if missing:
+            raise InvalidRequest(
+                f"--server {self.url} needs {', '.join(missing)}.",
+                fix="`lakefeed auth create-client --org ORG` (on the server) prints a key and "
+                "secret; export LAKEFEED_API_KEY, LAKEFEED_CLIENT_SECRET and LAKEFEED_ORG.",
+            )
+        assert self.api_key and self.org
+        return Client(
+            self.url,
+            api_key=self.api_key,
+            client_secret=self.client_secret,
+            ims_org_id=self.org,
+            sandbox_name=self.sandbox,
+        )
 
 
 class LazyEngine:
@@ -23,8 +63,6 @@ class LazyEngine:
     def get(self) -> Lakefeed:
         if self.remote is not None:
             # Guards the commands that have no remote form (the group refuses them first).
-            from lakefeed.errors import InvalidRequest
-
             raise InvalidRequest(
                 "This command reads the local lakefeed home, not --server.",
                 fix="Run it without --server (and LAKEFEED_SERVER).",

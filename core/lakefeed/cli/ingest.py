@@ -9,8 +9,9 @@ import click
 
 from lakefeed.cli.context import engine
 from lakefeed.cli.output import json_option
+from lakefeed.cli.progress import run_progress
 from lakefeed.cli.resources import LocalResources
-from lakefeed.cli.runs_view import report_run, run_progress
+from lakefeed.cli.runs_view import report_run
 from lakefeed.cli.schemas import read_document
 
 if TYPE_CHECKING:

@@ -6,7 +6,6 @@ one body and prints the same JSON either way.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -38,44 +37,6 @@ REMOTE_COMMANDS = (
 )
 #: How long ``flows run`` waits for a run on a server.
 REMOTE_RUN_TIMEOUT = 24 * 3600.0
-
-
-@dataclass(frozen=True)
-class Remote:
-    """``--server`` and the credentials that go with it."""
-
-    url: str
-    api_key: str | None
-    client_secret: str | None
-    org: str | None
-    sandbox: str
-
-    def client(self) -> Client:
-        from lakefeed.client import Client
-
-        missing = [
-            flag
-            for flag, value in (
-                ("--api-key/LAKEFEED_API_KEY", self.api_key),
-                ("--client-secret/LAKEFEED_CLIENT_SECRET", self.client_secret),
-                ("--org/LAKEFEED_ORG", self.org),
-            )
-            if not value
-        ]
-        if missing:
-            raise InvalidRequest(
-                f"--server {self.url} needs {', '.join(missing)}.",
-                fix="`lakefeed auth create-client --org ORG` (on the server) prints a key and "
-                "secret; export LAKEFEED_API_KEY, LAKEFEED_CLIENT_SECRET and LAKEFEED_ORG.",
-            )
-        assert self.api_key and self.org
-        return Client(
-            self.url,
-            api_key=self.api_key,
-            client_secret=self.client_secret,
-            ims_org_id=self.org,
-            sandbox_name=self.sandbox,
-        )
 
 
 def check_remote_command(command: str) -> None:
@@ -194,7 +155,8 @@ class LocalResources(Resources):
         self.lf = lf
 
     def connection_specs(self) -> list[Entity]:
-        return [s.to_dict() for s in self.lf.connection_specs()]
+        file_types = self.lf.plugins.formats().file_types()
+        return [s.to_dict(file_types=file_types) for s in self.lf.connection_specs()]
 
     def connections(self) -> list[Entity]:
         return [c.to_dict() for c in self.lf.connections.list()]
@@ -215,7 +177,7 @@ class LocalResources(Resources):
         return self.lf.flows.flow(ref).to_dict()
 
     def run_flow(self, flow: Entity, *, as_json: bool, retry_failed: bool) -> Entity:
-        from lakefeed.cli.runs_view import run_progress
+        from lakefeed.cli.progress import run_progress
 
         with run_progress(as_json) as progress:
             run = self.lf.run_flow(flow["id"], progress=progress, retry_failed=retry_failed)
@@ -225,22 +187,20 @@ class LocalResources(Resources):
         return self.lf.flows.set_flow_state(flow["id"], state).to_dict()
 
     def backlog(self, flow: Entity, *, refresh: bool) -> Entity:
-        from lakefeed.catalog.backlog import backlog_of
-
-        return backlog_of(self.lf, self.lf.flows.flow(flow["id"]), refresh=refresh)
+        return self.lf.backlog_of(flow["id"], refresh=refresh)
 
     def retrigger(self, run_id: str, *, as_json: bool) -> Entity:
-        from lakefeed.cli.runs_view import run_progress
+        from lakefeed.cli.progress import run_progress
 
         with run_progress(as_json) as progress:
             run = self.lf.retrigger_run(run_id, progress=progress)
         return run.to_dict()
 
     def runs(self, flow_id: str | None = None) -> list[Entity]:
-        return [r.to_dict() for r in self.lf.runs.list_runs(flow_id)]
+        return [r.to_dict() for r in self.lf.runs.list(flow_id)]
 
     def run(self, id: str) -> Entity:
-        return self.lf.runs.run(id).to_dict()
+        return self.lf.runs.get(id).to_dict()
 
     def datasets(self) -> list[Entity]:
         return [d.to_dict() for d in self.lf.datasets.list()]
@@ -257,11 +217,11 @@ class LocalResources(Resources):
             "metadataLocation": iceberg.metadata_location,
             "currentSnapshotId": snapshot.snapshot_id if snapshot is not None else None,
             "rowCount": int(summary.get("total-records", 0)),
-            "batchCount": len(self.lf.runs.list_batches(item.id)),
+            "batchCount": len(self.lf.batches.list(item.id)),
         }
 
     def batch(self, id: str) -> Entity:
-        return self.lf.runs.batch(id).to_dict()
+        return self.lf.batches.get(id).to_dict()
 
     def schema(self, id: str) -> Entity:
         return dict(self.lf.schemas.get(id))

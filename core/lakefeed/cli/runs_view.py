@@ -1,9 +1,9 @@
-"""What ``flows run``, ``ingest`` and ``runs show`` share: the progress bar and the run summary."""
+"""What ``flows run``, ``ingest`` and ``runs show`` share: the run summary (the progress bar is
+:mod:`lakefeed.cli.progress`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from lakefeed.cli.cells import duration, timestamp
@@ -11,51 +11,6 @@ from lakefeed.cli.output import console, emit_json, human_size, table
 
 if TYPE_CHECKING:
     from lakefeed.cli.resources import Resources
-    from lakefeed.flows.runner import RunProgress
-
-ProgressCallback = Callable[["RunProgress"], None]
-
-
-@contextmanager
-def run_progress(as_json: bool) -> Iterator[ProgressCallback | None]:
-    """A progress callback drawing a transient bar on standard error, or None when standard
-    error is not a terminal or the output is JSON (programs want the result, not the bar)."""
-    err = console(stderr=True)
-    if as_json or not err.is_terminal:
-        yield None
-        return
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[files]}"),
-        TextColumn("{task.fields[rows]}"),
-        DownloadColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    )
-    task: Any = None
-
-    def update(p: RunProgress) -> None:
-        nonlocal task
-        files = f"{p.files_done}/{p.files_total} files"
-        rows = f"{p.rows} rows" + (f" ({p.failed_rows} rejected)" if p.failed_rows else "")
-        if task is None:
-            task = progress.add_task(
-                "Ingesting", total=p.bytes_total or None, files=files, rows=rows
-            )
-        progress.update(task, completed=p.bytes_done, files=files, rows=rows)
-
-    with progress:
-        yield update
 
 
 def run_outcome(run: Mapping[str, Any]) -> str:

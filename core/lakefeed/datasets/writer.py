@@ -1,8 +1,10 @@
-"""``BatchWriter``: stream a batch's rows into Iceberg data files, then commit them at once.
+"""A batch's rows into Iceberg data files, committed at once.
 
 Rows are written as they arrive (a whole source file is never in memory). Each source file gets
-its own data files (rolling over at :data:`TARGET_FILE_BYTES` written), so a source file
-that fails half-way is dropped whole with :meth:`discard_source`. Nothing is visible to readers
+its own data files (a :class:`SourceWriter`, rolling over at :data:`TARGET_FILE_BYTES` written,
+from a :class:`DataFileTarget` that holds what it needs of the table as values), so a source
+file that fails half-way is dropped whole, and a source can be converted apart from the batch.
+:class:`BatchWriter` gathers the sources' data files. Nothing is visible to readers
 until :meth:`commit`, which adds every data file in one snapshot carrying the run and batch ids.
 :meth:`abort` deletes the files written so far; recovery (:func:`remove_batch_files`) does the
 same for a writer that crashed.
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
@@ -24,66 +26,88 @@ TARGET_FILE_BYTES = 128 * 1024 * 1024
 COMMIT_ATTEMPTS = 5
 
 
-class BatchWriter:
-    def __init__(self, table: Any, *, batch_id: str, run_id: str, data_prefix: str) -> None:
-        self.table = table
-        self.batch_id = batch_id
-        self.run_id = run_id
-        self.data_prefix = data_prefix.rstrip("/")
-        self.iceberg_schema = table.schema()
-        self.data_files: list[Any] = []
-        self.rows = 0
-        self.bytes_written = 0
-        self._writer: Any = None
-        self._output: Any = None
-        lineage = self.iceberg_schema.find_field(SYSTEM_COLUMN)
-        self._lineage_ids = frozenset(_leaves(lineage.field_type, lineage.field_id))
-        self._shapes: dict[frozenset[int] | None, _Shape] = {}
-        self._shape = self._shape_for(None)
-        self._path: str | None = None
-        self._source = 0  # index of the source file being written
-        self._source_part = 0
-        self._source_files: list[Any] = []  # data files of the current source, until it ends
-        self._source_rows = 0
+@dataclass(frozen=True)
+class DataFileTarget:
+    """Where a batch's data files go and what they must hold: the table's schema, properties,
+    partition spec and FileIO settings as values, so a conversion can write its source's data
+    files without the catalog (in this process today; in another one later)."""
 
-    def start_source(self, present: set[int] | None = None) -> None:
-        """Begin the rows of the next source file (keeping the previous one's, if not ended).
+    batch_id: str
+    run_id: str
+    data_prefix: str
+    schema: Any  # the table's Iceberg schema
+    properties: dict[str, str]
+    spec_id: int
+    location: str
+    io_properties: dict[str, str]
+    # Per-process caches (shapes, the FileIO): not part of the value.
+    _cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
-        ``present`` holds the ids of the table's leaf fields the source file has (see
+    @classmethod
+    def of(cls, table: Any, *, batch_id: str, run_id: str, data_prefix: str) -> DataFileTarget:
+        target = cls(
+            batch_id=batch_id,
+            run_id=run_id,
+            data_prefix=data_prefix.rstrip("/"),
+            schema=table.schema(),
+            properties=dict(table.metadata.properties),
+            spec_id=table.metadata.default_spec_id,
+            location=table.location(),
+            io_properties=dict(table.io.properties),
+        )
+        target._cache["io"] = table.io  # the catalog's own FileIO, in this process
+        return target
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Sent elsewhere without this process's caches (its FileIO holds clients)."""
+        state = dict(self.__dict__)
+        state["_cache"] = {}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    @property
+    def io(self) -> Any:
+        if "io" not in self._cache:
+            from pyiceberg.io import load_file_io
+
+            self._cache["io"] = load_file_io(self.io_properties, self.location)
+        return self._cache["io"]
+
+    def shape(self, present: set[int] | None) -> _Shape:
+        """The columns of a source's data files (made once per set of present leaves)."""
+        if "lineage" not in self._cache:
+            lineage = self.schema.find_field(SYSTEM_COLUMN)
+            self._cache["lineage"] = frozenset(_leaves(lineage.field_type, lineage.field_id))
+        key = None if present is None else frozenset(present) | self._cache["lineage"]
+        shapes = self._cache.setdefault("shapes", {})
+        if key not in shapes:
+            shapes[key] = _Shape.of(self.schema, key, self.properties)
+        return shapes[key]
+
+
+class SourceWriter:
+    """The data files of one source file, numbered ``index`` in its batch: rows stream in,
+    files roll over at :data:`TARGET_FILE_BYTES`, and the source's files are kept whole
+    (:meth:`finish`) or dropped whole (:meth:`discard`)."""
+
+    def __init__(self, target: DataFileTarget, index: int, present: set[int] | None = None):
+        """``present`` holds the ids of the table's leaf fields the source file has (see
         :func:`present_leaf_ids`): its data files then hold only those columns, plus the
         lineage. The others are null in every row of it, and Iceberg readers read a column a
         data file lacks as null, so writing 25 columns of a 200-column schema costs what 25 do.
         """
-        if self._writer is not None or self._source_files:
-            self.end_source()
-        self._source += 1
-        self._source_part = 0
-        self._source_files = []
-        self._source_rows = 0
-        self._shape = self._shape_for(present)
-
-    def _shape_for(self, present: set[int] | None) -> _Shape:
-        key = None if present is None else frozenset(present) | self._lineage_ids
-        shape = self._shapes.get(key)
-        if shape is None:
-            shape = self._shapes[key] = _Shape.of(self.iceberg_schema, key, self.table)
-        return shape
-
-    def end_source(self) -> None:
-        """Keep the rows of the current source file."""
-        self._close_file()
-        self.data_files.extend(self._source_files)
-        self.rows += self._source_rows
-        self._source_files = []
-        self._source_rows = 0
-
-    def discard_source(self) -> None:
-        """Drop every row of the current source file (it failed part-way)."""
-        self._close_file(keep=False)
-        for data_file in self._source_files:
-            self.table.io.delete(data_file.file_path)
-        self._source_files = []
-        self._source_rows = 0
+        self.target = target
+        self.index = index
+        self.data_files: list[Any] = []
+        self.rows = 0
+        self.bytes_written = 0
+        self._shape = target.shape(present)
+        self._part = 0
+        self._writer: Any = None
+        self._output: Any = None
+        self._path: str | None = None
 
     def write(self, data: pa.Table | pa.RecordBatch) -> None:
         """Append rows whose schema is the table's (by name; types are cast here)."""
@@ -95,9 +119,30 @@ class BatchWriter:
         if self._writer is None:
             self._open()
         self._writer.write(data)
-        self._source_rows += data.num_rows
+        self.rows += data.num_rows
         if self._written() >= TARGET_FILE_BYTES:
             self._close_file()
+
+    def finish(self) -> list[Any]:
+        """Close the open data file; returns the source's data files, complete on storage."""
+        self._close_file()
+        return self.data_files
+
+    def discard(self) -> None:
+        """Drop every row of the source (it failed part-way)."""
+        self._close_file(keep=False)
+        for data_file in self.data_files:
+            self.target.io.delete(data_file.file_path)
+        self.data_files = []
+        self.rows = 0
+        self.bytes_written = 0
+
+    def close_quietly(self) -> None:
+        """Close an open file without keeping it (the batch is being aborted)."""
+        if self._writer is not None:
+            with contextlib.suppress(Exception):  # the half-written file is deleted by abort
+                self._writer.close()
+            self._writer = None
 
     def _written(self) -> int:
         """Bytes of the open data file so far: every write ends a row group, so the stream's
@@ -107,12 +152,13 @@ class BatchWriter:
         return int(stream.tell()) if stream is not None and hasattr(stream, "tell") else 0
 
     def _open(self) -> None:
-        self._path = f"{self.data_prefix}/{self._source:06d}-{self._source_part:03d}.parquet"
-        self._source_part += 1
-        self._output = self.table.io.new_output(self._path)
+        target = self.target
+        self._path = f"{target.data_prefix}/{self.index:06d}-{self._part:03d}.parquet"
+        self._part += 1
+        self._output = target.io.new_output(self._path)
         shape = self._shape
         self._writer = _parquet_writer_class()(
-            self._output, shape.iceberg, self.table.metadata.properties, shape.plan, shape.mapping
+            self._output, shape.iceberg, target.properties, shape.plan, shape.mapping
         )
 
     def _close_file(self, *, keep: bool = True) -> None:
@@ -126,12 +172,12 @@ class BatchWriter:
             try:
                 writer.close()
             finally:
-                self.table.io.delete(self._path)
+                self.target.io.delete(self._path)
             return
         stats = writer.close()
         size = len(self._output)
         self.bytes_written += size
-        self._source_files.append(
+        self.data_files.append(
             DataFile.from_args(
                 content=DataFileContent.DATA,
                 file_path=self._path,
@@ -139,17 +185,69 @@ class BatchWriter:
                 partition=Record(),
                 file_size_in_bytes=size,
                 sort_order_id=None,
-                spec_id=self.table.metadata.default_spec_id,
+                spec_id=self.target.spec_id,
                 equality_ids=None,
                 key_metadata=None,
                 **stats.to_serialized_dict(),
             )
         )
 
+
+class BatchWriter:
+    """A batch's data files, source by source (each a :class:`SourceWriter`, or kept from one
+    written elsewhere with :meth:`keep`), committed in one snapshot or aborted whole."""
+
+    def __init__(self, table: Any, *, batch_id: str, run_id: str, data_prefix: str) -> None:
+        self.table = table
+        self.target = DataFileTarget.of(
+            table, batch_id=batch_id, run_id=run_id, data_prefix=data_prefix
+        )
+        self.batch_id = batch_id
+        self.run_id = run_id
+        self.data_prefix = self.target.data_prefix
+        self.iceberg_schema = self.target.schema
+        self.data_files: list[Any] = []
+        self.rows = 0
+        self.bytes_written = 0
+        self._sources = 0  # the index of the last source started
+        self._source: SourceWriter | None = None
+
+    def next_index(self) -> int:
+        """The number of the next source file of the batch (names its data files)."""
+        self._sources += 1
+        return self._sources
+
+    def start_source(self, present: set[int] | None = None) -> None:
+        """Begin the rows of the next source file (keeping the previous one's, if not ended)."""
+        if self._source is not None:
+            self.end_source()
+        self._source = SourceWriter(self.target, self.next_index(), present)
+
+    def write(self, data: pa.Table | pa.RecordBatch) -> None:
+        assert self._source is not None, "start_source() first"
+        self._source.write(data)
+
+    def end_source(self) -> None:
+        """Keep the rows of the current source file."""
+        if self._source is not None:
+            source, self._source = self._source, None
+            self.keep(source.finish(), rows=source.rows, size=source.bytes_written)
+
+    def discard_source(self) -> None:
+        """Drop every row of the current source file (it failed part-way)."""
+        if self._source is not None:
+            source, self._source = self._source, None
+            source.discard()
+
+    def keep(self, data_files: list[Any], *, rows: int, size: int) -> None:
+        """Add a source's finished data files to the batch."""
+        self.data_files.extend(data_files)
+        self.rows += rows
+        self.bytes_written += size
+
     def finish(self) -> None:
         """Close the open data file; after this the batch's files are complete on storage."""
-        if self._source_files or self._writer is not None:
-            self.end_source()
+        self.end_source()
 
     def commit(self, extra_properties: dict[str, str] | None = None) -> int:
         """Add every data file in one snapshot; returns its id. The table is reloaded first, so
@@ -180,11 +278,9 @@ class BatchWriter:
 
     def abort(self) -> None:
         """Forget the batch: close and delete every file it wrote."""
-        if self._writer is not None:
-            with contextlib.suppress(Exception):  # the half-written file is deleted below
-                self._writer.close()
-            self._writer = None
-        self._source_files = []
+        if self._source is not None:
+            self._source.close_quietly()
+            self._source = None
         remove_batch_files(self.table, self.data_prefix)
         self.data_files = []
 
@@ -248,7 +344,7 @@ class _Shape:
     mapping: Any
 
     @classmethod
-    def of(cls, schema: Any, leaves: frozenset[int] | None, table: Any) -> _Shape:
+    def of(cls, schema: Any, leaves: frozenset[int] | None, properties: Any) -> _Shape:
         from pyiceberg.io.pyarrow import (
             compute_statistics_plan,
             parquet_path_to_id_mapping,
@@ -261,7 +357,7 @@ class _Shape:
         return cls(
             iceberg=schema,
             arrow=schema_to_pyarrow(schema, include_field_ids=True),
-            plan=compute_statistics_plan(schema, table.metadata.properties),
+            plan=compute_statistics_plan(schema, properties),
             mapping=parquet_path_to_id_mapping(schema),
         )
 

@@ -1,7 +1,7 @@
 """Runs asked for rather than scheduled: "run now", Flow Service on-demand runs of ``once``
 flows (``POST /runs``), and re-triggering a failed run. Each check raises the Flow Service
-error it is known by; :func:`start` returns the runner and its run, for the caller to execute
-(inline, or in a server's worker)."""
+error it is known by; :func:`start` returns the started run's handle, for the caller to
+execute (inline, or in a server's worker)."""
 
 from __future__ import annotations
 
@@ -15,13 +15,14 @@ from lakefeed.errors import (
     RunNotRetriggerable,
     RunNotSupported,
 )
+from lakefeed.flows.metrics import unstarted_metrics
+from lakefeed.flows.runner import RunHandle, RunOptions, start_run
 from lakefeed.schedules.windows import Window
 
 if TYPE_CHECKING:
     from lakefeed.catalog.flows import Flow
     from lakefeed.catalog.runs import Run
-    from lakefeed.engine import Lakefeed
-    from lakefeed.flows.runner import FlowRunner
+    from lakefeed.flows.context import RunContext
 
 RUN_PARAMS = ("startTime", "windowStartTime", "windowEndTime")
 
@@ -37,26 +38,16 @@ def check_enabled(flow: Flow, doing: str = "run") -> None:
 
 
 def start(
-    lf: Lakefeed,
+    ctx: RunContext,
     flow: Flow,
+    options: RunOptions | None = None,
     *,
-    window: Window | None = None,
-    only_window_files: bool = False,
-    retry_failed: bool = False,
     params: Mapping[str, str] | None = None,
-) -> tuple[FlowRunner, Run]:
+) -> RunHandle:
     """Start a run of an enabled flow now (``FlowDisabled`` otherwise; ``RunInProgress`` when
     one is running)."""
-    from lakefeed.flows.runner import FlowRunner
-
     check_enabled(flow)
-    runner = FlowRunner(
-        lf, flow, window=window, only_window_files=only_window_files, retry_failed=retry_failed
-    )
-    run = runner.start()
-    if params:
-        run = lf.runs.update_run(run.id, params={**run.row["params"], **params})
-    return runner, run
+    return start_run(ctx, flow, options, params=params)
 
 
 #: An on-demand run whose ``startTime`` is more than this many seconds ahead waits for it.
@@ -64,23 +55,24 @@ DEFER_AFTER = 60
 
 
 def start_or_defer(
-    lf: Lakefeed,
+    ctx: RunContext,
     flow: Flow,
     window: Window | None,
     params: Mapping[str, str],
     *,
     now: float | None = None,
-) -> tuple[FlowRunner | None, Run]:
-    """``POST /runs``: start the run now, or — when ``params.startTime`` is more than a minute
-    ahead — record it ``scheduled`` for a scheduler to start at that time (then the runner is
-    None)."""
+) -> RunHandle | Run:
+    """``POST /runs``: start the run now (its handle), or — when ``params.startTime`` is more
+    than a minute ahead — record it ``scheduled`` for a scheduler to start at that time (the
+    run)."""
     import time
 
     start_time = int(params.get("startTime", 0))
     if start_time > (time.time() if now is None else now) + DEFER_AFTER:
         check_enabled(flow)
-        return None, lf.runs.schedule_run(flow.id, params)
-    return start(lf, flow, window=window, only_window_files=window is not None, params=params)
+        return ctx.runs.schedule(flow.id, params, unstarted_metrics("scheduled"))
+    options = RunOptions(window=window, only_window_files=window is not None)
+    return start(ctx, flow, options, params=params)
 
 
 def on_demand_window(flow: Flow, params: Mapping[str, Any]) -> tuple[Window | None, dict[str, str]]:
@@ -115,24 +107,24 @@ def on_demand_window(flow: Flow, params: Mapping[str, Any]) -> tuple[Window | No
     return Window(start=start, end=end, previous_end=0), stored
 
 
-def retrigger(lf: Lakefeed, run_id: str) -> tuple[FlowRunner, Run]:
+def retrigger(ctx: RunContext, run_id: str) -> RunHandle:
     """Run a failed run's flow again over the same window, retrying the files that failed for
     good in it too. The flow must be enabled; the run must have failed."""
-    failed = lf.runs.run(run_id)
+    failed = ctx.runs.get(run_id)
     if failed.state != "completed" or failed.status != "failed":
         raise RunNotRetriggerable(
             f"Run {run_id} is {failed.status if failed.state == 'completed' else failed.state}; "
             "only a failed run can be re-triggered.",
             fix="Re-trigger a run whose status is failed, or run the flow now.",
         )
-    flow = lf.flows.flow(failed.flow_id)
+    flow = ctx.flows.flow(failed.flow_id)
     check_enabled(flow, "re-trigger its runs")
-    window = _window_of(failed)
-    return start(lf, flow, window=window, retry_failed=True, params={"retriggerOf": run_id})
+    options = RunOptions(window=_window_of(failed), retry_failed=True)
+    return start(ctx, flow, options, params={"retriggerOf": run_id})
 
 
 def _window_of(run: Run) -> Window | None:
-    params = run.row["params"] or {}
+    params = run.params or {}
     if params.get("windowEndTime") is None:
         return None
     start = int(params.get("windowStartTime") or 0)

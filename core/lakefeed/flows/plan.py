@@ -1,14 +1,20 @@
-"""``FlowPlan``: which files a run takes, and why the others are left alone."""
+"""``FlowPlan``: which files a run takes, and why the others are left alone. Runs and the
+backlog's discovery plan the same way (:func:`plan_run`)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
-from lakefeed.catalog.runs import identity_key
+from lakefeed.catalog.ledger import identity_key
 from lakefeed.schedules.windows import Window
 from lakefeed.storage.entries import FileEntry
+
+if TYPE_CHECKING:
+    from lakefeed.catalog.flows import Flow
+    from lakefeed.flows.context import RunContext
 
 
 def is_data_file(entry: FileEntry) -> bool:
@@ -35,7 +41,7 @@ class FlowPlan:
         cls,
         entries: Iterable[FileEntry],
         *,
-        ledgered: set[str],
+        ledgered: Collection[str],
         backfill: bool,
         start_time: int,
         window: Window | None = None,
@@ -72,3 +78,29 @@ class FlowPlan:
             else:
                 plan.take.append(entry)
         return plan
+
+
+def plan_run(
+    ctx: RunContext,
+    flow: Flow,
+    listed: Iterable[FileEntry],
+    *,
+    window: Window | None = None,
+    retry_failed: bool = False,
+) -> tuple[FlowPlan, Mapping[str, Mapping[str, Any]]]:
+    """Plan ``flow``'s next run over the files ``listed`` from its source: the plan, and the
+    errors of the file versions that failed for good before (by identity key), which the plan
+    keeps apart unless ``retry_failed``."""
+    entries = list(listed)
+    known = ctx.ledger.lookup(flow.id, [identity_key(e) for e in entries])
+    failed = {} if retry_failed else known.failed
+    schedule = flow.schedule
+    plan = FlowPlan.build(
+        entries,
+        ledgered=known.committed,
+        failed=failed.keys(),
+        backfill=schedule.backfill,
+        start_time=schedule.start_time,
+        window=window,
+    )
+    return plan, failed

@@ -11,12 +11,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
-from lakefeed.catalog import tables
 from lakefeed.catalog.owners import run_alive
 from lakefeed.catalog.records import Scope, now_ms
-from lakefeed.catalog.runs import Run, entry_from_json
+from lakefeed.catalog.runs import Run
 from lakefeed.datasets.iceberg import snapshot_for_batch
 from lakefeed.datasets.writer import remove_batch_files
 from lakefeed.errors import CorruptParquet, NotParquet, SchemaMismatch
@@ -24,69 +21,67 @@ from lakefeed.flows import metrics as codes
 from lakefeed.flows.metrics import run_outcome
 
 if TYPE_CHECKING:
-    from lakefeed.engine import Lakefeed
+    from lakefeed.flows.context import RunContext
 
 log = logging.getLogger("lakefeed.recovery")
 
 
-def recover_interrupted(lf: Lakefeed) -> list[Run]:
+def recover_interrupted(ctx: RunContext) -> list[Run]:
     """Recover, in every org and sandbox, the runs still ``inProgress`` whose process is gone
     (on this host) or whose heartbeat went quiet (on any host), and return them finished. A
     server or scheduler does this as it starts, so a run killed with its process is closed at
     once, not when the next run of its flow starts. A run still owned by a live process, or by
     another host within its heartbeat, is left alone. Each run is adopted first, so of several
     processes starting together one recovers it."""
-    t = tables.runs
-    with lf.db.connect() as db:
-        rows = db.execute(sa.select(t).where(t.c.state == "inProgress")).mappings().all()
     recovered = []
-    for row in rows:
-        if run_alive(row["owner"], row["heartbeat_at"]):
+    for run in ctx.runs.all_scopes_in_progress():
+        if run_alive(run.owner, run.heartbeat_at):
             continue
-        scoped = lf.scoped(Scope(ims_org_id=row["ims_org_id"], sandbox_name=row["sandbox_name"]))
-        if not scoped.runs.adopt_interrupted(Run(dict(row))):
+        scoped = ctx.in_scope(Scope(ims_org_id=run.ims_org_id, sandbox_name=run.sandbox_name))
+        if not scoped.runs.adopt_interrupted(run):
             continue
         log.warning("recovering run %s of flow %s (process %s is gone)",
-                    row["id"], row["flow_id"], row["owner"])  # fmt: skip
+                    run.id, run.flow_id, run.owner)  # fmt: skip
         try:
-            recover(scoped, scoped.runs.run(row["id"]), force=True)
+            recover(scoped, scoped.runs.get(run.id), force=True)
         except Exception:
-            log.exception("recovering run %s failed; the next run of its flow retries", row["id"])
+            log.exception("recovering run %s failed; the next run of its flow retries", run.id)
             # Given back to its gone owner, so the next run of the flow recovers it at once.
-            scoped.runs.runs.update(row["id"], owner=row["owner"], heartbeat_at=row["heartbeat_at"])
+            scoped.runs.set_owner(run.id, owner=run.owner, heartbeat_at=run.heartbeat_at)
             continue
-        recovered.append(scoped.runs.run(row["id"]))
+        recovered.append(scoped.runs.get(run.id))
     return recovered
 
 
-def recover(lf: Lakefeed, run: Run, *, force: bool = False) -> bool:
+def recover(ctx: RunContext, run: Run, *, force: bool = False) -> bool:
     """Finish ``run`` if its process is gone (or ``force``); False when it is still running."""
-    if not force and run_alive(run.row["owner"], run.row["heartbeat_at"]):
+    if not force and run_alive(run.owner, run.heartbeat_at):
         return False
-    batches = lf.runs.batches_of_run(run.id)
+    batches = ctx.batches.of_run(run.id)
     metrics = dict(run.metrics)
     status = metrics.setdefault("statusSummary", {"status": "failed", "errors": []})
     errors = list(status.get("errors") or [])
     if not batches:
         errors.append(_error("before it planned a batch; nothing was written"))
         metrics["statusSummary"] = {"status": "failed", "errors": errors}
-        lf.runs.update_run(run.id, state="completed", status="failed", metrics=metrics)
+        ctx.runs.update(run.id, state="completed", status="failed", metrics=metrics)
         return True
     batch = batches[0]
-    dataset = lf.datasets.get(batch.dataset_id)
-    table = lf.datasets.table(dataset)
+    dataset = ctx.datasets.get(batch.dataset_id)
+    table = ctx.datasets.table(dataset)
     snapshot = snapshot_for_batch(table, batch.id)
-    files = lf.runs.batch_files(batch.id)
-    converted = [entry_from_json(f["entry"]) for f in files if f["status"] == "converted"]
+    files = ctx.batches.files(batch.id)
+    done = [f for f in files if f.status == "converted"]
+    converted = [f.entry for f in done]
     failed = [
-        (entry_from_json(f["entry"]), f["error"] or {})
+        (f.entry, f.error or {})
         for f in files
-        if f["status"] == "failed" and _failed_for_good(f["error"] or {})
+        if f.status == "failed" and _failed_for_good(f.error or {})
     ]
     totals = {
-        "inputRecordCount": sum(f["records_in"] for f in files if f["status"] == "converted"),
-        "outputRecordCount": sum(f["records_out"] for f in files if f["status"] == "converted"),
-        "failedRecordCount": sum(f["records_failed"] for f in files if f["status"] == "converted"),
+        "inputRecordCount": sum(f.records_in for f in done),
+        "outputRecordCount": sum(f.records_out for f in done),
+        "failedRecordCount": sum(f.records_failed for f in done),
     }
     if snapshot is not None or batch.status == "success":
         errors.append(_error("after its commit; the batch was completed (rolled forward)"))
@@ -99,7 +94,7 @@ def recover(lf: Lakefeed, run: Run, *, force: bool = False) -> bool:
         }
         new_status = "success"
     else:
-        removed = remove_batch_files(table, batch.row["data_prefix"])
+        removed = remove_batch_files(table, batch.data_prefix)
         errors.append(
             _error(
                 f"before its commit; the batch was rolled back ({removed} data files removed) "
@@ -112,7 +107,7 @@ def recover(lf: Lakefeed, run: Run, *, force: bool = False) -> bool:
     status.update(status=new_status, errors=errors)
     status.setdefault("extensions", {})["outcome"] = run_outcome(metrics)
     metrics.setdefault("durationSummary", {})["completedAtUTC"] = now_ms()
-    lf.runs.complete_batch(
+    ctx.completion.complete_batch(
         flow_id=run.flow_id,
         run_id=run.id,
         batch_id=batch.id,

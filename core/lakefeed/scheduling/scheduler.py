@@ -2,7 +2,7 @@
 
 A tick reads the enabled flows of every org and sandbox, works out which window each one is
 due for (:mod:`lakefeed.schedules.windows`), claims it in the database
-(:mod:`lakefeed.scheduling.leases`) and runs it. Runs of one flow never overlap: a flow with
+(:mod:`lakefeed.catalog.windows`) and runs it. Runs of one flow never overlap: a flow with
 a window still running is skipped, unless that window's lease expired — then its scheduler
 died, and this one takes the window over (the run it left is recovered first, as any
 interrupted run is). Several schedulers may share one database; each window runs once.
@@ -20,22 +20,28 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
-from lakefeed.catalog import tables
 from lakefeed.catalog.owners import owner_gone, this_process
 from lakefeed.catalog.records import Scope
-from lakefeed.errors import LakefeedError, ResourceNotFound, RunCancelled, RunInProgress
+from lakefeed.errors import (
+    FlowDisabled,
+    InvalidRunParams,
+    InvalidRunWindow,
+    LakefeedError,
+    ResourceNotFound,
+    RunCancelled,
+    RunInProgress,
+    RunNotSupported,
+)
 from lakefeed.flows import metrics as codes
+from lakefeed.flows.metrics import unstarted_metrics
 from lakefeed.schedules.clock import Clock, SystemClock
-from lakefeed.schedules.rules import Schedule
 from lakefeed.schedules.windows import due_window
 from lakefeed.scheduling import LEASE_SECONDS, POLL_SECONDS
-from lakefeed.scheduling.leases import Claim, WindowClaims
 
 if TYPE_CHECKING:
     from lakefeed.catalog.flows import Flow
     from lakefeed.catalog.runs import Run
+    from lakefeed.catalog.windows import Claim
     from lakefeed.engine import Lakefeed
 
 log = logging.getLogger("lakefeed.scheduler")
@@ -76,8 +82,8 @@ class Scheduler:
         self.max_concurrent_runs = max(1, max_concurrent_runs)
         self.discover_every = discover_every
         self.guard = guard
-        self.claims = WindowClaims(
-            lf.db, owner=self.owner, clock=self.clock, lease_seconds=lease_seconds
+        self.claims = lf.windows.claims(
+            owner=self.owner, clock=self.clock, lease_seconds=lease_seconds
         )
         self.stats = SchedulerStats()
         self.cancel = threading.Event()  # abandons running runs before their commit
@@ -91,37 +97,36 @@ class Scheduler:
         """Claim the windows that are due now (and expired ones to take over), up to
         ``limit``."""
         now = self.clock.now()
-        last_ends = self.claims.last_ends()
-        open_windows = self.claims.open_windows()
+        last_ends = self.claims.all_scopes_last_ends()
+        open_windows = self.claims.all_scopes_open_windows()
         flows = self._enabled_flows()
-        once_ran = self._flows_with_runs([f["id"] for f in flows if _is_once(f)])
+        once_ran = self._flows_with_runs([f.id for f in flows if _is_once(f)])
         claimed: list[Claim] = []
         for flow in flows:
             if limit is not None and len(claimed) >= limit:
                 break
             with self._lock:
-                if flow["id"] in self._busy:
+                if flow.id in self._busy:
                     continue
-            held = open_windows.get(flow["id"])
+            held = open_windows.get(flow.id)
             if held is not None:
                 claim = self.claims.take_over(held)
                 if claim is not None:
                     log.warning(
                         "taking over window %s of flow %s from %s (lease expired)",
                         claim.window.end,
-                        flow["id"],
-                        held["owner"],
+                        flow.id,
+                        held.owner,
                     )
                     self.stats.taken_over += 1
                     claimed.append(claim)
                 continue
-            if _is_once(flow) and flow["id"] in once_ran:
+            if _is_once(flow) and flow.id in once_ran:
                 continue  # a once flow runs once; later runs are on demand
-            schedule = Schedule.from_stored(flow["schedule_params"])
-            window = due_window(schedule, last_ends.get(flow["id"]), now)
+            window = due_window(flow.schedule, last_ends.get(flow.id), now)
             if window is None:
                 continue
-            claim = self.claims.claim(flow["id"], flow["ims_org_id"], flow["sandbox_name"], window)
+            claim = self.claims.claim(flow.id, flow.ims_org_id, flow.sandbox_name, window)
             if claim is not None:
                 self.stats.claimed += 1
                 claimed.append(claim)
@@ -148,26 +153,20 @@ class Scheduler:
         close the windows this host's gone schedulers held — done when their run finished
         (rolled forward), given back (due again) when it was rolled back or never started.
         Windows held on other hosts wait for their lease. Returns the recovered runs."""
-        from lakefeed.flows.recovery import recover_interrupted
-
-        recovered = recover_interrupted(self.lf)
-        r = tables.runs
-        for row in self.claims.open_windows().values():
-            if not owner_gone(row["owner"]):
+        recovered = self.lf.recover_interrupted()
+        for held in self.claims.all_scopes_open_windows().values():
+            if not owner_gone(held.owner):
                 continue
             run = None
-            if row["run_id"] is not None:
-                with self.lf.db.connect() as db:
-                    query = sa.select(r.c.state, r.c.status, r.c.metrics).where(
-                        r.c.id == row["run_id"]
-                    )
-                    run = db.execute(query).mappings().first()
-                if run is not None and run["state"] != "completed":
+            if held.run_id is not None:
+                scope = Scope(ims_org_id=held.ims_org_id, sandbox_name=held.sandbox_name)
+                run = self.lf.scoped(scope).runs.find(held.run_id)
+                if run is not None and run.state != "completed":
                     continue  # still being recovered (or its recovery failed): the lease decides
-            rolled_back = run is None or cut_short(run["status"], run["metrics"])
-            if self.claims.close_abandoned(row, done=not rolled_back):
-                log.warning("window %s of flow %s left by %s: %s", row["window_end"],
-                            row["flow_id"], row["owner"],
+            rolled_back = run is None or cut_short(run.status, run.metrics)
+            if self.claims.close_abandoned(held, done=not rolled_back):
+                log.warning("window %s of flow %s left by %s: %s", held.window_end,
+                            held.flow_id, held.owner,
                             "due again" if rolled_back else "done")  # fmt: skip
         return recovered
 
@@ -283,8 +282,6 @@ class Scheduler:
                 self._busy.discard(claim.flow_id)
 
     def _run_claim(self, lf: Lakefeed, claim: Claim) -> Run | None:
-        from lakefeed.flows.runner import FlowRunner
-
         try:
             flow = lf.flows.flow(claim.flow_id)
         except ResourceNotFound:
@@ -293,9 +290,10 @@ class Scheduler:
         if flow.state != "enabled":
             self._release(claim, "the flow is disabled")
             return None
-        runner = FlowRunner(lf, flow, window=claim.window, cancel=self.cancel, guard=self.guard)
         try:
-            run = runner.start()
+            handle = lf.start_run(
+                flow, window=claim.window, cancel=self.cancel, guard=self._guard_of(lf)
+            )
         except RunInProgress as exc:
             if claim.takeover:
                 # The scheduler whose lease expired is still running the window (a pause,
@@ -305,8 +303,8 @@ class Scheduler:
                 return None
             self._release(claim, str(exc))
             return None
-        self.claims.attach_run(claim, run.id)
-        run = runner.execute(run)  # records its own failures in the run
+        self.claims.attach_run(claim, handle.run.id)
+        run = handle.execute()  # records its own failures in the run
         errors = run.metrics["statusSummary"]["errors"]
         if any(e.get("code") == RunCancelled.code for e in errors):
             self._release(claim, "the scheduler is stopping")
@@ -318,73 +316,60 @@ class Scheduler:
 
     # -- on-demand runs waiting for their startTime -------------------------------------------
 
-    def due_scheduled_runs(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """Runs in state ``scheduled`` (``POST /runs`` with a later ``startTime``) whose time
-        has come, oldest first, skipping flows this process is running."""
-        r = tables.runs
-        query = sa.select(r).where(r.c.state == "scheduled").order_by(r.c.created_at, r.c.id)
-        with self.lf.db.connect() as db:
-            rows = [dict(row) for row in db.execute(query).mappings()]
+    def due_scheduled_runs(self, limit: int | None = None) -> list[Run]:
+        """Runs in state ``scheduled`` (``POST /runs`` with a later ``startTime``) of every org
+        and sandbox whose time has come, oldest first, skipping flows this process is
+        running."""
+        waiting = self.lf.runs.all_scopes_scheduled()
         now = self.clock.now()
         with self._lock:
             busy = set(self._busy)
         due = [
-            row
-            for row in rows
-            if int(row["params"].get("startTime") or 0) <= now and row["flow_id"] not in busy
+            run
+            for run in waiting
+            if int(run.params.get("startTime") or 0) <= now and run.flow_id not in busy
         ]
         return due if limit is None else due[:limit]
 
-    def run_scheduled(self, row: dict[str, Any]) -> Run | None:
+    def run_scheduled(self, scheduled: Run) -> Run | None:
         """Start a ``scheduled`` run and execute it; None when another process started it or
         the flow is busy (it stays scheduled and is tried again)."""
-        from lakefeed.catalog.runs import Run
-        from lakefeed.errors import FlowDisabled
-        from lakefeed.flows import ondemand
-        from lakefeed.flows.runner import FlowRunner
-
-        lf = self.lf.scoped(Scope(ims_org_id=row["ims_org_id"], sandbox_name=row["sandbox_name"]))
+        scope = Scope(ims_org_id=scheduled.ims_org_id, sandbox_name=scheduled.sandbox_name)
+        lf = self.lf.scoped(scope)
         with self._lock:
-            if row["flow_id"] in self._busy:
+            if scheduled.flow_id in self._busy:
                 return None
-            self._busy.add(row["flow_id"])
+            self._busy.add(scheduled.flow_id)
         try:
             try:
-                flow = lf.flows.flow(row["flow_id"])
-                if flow.state != "enabled":
-                    raise FlowDisabled(
-                        f"Flow {flow.name!r} was disabled before the run's startTime.",
-                        fix="Enable it and create the run again.",
-                    )
-                window, _ = ondemand.on_demand_window(flow, row["params"])
-            except LakefeedError as exc:
-                lf.runs.fail_scheduled(row["id"], exc.code, str(exc))
-                return None
-            runner = FlowRunner(
-                lf,
-                flow,
-                window=window,
-                only_window_files=window is not None,
-                cancel=self.cancel,
-                guard=self.guard,
-            )
-            try:
-                run = runner.start(scheduled=Run(row))
+                handle = lf.start_scheduled(scheduled, cancel=self.cancel, guard=self._guard_of(lf))
             except RunInProgress:
                 return None
-            run = runner.execute(run)
+            except SCHEDULED_RUN_REFUSED as exc:
+                why = [{"code": exc.code, "message": str(exc)}]
+                lf.runs.fail_scheduled(scheduled.id, unstarted_metrics("failed", why))
+                return None
+            run = handle.execute()
+            flow = handle.flow
             self.stats.runs[run.status] = self.stats.runs.get(run.status, 0) + 1
             log.info("flow %s on-demand run %s %s", flow.id, run.id, run.status)
             return run
         finally:
             with self._lock:
-                self._busy.discard(row["flow_id"])
+                self._busy.discard(scheduled.flow_id)
 
-    def _run_scheduled_logged(self, row: dict[str, Any]) -> None:
+    def _run_scheduled_logged(self, scheduled: Run) -> None:
         try:
-            self.run_scheduled(row)
+            self.run_scheduled(scheduled)
         except BaseException:
-            log.exception("on-demand run %s failed", row["id"])
+            log.exception("on-demand run %s failed", scheduled.id)
+
+    def _guard_of(self, lf: Lakefeed) -> Callable[[Flow], None] | None:
+        """The guard for runs in ``lf``'s sandbox."""
+        guard = self.guard
+        if guard is None:
+            return None
+        return lambda flow: guard(lf, flow)
 
     def _release(self, claim: Claim, why: str) -> None:
         log.info("flow %s window %s not run: %s", claim.flow_id, claim.window.end, why)
@@ -406,56 +391,42 @@ class Scheduler:
 
     def _discover(self) -> None:
         """List sources between runs so each flow's backlog stays current."""
-        from lakefeed.catalog.backlog import discover
-
         if self.discover_every is None:
             return
         now = self.clock.now()
-        for row in self._enabled_flows():
-            if now - self._last_discovery.get(row["id"], float("-inf")) < self.discover_every:
+        for flow in self._enabled_flows():
+            if now - self._last_discovery.get(flow.id, float("-inf")) < self.discover_every:
                 continue
             with self._lock:
-                if row["id"] in self._busy:
+                if flow.id in self._busy:
                     continue
-            self._last_discovery[row["id"]] = now
-            lf = self.lf.scoped(Scope(row["ims_org_id"], row["sandbox_name"]))
+            self._last_discovery[flow.id] = now
+            lf = self.lf.scoped(Scope(flow.ims_org_id, flow.sandbox_name))
             try:
-                discover(lf, lf.flows.flow(row["id"]))
+                lf.discover_backlog(flow.id)
             except LakefeedError as exc:
-                log.warning("listing the source of flow %s failed: %s", row["id"], exc)
+                log.warning("listing the source of flow %s failed: %s", flow.id, exc)
 
-    # -- the database --------------------------------------------------------------------------
+    # -- the database (every org and sandbox: one daemon serves them all) ----------------------
 
-    def _enabled_flows(self) -> list[dict[str, Any]]:
-        f = tables.flows
-        query = sa.select(f).where(f.c.state == "enabled").order_by(f.c.created_at, f.c.id)
-        with self.lf.db.connect() as db:
-            return [dict(r) for r in db.execute(query).mappings()]
+    def _enabled_flows(self) -> list[Flow]:
+        return self.lf.flows.all_scopes_enabled_flows()
 
     def _flows_with_runs(self, flow_ids: list[str]) -> set[str]:
         """The flows among ``flow_ids`` that have run: a run that was cut short before its
         commit (killed and rolled back, or abandoned on stop) does not count, so a ``once``
-        flow whose only run was cut short runs again when its window is given back. Runs on
-        every poll: a flow with a live or successful run is decided in SQL, and only failed
-        runs' metrics are read."""
-        if not flow_ids:
-            return set()
-        r = tables.runs
-        of_flows = r.c.flow_id.in_(flow_ids)
-        decided = sa.select(r.c.flow_id).where(
-            of_flows & ((r.c.state != "completed") | (r.c.status == "success"))
-        )
-        with self.lf.db.connect() as db:
-            ran = {row[0] for row in db.execute(decided.distinct())}
-            failed = sa.select(r.c.flow_id, r.c.status, r.c.metrics).where(
-                r.c.flow_id.in_(set(flow_ids) - ran)
-                & (r.c.state == "completed")
-                & r.c.status.is_distinct_from("success")
-            )
-            for row in db.execute(failed):
-                if not cut_short(row.status, row.metrics or {}):
-                    ran.add(row.flow_id)
-        return ran
+        flow whose only run was cut short runs again when its window is given back."""
+        return self.lf.runs.all_scopes_flows_that_ran(flow_ids, cut_short=cut_short)
+
+
+#: Why a ``scheduled`` run may not start when its time comes: it is failed with the error.
+SCHEDULED_RUN_REFUSED = (
+    ResourceNotFound,
+    FlowDisabled,
+    RunNotSupported,
+    InvalidRunParams,
+    InvalidRunWindow,
+)
 
 
 def cut_short(status: str | None, metrics: dict[str, Any]) -> bool:
@@ -466,8 +437,8 @@ def cut_short(status: str | None, metrics: dict[str, Any]) -> bool:
     return status != "success" and any(e.get("code") in stopped for e in errors)
 
 
-def _is_once(flow: dict[str, Any]) -> bool:
-    return bool(flow["schedule_params"].get("frequency") == "once")
+def _is_once(flow: Flow) -> bool:
+    return bool(flow.schedule_params.get("frequency") == "once")
 
 
 def run_scheduler(

@@ -69,23 +69,19 @@ def test_sigterm_during_a_run_abandons_it_before_its_commit(
     daemon = scheduler("--grace", "0")
     try:
         deadline = time.monotonic() + 60
-        while not lf.runs.list_runs() and time.monotonic() < deadline:
+        while not lf.runs.list() and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
         daemon.send_signal(signal.SIGTERM)
         output, _ = daemon.communicate(timeout=120)
     assert daemon.returncode == 0, output
-    (run,) = lf.runs.list_runs()
+    (run,) = lf.runs.list()
     assert run.state == "completed" and run.status == "failed"
     assert "LF-1511" in [e["code"] for e in run.metrics["statusSummary"]["errors"]]
     dataset = lf.datasets.get("profiles")
     assert lf.datasets.read(dataset).num_rows == 0  # nothing half-written is visible
     flow = lf.flows.flow("drops")
-    from lakefeed.schedules.clock import SystemClock
-    from lakefeed.scheduling.leases import WindowClaims
-
-    claims = WindowClaims(lf.db, owner="x", clock=SystemClock(), lease_seconds=1)
-    assert claims.windows(flow.id) == []  # given back: the next scheduler runs the window
+    assert lf.windows.of_flow(flow.id) == []  # given back: the next scheduler runs the window
 
     again = lf.run_flow(flow)  # and nothing was ledgered: every file is still there to take
     assert again.metrics["fileSummary"]["inputFileCount"] == 150
@@ -139,11 +135,12 @@ def test_flows_show_says_when_the_flow_runs_next(
 def test_runs_list_and_show_a_run_waiting_for_its_start(
     landing: Path, lf: Lakefeed, run_cli: RunCli, profile_schema: dict
 ) -> None:
-    from lakefeed.flows import ondemand
+    from lakefeed.flows.runner import RunHandle
 
     make_flow(run_cli, profile_schema)
     later = str(int(time.time()) + 3600)
-    _, waiting = ondemand.start_or_defer(lf, lf.flows.flow("drops"), None, {"startTime": later})
+    waiting = lf.request_run("drops", {"startTime": later})
+    assert not isinstance(waiting, RunHandle)
     assert "scheduled" in run_cli("runs", "list").stdout
     assert "scheduled" in run_cli("runs", "show", waiting.id).stdout
 
@@ -188,4 +185,4 @@ def test_scheduler_once_runs_what_is_due_and_exits(
     assert "1 runs, 1 failed" in first.stderr and "failed: run " in first.stderr
     again = run_cli("scheduler", "--once")  # the next window is an hour away
     assert "0 runs, 0 failed" in again.stderr
-    assert len(lf.runs.list_runs()) == 1
+    assert len(lf.runs.list()) == 1

@@ -97,7 +97,7 @@ def test_resources_in_use_cannot_be_deleted(tmp_path: Path) -> None:
     with pytest.raises(ResourceInUse, match=flow.name):
         lf.delete_dataset("orders")
     lf.delete_flow(flow.id)
-    assert lf.runs.ledger(flow.id) == []
+    assert lf.ledger.entries(flow.id) == []
     lf.delete_connection(f"local:{tmp_path}")
     lf.delete_dataset("orders")
     assert lf.datasets.list() == []

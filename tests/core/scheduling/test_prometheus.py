@@ -27,7 +27,7 @@ def test_flow_series_and_scheduler_counters(scenario: Scenario, start: int) -> N
     clock.set(start + 3600)
     scheduler.tick()  # finds nothing new: the pick-up series stays the first run's
 
-    text = render(scenario.lf.db, scheduler)
+    text = render(scenario.lf.monitoring, scheduler)
     assert 'flow="night \\"drops\\" \\\\ eu"' in text  # escaped as the text format wants
     assert sample(text, "lakefeed_flow_enabled", flow_id=flow.id) == 1
     assert sample(text, "lakefeed_flow_backlog_files", flow_id=flow.id) == 0
@@ -40,27 +40,22 @@ def test_flow_series_and_scheduler_counters(scenario: Scenario, start: int) -> N
 
     scenario.put("b.parquet", scenario.profiles(3, 100))
     scenario.lf.flows.set_flow_state(flow.id, "disabled")
-    from lakefeed.catalog.backlog import discover
-
-    discover(scenario.lf, scenario.lf.flows.flow(flow.id))
-    text = render(scenario.lf.db)
+    scenario.lf.discover_backlog(flow.id)
+    text = render(scenario.lf.monitoring)
     assert sample(text, "lakefeed_flow_enabled", flow_id=flow.id) == 0
     assert sample(text, "lakefeed_flow_backlog_files", flow_id=flow.id) == 1
     assert sample(text, "lakefeed_flow_backlog_oldest_age_seconds", flow_id=flow.id) >= 0
     assert "lakefeed_scheduler_" not in text  # no scheduler in this process
     oldest = scenario.lf.backlog.get(flow.id).oldest_mtime  # type: ignore[union-attr]
-    later = render(scenario.lf.db, now=oldest + 5000)
+    later = render(scenario.lf.monitoring, now=oldest + 5000)
     assert sample(later, "lakefeed_flow_backlog_oldest_age_seconds", flow_id=flow.id) == 5.0
 
 
 def test_runs_in_progress_and_waiting_are_one_series_each(scenario: Scenario, start: int) -> None:
-    from lakefeed.flows import ondemand
-    from lakefeed.flows.runner import FlowRunner
-
     flow = scenario.flow(schedule={"startTime": start, "frequency": "once"})
-    FlowRunner(scenario.lf, flow).start()  # in progress
-    ondemand.start_or_defer(scenario.lf, flow, None, {"startTime": str(start + 3600)}, now=start)
-    text = render(scenario.lf.db)
+    scenario.lf.start_run(flow)  # in progress
+    scenario.lf.request_run(flow, {"startTime": str(start + 3600)}, now=start)
+    text = render(scenario.lf.monitoring)
     assert [
         line for line in text.splitlines() if line.startswith("lakefeed_runs_in_progress{")
     ] == ['lakefeed_runs_in_progress{ims_org_id="local",sandbox="prod"} 1']

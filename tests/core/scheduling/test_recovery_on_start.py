@@ -20,11 +20,10 @@ from ingestion_suite import Scenario, expected_ids, file_summary
 from lakefeed.catalog.owners import STALE_AFTER_MS
 from lakefeed.catalog.records import now_ms
 from lakefeed.catalog.runs import Run
+from lakefeed.catalog.windows import WindowClaims
 from lakefeed.flows import metrics as codes
-from lakefeed.flows.runner import FlowRunner
 from lakefeed.schedules.clock import ManualClock
 from lakefeed.schedules.windows import Window
-from lakefeed.scheduling.leases import WindowClaims
 from lakefeed.scheduling.scheduler import Scheduler
 from tests_support import LAKEFEED_CLI, free_port
 
@@ -98,7 +97,7 @@ def completed_alone(scenario: Scenario, run: Run, processes: Processes) -> Run:
     """Poll until ``run`` is completed; no other run of its flow may appear meanwhile."""
     deadline = time.monotonic() + 60
     while True:
-        runs = scenario.lf.runs.list_runs(run.flow_id)
+        runs = scenario.lf.runs.list(run.flow_id)
         assert [r.id for r in runs] == [run.id], "another run of the flow started"
         if runs[0].state == "completed":
             return runs[0]
@@ -122,7 +121,7 @@ def test_a_run_killed_inside_serve_scheduler_is_rolled_back_as_it_restarts(
     first = processes.start(*serve, "--port", str(free_port()), blocked_at="writing")
     processes.wait_blocked(first)
     processes.kill(first)
-    (killed,) = scenario.lf.runs.list_runs(flow.id)
+    (killed,) = scenario.lf.runs.list(flow.id)
     assert killed.state == "inProgress"
 
     port = free_port()
@@ -131,13 +130,13 @@ def test_a_run_killed_inside_serve_scheduler_is_rolled_back_as_it_restarts(
 
     assert run.status == "failed" and error_codes(run)[-1] == codes.INTERRUPTED
     assert "rolled back" in run.metrics["statusSummary"]["errors"][-1]["message"]
-    (batch,) = scenario.lf.runs.batches_of_run(run.id)
+    (batch,) = scenario.lf.batches.of_run(run.id)
     assert batch.status == "aborted"
     # The window is given back and the once flow runs it again: a run cut short before its
     # commit does not count as the flow's one run. Its rows land once, and no third run follows.
     deadline = time.monotonic() + 60
     while True:
-        runs = scenario.lf.runs.list_runs(flow.id)
+        runs = scenario.lf.runs.list(flow.id)
         rerun = next((r for r in runs if r.id != run.id), None)
         if rerun is not None and rerun.state == "completed":
             break
@@ -150,15 +149,15 @@ def test_a_run_killed_inside_serve_scheduler_is_rolled_back_as_it_restarts(
     while scheduler_counter(port, "ticks") < ticks + 3:
         assert time.monotonic() < deadline, processes.output()
         time.sleep(0.1)
-    assert len(scenario.lf.runs.list_runs(flow.id)) == 2
+    assert len(scenario.lf.runs.list(flow.id)) == 2
 
 
 def completed_before_any_other(scenario: Scenario, run: Run, processes: Processes) -> Run:
     """Poll until ``run`` is completed; no other run of its flow may start before that."""
     deadline = time.monotonic() + 60
     while True:
-        others = [r for r in scenario.lf.runs.list_runs(run.flow_id) if r.id != run.id]
-        current = scenario.lf.runs.run(run.id)
+        others = [r for r in scenario.lf.runs.list(run.flow_id) if r.id != run.id]
+        current = scenario.lf.runs.get(run.id)
         if current.state == "completed":
             return current
         assert not others, "another run of the flow started before the killed one was closed"
@@ -187,14 +186,14 @@ def test_a_run_killed_after_its_commit_is_rolled_forward_when_a_server_starts(
     first = processes.start("flows", "run", flow.id, blocked_at="committed")
     processes.wait_blocked(first)
     processes.kill(first)
-    (killed,) = scenario.lf.runs.list_runs(flow.id)
+    (killed,) = scenario.lf.runs.list(flow.id)
     assert killed.state == "inProgress"
 
     processes.start("serve", "--log-level", "warning", "--port", str(free_port()))
     run = completed_alone(scenario, killed, processes)
 
     assert run.status == "success" and error_codes(run)[-1] == codes.INTERRUPTED
-    (batch,) = scenario.lf.runs.batches_of_run(run.id)
+    (batch,) = scenario.lf.batches.of_run(run.id)
     assert batch.status == "success"
     assert scenario.ids() == expected_ids((0, 90))
     again = scenario.lf.run_flow(flow)  # the ledger was completed: nothing is taken twice
@@ -210,9 +209,9 @@ def dead_pid() -> int:
 
 def held_run(scenario: Scenario, flow_id: str, owner: str, heartbeat_at: int) -> Run:
     """A run ``inProgress`` as ``owner`` left it, before it planned a batch."""
-    run = FlowRunner(scenario.lf, scenario.lf.flows.flow(flow_id)).start()
-    scenario.lf.runs.runs.update(run.id, owner=owner, heartbeat_at=heartbeat_at)
-    return scenario.lf.runs.run(run.id)
+    run = scenario.lf.start_run(flow_id).run
+    scenario.lf.runs.set_owner(run.id, owner=owner, heartbeat_at=heartbeat_at)
+    return scenario.lf.runs.get(run.id)
 
 
 def test_a_gone_local_schedulers_window_is_due_again_at_once(
@@ -232,12 +231,12 @@ def test_a_gone_local_schedulers_window_is_due_again_at_once(
     (recovered,) = scheduler.recover_interrupted()
     assert recovered.id == left.id and recovered.status == "failed"
     assert error_codes(recovered) == [codes.INTERRUPTED]
-    assert scheduler.claims.windows(flow.id) == []  # given back: nothing of it was committed
+    assert scenario.lf.windows.of_flow(flow.id) == []  # given back: nothing of it was committed
 
     (run,) = scheduler.tick()  # long before the dead scheduler's lease would have expired
     assert run.status == "success" and scenario.ids() == expected_ids((0, 4))
-    (window,) = scheduler.claims.windows(flow.id)
-    assert window["run_id"] == run.id and window["takeovers"] == 0
+    (window,) = scenario.lf.windows.of_flow(flow.id)
+    assert window.run_id == run.id and window.takeovers == 0
 
 
 def test_another_hosts_runs_and_windows_wait_for_their_heartbeat_and_lease(
@@ -256,20 +255,21 @@ def test_another_hosts_runs_and_windows_wait_for_their_heartbeat_and_lease(
     scheduler = Scheduler(scenario.lf, clock=clock, lease_seconds=60)
 
     assert scheduler.recover_interrupted() == []  # its heartbeat is fresh: it may be working
-    assert scenario.lf.runs.run(left.id).state == "inProgress"
-    (window,) = scheduler.claims.windows(flow.id)
-    assert window["owner"] == f"{elsewhere}:abc" and window["state"] == "running"
+    assert scenario.lf.runs.get(left.id).state == "inProgress"
+    (window,) = scenario.lf.windows.of_flow(flow.id)
+    assert window.owner == f"{elsewhere}:abc" and window.state == "running"
 
     # Its heartbeat goes quiet: the run is recovered, but the window still waits for its lease.
-    scenario.lf.runs.runs.update(left.id, heartbeat_at=now_ms() - STALE_AFTER_MS - 1)
+    quiet = now_ms() - STALE_AFTER_MS - 1
+    scenario.lf.runs.set_owner(left.id, owner=left.owner, heartbeat_at=quiet)
     (recovered,) = scheduler.recover_interrupted()
     assert recovered.id == left.id and recovered.state == "completed"
     assert scheduler.tick() == []
-    (window,) = scheduler.claims.windows(flow.id)
-    assert window["owner"] == f"{elsewhere}:abc" and window["state"] == "running"
+    (window,) = scenario.lf.windows.of_flow(flow.id)
+    assert window.owner == f"{elsewhere}:abc" and window.state == "running"
 
     clock.set(start + 61)
     (run,) = scheduler.tick()  # lease expired: taken over
     assert run.status == "success" and scenario.ids() == expected_ids((0, 4))
-    (window,) = scheduler.claims.windows(flow.id)
-    assert window["takeovers"] == 1 and window["run_id"] == run.id
+    (window,) = scenario.lf.windows.of_flow(flow.id)
+    assert window.takeovers == 1 and window.run_id == run.id

@@ -9,9 +9,9 @@ import pytest
 
 from ingestion_suite import Scenario, expected_ids, file_summary
 from lakefeed.catalog.runs import Run
+from lakefeed.catalog.windows import WindowClaims
 from lakefeed.schedules.clock import ManualClock
 from lakefeed.schedules.windows import Window
-from lakefeed.scheduling.leases import WindowClaims
 from lakefeed.scheduling.scheduler import Scheduler
 
 HOUR = 3600
@@ -22,7 +22,7 @@ def hourly(start: int, **extra: Any) -> dict[str, Any]:
 
 
 def window_of(run: Run) -> tuple[int | None, int | None]:
-    copy = next(a for a in run.row["activities"] if a["id"] == "copyActivity")
+    copy = next(a for a in run.activities if a["id"] == "copyActivity")
     ext = copy["durationSummary"]["extensions"]
     return ext["windowStart"], ext["windowEnd"]
 
@@ -40,7 +40,7 @@ def test_runs_at_each_boundary_and_only_then(scenario: Scenario, start: int) -> 
     assert first.status == "success" and first.flow_id == flow.id
     assert scenario.ids() == expected_ids((0, 10))  # backfill: the file already there
     assert window_of(first) == (None, start * 1000)
-    assert first.row["params"] == {
+    assert first.params == {
         "startTime": str(start), "windowStartTime": "0", "windowEndTime": str(start)
     }  # fmt: skip
 
@@ -54,11 +54,11 @@ def test_runs_at_each_boundary_and_only_then(scenario: Scenario, start: int) -> 
     assert window_of(second) == (start * 1000, (start + HOUR) * 1000)
     assert scenario.ids() == expected_ids((0, 10), (100, 5))
     assert scheduler.tick() == []
-    windows = scheduler.claims.windows(flow.id)
-    assert [(w["window_end"], w["state"]) for w in windows] == [
+    windows = scenario.lf.windows.of_flow(flow.id)
+    assert [(w.window_end, w.state) for w in windows] == [
         (start, "done"), (start + HOUR, "done")
     ]  # fmt: skip
-    assert [w["run_id"] for w in windows] == [first.id, second.id]
+    assert [w.run_id for w in windows] == [first.id, second.id]
 
 
 def test_backfill_false_leaves_files_from_before_the_start(scenario: Scenario, start: int) -> None:
@@ -84,7 +84,7 @@ def test_a_scheduler_that_was_down_runs_one_catch_up(scenario: Scenario, start: 
     assert window_of(catch_up) == (start * 1000, (start + 5 * HOUR) * 1000)
     assert file_summary(catch_up)["inputFileCount"] == 1
     assert scheduler.tick() == []
-    assert len(scenario.lf.runs.list_runs(flow.id)) == 2
+    assert len(scenario.lf.runs.list(flow.id)) == 2
 
 
 def test_disabled_flows_never_run_and_catch_up_once_enabled(scenario: Scenario, start: int) -> None:
@@ -95,7 +95,7 @@ def test_disabled_flows_never_run_and_catch_up_once_enabled(scenario: Scenario, 
     for hours in range(4):
         clock.set(start + hours * HOUR + 1)
         assert scheduler.tick() == []
-    assert scenario.lf.runs.list_runs(flow.id) == []
+    assert scenario.lf.runs.list(flow.id) == []
 
     scenario.lf.flows.set_flow_state(flow.id, "enabled")
     (run,) = scheduler.tick()
@@ -112,7 +112,7 @@ def test_a_once_flow_runs_at_its_start_and_not_again(scenario: Scenario, start: 
     assert len(scheduler.tick()) == 1
     clock.set(start + 10 * HOUR)
     assert scheduler.tick() == []
-    assert len(scenario.lf.runs.list_runs(flow.id)) == 1
+    assert len(scenario.lf.runs.list(flow.id)) == 1
 
 
 def test_a_once_flow_run_on_demand_is_not_run_again_by_the_scheduler(
@@ -126,17 +126,14 @@ def test_a_once_flow_run_on_demand_is_not_run_again_by_the_scheduler(
 def test_a_busy_flow_gives_its_window_back_and_runs_it_later(
     scenario: Scenario, start: int
 ) -> None:
-    from lakefeed.flows.runner import FlowRunner
-
     flow = scenario.flow(schedule=hourly(start))
-    by_hand = FlowRunner(scenario.lf, flow)
-    manual = by_hand.start()  # a run started by hand, still going
+    by_hand = scenario.lf.start_run(flow)  # a run started by hand, still going
     scheduler = Scheduler(scenario.lf, clock=ManualClock(start + 1))
     assert scheduler.tick() == []
     assert scheduler.stats.released == 1
-    assert scheduler.claims.windows(flow.id) == []  # given back: due again
+    assert scenario.lf.windows.of_flow(flow.id) == []  # given back: due again
 
-    by_hand.execute(manual)
+    by_hand.execute()
     (run,) = scheduler.tick()
     assert window_of(run) == (None, start * 1000)
 
@@ -153,14 +150,14 @@ def test_a_window_whose_lease_expired_is_taken_over(scenario: Scenario, start: i
     clock = ManualClock(start + 30)
     scheduler = Scheduler(scenario.lf, clock=clock, lease_seconds=60)
     assert scheduler.tick() == []  # the lease still holds: no overlap
-    assert scenario.lf.runs.list_runs(flow.id) == []
+    assert scenario.lf.runs.list(flow.id) == []
 
     clock.set(start + 61)
     (run,) = scheduler.tick()
     assert run.status == "success" and scenario.ids() == expected_ids((0, 4))
-    (window,) = scheduler.claims.windows(flow.id)
-    assert window["owner"] == scheduler.owner and window["takeovers"] == 1
-    assert window["state"] == "done" and window["run_id"] == run.id
+    (window,) = scenario.lf.windows.of_flow(flow.id)
+    assert window.owner == scheduler.owner and window.takeovers == 1
+    assert window.state == "done" and window.run_id == run.id
     assert dead.renew(claim) is False  # the dead scheduler's lease is gone for good
 
 
@@ -174,7 +171,7 @@ def test_two_schedulers_in_one_process_share_windows(scenario: Scenario, start: 
     one.run_claim(claimed[0])
     clock.set(start + HOUR)
     assert len(two.tick()) == 1 and one.tick() == []
-    assert len(scenario.lf.runs.list_runs(flow.id)) == 2
+    assert len(scenario.lf.runs.list(flow.id)) == 2
 
 
 def test_a_flow_deleted_after_its_claim_is_not_run(scenario: Scenario, start: int) -> None:
@@ -238,49 +235,48 @@ def test_one_scheduler_runs_the_flows_of_every_org_and_sandbox(
     runs = Scheduler(scenario.lf, clock=ManualClock(start)).tick()
 
     assert sorted(r.flow_id for r in runs) == sorted([mine.id, theirs.id])
-    their_run = other.runs.run(next(r.id for r in runs if r.flow_id == theirs.id))
+    their_run = other.runs.get(next(r.id for r in runs if r.flow_id == theirs.id))
     assert their_run.status == "success", their_run.metrics
     assert other.datasets.read(dataset).num_rows == 4
     assert scenario.ids() == expected_ids((0, 5))
 
 
 def test_an_on_demand_run_with_a_later_start_waits_for_it(scenario: Scenario, start: int) -> None:
-    from lakefeed.flows import ondemand
+    from lakefeed.flows.runner import RunHandle
 
     scenario.put("a.parquet", scenario.profiles(3, 0))
     flow = scenario.flow(schedule={"startTime": start, "frequency": "once"})
     later = start + 3600
     params = {"startTime": str(later), "windowStartTime": "0", "windowEndTime": str(later)}
-    window, stored = ondemand.on_demand_window(flow, params)
-    runner, scheduled = ondemand.start_or_defer(scenario.lf, flow, window, stored, now=start)
-    assert runner is None and scheduled.state == "scheduled"
-    metrics = scenario.lf.runs.run(scheduled.id).to_dict()["metrics"]
+    scheduled = scenario.lf.request_run(flow, params, now=start)
+    assert not isinstance(scheduled, RunHandle) and scheduled.state == "scheduled"
+    metrics = scenario.lf.runs.get(scheduled.id).to_dict()["metrics"]
     assert metrics["statusSummary"]["status"] == "scheduled"
     assert metrics["fileSummary"]["inputFileCount"] == 0  # the full shape, for every reader
 
     clock = ManualClock(start + 5)
     one, two = Scheduler(scenario.lf, clock=clock), Scheduler(scenario.lf, clock=clock)
     one.tick()  # the once flow's own window at startTime: it has a run, so it is not run
-    assert scenario.lf.runs.run(scheduled.id).state == "scheduled"
+    assert scenario.lf.runs.get(scheduled.id).state == "scheduled"
     clock.set(later)
     (run,) = one.tick()
     assert run.id == scheduled.id and run.status == "success"
     assert scenario.ids() == expected_ids((0, 3))
-    assert two.tick() == [] and len(scenario.lf.runs.list_runs(flow.id)) == 1
+    assert two.tick() == [] and len(scenario.lf.runs.list(flow.id)) == 1
 
     # A run whose flow was disabled meanwhile ends unrun, with the reason.
-    _, waiting = ondemand.start_or_defer(scenario.lf, flow, None, {"startTime": str(later + 900)},
-                                         now=later)  # fmt: skip
+    waiting = scenario.lf.request_run(flow, {"startTime": str(later + 900)}, now=later)
+    assert not isinstance(waiting, RunHandle)
     scenario.lf.flows.set_flow_state(flow.id, "disabled")
     clock.set(later + 900)
     assert one.tick() == []
-    closed = scenario.lf.runs.run(waiting.id)
+    closed = scenario.lf.runs.get(waiting.id)
     assert closed.state == "completed" and closed.status == "failed"
     assert closed.metrics["statusSummary"]["errors"][0]["code"] == "LF-1388"
 
 
 def test_only_the_latest_windows_are_kept(scenario: Scenario, start: int) -> None:
-    from lakefeed.scheduling.leases import KEEP_WINDOWS
+    from lakefeed.catalog.windows import KEEP_WINDOWS
 
     flow = scenario.flow(schedule=hourly(start))
     clock = ManualClock(start)
@@ -288,7 +284,7 @@ def test_only_the_latest_windows_are_kept(scenario: Scenario, start: int) -> Non
     for hour in range(KEEP_WINDOWS + 5):
         clock.set(start + hour * HOUR)
         assert len(scheduler.tick()) == 1
-    ends = [w["window_end"] for w in scheduler.claims.windows(flow.id)]
+    ends = [w.window_end for w in scenario.lf.windows.of_flow(flow.id)]
     assert len(ends) == KEEP_WINDOWS  # the latest ones
     assert ends[-1] == start + (KEEP_WINDOWS + 4) * HOUR
     clock.set(start + (KEEP_WINDOWS + 5) * HOUR)
@@ -315,7 +311,7 @@ def test_a_busy_daemon_starts_the_next_due_window_when_a_run_ends(scenario: Scen
     try:
         deadline = time.monotonic() + 30  # one poll is 60 s: each run must start the next
         while time.monotonic() < deadline:
-            done = [r for f in flows for r in scenario.lf.runs.list_runs(f.id)
+            done = [r for f in flows for r in scenario.lf.runs.list(f.id)
                     if r.state == "completed"]  # fmt: skip
             if len(done) == 3:
                 break
@@ -359,4 +355,4 @@ def test_the_daemon_lists_sources_between_runs_on_its_own_thread(scenario: Scena
         daemon.join(timeout=60)
     backlog = scenario.lf.backlog.get(flow.id)
     assert backlog is not None and backlog.files == 1
-    assert scenario.lf.runs.list_runs(flow.id) == []
+    assert scenario.lf.runs.list(flow.id) == []

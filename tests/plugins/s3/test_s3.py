@@ -156,9 +156,9 @@ def test_versioned_bucket_reads_the_listed_version_after_a_rewrite(
     assert rewritten and first.status == "success", first.metrics
     assert file_summary(first)["outputFileCount"] == 1
     assert scenario.ids() == expected_ids((0, 20))
-    (ledgered,) = scenario.lf.runs.ledger(flow.id)  # under the identity of what was read
-    assert ledgered["entry"]["version"]
-    assert ledgered["entry"]["size"] == len(parquet_bytes(scenario.profiles(20, 0)))
+    (ledgered,) = scenario.lf.ledger.entries(flow.id)  # under the identity of what was read
+    assert ledgered.entry.version
+    assert ledgered.entry.size == len(parquet_bytes(scenario.profiles(20, 0)))
     second = scenario.lf.run_flow(flow)
     assert file_summary(second)["inputFileCount"] == 1
     assert scenario.ids() == expected_ids((0, 20), (1000, 30))

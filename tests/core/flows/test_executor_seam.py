@@ -1,0 +1,72 @@
+"""The executor seam: a run hands each file's conversion to its executor as a self-contained
+task. Here the executor converts in another process, so the task, its result and its events
+must travel as plain values; the run must land exactly what converting in-process lands."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from lakefeed import Lakefeed
+from process_executor import ProcessExecutor
+
+
+@pytest.fixture
+def executor() -> Iterator[ProcessExecutor]:
+    executor = ProcessExecutor()
+    try:
+        yield executor
+    finally:
+        executor.close()
+
+
+def landing(root: Path) -> Path:
+    root.mkdir()
+    for n in range(3):
+        table = pa.table({"id": pa.array(range(n * 10, n * 10 + 10), pa.int64()),
+                          "name": [f"p{i}" for i in range(10)]})  # fmt: skip
+        pq.write_table(table, root / f"part-{n}.parquet")
+    (root / "broken.parquet").write_bytes(b"PAR1 not a footer PAR1")  # fails inspection
+    # A sound footer over garbled pages: fails while its rows are read, in the executor.
+    table = pa.table({"id": pa.array(range(1000, 3000), pa.int64()),
+                      "name": [f"q{i}" for i in range(2000)]})  # fmt: skip
+    pq.write_table(table, root / "garbled.parquet", compression="none")
+    data = bytearray((root / "garbled.parquet").read_bytes())
+    data[8:4000] = b"\xff" * (4000 - 8)
+    (root / "garbled.parquet").write_bytes(bytes(data))
+    return root
+
+
+def ingest(lf: Lakefeed, root: Path) -> tuple[list[int], dict[str, object]]:
+    run = lf.ingest(str(root), ".", dataset="people", infer=True, partial_ingestion_percent=50)
+    table = lf.datasets.table(lf.datasets.get("people"))
+    ids = sorted(table.scan(selected_fields=("id",)).to_arrow().column("id").to_pylist())
+    return ids, run.metrics
+
+
+def test_a_run_converts_its_files_in_another_process_as_it_would_here(
+    tmp_path: Path, executor: ProcessExecutor
+) -> None:
+    root = landing(tmp_path / "landing")
+    here_ids, here = ingest(Lakefeed(home=tmp_path / "here"), root)
+    there_ids, there = ingest(Lakefeed(home=tmp_path / "there", executor=executor), root)
+
+    assert executor.tasks == 4 and os.getpid() not in executor.pids  # converted elsewhere
+    assert there_ids == here_ids == list(range(30))
+    for metrics in (here, there):
+        assert metrics["statusSummary"]["status"] == "success"
+        assert metrics["fileSummary"]["inputFileCount"] == 5
+        assert metrics["fileSummary"]["outputFileCount"] == 3
+        assert metrics["recordSummary"]["outputRecordCount"] == 30
+    errors = {
+        Path(e["path"]).name: e["code"] for e in there["statusSummary"]["extensions"]["fileErrors"]
+    }
+    assert errors == {
+        Path(e["path"]).name: e["code"] for e in here["statusSummary"]["extensions"]["fileErrors"]
+    }
+    assert set(errors) == {"broken.parquet", "garbled.parquet"}
