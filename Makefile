@@ -47,6 +47,7 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check core plugins tests examples benchmarks reliability
 	$(VENV)/bin/ruff format --check core plugins tests examples benchmarks reliability
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy benchmarks reliability
 	$(VENV)/bin/lint-imports --no-cache
 
 bench: $(VENV)/.installed-dev

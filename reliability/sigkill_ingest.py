@@ -105,7 +105,7 @@ def one_series(
     expected: list[str] = []
     for kill in range(kills):
         expected += write_files(source, files, ROWS_PER_FILE, f"s{series}k{kill}")
-        before = {r.id: r.state for r in lf.runs.list_runs()}
+        before = {r.id: r.state for r in lf.runs.list()}
         delay = kill_delay(rng, *timing)
         with tempfile.TemporaryFile() as stderr:
             process = subprocess.Popen(
@@ -168,11 +168,11 @@ def finish(
 
 def classify(lf: Any, before: dict[str, str]) -> str:
     """Where a kill landed, read from the records it left."""
-    runs = lf.runs.list_runs()
+    runs = lf.runs.list()
     new = [r for r in runs if r.id not in before]
     if not new:
         recovered = [
             r for r in runs if before.get(r.id) == "inProgress" and r.state != "inProgress"
         ]
         return "recovering" if recovered else "starting"
-    return run_phase(lf, max(new, key=lambda r: (r.row["created_at"], r.id)))
+    return run_phase(lf, max(new, key=lambda r: (r.created_at, r.id)))

@@ -192,7 +192,7 @@ class Series:
     def run(self, rng: Any, kills: int, ready: float, done: float) -> None:
         for trial in range(kills):
             self.add_trial_files(trial)
-            before = {r.id: r.state for r in self.lf.runs.list_runs()}
+            before = {r.id: r.state for r in self.lf.runs.list()}
             launched = time.monotonic()
             serve = self.start()
             if rng.random() < 0.25:  # while it starts: a delay from the launch
@@ -226,7 +226,7 @@ class Series:
         self.finish()
 
     def classify(self, before: dict[str, str]) -> str:
-        runs = self.lf.runs.list_runs()
+        runs = self.lf.runs.list()
         new = [r for r in runs if r.id not in before]
         recovered = any(before.get(r.id) == "inProgress" and r.state != "inProgress" for r in runs)
         live = [run_phase(self.lf, r) for r in new if r.state == "inProgress"]
@@ -240,7 +240,7 @@ class Series:
     def settle(self, deadline: float) -> bool:
         """Poll until no run is in progress and every scheduled flow has succeeded."""
         while time.monotonic() < deadline:
-            runs = self.lf.runs.list_runs()
+            runs = self.lf.runs.list()
             succeeded = {r.flow_id for r in runs if r.status == "success"}
             busy = [r for r in runs if r.state != "completed"]
             if not busy and all(f in succeeded for f in self.window_flows):
@@ -249,7 +249,7 @@ class Series:
         return False
 
     def pending(self) -> str:
-        runs = self.lf.runs.list_runs()
+        runs = self.lf.runs.list()
         stuck = [r for r in runs if r.state != "completed"]
         if stuck:
             now_runs = sum(r.flow_id == self.now_flow for r in stuck)
@@ -302,7 +302,7 @@ class Series:
 
     def wait_run(self, run_id: str, deadline: float) -> bool:
         while time.monotonic() < deadline:
-            if self.lf.runs.run(run_id).state == "completed":
+            if self.lf.runs.get(run_id).state == "completed":
                 return True
             time.sleep(0.2)
         return False

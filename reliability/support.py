@@ -360,15 +360,13 @@ def record_problems(lf: Lakefeed, dataset_name: str) -> list[str]:
     committed batches whose row counts do not add up to the table's."""
     from lakefeed.datasets.iceberg import BATCH_PROPERTY
 
-    problems = [
-        f"run {r.id} is still {r.state}" for r in lf.runs.list_runs() if r.state != "completed"
-    ]
+    problems = [f"run {r.id} is still {r.state}" for r in lf.runs.list() if r.state != "completed"]
     dataset = lf.datasets.get(dataset_name)
     table = lf.datasets.table(dataset)
     committed = {
         s.summary.get(BATCH_PROPERTY) for s in table.metadata.snapshots if s.summary is not None
     }
-    batches = {b.id: b for b in lf.runs.list_batches(dataset.id)}
+    batches = {b.id: b for b in lf.batches.list(dataset.id)}
     expected_rows = 0
     for batch in batches.values():
         out = int((batch.metrics or {}).get("outputRecordCount") or 0)
@@ -381,13 +379,11 @@ def record_problems(lf: Lakefeed, dataset_name: str) -> list[str]:
     rows = table.scan(selected_fields=("rid",)).to_arrow().num_rows
     if rows != expected_rows:
         problems.append(f"the table has {rows} rows, its successful batches {expected_rows}")
-    for flow_id in {r.flow_id for r in lf.runs.list_runs()}:
-        for entry in lf.runs.ledger(flow_id):
-            ledgered = batches.get(entry["batch_id"])
-            if entry["status"] == "committed" and (
-                ledgered is None or ledgered.status != "success"
-            ):
-                problems.append(f"ledger marks {entry['path']} committed by a batch that did not")
+    for flow_id in {r.flow_id for r in lf.runs.list()}:
+        for entry in lf.ledger.entries(flow_id):
+            ledgered = batches.get(entry.batch_id) if entry.batch_id else None
+            if entry.status == "committed" and (ledgered is None or ledgered.status != "success"):
+                problems.append(f"ledger marks {entry.path} committed by a batch that did not")
     return problems
 
 
@@ -399,7 +395,7 @@ def run_phase(lf: Lakefeed, run: Any) -> str:
 
     if run.state == "completed":
         return "recorded"
-    batches = lf.runs.batches_of_run(run.id)
+    batches = lf.batches.of_run(run.id)
     if not batches:
         return "listing"
     table = lf.datasets.table(lf.datasets.get(batches[0].dataset_id))

@@ -6,7 +6,9 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,3 +51,13 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def registered(plugins: Any, plugin: object, name: str) -> Iterator[None]:
+    """``plugin`` registered under ``name`` for the body of a ``for _ in registered(...)`` loop
+    (one pass), and unregistered after it whatever happens."""
+    plugins.register(plugin, name)
+    try:
+        yield
+    finally:
+        plugins.unregister(name)

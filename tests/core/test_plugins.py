@@ -16,6 +16,7 @@ from lakefeed.secrets import AuthParams
 from lakefeed.specs import AuthSpec, ConnectionSpec
 from lakefeed.storage import SourceType
 from lakefeed.storage.session import StorageSession
+from tests_support import registered
 
 BUNDLED = {"local", "s3", "azure-blob", "adls", "gcs", "sftp"}
 CLOUD_MODULES = ("s3fs", "adlfs", "gcsfs", "paramiko", "azure", "botocore", "aiobotocore", "google")
@@ -57,14 +58,6 @@ class PluginWith:
 @pytest.fixture
 def plugins() -> Iterator[Plugins]:
     yield get_plugins()
-
-
-def registered(plugins: Plugins, plugin: object, name: str) -> Iterator[None]:
-    plugins.register(plugin, name)
-    try:
-        yield
-    finally:
-        plugins.unregister(name)
 
 
 def test_bundled_and_third_party_plugins_load_through_entry_points(plugins: Plugins) -> None:

@@ -15,6 +15,7 @@ from lakefeed.files import FileEntry
 from lakefeed.formats import FileFormat, FormatRegistry, InspectedFile, RangeReader
 from lakefeed.formats.parquet import ParquetFormat
 from lakefeed.plugins import Plugins, get_plugins
+from tests_support import registered
 
 
 def make_format(name: str, data_formats: tuple[str, ...], *extensions: str) -> FileFormat:
@@ -97,14 +98,6 @@ class FormatPlugin:
 @pytest.fixture
 def plugins() -> Iterator[Plugins]:
     yield get_plugins()
-
-
-def registered(plugins: Plugins, plugin: object, name: str) -> Iterator[None]:
-    plugins.register(plugin, name)
-    try:
-        yield
-    finally:
-        plugins.unregister(name)
 
 
 def test_parquet_is_a_bundled_plugin_registered_like_any_other(plugins: Plugins) -> None:
