@@ -39,12 +39,21 @@ def create_schema(url: str, create: Callable[[], T]) -> T:
     raise AssertionError("unreachable")
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URL; None for another database or SQLite's
+    in-memory one."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url.removeprefix("sqlite:///").split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
 @contextmanager
 def _sqlite_folder_lock(url: str) -> Iterator[None]:
     """Hold an exclusive ``flock`` on the folder of a ``sqlite:///`` database file (not on the
     file itself: closing any descriptor of it would drop SQLite's own locks in this process)."""
-    path = url.removeprefix("sqlite:///").split("?", 1)[0]
-    if not url.startswith("sqlite:///") or not path or path == ":memory:":
+    path = sqlite_path(url)
+    if path is None:
         yield
         return
     try:
@@ -52,7 +61,7 @@ def _sqlite_folder_lock(url: str) -> Iterator[None]:
     except ImportError:  # Windows: the retries alone
         yield
         return
-    fd = os.open(Path(path).parent, os.O_RDONLY)
+    fd = os.open(path.parent, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

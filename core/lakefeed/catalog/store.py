@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 import threading
-from pathlib import Path
 from typing import Any, TypeAlias
 
 import sqlalchemy as sa
 
-from lakefeed.catalog.creation import create_schema
+from lakefeed.catalog.creation import create_schema, sqlite_path
 from lakefeed.catalog.tables import metadata
 from lakefeed.config import make_private_file
 
@@ -66,9 +65,9 @@ def prepare_sqlite_file(url: str) -> None:
     """Create the file of a ``sqlite:///`` URL empty, mode 0600, in a 0700 folder, before
     SQLite does: SQLite would make it 0644 (less the umask), and it gives the ``-wal`` and
     ``-shm`` files the database's own mode."""
-    path = url.removeprefix("sqlite:///").split("?", 1)[0]
-    if path and path != ":memory:":
-        make_private_file(Path(path))
+    path = sqlite_path(url)
+    if path is not None:
+        make_private_file(path)
 
 
 def _create_missing_indexes(engine: sa.Engine) -> None:
