@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from lakefeed.catalog import tables
-from lakefeed.catalog.records import ResourceTable, Scope
+from lakefeed.catalog.records import ResourceTable, Scope, record_from_row
 from lakefeed.errors import ResourceNotFound
 
 t = tables.row_errors
@@ -34,12 +34,7 @@ class RowError:
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> RowError:
-        return cls(
-            source_file=row["source_file"],
-            row_index=row["row_index"],
-            errors=row["errors"],
-            record=row["record"],
-        )
+        return record_from_row(cls, row)
 
     def to_dict(self) -> dict[str, Any]:
         """The shape diagnostics show (CLI ``--json``, the export API)."""

@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lakefeed.catalog.records import Scope
+from lakefeed.catalog.records import Scope, record_from_row
 from lakefeed.catalog.tables import datasets
 from lakefeed.catalog.tables import registry_resources as table
 
@@ -28,12 +28,7 @@ class StoredDocument:
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> StoredDocument:
-        return cls(
-            kind=row["kind"],
-            document=row["document"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-        )
+        return record_from_row(cls, row)
 
 
 class SchemaDocuments:
