@@ -88,10 +88,6 @@ class ConversionResult:
     row_errors_dropped: int = 0  # rejected rows beyond the batch's room: counted, not kept
     error: LakefeedError | None = None  # the file failed; nothing of it is kept
 
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
 
 def convert_file(task: ConversionTask, report: Report) -> ConversionResult:
     """Convert one file; its failure is the result's ``error`` (a changed file is reported as
