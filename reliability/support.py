@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from lakefeed.config import ENVIRONMENT
+
 if TYPE_CHECKING:
     import httpx
 
@@ -29,23 +31,6 @@ if TYPE_CHECKING:
 
 LAKEFEED = str(Path(sys.executable).with_name("lakefeed"))
 ORG = "RELIABILITY@AdobeOrg"
-#: Settings a caller's shell may hold that would point a scenario at other state.
-FOREIGN_ENV = (
-    "LAKEFEED_HOME",
-    "LAKEFEED_DATABASE_URL",
-    "LAKEFEED_SECRET_KEY_FILE",
-    "LAKEFEED_ICEBERG_CATALOG_URL",
-    "LAKEFEED_WAREHOUSE",
-    "LAKEFEED_SERVER",
-    "LAKEFEED_API_KEY",
-    "LAKEFEED_CLIENT_SECRET",
-    "LAKEFEED_ORG",
-    "LAKEFEED_SANDBOX",
-    "LAKEFEED_LOCAL_ROOTS",
-    "LAKEFEED_ALLOW_ENDPOINTS",
-    "LAKEFEED_LOAD_PLUGINS",
-    "LAKEFEED_DISABLE_PLUGINS",
-)
 
 
 # -- outcomes -----------------------------------------------------------------------------------
@@ -117,13 +102,13 @@ class Context:
 
 def scrub_environment() -> None:
     """Drop the caller's lakefeed settings from this process (scenarios set their own)."""
-    for name in FOREIGN_ENV:
+    for name in ENVIRONMENT:
         os.environ.pop(name, None)
 
 
 def child_env(home: Path, **extra: str) -> dict[str, str]:
     """The environment of a lakefeed subprocess over ``home``."""
-    env = {k: v for k, v in os.environ.items() if k not in FOREIGN_ENV}
+    env = {k: v for k, v in os.environ.items() if k not in ENVIRONMENT}
     env.update(LAKEFEED_HOME=str(home), COLUMNS="200", PYTHONUNBUFFERED="1")
     env.update(extra)
     return env

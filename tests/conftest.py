@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from lakefeed.config import ENVIRONMENT
 from lakefeed.plugins import reset_plugins
 
 
@@ -16,24 +17,8 @@ def _isolated_home(
 ) -> Iterator[Path]:
     """No test ever touches ~/.lakefeed."""
     home = tmp_path_factory.mktemp("lakefeed-home")
-    monkeypatch.setenv("LAKEFEED_HOME", str(home))
-    for var in (
-        "LAKEFEED_LOAD_PLUGINS",
-        "LAKEFEED_DISABLE_PLUGINS",
-        "LAKEFEED_TRACE_PLUGINS",
-        "LAKEFEED_DATABASE_URL",
-        "LAKEFEED_SECRET_KEY_FILE",
-        "LAKEFEED_ICEBERG_CATALOG_URL",
-        "LAKEFEED_WAREHOUSE",
-        "LAKEFEED_SERVER",
-        "LAKEFEED_API_KEY",
-        "LAKEFEED_CLIENT_SECRET",
-        "LAKEFEED_ORG",
-        "LAKEFEED_SANDBOX",
-        "LAKEFEED_ALLOW_ENDPOINTS",
-        "LAKEFEED_CONNECT_TIMEOUT",
-        "LAKEFEED_READ_TIMEOUT",
-    ):
+    for var in ENVIRONMENT:
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LAKEFEED_HOME", str(home))
     yield home
     reset_plugins()

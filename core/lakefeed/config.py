@@ -7,6 +7,30 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+#: Every environment variable lakefeed reads: its settings, the plugin switches and the CLI's
+#: ``--server`` defaults (docs/reference/configuration.md). Tests and the reliability suite
+#: clear them all, so a caller's shell never points them at other state.
+ENVIRONMENT = (
+    "LAKEFEED_HOME",
+    "LAKEFEED_DATABASE_URL",
+    "LAKEFEED_SECRET_KEY_FILE",
+    "LAKEFEED_ICEBERG_CATALOG_URL",
+    "LAKEFEED_WAREHOUSE",
+    "LAKEFEED_LOCAL_ROOTS",
+    "LAKEFEED_ALLOW_ENDPOINTS",
+    "LAKEFEED_CONNECT_TIMEOUT",
+    "LAKEFEED_READ_TIMEOUT",
+    "LAKEFEED_SCHEDULE_MINUTE_MINIMUM",
+    "LAKEFEED_LOAD_PLUGINS",
+    "LAKEFEED_DISABLE_PLUGINS",
+    "LAKEFEED_TRACE_PLUGINS",
+    "LAKEFEED_SERVER",
+    "LAKEFEED_API_KEY",
+    "LAKEFEED_CLIENT_SECRET",
+    "LAKEFEED_ORG",
+    "LAKEFEED_SANDBOX",
+)
+
 #: What lakefeed creates is its owner's alone: the home holds the secret key, the database
 #: (sealed credentials, token hashes) and the warehouse.
 PRIVATE_FOLDER_MODE = 0o700
