@@ -26,6 +26,18 @@ def server_env(name: str) -> str:
     return value
 
 
+def sftp_params(**extra: Any) -> dict[str, Any]:
+    """Auth params of the test sshd with password authentication, plus ``extra``."""
+    return {
+        "host": server_env("LAKEFEED_TEST_SFTP_HOST"),
+        "port": int(server_env("LAKEFEED_TEST_SFTP_PORT")),
+        "userName": server_env("LAKEFEED_TEST_SFTP_USER"),
+        "password": server_env("LAKEFEED_TEST_SFTP_PASSWORD"),
+        "knownHosts": Path(server_env("LAKEFEED_TEST_SFTP_KNOWN_HOSTS")).read_text(),
+        **extra,
+    }
+
+
 #: A valid base64 storage key that is not the emulator's (Azure tests of bad credentials).
 WRONG_AZURE_KEY = "V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXk9PQ=="
 

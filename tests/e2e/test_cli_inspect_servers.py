@@ -13,7 +13,7 @@ import pytest
 
 from lakefeed import Lakefeed
 from lakefeed.testing.contract import ensure_folder, parquet_bytes, put
-from tests_support import lakefeed, server_env
+from tests_support import lakefeed, server_env, sftp_params
 
 pytestmark = pytest.mark.servers
 
@@ -68,13 +68,7 @@ def backends() -> dict[str, tuple[str, str, dict[str, Any], str]]:
         "sftp": (
             "sftp",
             "Basic Authentication for sftp",
-            {
-                "host": server_env("LAKEFEED_TEST_SFTP_HOST"),
-                "port": server_env("LAKEFEED_TEST_SFTP_PORT"),
-                "userName": server_env("LAKEFEED_TEST_SFTP_USER"),
-                "password": server_env("LAKEFEED_TEST_SFTP_PASSWORD"),
-                "knownHosts": Path(server_env("LAKEFEED_TEST_SFTP_KNOWN_HOSTS")).read_text(),
-            },
+            sftp_params(),
             f"{server_env('LAKEFEED_TEST_SFTP_ROOT')}/cli-{run}",
         ),
     }

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ingestion_suite import IngestionSuite, IngestSource, Scenario, rewrite_during_a_run
-from tests_support import server_env
+from tests_support import server_env, sftp_params
 
 pytestmark = pytest.mark.servers
 
@@ -32,18 +32,11 @@ class TestSftpIngestion(IngestionSuite):
     @pytest.fixture(scope="class")
     @classmethod
     def source(cls) -> IngestSource:
-        params = {
-            "host": server_env("LAKEFEED_TEST_SFTP_HOST"),
-            "port": int(server_env("LAKEFEED_TEST_SFTP_PORT")),
-            "userName": server_env("LAKEFEED_TEST_SFTP_USER"),
-            "password": server_env("LAKEFEED_TEST_SFTP_PASSWORD"),
-            "knownHosts": Path(server_env("LAKEFEED_TEST_SFTP_KNOWN_HOSTS")).read_text(),
-        }
         root = server_env("LAKEFEED_TEST_SFTP_ROOT")
         return IngestSource(
             "sftp",
             "Basic Authentication for sftp",
-            params,
+            sftp_params(),
             f"{root}/ingest",
             same_size_rewrites_visible=False,  # size and whole-second mtime only
         )

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,7 +18,7 @@ from lakefeed.formats import InspectedFile
 from lakefeed.plugins import get_plugins
 from lakefeed.schema.infer import merge_inferred
 from lakefeed.storage.session import FileFailure
-from tests_support import lakefeed, server_env
+from tests_support import lakefeed, server_env, sftp_params
 
 LINES = ["GET /index.html 200", "GET /missing 404", "POST /orders 201 ünïcode ✓"]
 BIG_LINES = 20_000  # about 300 KiB: more than the 64 KiB inspection reads
@@ -165,21 +164,10 @@ def test_sftp_reads_lines_files_over_its_own_connections(tmp_path: Path) -> None
     for i in range(5):
         (root / f"{i}.log").write_text("".join(f"{i}-{n}\n" for n in range(i + 1)))
     session = Lakefeed(home=tmp_path / "home").session_for(
-        "sftp", _sftp_params(folder), "Basic Authentication for sftp"
+        "sftp", sftp_params(folderPath=folder), "Basic Authentication for sftp"
     )
     lines = get_plugins().file_format("lines")
     results = sorted(session.inspect("", file_format=lines), key=lambda r: r.entry.name)
     assert [r.num_rows for r in results] == [1, 2, 3, 4, 5]  # type: ignore[union-attr]
     preview = session.preview("4.log", rows=2, file_format=lines)
     assert preview.rows == [{"line": "4-0"}, {"line": "4-1"}]
-
-
-def _sftp_params(folder: str) -> dict[str, Any]:
-    return {
-        "host": server_env("LAKEFEED_TEST_SFTP_HOST"),
-        "port": int(server_env("LAKEFEED_TEST_SFTP_PORT")),
-        "userName": server_env("LAKEFEED_TEST_SFTP_USER"),
-        "knownHosts": Path(server_env("LAKEFEED_TEST_SFTP_KNOWN_HOSTS")).read_text(),
-        "password": server_env("LAKEFEED_TEST_SFTP_PASSWORD"),
-        "folderPath": folder,
-    }
