@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from lakefeed.datasets.iceberg import SYSTEM_COLUMN, SYSTEM_TYPE
 from lakefeed.datasets.writer import SourceWriter, present_leaf_ids
-from lakefeed.errors import DatasetError, LakefeedError, RunCancelled
+from lakefeed.errors import DatasetError, LakefeedError
 from lakefeed.values import jsonable
 
 if TYPE_CHECKING:
@@ -89,9 +89,25 @@ class ConversionResult:
     error: LakefeedError | None = None  # the file failed; nothing of it is kept
 
 
+class _ReportFailed(Exception):
+    """``report`` raised (the run is cancelled, or its records failed): not the file's fault."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(original)
+        self.original = original
+
+
 def convert_file(task: ConversionTask, report: Report) -> ConversionResult:
     """Convert one file; its failure is the result's ``error`` (a changed file is reported as
-    the change), except a cancelled run, whose error is raised."""
+    the change). An error ``report`` raises is the run's, not the file's: the file's data
+    files are deleted and the error is raised as it came."""
+
+    def emit(event: TaskEvent) -> None:
+        try:
+            report(event)
+        except BaseException as exc:
+            raise _ReportFailed(exc) from None
+
     entry, session = task.entry, task.source.session()
     writer = SourceWriter(
         task.output,
@@ -121,14 +137,15 @@ def convert_file(task: ConversionTask, report: Report) -> ConversionResult:
                 rows_out += good.num_rows
                 rows_failed += len(conformed.errors)
                 if len(pending) >= ROW_ERROR_CHUNK:
-                    report(RowErrors(task.index, entry, pending))
+                    emit(RowErrors(task.index, entry, pending))
                     pending = []
-                report(
+                emit(
                     BatchConverted(task.index, entry, rows_in, good.num_rows, len(conformed.errors))
                 )
-    except RunCancelled:
+    except _ReportFailed as failed:
         writer.discard()
-        raise
+        original = failed.original
+        raise original from original.__cause__
     except Exception as exc:
         writer.discard()
         error = session.translate(exc, f"reading {entry.path!r}")
@@ -138,7 +155,7 @@ def convert_file(task: ConversionTask, report: Report) -> ConversionResult:
         return ConversionResult(task.index, entry, row_errors_dropped=dropped, error=error)
     data_files = writer.finish()
     if pending:
-        report(RowErrors(task.index, entry, pending))
+        report(RowErrors(task.index, entry, pending))  # its error, if any, goes on as it is
     return ConversionResult(
         task.index,
         entry,

@@ -70,3 +70,22 @@ def test_a_run_converts_its_files_in_another_process_as_it_would_here(
         Path(e["path"]).name: e["code"] for e in here["statusSummary"]["extensions"]["fileErrors"]
     }
     assert set(errors) == {"broken.parquet", "garbled.parquet"}
+
+
+def test_an_error_of_the_runs_own_reporting_fails_the_run_not_the_file(tmp_path: Path) -> None:
+    """What ``report`` raises (here the caller's progress callback) belongs to the run: the
+    run fails with it, and the file it was converting is not failed for good."""
+    root = tmp_path / "landing"
+    root.mkdir()
+    pq.write_table(pa.table({"id": pa.array(range(10), pa.int64())}), root / "a.parquet")
+    lf = Lakefeed(home=tmp_path / "home")
+
+    def broken_callback(progress: object) -> None:
+        if getattr(progress, "rows", 0):
+            raise KeyError("a bug in the caller's callback")
+
+    with pytest.raises(KeyError):
+        lf.ingest(str(root), ".", dataset="ids", infer=True, progress=broken_callback)
+    again = lf.ingest(str(root), ".", dataset="ids", infer=True)
+    assert again.metrics["recordSummary"]["outputRecordCount"] == 10
+    assert again.metrics["fileSummary"]["skippedFileCount"] == 0
