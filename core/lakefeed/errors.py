@@ -248,9 +248,9 @@ class DatasetError(LakefeedError):
 class StorageError(LakefeedError):
     """Base for failures talking to a storage backend; the vendor exception is ``__cause__``.
 
-    Raised itself for a failure none of the subclasses describes. Only network, server and
-    access failures are transient: an unexplained failure reading a file is not retried until
-    the file changes (or the run is asked to retry failed files)."""
+    Raised itself for a failure none of the subclasses describes, and then not transient: an
+    unexplained failure reading a file is not retried until the file changes (or the run is
+    asked to retry failed files). Each subclass says whether its failure is transient."""
 
     code = "LF-2000"
     http_status = 502

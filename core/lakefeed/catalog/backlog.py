@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from lakefeed.catalog import tables
-from lakefeed.catalog.records import Scope, now_ms
+from lakefeed.catalog.records import Scope, now_ms, record_from_row
 from lakefeed.storage.entries import FileEntry
 
 if TYPE_CHECKING:
@@ -46,13 +46,7 @@ class Backlog:
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> Backlog:
-        return cls(
-            flow_id=row["flow_id"],
-            files=int(row["files"]),
-            bytes=int(row["bytes"]),
-            oldest_mtime=row["oldest_mtime"],
-            observed_at=int(row["observed_at"]),
-        )
+        return record_from_row(cls, row)
 
 
 class BacklogStore:
@@ -95,7 +89,7 @@ class BacklogStore:
         query = sa.select(t).where(self.scope.where(t), t.c.flow_id == flow_id)
         with self.engine.connect() as db:
             row = db.execute(query).mappings().first()
-        return None if row is None else Backlog.from_row(dict(row))
+        return None if row is None else Backlog.from_row(row)
 
     def forget(self, flow_id: str) -> None:
         with self.engine.begin() as db:

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from lakefeed.catalog import tables
-from lakefeed.catalog.ledger import entry_from_json, entry_to_json, identity_key
+from lakefeed.catalog.ledger import entry_from_json, identity_key
 from lakefeed.catalog.records import ResourceTable, Scope, now_ms, record_from_row
 from lakefeed.errors import ResourceNotFound
 from lakefeed.storage.entries import FileEntry
@@ -154,7 +154,7 @@ class BatchStore:
                             "batch_id": row["id"],
                             "path": e.path,
                             "identity": identity_key(e),
-                            "entry": entry_to_json(e),
+                            "entry": e.to_dict(),
                             "status": "planned",
                             "records_in": 0,
                             "records_out": 0,

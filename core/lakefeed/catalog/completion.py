@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from lakefeed.catalog import tables
-from lakefeed.catalog.ledger import LOOKUP_CHUNK, entry_to_json, identity_key
+from lakefeed.catalog.ledger import LOOKUP_CHUNK, identity_key
 from lakefeed.catalog.records import Scope, chunked, now_ms
 from lakefeed.errors import ResourceNotFound
 from lakefeed.storage.entries import FileEntry
@@ -93,7 +93,7 @@ def _ledger_row(
         "flow_id": flow_id,
         "identity": identity_key(entry),
         "path": entry.path,
-        "entry": entry_to_json(entry),
+        "entry": entry.to_dict(),
         "status": status,
         "batch_id": batch_id,
         "run_id": run_id,

@@ -9,7 +9,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lakefeed.catalog.labels import check_labels
 from lakefeed.catalog.records import ResourceTable, Scope, record_from_row
 from lakefeed.catalog.tables import datasets as table
 from lakefeed.errors import NameTaken, ResourceNotFound
@@ -84,7 +83,6 @@ class DatasetRecords:
         tags: Mapping[str, Any],
     ) -> Dataset:
         """Store a dataset's row; :class:`NameTaken` when another writer took the name."""
-        check_labels({"name": name, "description": description}, "dataset")
         row = self.scope.new_row(
             id=id,
             name=name,

@@ -36,10 +36,6 @@ def identity_key(entry: FileEntry) -> str:
     return hashlib.sha256(json.dumps(entry.identity).encode()).hexdigest()
 
 
-def entry_to_json(entry: FileEntry) -> dict[str, Any]:
-    return entry.to_dict()
-
-
 def entry_from_json(data: Mapping[str, Any]) -> FileEntry:
     return FileEntry(
         path=data["path"],

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from lakefeed.storage.session import StorageSession
@@ -28,26 +29,21 @@ class SourceAccess:
     endpoints: EndpointPolicy | None = None
     timeouts: StorageTimeouts | None = None
     formats: FormatRegistry | None = None
-    _opened: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def session(self) -> StorageSession:
-        session = self._opened.get("session")
-        if session is None:
-            session = self._opened["session"] = StorageSession(
-                self.source_type,
-                self.auth,
-                label=self.label,
-                endpoints=self.endpoints,
-                timeouts=self.timeouts,
-                formats=self.formats,
-            )
-        return session
+        return self._session
+
+    @cached_property
+    def _session(self) -> StorageSession:
+        return StorageSession(
+            self.source_type,
+            self.auth,
+            label=self.label,
+            endpoints=self.endpoints,
+            timeouts=self.timeouts,
+            formats=self.formats,
+        )
 
     def __getstate__(self) -> dict[str, Any]:
         """Sent elsewhere without the opened session (it holds clients and sockets)."""
-        state = dict(self.__dict__)
-        state["_opened"] = {}
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
+        return {k: v for k, v in self.__dict__.items() if k != "_session"}
