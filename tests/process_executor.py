@@ -28,8 +28,6 @@ def convert_elsewhere(task: ConversionTask) -> tuple[ConversionResult, list[Task
 
 
 class ProcessExecutor:
-    name = "test-process"
-
     def __init__(self) -> None:
         self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
         self.pids: set[int] = set()

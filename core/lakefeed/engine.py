@@ -41,7 +41,9 @@ if TYPE_CHECKING:
     from lakefeed.schedules.windows import Window
     from lakefeed.schema.conform import TargetSchema
     from lakefeed.schema.registry import SchemaRegistry
+    from lakefeed.secrets import AuthParams
     from lakefeed.storage.endpoints import EndpointPolicy
+    from lakefeed.storage.source import SourceType
 
 
 class Lakefeed:
@@ -311,23 +313,11 @@ class Lakefeed:
         that its time has come. Refused when its flow is gone or disabled, or its params no
         longer fit the flow (:class:`FlowDisabled`, …); :class:`RunInProgress` when another
         process started it."""
-        from lakefeed.errors import FlowDisabled
         from lakefeed.flows import ondemand
+        from lakefeed.flows.runner import RunOptions
 
-        flow = self.flows.flow(run.flow_id)
-        if flow.state != "enabled":
-            raise FlowDisabled(
-                f"Flow {flow.name!r} was disabled before the run's startTime.",
-                fix="Enable it and create the run again.",
-            )
-        window, _ = ondemand.on_demand_window(flow, run.params)
-        return self.start_run(
-            flow,
-            window=window,
-            only_window_files=window is not None,
-            cancel=cancel,
-            guard=guard,
-            scheduled=run,
+        return ondemand.start_scheduled(
+            self.run_context, run, RunOptions(cancel=cancel, guard=guard)
         )
 
     def run_now(self, flow: Flow | str, *, retry_failed: bool = False) -> RunHandle:
@@ -492,10 +482,14 @@ class Lakefeed:
                 fix="Use a storage connection (`lakefeed connections list` shows each one's "
                 "spec); `lakefeed datasets list` shows the datasets.",
             )
+        source_type = self.plugins.source_type(connection.connection_spec_id)
+        return self._access(source_type, connection.auth, connection.name)
+
+    def _access(self, source_type: SourceType, auth: AuthParams, label: str | None) -> SourceAccess:
         return SourceAccess(
-            self.plugins.source_type(connection.connection_spec_id),
-            connection.auth,
-            label=connection.name,
+            source_type,
+            auth,
+            label=label,
             endpoints=self.endpoints,
             timeouts=self.storage_timeouts(),
             formats=self.plugins.formats(),
@@ -506,13 +500,9 @@ class Lakefeed:
     ) -> StorageSession:
         """A session from auth params that are not stored (validated the same way)."""
         source_type = self.plugins.source_type(spec)
-        return StorageSession(
-            source_type,
-            source_type.auth_params(params, auth_spec_name),
-            endpoints=self.endpoints,
-            timeouts=self.storage_timeouts(),
-            formats=self.plugins.formats(),
-        )
+        return self._access(
+            source_type, source_type.auth_params(params, auth_spec_name), None
+        ).session()
 
     # -- one-shot ingestion --------------------------------------------------------------------
 

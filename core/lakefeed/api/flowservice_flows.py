@@ -63,9 +63,7 @@ def flow_dicts(lf: Lakefeed, flows: Iterable[Flow]) -> list[dict[str, Any]]:
         return out
 
     # One flow (GET /flows/{id}) or a page of them: read only their latest completed runs.
-    last_runs: dict[str, Run] = lf.runs.last_completed(
-        [flow.id for flow in flows] if len(flows) <= 500 else None
-    )
+    last_runs: dict[str, Run] = lf.runs.last_completed([flow.id for flow in flows] if few else None)
     shapes = []
     for flow in flows:
         extra: dict[str, Any] = {

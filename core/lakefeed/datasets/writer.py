@@ -64,9 +64,6 @@ class DataFileTarget:
         state["_cache"] = {}
         return state
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-
     @property
     def io(self) -> Any:
         if "io" not in self._cache:

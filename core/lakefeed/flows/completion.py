@@ -52,7 +52,7 @@ def record_outcome(
     if planned is not None:
         done = {id(e) for e in committed} | {id(e) for e, _ in failed}
         waiting = [e for e in planned if id(e) not in done]
-        ctx.backlog.record(flow, waiting, observed_at=m.completed_at or now_ms())
+        ctx.backlog.record(flow, waiting, observed_at=m.completed_at)
     ctx.completion.complete_batch(
         flow_id=flow.id,
         run_id=run.id,

@@ -250,7 +250,6 @@ class RunExecution:
         assert self.writer is not None and self.batch_id is not None
         state = self.in_flight.pop(result.index)
         entry = result.entry
-        self.row_errors_dropped += result.row_errors_dropped
         if result.error is not None:
             if state.row_errors_stored:  # the file fails whole: no row errors
                 self.ctx.row_errors.forget_file(self.batch_id, entry.path)
@@ -261,6 +260,8 @@ class RunExecution:
             self._file_failed(entry, result.error, checked=True)
             self._file_done(entry)
             return
+        # Rows a failed file could not keep are not counted: the file is rejected whole.
+        self.row_errors_dropped += result.row_errors_dropped
         self.writer.keep(result.data_files, rows=result.records_out, size=result.bytes_written)
         m = self.metrics
         m.input_records += result.records_in
@@ -352,7 +353,7 @@ class RunExecution:
         if not decision.commit:
             writer.abort()
             m.output_records = 0
-            m.status = "failed"
+            m.status = decision.status
             self._complete(batch_values={"status": "failed"})
             return
         writer.finish()
@@ -362,7 +363,7 @@ class RunExecution:
         if writer.data_files:
             self.committed_snapshot = writer.commit({"lakefeed.flow-id": self.flow.id})
         m.note_pickup(self.converted, committed_at=now_ms())
-        m.status = "success"
+        m.status = decision.status
         self._complete(batch_values={"status": "success", "snapshot_id": self.committed_snapshot})
 
     def _complete(self, *, batch_values: Mapping[str, Any] | None) -> None:

@@ -21,8 +21,6 @@ class Executor(Protocol):
     tasks' events in the caller's thread; when it raises, the executor stops, abandons the
     tasks not finished (their data files deleted) and raises the same error."""
 
-    name: str
-
     def run(self, tasks: Iterable[ConversionTask], report: Report) -> Iterator[ConversionResult]:
         """Convert each task; one result per task, in order."""
         ...
@@ -31,8 +29,6 @@ class Executor(Protocol):
 class InProcessExecutor:
     """One task at a time, in this thread: the next task is drawn once the previous result was
     taken, so nothing is converted ahead of what the run has decided."""
-
-    name = "in-process"
 
     def run(self, tasks: Iterable[ConversionTask], report: Report) -> Iterator[ConversionResult]:
         for task in tasks:

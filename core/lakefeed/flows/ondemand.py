@@ -6,6 +6,7 @@ execute (inline, or in a server's worker)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from lakefeed.errors import (
@@ -73,6 +74,22 @@ def start_or_defer(
         return ctx.runs.schedule(flow.id, params, unstarted_metrics("scheduled"))
     options = RunOptions(window=window, only_window_files=window is not None)
     return start(ctx, flow, options, params=params)
+
+
+def start_scheduled(ctx: RunContext, run: Run, options: RunOptions) -> RunHandle:
+    """Start ``run``, recorded ``scheduled``, now that its ``startTime`` has come: refused when
+    its flow is gone or disabled or its params no longer fit the flow; ``RunInProgress`` when
+    another process started it. ``options`` give the cancel event and guard; the window comes
+    from the run's params."""
+    flow = ctx.flows.flow(run.flow_id)
+    if flow.state != "enabled":
+        raise FlowDisabled(
+            f"Flow {flow.name!r} was disabled before the run's startTime.",
+            fix="Enable it and create the run again.",
+        )
+    window, _ = on_demand_window(flow, run.params)
+    options = replace(options, window=window, only_window_files=window is not None)
+    return start_run(ctx, flow, options, scheduled=run)
 
 
 def on_demand_window(flow: Flow, params: Mapping[str, Any]) -> tuple[Window | None, dict[str, str]]:
