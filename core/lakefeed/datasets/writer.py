@@ -12,7 +12,6 @@ same for a writer that crashed.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,13 +133,6 @@ class SourceWriter:
         self.rows = 0
         self.bytes_written = 0
 
-    def close_quietly(self) -> None:
-        """Close an open file without keeping it (the batch is being aborted)."""
-        if self._writer is not None:
-            with contextlib.suppress(Exception):  # the half-written file is deleted by abort
-                self._writer.close()
-            self._writer = None
-
     def _written(self) -> int:
         """Bytes of the open data file so far: every write ends a row group, so the stream's
         position is the file's size. (Arrow's in-memory size would overstate a wide, sparse
@@ -191,50 +183,23 @@ class SourceWriter:
 
 
 class BatchWriter:
-    """A batch's data files, source by source (each a :class:`SourceWriter`, or kept from one
-    written elsewhere with :meth:`keep`), committed in one snapshot or aborted whole."""
+    """A batch's data files: each source's, as its :class:`SourceWriter` finished them
+    (:meth:`keep`), committed in one snapshot or aborted whole."""
 
     def __init__(self, table: Any, *, batch_id: str, run_id: str, data_prefix: str) -> None:
         self.table = table
         self.target = DataFileTarget.of(
             table, batch_id=batch_id, run_id=run_id, data_prefix=data_prefix
         )
-        self.batch_id = batch_id
-        self.run_id = run_id
-        self.data_prefix = self.target.data_prefix
-        self.iceberg_schema = self.target.schema
         self.data_files: list[Any] = []
         self.rows = 0
         self.bytes_written = 0
         self._sources = 0  # the index of the last source started
-        self._source: SourceWriter | None = None
 
     def next_index(self) -> int:
         """The number of the next source file of the batch (names its data files)."""
         self._sources += 1
         return self._sources
-
-    def start_source(self, present: set[int] | None = None) -> None:
-        """Begin the rows of the next source file (keeping the previous one's, if not ended)."""
-        if self._source is not None:
-            self.end_source()
-        self._source = SourceWriter(self.target, self.next_index(), present)
-
-    def write(self, data: pa.Table | pa.RecordBatch) -> None:
-        assert self._source is not None, "start_source() first"
-        self._source.write(data)
-
-    def end_source(self) -> None:
-        """Keep the rows of the current source file."""
-        if self._source is not None:
-            source, self._source = self._source, None
-            self.keep(source.finish(), rows=source.rows, size=source.bytes_written)
-
-    def discard_source(self) -> None:
-        """Drop every row of the current source file (it failed part-way)."""
-        if self._source is not None:
-            source, self._source = self._source, None
-            source.discard()
 
     def keep(self, data_files: list[Any], *, rows: int, size: int) -> None:
         """Add a source's finished data files to the batch."""
@@ -242,17 +207,12 @@ class BatchWriter:
         self.rows += rows
         self.bytes_written += size
 
-    def finish(self) -> None:
-        """Close the open data file; after this the batch's files are complete on storage."""
-        self.end_source()
-
     def commit(self, extra_properties: dict[str, str] | None = None) -> int:
         """Add every data file in one snapshot; returns its id. The table is reloaded first, so
         commits of other batches that happened meanwhile are kept."""
         from pyiceberg.exceptions import CommitFailedException
 
-        self.finish()
-        properties = {RUN_PROPERTY: self.run_id, BATCH_PROPERTY: self.batch_id}
+        properties = {RUN_PROPERTY: self.target.run_id, BATCH_PROPERTY: self.target.batch_id}
         properties.update(extra_properties or {})
         for attempt in range(COMMIT_ATTEMPTS):
             self.table.refresh()
@@ -274,11 +234,8 @@ class BatchWriter:
         return int(snapshot.snapshot_id)
 
     def abort(self) -> None:
-        """Forget the batch: close and delete every file it wrote."""
-        if self._source is not None:
-            self._source.close_quietly()
-            self._source = None
-        remove_batch_files(self.table, self.data_prefix)
+        """Forget the batch: delete every file written under its prefix."""
+        remove_batch_files(self.table, self.target.data_prefix)
         self.data_files = []
 
 

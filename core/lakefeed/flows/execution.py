@@ -356,7 +356,6 @@ class RunExecution:
             m.status = decision.status
             self._complete(batch_values={"status": "failed"})
             return
-        writer.finish()
         m.output_files = len(self.converted)
         m.output_bytes = writer.bytes_written
         self._check_cancelled()

@@ -1,4 +1,5 @@
-"""``BatchWriter``: data files per source file, rolled by size, dropped whole, committed once."""
+"""``SourceWriter`` and ``BatchWriter``: data files per source file, rolled by size, dropped
+whole, committed once."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from lakefeed.datasets.iceberg import (
     snapshot_for_batch,
     table_schema,
 )
-from lakefeed.datasets.writer import BatchWriter
+from lakefeed.datasets.writer import BatchWriter, SourceWriter
 
 TARGET = pa.schema([pa.field("id", pa.int64(), nullable=False), pa.field("name", pa.string())])
 
@@ -34,6 +35,16 @@ def rows(start: int, count: int) -> pa.Table:
         [{"id": i, "name": f"n{i}", "_lakefeed": lineage} for i in range(start, start + count)],
         schema=table_schema(TARGET),
     )
+
+
+def source(writer: BatchWriter, present: set[int] | None = None) -> SourceWriter:
+    """The next source file of ``writer``'s batch."""
+    return SourceWriter(writer.target, writer.next_index(), present)
+
+
+def kept(writer: BatchWriter, source: SourceWriter) -> None:
+    """Finish ``source`` and add its data files to the batch."""
+    writer.keep(source.finish(), rows=source.rows, size=source.bytes_written)
 
 
 def files_under(prefix: str) -> list[str]:
@@ -54,14 +65,14 @@ def test_rolls_files_discards_a_failed_source_and_commits_once(
     monkeypatch.setattr(writer_module, "TARGET_FILE_BYTES", 1)  # every write ends a file
     prefix = f"{table.location()}/data/lakefeed-batch-b1"  # type: ignore[attr-defined]
     writer = BatchWriter(table, batch_id="b1", run_id="r1", data_prefix=prefix)
-    writer.start_source()
+    first = source(writer)
     for start in (0, 10, 20):
-        writer.write(rows(start, 10))
-    writer.end_source()
-    writer.start_source()
-    writer.write(rows(100, 5))
-    writer.write(rows(105, 5))
-    writer.discard_source()  # the second source failed half-way
+        first.write(rows(start, 10))
+    kept(writer, first)
+    second = source(writer)
+    second.write(rows(100, 5))
+    second.write(rows(105, 5))
+    second.discard()  # the second source failed half-way
     assert len(files_under(prefix)) == 3
 
     snapshot_id = writer.commit()
@@ -78,8 +89,7 @@ def test_rolls_files_discards_a_failed_source_and_commits_once(
 def test_abort_leaves_nothing(table: object) -> None:
     prefix = f"{table.location()}/data/lakefeed-batch-b2"  # type: ignore[attr-defined]
     writer = BatchWriter(table, batch_id="b2", run_id="r2", data_prefix=prefix)
-    writer.start_source()
-    writer.write(rows(0, 10))
+    source(writer).write(rows(0, 10))
     writer.abort()
     assert files_under(prefix) == []
     assert table.current_snapshot() is None  # type: ignore[attr-defined]
@@ -91,10 +101,9 @@ def test_data_files_carry_column_statistics_that_prune_scans(table: object) -> N
     prefix = f"{table.location()}/data/b2"  # type: ignore[attr-defined]
     writer = BatchWriter(table, batch_id="b2", run_id="r2", data_prefix=prefix)
     for start in (0, 1000, 2000):
-        writer.start_source()
-        writer.write(rows(start, 10))
-        writer.end_source()
-    writer.finish()
+        each = source(writer)
+        each.write(rows(start, 10))
+        kept(writer, each)
     writer.commit()
     (data_file,) = [f for f in writer.data_files if f.file_path.endswith("000002-000.parquet")]
     assert data_file.record_count == 10 and data_file.value_counts
@@ -114,9 +123,9 @@ def test_a_sources_data_files_hold_only_its_columns(table: object) -> None:
     assert present == {schema.find_field("id").field_id}
     prefix = f"{table.location()}/data/b3"  # type: ignore[attr-defined]
     writer = BatchWriter(table, batch_id="b3", run_id="r3", data_prefix=prefix)
-    writer.start_source(present)
-    writer.write(rows(0, 5).set_column(1, "name", pa.nulls(5, pa.string())))
-    writer.finish()
+    only_ids = source(writer, present)
+    only_ids.write(rows(0, 5).set_column(1, "name", pa.nulls(5, pa.string())))
+    kept(writer, only_ids)
     writer.commit()
     (data_file,) = writer.data_files
     fs, path = fsspec.core.url_to_fs(data_file.file_path)
