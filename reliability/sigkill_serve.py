@@ -27,6 +27,7 @@ import os
 import time
 from collections import Counter
 from typing import Any
+from unittest import mock
 
 from reliability.support import (
     Context,
@@ -120,18 +121,19 @@ class Series:
 
     def flow(self, folder: str, schedule: dict[str, Any] | None = None) -> str:
         flows = self.lf.flows
-        os.environ["LAKEFEED_SCHEDULE_MINUTE_MINIMUM"] = "1"  # checked when a flow is created
         (self.data / folder).mkdir(exist_ok=True)
         source = flows.create_source_connection(
             name=f"source-{folder}", base_connection_id=self.connection.id, path=folder
         )
         target = flows.create_target_connection(name=f"target-{folder}", dataset_id=self.dataset)
-        flow = flows.create_flow(
-            name=f"flow-{folder}",
-            source_connection_ids=[source.id],
-            target_connection_ids=[target.id],
-            schedule=schedule,
-        )
+        # The minute floor is checked when a flow is created; only this scenario lowers it.
+        with mock.patch.dict(os.environ, LAKEFEED_SCHEDULE_MINUTE_MINIMUM="1"):
+            flow = flows.create_flow(
+                name=f"flow-{folder}",
+                source_connection_ids=[source.id],
+                target_connection_ids=[target.id],
+                schedule=schedule,
+            )
         return str(flow.id)
 
     @property

@@ -49,6 +49,13 @@ def parquet_bytes(table: pa.Table, row_group_size: int | None = None) -> bytes:
     return sink.getvalue()
 
 
+def corrupt_page(table: pa.Table) -> bytes:
+    """A Parquet file whose footer is fine but whose first page header is garbage."""
+    data = bytearray(parquet_bytes(table))
+    data[4:40] = b"\xff" * 36
+    return bytes(data)
+
+
 class Scenario:
     """One flow over one fresh folder: helpers to write files, run, and read the dataset."""
 

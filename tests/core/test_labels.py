@@ -83,8 +83,13 @@ def test_every_resource_refuses_bad_names_and_descriptions(
 
 
 def test_limits_are_inclusive_and_descriptions_may_have_lines(lf: Lakefeed, tmp_path: Path) -> None:
+    description = "line one\n\tline two\r\n"
     for noun, create in creators(lf, tmp_path).items():
-        create(f"{noun[:3]}{'x' * 240}"[:255].ljust(255, "y"), "line one\n\tline two\r\n")
+        name = f"{noun[:3]}{'x' * 240}"[:255].ljust(255, "y")
+        created = create(name, description)
+        shown = created if isinstance(created, dict) else created.to_dict()
+        assert shown.get("name", shown.get("title")) == name, noun  # stored whole
+        assert shown["description"] == description, noun
 
 
 def test_updates_are_checked_too(lf: Lakefeed, tmp_path: Path) -> None:

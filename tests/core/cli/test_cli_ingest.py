@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 from collections.abc import Callable
@@ -13,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import Result
 
+from ingestion_suite import corrupt_page
 from lakefeed import Lakefeed
 from lakefeed.testing.profiles import (
     PROFILE_CLASS,
@@ -228,15 +228,6 @@ def test_error_diagnostics_keep_rows_of_a_failed_batch(tmp_path: Path) -> None:
     (row,) = json.loads(errors.stdout)
     assert row["rowIndex"] == 4
     assert row["errors"][0]["code"] == "INGEST-1401-400"
-
-
-def corrupt_page(table: pa.Table) -> bytes:
-    """A Parquet file whose footer is fine but whose first page header is garbage."""
-    sink = io.BytesIO()
-    pq.write_table(table, sink)
-    data = bytearray(sink.getvalue())
-    data[4:40] = b"\xff" * 36
-    return bytes(data)
 
 
 def test_exit_code_and_status_line_say_whether_everything_went_in(

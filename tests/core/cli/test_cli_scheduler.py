@@ -69,7 +69,8 @@ def test_sigterm_during_a_run_abandons_it_before_its_commit(
     daemon = scheduler("--grace", "0")
     try:
         deadline = time.monotonic() + 60
-        while not lf.runs.list() and time.monotonic() < deadline:
+        while not lf.runs.list():
+            assert time.monotonic() < deadline, "the daemon started no run within 60 s"
             time.sleep(0.05)
     finally:
         daemon.send_signal(signal.SIGTERM)

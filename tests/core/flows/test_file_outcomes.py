@@ -4,7 +4,6 @@ timestamps and wide decimals ingest, with what they lost counted per field."""
 
 from __future__ import annotations
 
-import io
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from ingestion_suite import corrupt_page
 from lakefeed import Lakefeed
 from lakefeed.catalog.runs import Run
 
@@ -21,15 +21,6 @@ NANOS = [1_700_000_000_123_456_789, 1_700_000_000_123_456_000, 1_700_000_001_000
 def events(ids: range, stamps: list[int] | None = None) -> pa.Table:
     stamps = stamps if stamps is not None else [1_700_000_000_000_000_000 + i for i in ids]
     return pa.table({"id": pa.array(ids, pa.int64()), "ts": pa.array(stamps, pa.timestamp("ns"))})
-
-
-def corrupt_page(table: pa.Table) -> bytes:
-    """A Parquet file whose footer is fine but whose first page header is garbage."""
-    sink = io.BytesIO()
-    pq.write_table(table, sink)
-    data = bytearray(sink.getvalue())
-    data[4:40] = b"\xff" * 36
-    return bytes(data)
 
 
 def events_schema(lf: Lakefeed) -> str:

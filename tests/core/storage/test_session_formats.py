@@ -103,6 +103,9 @@ def test_a_named_format_wins_over_the_file_name_and_the_default(landing: Path) -
     # Every file as the named format, whatever its name.
     assert isinstance(results["notes.txt"], InspectedFile)
     assert not isinstance(results["a.parquet"], ParquetFooter)
+    assert isinstance(results["a.parquet"], (InspectedFile, FileFailure))  # read as CSV
+    if isinstance(results["a.parquet"], InspectedFile):
+        assert all(f.type == pa.string() for f in results["a.parquet"].schema)
 
 
 def test_inspection_defaults_to_parquet_for_every_file(landing: Path) -> None:
