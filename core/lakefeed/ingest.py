@@ -182,25 +182,17 @@ class IngestChain:
             raise
 
     def infer(self, name: str, connection: Connection, path: str, recursive: bool) -> str:
-        """A registry schema for the files at ``path``, from their footers."""
-        from lakefeed.datasets.iceberg import check_no_system_column
-        from lakefeed.formats import InspectedFile
-        from lakefeed.schema.infer import merge_inferred
+        """A registry schema for the files at ``path``, from what inspecting them says."""
+        from lakefeed.schema.infer import infer_fields
 
         session = self.lf.session(connection)
-        schemas = [
-            footer.schema
-            for footer in session.inspect(path, recursive=recursive)
-            if isinstance(footer, InspectedFile)
-        ]
-        if not schemas:
-            raise InvalidSchema(
-                f"No readable Parquet file at {path!r} to infer a schema from.",
-                fix="Check the path with `lakefeed inspect`, or pass --schema.",
-            )
-        properties, required = merge_inferred(schemas)
-        check_no_system_column(properties, f"The Parquet data at {path!r}")
+        fields = infer_fields(
+            session.inspect(path, recursive=recursive),
+            file_kind=session.formats.default().label,
+            where=f"{path!r}",
+            fix="Check the path with `lakefeed inspect`, or pass --schema.",
+        )
         created = self.lf.schemas.create_inferred_schema(
-            name, properties, required=required, description=f"Inferred from {path}"
+            name, fields.properties, required=fields.required, description=f"Inferred from {path}"
         )
         return str(created["$id"])

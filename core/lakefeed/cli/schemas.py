@@ -133,25 +133,21 @@ def infer(
     --create registers the schema."""
     from rich.markup import escape
 
-    from lakefeed.formats import InspectedFile
-    from lakefeed.schema.infer import merge_inferred
+    from lakefeed.schema.infer import infer_fields
     from lakefeed.storage.session import FileFailure
 
     lf = engine()
     formats = lf.plugins.formats()
     chosen = formats.get(format_name) if format_name else formats.default()
     results = list(lf.session(connection).inspect(path, recursive=recursive, file_format=chosen))
-    footers = [r for r in results if isinstance(r, InspectedFile)]
-    failures = [r for r in results if isinstance(r, FileFailure)]
-    if not footers:
-        raise InvalidSchema(
-            f"No readable {chosen.label} file at {path!r} on {connection!r} to infer a schema "
-            "from.",
-            fix="Check the path with `lakefeed inspect`.",
-        )
-    properties, required = merge_inferred(
-        [f.schema for f in footers], [f.entry.path for f in footers]
+    fields = infer_fields(
+        results,
+        file_kind=chosen.label,
+        where=f"{path!r} on {connection!r}",
+        fix="Check the path with `lakefeed inspect`.",
     )
+    properties, required, footers = fields.properties, fields.required, fields.files
+    failures = [r for r in results if isinstance(r, FileFailure)]
     created = None
     if create_:
         created = lf.schemas.create_inferred_schema(

@@ -16,13 +16,17 @@ equivalent and are refused.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from lakefeed.errors import InvalidSchema
 from lakefeed.schema.arrow import MAX_DECIMAL_PRECISION, describe, field_type
+
+if TYPE_CHECKING:
+    from lakefeed.formats import InspectedFile
 
 _SIGNED = {8: "byte", 16: "short", 32: "int", 64: "long"}
 _UNSIGNED = {8: "short", 16: "int", 32: "long", 64: "long"}
@@ -202,3 +206,33 @@ def _kind(sub: dict[str, Any]) -> str:
 
 def _without(sub: dict[str, Any], key: str) -> dict[str, Any]:
     return {k: v for k, v in sub.items() if k != key}
+
+
+@dataclass(frozen=True)
+class InferredFields:
+    """What the files at a path say a schema's fields are: ``properties`` and ``required``
+    (as :func:`merge_inferred` gives them), and the files they come from."""
+
+    properties: dict[str, Any]
+    required: list[str]
+    files: list[InspectedFile]
+
+
+def infer_fields(
+    inspected: Iterable[object], *, file_kind: str, where: str, fix: str
+) -> InferredFields:
+    """The fields of the files ``inspected`` (what a storage session's ``inspect`` yields;
+    files that failed are left out). :class:`InvalidSchema` when none could be read (of kind
+    ``file_kind``, at ``where``; ``fix`` says what to do), :class:`ReservedColumnName` when
+    they have lakefeed's own lineage column."""
+    from lakefeed.datasets.iceberg import check_no_system_column
+    from lakefeed.formats import InspectedFile
+
+    files = [r for r in inspected if isinstance(r, InspectedFile)]
+    if not files:
+        raise InvalidSchema(
+            f"No readable {file_kind} file at {where} to infer a schema from.", fix=fix
+        )
+    properties, required = merge_inferred([f.schema for f in files], [f.entry.path for f in files])
+    check_no_system_column(properties, f"The {file_kind} data at {where}")
+    return InferredFields(properties, required, files)

@@ -106,3 +106,12 @@ def test_infer_prints_fields_and_creates_the_schema(
     assert lf.schemas.get(created["schema"]["$id"])["title"] == "Orders"
     human = run_cli("schemas", "infer", "raw", "b.parquet", "--create", "--title", "B").stdout
     assert "Created schema B: https://ns.adobe.com/local/schemas/" in human
+
+
+def test_infer_refuses_files_with_the_lineage_column_before_creating_anything(
+    landing: Path, lf: Lakefeed, run_cli: RunCli
+) -> None:
+    pq.write_table(pa.table({"id": [1], "_lakefeed": ["x"]}), landing / "a.parquet")
+    refused = run_cli("schemas", "infer", "raw", "a.parquet", "--create", code=1)
+    assert "_lakefeed" in refused.stderr and "reserves" in refused.stderr
+    assert lf.schemas.list("schemas") == []  # nothing registered that no dataset could use
