@@ -469,6 +469,10 @@ class IngestionSuite:
             assert before.status == "success"
             assert batch.status == "success"
             assert file_summary(recovered_by)["inputFileCount"] == 0
+            # The rolled-forward run counts what its batch's file plan says it took.
+            assert file_summary(before)["inputFileCount"] == 3
+            assert file_summary(before)["outputFileCount"] == 3
+            assert before.metrics["recordSummary"]["outputRecordCount"] == 90
         else:
             assert before.status == "failed"
             assert batch.status == "aborted"

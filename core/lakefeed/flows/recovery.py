@@ -86,11 +86,21 @@ def recover(ctx: RunContext, run: Run, *, force: bool = False) -> bool:
     if snapshot is not None or batch.status == "success":
         errors.append(_error("after its commit; the batch was completed (rolled forward)"))
         metrics["recordSummary"] = totals
+        # What the batch's file plan says the run took: the counts it had not recorded yet.
+        metrics.setdefault("fileSummary", {}).update(
+            inputFileCount=len(files),
+            outputFileCount=len(done),
+            failedFileCount=sum(1 for f in files if f.status == "failed"),
+        )
         batch_values = {
             "status": "success",
             "snapshot_id": snapshot.snapshot_id if snapshot is not None else batch.snapshot_id,
             "completed_at": now_ms(),
-            "metrics": {**totals, "inputFileCount": len(files)},
+            "metrics": {
+                **totals,
+                "inputFileCount": len(files),
+                "inputByteSize": sum(f.entry.size for f in files),
+            },
         }
         new_status = "success"
     else:
