@@ -31,7 +31,6 @@ from lakefeed.storage.source import SourceType
 from lakefeed.storage.timeouts import MAX_SECONDS, StorageTimeouts, using_timeouts
 from lakefeed.storage.versions import (
     changed_while_reading,
-    read_retrying,
     same_version,
     version_file,
 )
@@ -131,11 +130,7 @@ class StorageSession:
             source_type, fs = self.source_type, self.fs
             if source_type.pins_version(fs, entry):
                 return version_file(
-                    fs,
-                    entry,
-                    lambda start, end: read_retrying(
-                        entry, start, end, lambda a, b: source_type.read_range(fs, entry, a, b)
-                    ),
+                    fs, entry, lambda start, end: source_type.read_listed(fs, entry, start, end)
                 )
             return fs.open(path, "rb")
 

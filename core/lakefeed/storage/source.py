@@ -121,15 +121,17 @@ class SourceType:
             yield async_reader(fs)
             return
         with ThreadPoolExecutor(max_workers=self.read_concurrency) as pool:
+            yield pooled_reader(
+                pool, lambda entry, start, end: self.read_listed(fs, entry, start, end)
+            )
 
-            def read_range(entry: FileEntry, start: int, end: int) -> bytes:
-                if not self.pins_version(fs, entry):  # a short read may be a changed file
-                    return self.read_range(fs, entry, start, end)
-                return read_retrying(
-                    entry, start, end, lambda a, b: self.read_range(fs, entry, a, b)
-                )
-
-            yield pooled_reader(pool, read_range)
+    def read_listed(self, fs: Any, entry: FileEntry, start: int, end: int) -> bytes:
+        """Bytes ``start`` to ``end`` of the version ``entry`` names: :meth:`read_range`, and
+        where it pins the version, a broken transfer retried from where it broke (without a
+        pin a short read may be a changed file, which the re-stat after reading tells)."""
+        if not self.pins_version(fs, entry):
+            return self.read_range(fs, entry, start, end)
+        return read_retrying(entry, start, end, lambda a, b: self.read_range(fs, entry, a, b))
 
     # -- reading the listed version ------------------------------------------------------------
 
