@@ -12,7 +12,6 @@ from lakefeed.secrets import AuthParams
 from lakefeed.storage.azure import (
     AzureBlobApiSource,
     azure_filesystem,
-    connection_string_endpoint,
     connection_string_endpoints,
     is_path_style,
 )
@@ -52,7 +51,7 @@ class AdlsGen2Files(AzureBlobApiSource):
 
     def endpoint(self, auth: AuthParams) -> tuple[str, int]:
         if auth.spec_name == "Connection String Authentication for adls-gen2":
-            return connection_string_endpoint(auth["connectionString"])
+            return connection_string_endpoints(auth["connectionString"])[0]
         return url_endpoint(parse_account_url(auth["url"])[2])
 
     def endpoints(self, auth: AuthParams) -> list[tuple[str, int]]:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote
 
-from lakefeed.catalog.labels import check_name
+from lakefeed.catalog.labels import NAME_MAX_LENGTH, check_name
 from lakefeed.catalog.schema_documents import SchemaDocuments
 from lakefeed.errors import InvalidRequest, InvalidSchema, SchemaNotFound
 from lakefeed.schema import checks
@@ -153,7 +153,8 @@ class SchemaRegistry:
         cls = self.create(
             "classes",
             {
-                "title": f"{title[:240]} class",
+                # Cut so that the class's title, with " class", is still a valid name.
+                "title": f"{title[: NAME_MAX_LENGTH - len(' class')]} class",
                 "description": description or f"Fields inferred for {title!r}.",
                 "type": "object",
                 "definitions": {"fields": fields},

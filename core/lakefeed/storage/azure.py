@@ -82,11 +82,6 @@ def is_path_style(host: str) -> bool:
     return name in ("localhost",) or name.replace(".", "").isdigit()
 
 
-def connection_string_endpoint(connection_string: str) -> tuple[str, int]:
-    """The Blob endpoint a connection string points at (explicit, or account + suffix)."""
-    return connection_string_endpoints(connection_string)[0]
-
-
 def connection_string_endpoints(connection_string: str) -> list[tuple[str, int]]:
     """The Blob endpoints of a connection string, primary first, found exactly as the Azure
     SDK finds them (keys in any case, the last of a repeated key wins,
