@@ -8,6 +8,7 @@ shape. Messages never contain secret values: storage errors pass through
 
 from __future__ import annotations
 
+import copy
 from typing import Any, ClassVar
 
 
@@ -31,6 +32,13 @@ class LakefeedError(Exception):
 
     def __str__(self) -> str:
         return f"{self.message} {self.fix}" if self.fix else self.message
+
+    def with_message(self, message: str) -> LakefeedError:
+        """The same error (class, fix, details, cause) saying ``message``."""
+        other = copy.copy(self)
+        other.message = message
+        other.args = (message,)
+        return other
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +78,14 @@ class UnknownFormat(LakefeedError):
 
     code = "LF-1414"
     title = "Unknown file format"
+
+
+class InvalidFormatOption(LakefeedError):
+    """A format property (source connection ``data.properties``, explore's query, ``--option``)
+    that the format does not take, or a value it does not accept."""
+
+    code = "LF-1416"
+    title = "Invalid format option"
 
 
 class UnknownAuthSpec(LakefeedError):
@@ -354,6 +370,30 @@ class MalformedFile(StorageError):
     title = "File does not match its format"
 
 
+class EmptyFile(MalformedFile):
+    """A file (or archive member) with no bytes, or only blank lines: nothing to read, not even
+    a header (Flow Service batch error 106). A header without rows is not empty."""
+
+    code = "LF-2418"
+    title = "Empty file"
+
+
+class UndecodableText(MalformedFile):
+    """A text file whose bytes are not text in its encoding (the ``encoding`` property)."""
+
+    code = "LF-2419"
+    title = "Text not in its encoding"
+
+
+class CorruptCompressedFile(StorageError):
+    """A compressed file or archive that cannot be decompressed: truncated, damaged, or not
+    compressed the way ``compressionType`` (or the file name's extension) says."""
+
+    code = "LF-2417"
+    http_status = 422
+    title = "Corrupt compressed file"
+
+
 class FileChangedWhileReading(StorageError):
     """A file that is no longer the version its listing saw (rewritten, replaced) by the time
     or while it is read. Neither corrupt nor failed for good: the next run takes its new
@@ -371,6 +411,19 @@ class SchemaMismatch(LakefeedError):
     code = "LF-2425"
     http_status = 422
     title = "File does not match the target schema"
+
+
+# --- Data Prep mappings ----------------------------------------------------------------------
+
+
+class MappingError(LakefeedError):
+    """A mapping set that cannot be compiled or applied: bad expression syntax, an unknown
+    function, a destination not in the schema, or source columns the expressions cannot use.
+    ``details["problems"]`` lists every problem found. (A value that fails a function in one
+    row is not this error: it is a row failure, code ``MAPPER-3700-400``.)"""
+
+    code = "LF-1470"
+    title = "Invalid mapping"
 
 
 # --- REST API --------------------------------------------------------------------------------

@@ -8,14 +8,16 @@ record batch, so memory stays bounded however large the file is.
 
 from __future__ import annotations
 
+import difflib
+import io
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
-from typing import IO, TYPE_CHECKING, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar, TypeAlias
 
-from lakefeed.errors import LakefeedError
+from lakefeed.errors import InvalidFormatOption, LakefeedError
 from lakefeed.files import FileEntry
 
 if TYPE_CHECKING:
@@ -37,6 +39,12 @@ class InspectedFile:
     #: rows in the file; None when the format cannot tell without reading them all
     num_rows: int | None
 
+    def typed_schema(self) -> Any:
+        """The schema a target inferred from this file should have (``ingest --infer``,
+        ``schemas infer``): :attr:`schema` by default. A text format reads every column as
+        text and infers the types from a sample; it answers those types here."""
+        return self.schema
+
     def schema_fields(self) -> list[dict[str, Any]]:
         return [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in self.schema]
 
@@ -53,6 +61,48 @@ class InspectedFile:
 
 #: (entry, what inspecting it told) or (entry, the exception that stopped it)
 InspectResult = tuple[FileEntry, "InspectedFile | BaseException"]
+
+#: Longest row text a :class:`RejectedRow` keeps.
+REJECTED_TEXT_CHARS = 1000
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A row a format could not parse (too many or too few fields, malformed JSON, …)."""
+
+    #: 1-based line number in the (decompressed) file or archive member for delimited files
+    #: and JSON Lines; the 1-based record number in a JSON array
+    number: int
+    text: str | None  # the raw row (cut to REJECTED_TEXT_CHARS), None when unknown
+    message: str  # what is wrong and the fix: "has 3 fields, the header has 4; …"
+
+
+@dataclass(frozen=True)
+class RejectedRows:
+    """Rows that could not be parsed, yielded by :meth:`FileFormat.read_rows` between record
+    batches: read and failed, as rows that break the target schema are."""
+
+    rows: tuple[RejectedRow, ...]
+
+
+@dataclass(frozen=True)
+class PartStarted:
+    """Yielded by :meth:`FileFormat.read_rows` before the rows of each archive member."""
+
+    name: str  # the member's name inside the archive ("data/a.csv")
+
+
+@dataclass(frozen=True)
+class PartFailed:
+    """An archive member could not be read (its rows so far do not count). ``read_rows`` goes
+    on with the next member when the archive allows it, else raises ``error`` after this."""
+
+    name: str
+    error: LakefeedError
+
+
+#: What :meth:`FileFormat.read_rows` yields.
+RowItem: TypeAlias = "pa.RecordBatch | RejectedRows | PartStarted | PartFailed"
 
 
 def schemas_agree(files: Sequence[InspectedFile]) -> bool:
@@ -72,7 +122,10 @@ class FileFormat(ABC):
     A format inspects files from ranged reads: :meth:`first_range` names the bytes to read
     first, lakefeed reads them for many files at once, and :meth:`inspect_bytes` makes an
     :class:`InspectedFile` of them (reading more through ``read`` when it must). Override
-    :meth:`inspect` instead when that shape does not fit. Rows come from :meth:`batches`.
+    :meth:`inspect` instead when that shape does not fit. Rows come from :meth:`read_rows`
+    (by default the record batches of :meth:`batches`). A format that takes options
+    (``data.properties``) lists them in :attr:`properties` and answers :meth:`configure`
+    with a configured copy.
     """
 
     #: the format's name: ``--format NAME``, ``lakefeed plugins``, :attr:`Preview.format`
@@ -88,6 +141,63 @@ class FileFormat(ABC):
     file_type: ClassVar[str]
     #: files whose first ranges are read in one call of the range reader
     inspect_batch: ClassVar[int] = 64
+    #: the ``data.properties`` the format accepts (:meth:`configure`), each with a one-line
+    #: description for docs and error messages
+    properties: ClassVar[Mapping[str, str]] = {}
+    #: whether its files may come compressed or archived (``compressionType``); Parquet
+    #: compresses its own pages and is not
+    compressible: ClassVar[bool] = False
+
+    # -- how it reads ----------------------------------------------------------------------------
+
+    def configure(self, properties: Mapping[str, Any]) -> FileFormat:
+        """A copy reading files as ``properties`` say (a source connection's
+        ``data.properties``, explore's query parameters, ``--option KEY=VALUE``), keys spelt as
+        :attr:`properties` spells them (any case). An unknown key or a bad value raises
+        :class:`lakefeed.errors.InvalidFormatOption` naming it, what is accepted and the fix.
+        The format itself is never changed: formats are shared.
+
+        This default accepts no property (an empty mapping gives the format itself)."""
+        self.check_properties(properties)
+        return self
+
+    def settings(self) -> dict[str, Any]:
+        """The properties in effect (``describe``, ``inspect --json``); ``{}`` by default."""
+        return {}
+
+    def check_properties(self, properties: Mapping[str, Any]) -> dict[str, Any]:
+        """``properties`` keyed as :attr:`properties` spells the keys (given in any case);
+        :class:`~lakefeed.errors.InvalidFormatOption` for a key the format does not take."""
+        known = {key.lower(): key for key in self.properties}
+        found: dict[str, Any] = {}
+        for key, value in properties.items():
+            name = known.get(str(key).lower())
+            if name is None:
+                raise self._unknown_property(str(key))
+            if name in found:
+                raise InvalidFormatOption(
+                    f"Property {name!r} is given twice (as {key!r} too).",
+                    fix="Give each property once.",
+                    property=name,
+                )
+            found[name] = value
+        return found
+
+    def _unknown_property(self, key: str) -> InvalidFormatOption:
+        if key.lower() == "compressiontype" and not self.compressible:
+            return InvalidFormatOption(
+                f"{self.label} files do not take compressionType: the format compresses its "
+                "own contents, and lakefeed reads its files as they are.",
+                fix="Remove compressionType, or uncompress the files before they land.",
+                property=key,
+            )
+        accepted = ", ".join(self.properties) or "none"
+        close = difflib.get_close_matches(key, list(self.properties), n=1)
+        return InvalidFormatOption(
+            f"Unknown property {key!r} for {self.label} files (accepted: {accepted}).",
+            fix=f"Did you mean {close[0]!r}?" if close else "Remove it.",
+            property=key,
+        )
 
     # -- what it answers to --------------------------------------------------------------------
 
@@ -151,6 +261,13 @@ class FileFormat(ABC):
 
     # -- rows ----------------------------------------------------------------------------------
 
+    def read_rows(self, source: Any, file: InspectedFile, *, batch_rows: int) -> Iterator[RowItem]:
+        """Everything read of ``file``: record batches as :meth:`batches` gives them and, for
+        formats that read rows one by one, :class:`RejectedRows` (rows that cannot be parsed:
+        the caller counts them read and failed) and an archive's :class:`PartStarted` and
+        :class:`PartFailed`. By default, the batches of :meth:`batches`."""
+        yield from self.batches(source, file, batch_rows=batch_rows)
+
     @abstractmethod
     def batches(
         self, source: Any, file: InspectedFile, *, batch_rows: int
@@ -160,7 +277,8 @@ class FileFormat(ABC):
         :meth:`lakefeed.storage.session.StorageSession.reading` yields, a local path (``str``)
         or a binary file object (:func:`open_binary` takes either). ``file`` is what this
         format's :meth:`inspect` returned for it: reuse what it holds rather than read again.
-        Read lazily: never the whole file in memory."""
+        Read lazily: never the whole file in memory. A format that overrides
+        :meth:`read_rows` answers the record batches of it here."""
 
     def preview(self, source: Any, file: InspectedFile, *, rows: int) -> list[dict[str, Any]]:
         """The first ``rows`` rows of ``file`` as Python values (read batch by batch)."""
@@ -194,3 +312,63 @@ def open_binary(source: Any) -> Iterator[IO[bytes]]:
             yield handle
     else:
         yield source
+
+
+class RangeStream(io.RawIOBase):
+    """``entry`` as a read-only, seekable binary file read through a :data:`RangeReader`
+    (ranged reads of the listed version, on every backend): for an inspection that must read
+    like a file (a text sample, a zip archive's directory). ``head`` is the file's first bytes
+    when they were read already; further reads fetch ``chunk`` bytes or more at a time."""
+
+    def __init__(
+        self, entry: FileEntry, read: RangeReader, *, head: bytes = b"", chunk: int = 256 * 1024
+    ) -> None:
+        super().__init__()
+        self.entry = entry
+        self._read = read
+        self._chunk = chunk
+        self._pos = 0
+        self._start, self._data = 0, head  # the bytes at hand and where they start
+
+    @property
+    def name(self) -> str:
+        return self.entry.path
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.entry.size}[whence]
+        if base + offset < 0:
+            raise ValueError(f"negative seek position {base + offset}")
+        self._pos = base + offset
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        done = 0
+        while done < len(view) and self._pos < self.entry.size:
+            got = self._at_hand(len(view) - done)
+            if not got:
+                break  # the file ended early
+            view[done : done + len(got)] = got
+            done += len(got)
+            self._pos += len(got)
+        return done
+
+    def _at_hand(self, size: int) -> bytes:
+        """Up to ``size`` bytes from the position, read when they are not at hand."""
+        if not self._start <= self._pos < self._start + len(self._data):
+            stop = min(self.entry.size, self._pos + max(size, self._chunk))
+            (got,) = self._read([(self.entry, self._pos, stop)])
+            if isinstance(got, BaseException):
+                raise got
+            self._start, self._data = self._pos, bytes(got)
+        offset = self._pos - self._start
+        return self._data[offset : offset + size]

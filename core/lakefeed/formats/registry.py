@@ -8,7 +8,8 @@ flow store) are handed one and never look plugins up themselves.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 from lakefeed.errors import UnknownFormat
 from lakefeed.formats.base import FileFormat
@@ -84,3 +85,12 @@ class FormatRegistry:
 
     def __repr__(self) -> str:
         return f"<FormatRegistry {', '.join(f.name for f in self._formats)}>"
+
+
+def given_settings(file_format: FileFormat, properties: Mapping[str, Any]) -> dict[str, Any]:
+    """The properties given, checked and spelt as ``file_format`` reads them (keys as it
+    spells them, values normalised): what a source connection stores as ``data.properties``.
+    The defaults of properties not given stay out, so a later default change reaches it."""
+    given = file_format.check_properties(properties)
+    settings = file_format.configure(properties).settings()
+    return {key: settings.get(key, value) for key, value in given.items()}

@@ -7,6 +7,10 @@ Arrow's own checked cast is tried first on the whole column; only when it fails 
 values found, by vectorized checks (shape, range, day of month) and, for what those cannot see,
 by bisecting the column, so bad values cost time only in the column they are in.
 
+Strings convert to every scalar type (delimited files are read as text): an empty or blank
+string becomes null in a column that is not text, surrounding spaces are allowed, and booleans
+are ``true``/``false``, ``1``/``0`` or ``yes``/``no`` in any case.
+
 Some conversions keep every value but not every digit: a timestamp finer than the target's unit
 (Parquet's nanoseconds into Iceberg's microseconds) is truncated, and an integer or decimal into a
 double is rounded to 15–17 significant digits. Such a :class:`Cast` names the kind of loss and
@@ -15,6 +19,7 @@ finds the values that lost something, so a run can count them per field.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -37,6 +42,7 @@ DATE_TIME_REGEX = (
     r"^\d{4}-\d{2}-\d{2}([T ]\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?([Zz]|[+-]\d{2}(:?\d{2})?)?)?$"
 )
 _BISECT_LEAF = 8
+_OFFSET = re.compile(r"([Zz]|[+-]\d{2}(:?\d{2})?)\s*$")
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,8 @@ def find_cast(source: pa.DataType, target: pa.DataType) -> Cast | None:
             return Cast(problem, lambda v: (v.cast(pa.date32(), safe=False).cast(target), None))
         if pa.types.is_timestamp(source):
             return Cast(problem, lambda v: (_format_timestamps(v).cast(target), None))
+    if _is_string(source) and (found := _from_text(target)) is not None:
+        return found
     if pa.types.is_signed_integer(target) and pa.types.is_integer(source):
         return Cast(f"is out of range for {describe(target)}", _integers(source, target))
     if pa.types.is_float64(target) and pa.types.is_floating(source):
@@ -87,7 +95,10 @@ def find_cast(source: pa.DataType, target: pa.DataType) -> Cast | None:
         if pa.types.is_date(source):
             return Cast(problem, _plain(target))
         if _is_string(source):
-            return Cast("is not a date (YYYY-MM-DD)", lambda v: _parse_dates(v, target))
+            return Cast(
+                "is not a date (YYYY-MM-DD)",
+                _blank_as_null(lambda v: _parse_dates(v, target)),
+            )
     if pa.types.is_timestamp(target):
         if pa.types.is_timestamp(source):
             finer = _UNITS.index(source.unit) > _UNITS.index(target.unit)
@@ -100,7 +111,7 @@ def find_cast(source: pa.DataType, target: pa.DataType) -> Cast | None:
         if _is_string(source):
             return Cast(
                 "is not an ISO-8601 date-time",
-                lambda v: _parse_date_times(v, target),
+                _blank_as_null(lambda v: _parse_date_times(v, target)),
                 TRUNCATED_TIMESTAMPS,
                 _digits_dropped,
             )
@@ -108,6 +119,70 @@ def find_cast(source: pa.DataType, target: pa.DataType) -> Cast | None:
 
 
 _UNITS = ("s", "ms", "us", "ns")
+
+# --- text into numbers and booleans (delimited files read every column as text) ---------------
+
+TRUE_WORDS = ("true", "1", "yes")
+FALSE_WORDS = ("false", "0", "no")
+
+
+def _from_text(target: pa.DataType) -> Cast | None:
+    """Strings into integers, doubles, booleans and decimals. Surrounding spaces and a
+    leading ``+`` are allowed; an empty (or blank) string is null, not a failure: a CSV
+    file's empty field in a column that is not text."""
+    if pa.types.is_signed_integer(target):
+        return Cast(f"is not an integer in the range of {describe(target)}", _numbers(target))
+    if pa.types.is_float64(target):
+        return Cast("is not a number", _numbers(target))
+    if pa.types.is_decimal(target):
+        return Cast(f"is not a number that {describe(target)} holds exactly", _numbers(target))
+    if pa.types.is_boolean(target):
+        return Cast("is not a boolean (true/false, 1/0, yes/no)", _booleans)
+    return None
+
+
+def _numbers(target: pa.DataType) -> Callable[[pa.Array], CastResult]:
+    options = pc.CastOptions(target)
+
+    def run(values: pa.Array) -> CastResult:
+        values = values.cast(pa.string())
+        try:
+            return pc.cast(values, options=options), None  # Arrow's own parser, all at once
+        except pa.ArrowException:
+            pass
+        cleaned = pc.replace_substring_regex(pc.utf8_trim_whitespace(values), r"^\+", "")
+        cleaned = pc.if_else(pc.equal(cleaned, ""), pa.scalar(None, pa.string()), cleaned)
+        return cast_isolating(cleaned, target, options)
+
+    return run
+
+
+def _booleans(values: pa.Array) -> CastResult:
+    words = pc.utf8_lower(pc.utf8_trim_whitespace(values.cast(pa.string())))
+    true = pc.is_in(words, value_set=pa.array(TRUE_WORDS))
+    false = pc.is_in(words, value_set=pa.array(FALSE_WORDS))
+    known = pc.or_(pc.or_(true, false), pc.equal(words, "").fill_null(True))
+    result = pc.if_else(
+        true, pa.scalar(True), pc.if_else(false, pa.scalar(False), pa.scalar(None, pa.bool_()))
+    )
+    bad = pc.invert(known).fill_null(False)
+    return result, _indexes(bad) if bad.true_count else None
+
+
+def _blank_as_null(run: Callable[[pa.Array], CastResult]) -> Callable[[pa.Array], CastResult]:
+    """``run`` where an empty (or blank) string is null rather than a failure; the blanks are
+    looked for only when ``run`` fails somewhere."""
+
+    def wrapped(values: pa.Array) -> CastResult:
+        converted, failed = run(values)
+        if failed is None:
+            return converted, None
+        blank = pc.equal(pc.utf8_trim_whitespace(values.cast(pa.string())), "")
+        if not pc.any(blank.take(failed)).as_py():
+            return converted, failed
+        return run(pc.if_else(blank, pa.scalar(None, values.type), values))
+
+    return wrapped
 
 
 def _changed(values: pa.Array, converted: pa.Array) -> pa.Array:
@@ -211,10 +286,17 @@ def _parse_date_times(values: pa.Array, target: pa.DataType) -> CastResult:
     without an offset is read as UTC, as naive timestamp columns are."""
     aware = pa.timestamp(target.unit, "UTC")
     values = values.cast(pa.string())
-    try:
-        return values.cast(aware).cast(target), None
-    except pa.ArrowInvalid:
-        pass
+    # Arrow's parser all at once, with offsets or (CSV exports) without, read as UTC; the
+    # first value says which to try first, as a failed try costs as much as a good one.
+    tries = [aware, pa.timestamp(target.unit)]
+    present = values.drop_null()
+    if len(present) and not _OFFSET.search(present[0].as_py()):
+        tries.reverse()
+    for parsed_as in tries:
+        try:
+            return values.cast(parsed_as).cast(aware).cast(target), None
+        except pa.ArrowInvalid:
+            pass
     normal = pc.replace_substring_regex(values, r"^(\d{4}-\d{2}-\d{2})$", r"\1T00:00:00")
     normal = pc.replace_substring_regex(normal, r"(\.\d{6})\d+", r"\1")  # beyond microseconds
     normal = pc.replace_substring_regex(normal, r"[Zz]$", "+00:00")

@@ -263,11 +263,25 @@ def _conform_children(
             report.add(
                 here, _indexes(missing), REQUIRED_MISSING, "required field is missing or null"
             )
+            if source is not None and _is_text(source.type) and not _is_text(field.type):
+                # Text sources (CSV) give a blank for "no value", which converts to null.
+                text = source.dictionary_decode() if pa.types.is_dictionary(source.type) else source
+                blank = pc.equal(pc.utf8_trim_whitespace(text.cast(pa.string())), "")
+                blank = blank.fill_null(False)
+                if valid is not None:
+                    blank = pc.and_(blank, valid)
+                report.add(here, _indexes(blank), REQUIRED_MISSING, "required field is empty")
         if source is None:
             arrays.append(pa.nulls(length, field.type))
         else:
             arrays.append(_conform(source, field, here, report))
     return arrays
+
+
+def _is_text(t: pa.DataType) -> bool:
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
 
 
 def _conform(values: pa.Array, field: TargetField, where: Location, report: _Report) -> pa.Array:

@@ -117,13 +117,14 @@ def test_disabling_the_parquet_plugin_removes_its_format(monkeypatch: pytest.Mon
 
 
 def test_a_format_registered_for_one_test_is_found_then_gone(plugins: Plugins) -> None:
-    csv = make_format("csv", ("delimited",), ".csv")
-    for _ in registered(plugins, FormatPlugin(csv), "csv-plugin"):
-        assert plugins.file_format("DELIMITED") is csv
-        assert plugins.formats().for_file("orders.csv") is csv
-        assert {i.name: i for i in plugins.describe()}["csv-plugin"].formats == ("csv",)
+    # Not "csv": the bundled delimited format answers to that.
+    fixed = make_format("fixed", ("fixed_width",), ".fwf")
+    for _ in registered(plugins, FormatPlugin(fixed), "fixed-plugin"):
+        assert plugins.file_format("FIXED_WIDTH") is fixed
+        assert plugins.formats().for_file("orders.fwf") is fixed
+        assert {i.name: i for i in plugins.describe()}["fixed-plugin"].formats == ("fixed",)
     with pytest.raises(UnknownFormat):
-        plugins.file_format("csv")
+        plugins.file_format("fixed")
 
 
 def test_a_format_answering_to_another_plugins_key_names_both_plugins(plugins: Plugins) -> None:

@@ -1,0 +1,602 @@
+"""Delimited text (CSV, TSV, …), Flow Service's ``data.format`` ``delimited``: every column
+read as text, the types inferred from a sample, rows streamed through Arrow's CSV reader.
+
+Rows are read as strings (``schema``); the target schema's conversions turn them into numbers,
+booleans, dates and timestamps row by row, so one bad value fails one row, not the file. The
+types inference finds in the sample (``DelimitedSample.inferred``) are what ``inspect`` shows
+and what ``ingest --infer`` creates a schema from. Rows with too many or too few fields, and
+rows with bytes that are not UTF-8, come out as :class:`~lakefeed.formats.base.RejectedRows`
+with their line numbers; what makes the rest unreadable (an unclosed quote, a file not in its
+encoding) fails the file, naming the line and the fix.
+
+Registered through the ``lakefeed`` entry point ``delimited`` like any format plugin.
+"""
+
+from __future__ import annotations
+
+import codecs
+import dataclasses
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any, ClassVar
+
+from lakefeed.errors import EmptyFile, InvalidFormatOption, MalformedFile, UndecodableText
+from lakefeed.files import FileEntry
+from lakefeed.formats.base import FileFormat, InspectedFile, RejectedRow, RejectedRows, RowItem
+from lakefeed.formats.text import (
+    COMPRESSION_PROPERTY,
+    ENCODING_PROPERTY,
+    SAMPLE_ROWS,
+    Head,
+    Prefixed,
+    TextFormat,
+    boolean,
+    compression,
+    count,
+    cut_text,
+    empty_file,
+    encoding,
+    encoding_label,
+    is_utf8,
+    one_character,
+    read_at_most,
+    strings,
+    where,
+)
+from lakefeed.markers import hookimpl
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+#: Bytes Arrow parses at a time: a quoted value may be at most this long. Arrow reads up to 32
+#: blocks ahead of the rows it hands out, so this bounds the memory a read takes too.
+BLOCK_BYTES = 1 << 20
+#: Bytes looked at before the rows are parsed (an empty member, a header without a line break).
+_PEEK_BYTES = 64 * 1024
+_COMPRESSED = ("", ".gz", ".gzip", ".bz2", ".zst", ".zstd", ".deflate", ".zz")
+#: The delimiter of a file whose name says it, when ``columnDelimiter`` is not given.
+_DELIMITER_BY_EXTENSION = {".tsv": "\t", ".tab": "\t", ".psv": "|"}
+
+
+@dataclass(frozen=True)
+class DelimitedSample(InspectedFile):
+    """A delimited file as inspection sampled it: ``schema`` is every column as ``string``
+    (what its rows are read as), ``inferred`` the types its sample suggests."""
+
+    inferred: Any = None  # pyarrow.Schema
+    #: the column names as the header spells them (empty names included), to check an
+    #: archive's other members against
+    header: tuple[str, ...] = ()
+    delimiter: str = ","
+    sampled_rows: int = 0
+
+    def typed_schema(self) -> Any:
+        return self.inferred
+
+    def schema_fields(self) -> list[dict[str, Any]]:
+        return [
+            {"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in self.inferred
+        ]
+
+    def to_dict(self, *, details: bool = True) -> dict[str, Any]:
+        found = super().to_dict(details=details)
+        if details:
+            found["sampledRows"] = self.sampled_rows
+        return found
+
+
+@dataclass(frozen=True, repr=False)
+class DelimitedFormat(TextFormat):
+    """Delimited text files. Configure with :meth:`configure` (``data.properties``)."""
+
+    name = "delimited"
+    label = "Delimited"
+    extensions = tuple(
+        base + ext for base in (".csv", ".tsv", ".tab", ".psv") for ext in _COMPRESSED
+    )
+    data_formats = ("delimited", "csv")
+    file_type = "delimited"
+    properties: ClassVar[Mapping[str, str]] = {
+        "columnDelimiter": "the character between values: ',' by default (tab for .tsv and "
+        ".tab files, '|' for .psv); any one ASCII character, '\\t' for a tab",
+        "quoteChar": "the character quoting values that hold the delimiter or line breaks: "
+        "'\"' by default; '' for none",
+        "escapeChar": "the character escaping a quote inside a quoted value (such as '\\\\'); "
+        "none by default (a quote inside a quoted value is written twice)",
+        "encoding": ENCODING_PROPERTY,
+        "nullValues": 'values read as null, such as ["NA", "-"]; empty values are null '
+        "in every column that is not text",
+        "skipRows": "lines to skip before the header (or the first row): 0 by default",
+        "header": "whether the first row names the columns: true by default; false names "
+        "them _c0, _c1, …",
+        "compressionType": COMPRESSION_PROPERTY,
+    }
+
+    delimiter: str | None = None  # None: by the file name, else ','
+    quote: str | None = '"'
+    escape: str | None = None
+    encoding: str = "utf-8"  # a Python codec name
+    null_values: tuple[str, ...] = ()
+    skip_rows: int = 0
+    header: bool = True
+    compression: str | None = None
+
+    # -- options -------------------------------------------------------------------------------
+
+    def configure(self, properties: Mapping[str, Any]) -> DelimitedFormat:
+        given = self.check_properties(properties)
+        parse: dict[str, tuple[str, Callable[[Any], Any]]] = {
+            "columnDelimiter": ("delimiter", lambda v: one_character("columnDelimiter", v)),
+            "quoteChar": ("quote", lambda v: one_character("quoteChar", v, allow_none=True)),
+            "escapeChar": ("escape", lambda v: one_character("escapeChar", v, allow_none=True)),
+            "encoding": ("encoding", encoding),
+            "nullValues": ("null_values", lambda v: strings("nullValues", v)),
+            "skipRows": ("skip_rows", lambda v: count("skipRows", v)),
+            "header": ("header", lambda v: boolean("header", v)),
+            "compressionType": ("compression", compression),
+        }
+        defaults: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(self)}
+        changes: dict[str, Any] = {}
+        for key, value in given.items():
+            attribute, read = parse[key]
+            # null is the default, so settings() given back configure the same format
+            changes[attribute] = defaults[attribute] if value is None else read(value)
+        configured = dataclasses.replace(self, **changes)
+        configured._check_characters()
+        return configured
+
+    def _check_characters(self) -> None:
+        chars = {"columnDelimiter": self.delimiter, "quoteChar": self.quote}
+        chars["escapeChar"] = self.escape
+        seen: dict[str, str] = {}
+        for key, char in chars.items():
+            if char is None:
+                continue
+            if char in seen:
+                raise InvalidFormatOption(
+                    f"{key} and {seen[char]} are both {char!r}.",
+                    fix="Give them different characters.",
+                    property=key,
+                )
+            seen[char] = key
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "columnDelimiter": self.delimiter,
+            "quoteChar": self.quote or "",
+            "escapeChar": self.escape,
+            "encoding": encoding_label(self.encoding),
+            "nullValues": list(self.null_values),
+            "skipRows": self.skip_rows,
+            "header": self.header,
+            "compressionType": self.compression,
+        }
+
+    def delimiter_for(self, file_name: str) -> str:
+        if self.delimiter is not None:
+            return self.delimiter
+        lower = file_name.lower()
+        for ext, delimiter in _DELIMITER_BY_EXTENSION.items():
+            if any(lower.endswith(ext + c) for c in _COMPRESSED):
+                return delimiter
+        return ","
+
+    def __repr__(self) -> str:
+        return f"<DelimitedFormat {self.settings()}>"
+
+    # -- inspection ----------------------------------------------------------------------------
+
+    def sample(self, entry: FileEntry, head: Head) -> DelimitedSample:
+        import pyarrow as pa
+
+        text = self._sample_text(entry, head)
+        lines_wanted = self.skip_rows + int(self.header) + SAMPLE_ROWS
+        cut = _nth_line_end(text, lines_wanted)
+        complete = head.complete and cut == len(text)
+        data = text[:cut].encode("utf-8")
+        delimiter = self.delimiter_for(head.member)
+        rejected: list[Any] = []
+        typed = self._parse(entry, data, delimiter, rejected, infer=True)
+        if complete:  # the last row of a cut sample may be cut inside a quoted value
+            for row in rejected:
+                if _unbalanced(row.text or "", self.quote, self.escape):
+                    raise unclosed_quote(repr(entry.path), row.number or 0)
+        raw = list(typed.column_names)
+        names = [n if n and self.header else f"_c{i}" for i, n in enumerate(raw)]
+        texts = None
+        if any(pa.types.is_integer(t) or pa.types.is_floating(t) for t in typed.schema.types):
+            texts = self._parse(entry, data, delimiter, [], infer=False)
+        inferred = pa.schema(
+            [
+                pa.field(name, _refine(column, None if texts is None else texts.column(i)))
+                for i, (name, column) in enumerate(zip(names, typed.columns, strict=True))
+            ]
+        )
+        schema = pa.schema([pa.field(name, pa.string()) for name in names])
+        rows = typed.num_rows + len(rejected)
+        return DelimitedSample(
+            entry,
+            schema,
+            num_rows=rows if complete and head.whole_file else None,
+            inferred=inferred,
+            header=tuple(raw) if self.header else (),
+            delimiter=delimiter,
+            sampled_rows=typed.num_rows,
+        )
+
+    def _sample_text(self, entry: FileEntry, head: Head) -> str:
+        utf8 = is_utf8(self.encoding)
+        decoder = codecs.getincrementaldecoder(self.encoding)("replace" if utf8 else "strict")
+        try:
+            text = decoder.decode(head.data, final=head.complete)
+        except UnicodeDecodeError as exc:
+            raise undecodable(entry.path, head.member, self.encoding, exc) from None
+        text = text.removeprefix("\ufeff")
+        if not text.strip():
+            raise empty_file(entry.path, head.member)
+        if not head.complete and "\n" in text:
+            text = text[: text.rindex("\n") + 1]  # whole lines only
+        elif not text.endswith(("\n", "\r")):
+            text += "\n"  # Arrow reads a header without a line break as no header at all
+        return text
+
+    def _parse(
+        self, entry: FileEntry, data: bytes, delimiter: str, rejected: list[Any], *, infer: bool
+    ) -> pa.Table:
+        import pyarrow as pa
+        import pyarrow.csv as csv
+
+        def reject(row: Any) -> str:
+            rejected.append(row)
+            return "skip"
+
+        read = csv.ReadOptions(
+            use_threads=False,
+            block_size=max(len(data) + 1, 1 << 16),
+            skip_rows=self.skip_rows,
+            autogenerate_column_names=not self.header,
+        )
+        parse = self._parse_options(delimiter, reject)
+        if infer:
+            convert = csv.ConvertOptions(
+                null_values=["", *self.null_values], strings_can_be_null=True
+            )
+        else:
+            convert = csv.ConvertOptions(column_types=_all(pa.string(), data, read, parse))
+        try:
+            return csv.read_csv(pa.BufferReader(data), read, parse, convert)
+        except pa.ArrowInvalid as exc:
+            if "empty csv" in str(exc).lower():
+                raise empty_file(entry.path) from None
+            raise MalformedFile(
+                f"{entry.path!r} cannot be read as delimited text: {exc}.",
+                fix="Check columnDelimiter, quoteChar, escapeChar and skipRows.",
+            ) from None
+
+    def _parse_options(self, delimiter: str, reject: Callable[[Any], str]) -> Any:
+        import pyarrow.csv as csv
+
+        return csv.ParseOptions(
+            delimiter=delimiter,
+            quote_char=self.quote or False,
+            escape_char=self.escape or False,
+            double_quote=True,
+            newlines_in_values=True,
+            ignore_empty_lines=True,
+            invalid_row_handler=reject,
+        )
+
+    # -- rows ----------------------------------------------------------------------------------
+
+    def member_rows(
+        self, stream: IO[bytes], file: InspectedFile, member: str, *, batch_rows: int
+    ) -> Iterator[RowItem]:
+        import pyarrow as pa
+        import pyarrow.csv as csv
+
+        path = file.entry.path
+        here = where(path, member)
+        names = file.schema.names
+        header = file.header if isinstance(file, DelimitedSample) else tuple(names)
+        delimiter = (
+            file.delimiter if isinstance(file, DelimitedSample) else self.delimiter_for(member)
+        )
+        peek = read_at_most(stream, _PEEK_BYTES)
+        if len(peek) < _PEEK_BYTES:  # all of it
+            if not _has_text(peek, self.encoding):
+                raise empty_file(path, member)
+            if b"\n" not in peek and b"\r" not in peek and "\n".encode(self.encoding) == b"\n":
+                peek += b"\n"  # Arrow reads a header without a line break as no header at all
+        source = Prefixed(peek, stream)
+        rows = _Rows(self, here, delimiter)
+        read = csv.ReadOptions(
+            use_threads=False,  # rejected rows are numbered only when parsed in order
+            block_size=BLOCK_BYTES,
+            skip_rows=self.skip_rows,
+            column_names=None if self.header else list(names),
+            encoding="utf8" if is_utf8(self.encoding) else self.encoding,
+        )
+        column_names = list(header) if self.header else list(names)
+        convert = csv.ConvertOptions(
+            column_types=dict.fromkeys(column_names, pa.binary()),
+            null_values=list(self.null_values),
+            strings_can_be_null=bool(self.null_values),
+        )
+        parse = self._parse_options(delimiter, rows.reject)
+        try:
+            reader = csv.open_csv(source, read, parse, convert)
+            if self.header and tuple(reader.schema.names) != tuple(header):
+                raise MalformedFile(
+                    f"{here} has the columns {list(reader.schema.names)}, but "
+                    f"{path!r} was inspected with {list(header)}.",
+                    fix="Put files with other columns in an archive (or folder) of their own.",
+                )
+            for batch in reader:
+                yield from rows.batch(batch, names, batch_rows)
+            yield from rows.finish()
+        except pa.ArrowInvalid as exc:
+            raise rows.failure(exc) from None
+        except UnicodeDecodeError as exc:
+            raise undecodable(path, member, self.encoding, exc) from None
+
+
+class _Rows:
+    """One member's read in progress: rejected rows numbered and placed between batches,
+    bytes that are not UTF-8 found and rejected, an unclosed quote made the file's error."""
+
+    def __init__(self, file_format: DelimitedFormat, where: str, delimiter: str) -> None:
+        self.format = file_format
+        self.where = where
+        self.delimiter = delimiter
+        # Arrow numbers rows from 1 counting skipped rows and the header, not blank lines.
+        self.next_number = file_format.skip_rows + int(file_format.header) + 1
+        self.pending: deque[RejectedRow] = deque()  # Arrow parses a block ahead of its batch
+        self.unclosed: int | None = None  # the line of a quote never closed
+
+    def reject(self, row: Any) -> str:
+        """Arrow's ``invalid_row_handler``: a row with too many or too few fields."""
+        text = row.text or ""
+        number = row.number if row.number is not None and row.number >= 0 else self.next_number
+        if _unbalanced(text, self.format.quote, self.format.escape):
+            if self.unclosed is None:
+                self.unclosed = number
+            return "skip"
+        other = "the header has" if self.format.header else "the first row has"
+        message = (
+            f"has {row.actual_columns} fields but {other} {row.expected_columns}: give every "
+            f"row {row.expected_columns}, and quote values that hold the delimiter"
+        )
+        self.pending.append(RejectedRow(number, cut_text(text), message))
+        return "skip"
+
+    def batch(self, batch: pa.RecordBatch, names: list[str], batch_rows: int) -> Iterator[RowItem]:
+        import pyarrow as pa
+
+        self._check_quotes()
+        before, inside = self._place(batch.num_rows)
+        if before:
+            yield RejectedRows(tuple(before))
+        columns, bad = _as_text(batch.columns)
+        rejected = inside
+        if bad:
+            first = self.next_number - batch.num_rows - len(inside)
+            rejected = inside + self._not_utf8(batch, bad, first, inside, names)
+            rejected.sort(key=lambda row: row.number)
+            keep = pa.array([i not in bad for i in range(batch.num_rows)])
+            columns = [c.filter(keep) for c in columns]
+        out = pa.RecordBatch.from_arrays(
+            columns, schema=pa.schema([pa.field(n, pa.string()) for n in names])
+        )
+        for start in range(0, out.num_rows, batch_rows):
+            yield out.slice(start, batch_rows)
+        if rejected:
+            yield RejectedRows(tuple(rejected))
+
+    def finish(self) -> Iterator[RowItem]:
+        self._check_quotes()
+        rest = list(self.pending)
+        self.pending.clear()
+        if rest:
+            yield RejectedRows(tuple(rest))
+
+    def _place(self, count: int) -> tuple[list[RejectedRow], list[RejectedRow]]:
+        """The pending rejected rows before a batch of ``count`` rows, and those among its
+        rows; moves :attr:`next_number` past them all."""
+        before: list[RejectedRow] = []
+        while self.pending and self.pending[0].number <= self.next_number:
+            row = self.pending.popleft()
+            before.append(row)
+            self.next_number = max(self.next_number, row.number + 1)
+        inside: list[RejectedRow] = []
+        end = self.next_number + count
+        while count and self.pending and self.pending[0].number < end:
+            inside.append(self.pending.popleft())
+            end += 1
+        self.next_number = end
+        return before, inside
+
+    def _check_quotes(self) -> None:
+        if self.unclosed is not None:
+            raise unclosed_quote(self.where, self.unclosed)
+
+    def _not_utf8(
+        self,
+        batch: pa.RecordBatch,
+        bad: dict[int, int],
+        first: int,
+        inside: list[RejectedRow],
+        names: list[str],
+    ) -> list[RejectedRow]:
+        """Rows with bytes that are not UTF-8, numbered: the batch's rows take the numbers
+        from ``first`` on that the rejected rows among them do not."""
+        taken = {row.number for row in inside}
+        numbers: list[int] = []
+        number = first
+        for _ in range(batch.num_rows):
+            while number in taken:
+                number += 1
+            numbers.append(number)
+            number += 1
+        rows = []
+        for index, position in sorted(bad.items()):
+            values = [c[index].as_py() for c in batch.columns]
+            text = self.delimiter.join(
+                "" if v is None else v.decode("utf-8", "replace") for v in values
+            )
+            rows.append(
+                RejectedRow(
+                    numbers[index],
+                    cut_text(text),
+                    f"holds bytes that are not UTF-8 text (in column {names[position]!r}): "
+                    "if the file is in another encoding, set the encoding property (such as "
+                    "ISO-8859-1)",
+                )
+            )
+        return rows
+
+    def failure(self, exc: Exception) -> MalformedFile:
+        """The file's error for what Arrow could not read past."""
+        text = str(exc)
+        if self.unclosed is not None:
+            return unclosed_quote(self.where, self.unclosed)
+        if "straddl" in text or "out of sync" in text:
+            return unclosed_quote(self.where, self.next_number, after=True)
+        if "empty csv" in text.lower():
+            return EmptyFile(
+                f"{self.where} has no rows, not even a header, after the {self.format.skip_rows} "
+                "rows skipped (batch error 106).",
+                fix="Check skipRows; an empty file is not ingested.",
+            )
+        return MalformedFile(
+            f"{self.where} cannot be read as delimited text: {text}.",
+            fix="Check columnDelimiter, quoteChar, escapeChar and skipRows.",
+        )
+
+
+def _as_text(columns: list[pa.Array]) -> tuple[list[pa.Array], dict[int, int]]:
+    """Binary columns as strings, and the rows whose bytes are not UTF-8 (row → the position
+    of a column holding such bytes; null in their place). Only a column that fails is looked
+    into."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    out: list[pa.Array] = []
+    bad: dict[int, int] = {}
+    for position, column in enumerate(columns):
+        try:
+            out.append(column.cast(pa.string()))
+        except pa.ArrowInvalid:
+            rows = _invalid_rows(column, 0)
+            for row in rows:
+                bad.setdefault(row, position)
+            mask = pc.is_in(pa.array(range(len(column)), pa.int64()), pa.array(rows, pa.int64()))
+            out.append(pc.if_else(mask, pa.scalar(None, column.type), column).cast(pa.string()))
+    return out, bad
+
+
+def _invalid_rows(values: pa.Array, offset: int) -> list[int]:
+    """The indexes (plus ``offset``) of the values that are not UTF-8, by bisection."""
+    import pyarrow as pa
+
+    if len(values) <= 8:
+        found = []
+        for i in range(len(values)):
+            try:
+                values.slice(i, 1).cast(pa.string())
+            except pa.ArrowInvalid:
+                found.append(offset + i)
+        return found
+    half = len(values) // 2
+    found = []
+    for start, part in ((0, values.slice(0, half)), (half, values.slice(half))):
+        try:
+            part.cast(pa.string())
+        except pa.ArrowInvalid:
+            found.extend(_invalid_rows(part, offset + start))
+    return found
+
+
+def _all(type_: Any, data: bytes, read: Any, parse: Any) -> dict[str, Any]:
+    """Every column of ``data`` as ``type_`` (by the names Arrow gives them)."""
+    import pyarrow as pa
+    import pyarrow.csv as csv
+
+    names = csv.open_csv(pa.BufferReader(data), read, parse).schema.names
+    return dict.fromkeys(names, type_)
+
+
+def _refine(column: Any, texts: Any) -> Any:
+    """The type to infer for a sampled column, beyond Arrow's choice: no values → string;
+    integers with leading zeros (codes, zip codes) → string, keeping the zeros; integers
+    beyond 64 bits, which Arrow reads as doubles → string; times of day → string."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = column.type
+    if pa.types.is_null(t) or pa.types.is_time(t):
+        return pa.string()
+    if texts is not None and pa.types.is_integer(t):
+        zeros = pc.match_substring_regex(texts, r"^\s*[+-]?0\d")
+        if pc.any(zeros).as_py():
+            return pa.string()
+    if texts is not None and pa.types.is_floating(t):
+        too_long = pc.match_substring_regex(texts, r"^\s*[+-]?\d{19,}\s*$")
+        if pc.any(too_long).as_py():
+            return pa.string()
+    return t
+
+
+def _nth_line_end(text: str, lines: int) -> int:
+    """Where the first ``lines`` lines of ``text`` end (the whole text when it has fewer)."""
+    position = 0
+    for _ in range(lines):
+        found = text.find("\n", position)
+        if found < 0:
+            return len(text)
+        position = found + 1
+    return position
+
+
+def _unbalanced(text: str, quote: str | None, escape: str | None) -> bool:
+    """Whether a rejected row holds a quote that is never closed (an odd number of quote
+    characters, escaped ones aside)."""
+    if not quote or quote not in text:
+        return False
+    if escape:
+        text = text.replace(escape + escape, "").replace(escape + quote, "")
+    return text.count(quote) % 2 == 1
+
+
+def _has_text(data: bytes, codec: str) -> bool:
+    try:
+        return bool(data.decode(codec, "replace").lstrip("\ufeff").strip())
+    except LookupError:
+        return bool(data.strip())
+
+
+def unclosed_quote(where: str, line: int, *, after: bool = False) -> MalformedFile:
+    """``where``: the file as :func:`lakefeed.formats.text.where` names it."""
+    place = f"at or after line {line}" if after else f"on line {line}"
+    return MalformedFile(
+        f"{where} has a quote opened {place} that is never closed (or a quoted value longer "
+        f"than {BLOCK_BYTES >> 20} MiB): the rest of the file cannot be read as rows.",
+        fix='Close the quote (a quote inside a quoted value is written twice: ""), or set '
+        "quoteChar to '' when the files do not quote values.",
+        line=line,
+    )
+
+
+def undecodable(path: str, member: str, codec: str, exc: UnicodeDecodeError) -> UndecodableText:
+    byte = exc.object[exc.start : exc.start + 1].hex() if exc.object else "?"
+    return UndecodableText(
+        f"{where(path, member)} is not {encoding_label(codec)} text: byte 0x{byte} ({exc.reason}).",
+        fix="Set the encoding property to the files' encoding (such as UTF-8, ISO-8859-1 or "
+        "windows-1252).",
+        encoding=encoding_label(codec),
+    )
+
+
+@hookimpl
+def register_formats(register: Callable[[FileFormat], None]) -> None:
+    register(DelimitedFormat())

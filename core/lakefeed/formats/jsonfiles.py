@@ -1,0 +1,502 @@
+"""JSON files, Flow Service's ``data.format`` ``json``: JSON Lines (one object per line), a
+file holding one array of objects, or objects one after another (pretty-printed); nested
+objects become structs and arrays lists.
+
+Inspection infers the fields and their types from a sample (Arrow's JSON inference); rows are
+read with that schema, a block of lines at a time, by Arrow's JSON reader. A line that cannot be
+read — malformed JSON, not an object, a value of another type than the sample's, a field the
+sample did not have — does not fail the file: the block it is in is split until the line is
+found, and it comes out as a :class:`~lakefeed.formats.base.RejectedRow` with its line number
+(its record number in an array) while the other lines go on. Strings the sample showed to be
+dates or timestamps are read as text, converted by the target schema row by row.
+
+Registered through the ``lakefeed`` entry point ``json`` like any format plugin.
+"""
+
+from __future__ import annotations
+
+import codecs
+import dataclasses
+import io
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any, ClassVar
+
+from lakefeed.errors import MalformedFile, UndecodableText
+from lakefeed.files import FileEntry
+from lakefeed.formats.base import FileFormat, InspectedFile, RejectedRow, RejectedRows, RowItem
+from lakefeed.formats.compression import binary
+from lakefeed.formats.json_documents import (
+    ARRAY,
+    LINES,
+    Documents,
+    is_object,
+    layout_of,
+)
+from lakefeed.formats.text import (
+    COMPRESSION_PROPERTY,
+    ENCODING_PROPERTY,
+    SAMPLE_BYTES,
+    SAMPLE_ROWS,
+    Head,
+    Prefixed,
+    TextFormat,
+    compression,
+    cut_text,
+    empty_file,
+    encoding,
+    encoding_label,
+    is_utf8,
+    read_at_most,
+    where,
+)
+from lakefeed.markers import hookimpl
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+#: Bytes of lines parsed at a time (Arrow splits them among its threads).
+BLOCK_BYTES = 8 << 20
+_COMPRESSED = ("", ".gz", ".gzip", ".bz2", ".zst", ".zstd", ".deflate", ".zz")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True)
+class JsonSample(InspectedFile):
+    """A JSON file as inspection sampled it: ``schema`` is what its rows are read as (dates
+    and timestamps as text), ``inferred`` the types its sample suggests."""
+
+    inferred: Any = None  # pyarrow.Schema
+    layout: str = LINES  # lines | array | documents, of the sampled member
+    sampled_rows: int = 0
+
+    def typed_schema(self) -> Any:
+        return self.inferred
+
+    def schema_fields(self) -> list[dict[str, Any]]:
+        return [
+            {"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in self.inferred
+        ]
+
+    def to_dict(self, *, details: bool = True) -> dict[str, Any]:
+        found = super().to_dict(details=details)
+        if details:
+            found["layout"] = self.layout
+            found["sampledRows"] = self.sampled_rows
+        return found
+
+
+@dataclass(frozen=True, repr=False)
+class JsonFormat(TextFormat):
+    """JSON Lines and JSON arrays. Configure with :meth:`configure` (``data.properties``)."""
+
+    name = "json"
+    label = "JSON"
+    extensions = tuple(base + ext for base in (".json", ".jsonl", ".ndjson") for ext in _COMPRESSED)
+    data_formats = ("json",)
+    file_type = "json"
+    properties: ClassVar[Mapping[str, str]] = {
+        "encoding": ENCODING_PROPERTY,
+        "compressionType": COMPRESSION_PROPERTY,
+    }
+
+    encoding: str = "utf-8"
+    compression: str | None = None
+
+    def configure(self, properties: Mapping[str, Any]) -> JsonFormat:
+        given = self.check_properties(properties)
+        changes: dict[str, Any] = {}
+        if "encoding" in given:  # null is the default
+            value = given["encoding"]
+            changes["encoding"] = "utf-8" if value is None else encoding(value)
+        if "compressionType" in given:
+            changes["compression"] = compression(given["compressionType"])
+        return dataclasses.replace(self, **changes)
+
+    def settings(self) -> dict[str, Any]:
+        return {"encoding": encoding_label(self.encoding), "compressionType": self.compression}
+
+    def __repr__(self) -> str:
+        return f"<JsonFormat {self.settings()}>"
+
+    # -- inspection ----------------------------------------------------------------------------
+
+    def sample(self, entry: FileEntry, head: Head) -> JsonSample:
+        import pyarrow as pa
+
+        here = where(entry.path, head.member)
+        text = _decode(head.data, self.encoding, here, final=head.complete)
+        layout = layout_of(text)
+        if layout is None:
+            raise empty_file(entry.path, head.member, header=False)
+        if layout == LINES:
+            lines = text.split("\n") if head.complete else text.split("\n")[:-1]
+            complete = head.complete and len(lines) <= SAMPLE_ROWS
+            lines = lines[:SAMPLE_ROWS]
+        else:
+            stream = io.BytesIO(text.encode("utf-8"))
+            records = Documents(stream, layout == ARRAY, here, final=head.complete)
+            lines = []
+            try:
+                for _, record, _ in records:
+                    lines.append(record)
+                    if len(lines) >= SAMPLE_ROWS:
+                        break
+            except MalformedFile:
+                if head.complete:
+                    raise
+            complete = head.complete and records.done
+        good = [line.encode("utf-8") for line in lines if is_object(line)]
+        inferred = _infer(good)
+        schema = _readable(inferred)
+        # Lines of another type than the first ones are row errors when read: left out here.
+        tables = list(_isolate(good, list(range(len(good))), schema)) if good else []
+        found = [t for t in tables if not isinstance(t, RejectedRow)]
+        rows = pa.concat_tables(found) if found else None
+        inferred = _dates(inferred, rows)
+        count = len([line for line in lines if line.strip()])
+        return JsonSample(
+            entry,
+            schema,
+            num_rows=count if complete and head.whole_file else None,
+            inferred=pa.schema(inferred),
+            layout=layout,
+            sampled_rows=0 if rows is None else rows.num_rows,
+        )
+
+    # -- rows ----------------------------------------------------------------------------------
+
+    def member_rows(
+        self, stream: IO[bytes], file: InspectedFile, member: str, *, batch_rows: int
+    ) -> Iterator[RowItem]:
+        here = where(file.entry.path, member)
+        if not is_utf8(self.encoding):
+            stream = binary(_Transcoded(stream, self.encoding))
+        peek = read_at_most(stream, 64 * 1024)
+        layout = layout_of(peek.decode("utf-8", "replace"))
+        if layout is None:
+            more = stream.read(1)
+            if not more:
+                raise empty_file(file.entry.path, member, header=False)
+            peek += more
+            layout = LINES
+        source = binary(Prefixed(peek, stream))
+        try:
+            if layout == LINES:
+                blocks = _line_blocks(source)
+            else:
+                blocks = _record_blocks(Documents(source, layout == ARRAY, here))
+            for numbers, data in blocks:
+                yield from _read_block(numbers, data, file.schema, batch_rows)
+        except UnicodeDecodeError as exc:
+            raise _undecodable(here, self.encoding, exc) from None
+
+
+# -- blocks of lines ----------------------------------------------------------------------------
+
+#: The line (or record) numbers of a block's lines: (first, count) when they follow each
+#: other, else the list of them.
+Numbers = tuple[int, int] | list[int]
+
+
+def _line_blocks(stream: IO[bytes]) -> Iterator[tuple[Numbers, bytes]]:
+    """JSON Lines as blocks of whole lines, with the number of each block's first line."""
+    line, rest = 1, b""
+    while True:
+        chunk = stream.read(BLOCK_BYTES)
+        data = rest + chunk if rest else chunk
+        if not chunk:
+            if data.strip():
+                yield (line, data.count(b"\n") + 1), data
+            return
+        cut = data.rfind(b"\n") + 1
+        if cut == 0:
+            rest = data  # a line longer than a block: read on
+            continue
+        block, rest = data[:cut], data[cut:]
+        count = block.count(b"\n")
+        yield (line, count), block
+        line += count
+
+
+def _record_blocks(records: Documents) -> Iterator[tuple[Numbers, bytes]]:
+    """An array's (or a stream of objects') records as blocks of lines, one a record."""
+    numbers: list[int] = []
+    lines: list[str] = []
+    size = 0
+    for number, text, _ in records:
+        # A line break in valid JSON is whitespace between tokens: a record on one line.
+        numbers.append(number)
+        lines.append(text.replace("\r", " ").replace("\n", " "))
+        size += len(text)
+        if size >= BLOCK_BYTES:
+            yield numbers, "\n".join(lines).encode("utf-8")
+            numbers, lines, size = [], [], 0
+    if lines:
+        yield numbers, "\n".join(lines).encode("utf-8")
+
+
+def _read_block(
+    numbers: Numbers, data: bytes, schema: pa.Schema, batch_rows: int
+) -> Iterator[RowItem]:
+    """A block's rows: parsed at once when they all parse, else split until the lines that do
+    not are found (each a rejected row) and the rest parsed around them, in order."""
+    try:
+        table = _parse(data, schema)
+    except Exception:
+        table = None
+    if table is not None:
+        yield from table.to_batches(max_chunksize=batch_rows)
+        return
+    lines = data.split(b"\n")
+    if isinstance(numbers, tuple):
+        first, _ = numbers
+        numbers = list(range(first, first + len(lines)))
+    rejected: list[RejectedRow] = []
+    for found in _isolate(lines, numbers, schema):
+        if isinstance(found, RejectedRow):
+            rejected.append(found)
+            continue
+        if rejected:
+            yield RejectedRows(tuple(rejected))
+            rejected = []
+        yield from found.to_batches(max_chunksize=batch_rows)
+    if rejected:
+        yield RejectedRows(tuple(rejected))
+
+
+def _isolate(
+    lines: list[bytes], numbers: list[int], schema: pa.Schema
+) -> Iterator[pa.Table | RejectedRow]:
+    """The rows of ``lines`` that parse (as tables) and those that do not, in order."""
+    try:
+        yield _parse(b"\n".join(lines), schema)
+        return
+    except Exception as exc:
+        if len(lines) == 1:
+            if lines[0].strip():
+                yield _rejected(numbers[0], lines[0], exc, schema)
+            return
+    half = len(lines) // 2
+    yield from _isolate(lines[:half], numbers[:half], schema)
+    yield from _isolate(lines[half:], numbers[half:], schema)
+
+
+def _parse(data: bytes, schema: pa.Schema | None) -> pa.Table:
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    table = pj.read_json(
+        pa.BufferReader(data),
+        read_options=pj.ReadOptions(block_size=1 << 20),
+        parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error"),
+    )
+    if not data.isascii():
+        table.validate(full=True)  # Arrow's JSON reader takes strings that are not UTF-8
+    if schema is not None and table.schema != schema:
+        table = table.select(schema.names).cast(schema)
+    return table
+
+
+def _rejected(number: int, line: bytes, exc: BaseException, schema: pa.Schema) -> RejectedRow:
+    text = line.decode("utf-8", "replace").strip()
+    return RejectedRow(number, cut_text(text), _problem(line, exc, schema))
+
+
+_CHANGED = re.compile(r"Column\((?P<path>[^)]*)\) changed from (?P<old>\w+) to (?P<new>\w+)")
+_UNPARSED = re.compile(r"Failed to convert JSON to (?P<type>[\w\[\], ]+), couldn't parse:(?P<v>.*)")
+
+
+def _problem(line: bytes, exc: BaseException, schema: pa.Schema) -> str:
+    """Why one line cannot be read, and the fix."""
+    try:
+        value = json.loads(line)
+    except UnicodeDecodeError:
+        return (
+            "holds bytes that are not UTF-8 text: if the file is in another encoding, set the "
+            "encoding property (such as ISO-8859-1)"
+        )
+    except ValueError as error:
+        reason = getattr(error, "msg", str(error))
+        column = getattr(error, "colno", None)
+        at = f" at column {column}" if column else ""
+        return f"is not valid JSON ({reason}{at}): write one JSON object per line"
+    if not isinstance(value, dict):
+        return f"is a JSON {_kind(value)}, not an object: write one JSON object per line"
+    message = str(exc)
+    if "unexpected field" in message:
+        extra = _unexpected(value, schema)
+        return (
+            f"has the field {extra!r}, which the rows inspection sampled (the first "
+            f"{SAMPLE_ROWS:,} rows or {SAMPLE_BYTES >> 20} MiB) do not have: put a row with "
+            "every field near the start of the file"
+        )
+    if match := _CHANGED.search(message):
+        path = ".".join(p for p in match["path"].split("/") if p and p != "[]") or "(row)"
+        return (
+            f"field {path!r} is a {match['new']} here but a {match['old']} in the rows "
+            "inspection sampled: give the field one type in every row"
+        )
+    if match := _UNPARSED.search(message):
+        return (
+            f"holds {match['v'].strip()} where the rows inspection sampled hold "
+            f"{match['type']} values: give the field one type in every row"
+        )
+    return f"cannot be read: {message.removeprefix('JSON parse error: ')}"
+
+
+def _unexpected(value: dict[str, Any], schema: Any, prefix: str = "") -> str:
+    """The first field of ``value`` (a path) that ``schema`` does not have."""
+    import pyarrow as pa
+
+    names = {f.name: f.type for f in schema}
+    for key, item in value.items():
+        if key not in names:
+            return prefix + key
+        t = names[key]
+        if isinstance(item, dict) and pa.types.is_struct(t):
+            found = _unexpected(item, list(t), f"{prefix}{key}.")
+            if found:
+                return found
+        if isinstance(item, list) and pa.types.is_list(t) and pa.types.is_struct(t.value_type):
+            for element in item:
+                if isinstance(element, dict):
+                    found = _unexpected(element, list(t.value_type), f"{prefix}{key}[].")
+                    if found:
+                        return found
+    return ""
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    return "null" if value is None else "number"
+
+
+# -- inference -----------------------------------------------------------------------------------
+
+
+def _infer(lines: list[bytes]) -> list[pa.Field]:
+    """The fields Arrow infers from the sampled lines: from all of them, else from the longest
+    first lines that agree (a later line of another type is a row error when read)."""
+    if not lines:
+        return []
+    try:
+        return list(_parse(b"\n".join(lines), None).schema)
+    except Exception:
+        pass
+    low, high = 0, len(lines)  # the first `low` lines agree; the first `high` do not
+    while high - low > 1:
+        middle = (low + high) // 2
+        try:
+            _parse(b"\n".join(lines[:middle]), None)
+            low = middle
+        except Exception:
+            high = middle
+    return list(_parse(b"\n".join(lines[:low]), None).schema) if low else []
+
+
+def _readable(fields: list[pa.Field]) -> pa.Schema:
+    """The schema rows are read with: timestamps (which Arrow infers from strings) as text,
+    fields that were only ever null as text."""
+    import pyarrow as pa
+
+    return pa.schema([pa.field(f.name, _as_read(f.type)) for f in fields])
+
+
+def _as_read(t: pa.DataType) -> pa.DataType:
+    import pyarrow as pa
+
+    if pa.types.is_null(t) or pa.types.is_timestamp(t) or pa.types.is_date(t):
+        return pa.string()
+    if pa.types.is_struct(t):
+        return pa.struct([pa.field(f.name, _as_read(f.type)) for f in t])
+    if pa.types.is_list(t):
+        return pa.list_(_as_read(t.value_type))
+    return t
+
+
+def _dates(fields: list[pa.Field], rows: pa.Table | None) -> list[pa.Field]:
+    """Inferred types as a schema should get them: nulls as strings; a top-level field of
+    timestamps that are all dates (``2026-01-31``) as dates."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    out = []
+    for f in fields:
+        t = _typed(f.type)
+        if rows is not None and pa.types.is_timestamp(t):
+            values = rows.column(f.name)
+            dated = pc.match_substring_regex(values, _DATE.pattern)
+            if pc.all(pc.or_kleene(dated, values.is_null())).as_py():
+                t = pa.date32()
+        out.append(pa.field(f.name, t))
+    return out
+
+
+def _typed(t: pa.DataType) -> pa.DataType:
+    import pyarrow as pa
+
+    if pa.types.is_null(t):
+        return pa.string()
+    if pa.types.is_struct(t):
+        return pa.struct([pa.field(f.name, _typed(f.type)) for f in t])
+    if pa.types.is_list(t):
+        return pa.list_(_typed(t.value_type))
+    return t
+
+
+# -- text ------------------------------------------------------------------------------------------
+
+
+def _decode(data: bytes, codec: str, where: str, *, final: bool) -> str:
+    utf8 = is_utf8(codec)
+    decoder = codecs.getincrementaldecoder(codec)("replace" if utf8 else "strict")
+    try:
+        return decoder.decode(data, final=final).lstrip("\ufeff")
+    except UnicodeDecodeError as exc:
+        raise _undecodable(where, codec, exc) from None
+
+
+def _undecodable(where: str, codec: str, exc: UnicodeDecodeError) -> UndecodableText:
+    byte = exc.object[exc.start : exc.start + 1].hex() if exc.object else "?"
+    return UndecodableText(
+        f"{where} is not {encoding_label(codec)} text: byte 0x{byte} ({exc.reason}).",
+        fix="Set the encoding property to the files' encoding (such as UTF-8 or ISO-8859-1).",
+        encoding=encoding_label(codec),
+    )
+
+
+class _Transcoded(io.RawIOBase):
+    """A stream in another encoding, read as UTF-8."""
+
+    def __init__(self, stream: IO[bytes], codec: str) -> None:
+        super().__init__()
+        self._stream = stream
+        self._decoder = codecs.getincrementaldecoder(codec)()
+        self._pending = b""
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending and not self._done:
+            raw = self._stream.read(len(buffer))
+            self._done = not raw
+            self._pending = self._decoder.decode(raw, final=self._done).encode("utf-8")
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+
+@hookimpl
+def register_formats(register: Callable[[FileFormat], None]) -> None:
+    register(JsonFormat())
