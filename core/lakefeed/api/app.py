@@ -1,8 +1,9 @@
 """``create_app``: the FastAPI application behind ``lakefeed serve``.
 
 Routers, one per service: ``ims`` (token exchange), ``flowservice``, ``catalog``,
-``schemaregistry`` and ``export``, each under its Platform base path. Runs started over HTTP
-execute in a worker pool of the server process, so requests never wait for them.
+``schemaregistry``, ``dataprep`` (mapping sets) and ``export``, each under its Platform base
+path. Runs started over HTTP execute in a worker pool of the server process, so requests never
+wait for them.
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ def create_app(
     is :meth:`Lakefeed.confined` (build ``scheduler`` over that engine too), else one from
     its settings' ``LAKEFEED_ALLOW_ENDPOINTS``. ``login_throttle`` counts failed token
     requests (default: :class:`LoginThrottle`'s limits)."""
-    from lakefeed.api import catalog, export, flowservice, ims, metrics, schemaregistry
+    from lakefeed.api import catalog, dataprep, export, flowservice, ims, metrics, schemaregistry
 
     engine = confined_engine(lf or Lakefeed())
 
@@ -171,7 +172,7 @@ def create_app(
     app.state.scheduler = scheduler
     app.state.run_workers = ThreadPoolExecutor(RUN_WORKERS, thread_name_prefix="lakefeed-run")
     install_error_handlers(app)
-    for module in (ims, flowservice, catalog, schemaregistry, export, metrics):
+    for module in (ims, flowservice, catalog, schemaregistry, dataprep, export, metrics):
         app.include_router(module.router, prefix=module.PREFIX)
     app.add_middleware(RefuseNulBytes)
     app.add_middleware(BodySizeLimit, limit=max_body_bytes)

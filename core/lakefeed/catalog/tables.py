@@ -261,3 +261,23 @@ flow_backlog = sa.Table(
     sa.Column("oldest_mtime", sa.BigInteger, nullable=True),  # epoch ms
     sa.Column("observed_at", sa.BigInteger, nullable=False),  # epoch ms
 )
+
+
+# --- Data Prep: mapping sets, every version kept (a flow applies the version it names) -------
+
+mapping_sets = sa.Table(
+    "mapping_sets",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),  # 32 hex digits
+    sa.Column("version", sa.Integer, primary_key=True),  # 0, 1, … one row per version
+    sa.Column("ims_org_id", sa.String(255), nullable=False),
+    sa.Column("sandbox_name", sa.String(255), nullable=False),
+    sa.Column("name", sa.String(255), nullable=True),
+    sa.Column("document", sa.JSON, nullable=False),  # outputSchema, inputSchema, mappings, …
+    # The set's creation (version 0's), copied into every version, and this version's own.
+    sa.Column("created_at", sa.BigInteger, nullable=False),  # epoch milliseconds
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_by", sa.String(255), nullable=False),
+)
+sa.Index("ix_mapping_sets_scope", mapping_sets.c.ims_org_id, mapping_sets.c.sandbox_name)

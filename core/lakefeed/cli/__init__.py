@@ -48,7 +48,7 @@ class LakefeedGroup(click.Group):
     envvar="LAKEFEED_SERVER",
     metavar="URL",
     help="Read from this lakefeed server instead of --home (connections list|show, flows "
-    "list|show|run, runs list|show, datasets list|show).",
+    "list|show|run, runs list|show, datasets list|show, mappings).",
 )
 @click.option("--api-key", envvar="LAKEFEED_API_KEY", help="API key for --server.")
 @click.option(
@@ -97,6 +97,7 @@ def _register_commands() -> None:
         files,
         flows,
         ingest,
+        mappings,
         plugins,
         runs,
         sandboxes,
@@ -113,6 +114,7 @@ def _register_commands() -> None:
     cli.add_command(files.preview_command)
     cli.add_command(schemas.schemas)
     cli.add_command(datasets.datasets)
+    cli.add_command(mappings.mappings)
     cli.add_command(flows.flows)
     cli.add_command(runs.runs)
     cli.add_command(batches.batches)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 Entity = dict[str, Any]
 
-#: The commands that work with ``--server``: they read, or run a flow.
+#: The commands that work with ``--server``: they read, run a flow, or manage mapping sets.
 REMOTE_COMMANDS = (
     "connections list",
     "connections show",
@@ -34,6 +34,12 @@ REMOTE_COMMANDS = (
     "runs wait",
     "datasets list",
     "datasets show",
+    "mappings create",
+    "mappings list",
+    "mappings show",
+    "mappings validate",
+    "mappings preview",
+    "mappings delete",
 )
 #: How long ``flows run`` waits for a run on a server.
 REMOTE_RUN_TIMEOUT = 24 * 3600.0

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import httpx
 
 from lakefeed.client import calls
-from lakefeed.client.calls import CATALOG, FLOWSERVICE, Created, Step, filters, query
+from lakefeed.client.calls import CATALOG, CONVERSION, FLOWSERVICE, Created, Step, filters, query
 from lakefeed.client.http import (
     RawStep,
     Reply,
@@ -31,7 +31,8 @@ class AsyncClient:
     ...     names = [c["name"] async for c in api.connections()]  # doctest: +SKIP
 
     Methods answer the Flow Service entity dicts; listings (``connections()``, ``flows()``,
-    ``runs()``, ``datasets()``, ``batches()``, ``row_errors()``, ``iter_pages()``) are
+    ``runs()``, ``datasets()``, ``batches()``, ``row_errors()``, ``mapping_sets()``,
+    ``iter_pages()``) are
     async iterators that fetch page after page. The client secret is exchanged for a token on
     the first call (and again, once, when a call answers 401 because the token expired); or pass
     ``access_token`` alone. 429 and 5xx answers and connection failures are retried ``retries``
@@ -334,3 +335,48 @@ class AsyncClient:
             response = await self.send(calls.row_error_file(batch_id, listed))
             for record in calls.json_lines(response.text):
                 yield record
+
+    # -- mapping sets (Data Prep) --------------------------------------------------------------
+
+    async def create_mapping_set(self, mapping_set: Mapping[str, Any]) -> dict[str, Any]:
+        """Store a mapping set (``outputSchema``, ``mappings``, …) as version 0; the answer
+        is ``{id, version, createdDate, modifiedDate, createdBy, modifiedBy}``."""
+        return await self._run(calls.create_mapping_set(mapping_set))
+
+    async def mapping_set(
+        self, id: str, version: int | None = None, expand_schema: bool = False
+    ) -> dict[str, Any]:
+        """One version of a mapping set (default: the latest); ``expand_schema`` adds the
+        output schema's resolved view."""
+        return await self._run(calls.mapping_set(id, version, expand_schema))
+
+    def mapping_sets(
+        self, name: str | None = None, order_by: str | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The latest version of each mapping set; ``order_by``: ``createdDate`` or
+        ``updatedDate``, ``-`` first for newest first (the server's default: ``-updatedDate``)."""
+        params = query(name=name, orderBy=order_by, limit=100)
+        return self.iter_pages(f"{CONVERSION}/mappingSets", params)
+
+    async def update_mapping_set(self, id: str, mapping_set: Mapping[str, Any]) -> dict[str, Any]:
+        """Store ``mapping_set`` as the next version of mapping set ``id``; the new version."""
+        return await self._run(calls.update_mapping_set(id, mapping_set))
+
+    async def delete_mapping_set(self, id: str) -> None:
+        """Delete every version (refused while a flow applies the mapping set)."""
+        await self._run(calls.delete_mapping_set(id))
+
+    async def validate_mapping_set(
+        self, mapping_set: Mapping[str, Any], data: Any = None
+    ) -> dict[str, Any]:
+        """The problems of a mapping set, per mapping (``status`` SUCCESS or FAILED); ``data``:
+        sample rows whose fields are the source's, when it has no ``inputSchema``."""
+        return await self._run(calls.check_mapping_set("validate", mapping_set, data))
+
+    async def preview_mapping_set(
+        self,
+        mapping_set: Mapping[str, Any],
+        data: Any,
+    ) -> dict[str, Any]:
+        """Sample rows ``data`` as the mapping set maps them: ``{data, errors}``."""
+        return await self._run(calls.check_mapping_set("preview", mapping_set, data))

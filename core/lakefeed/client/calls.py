@@ -28,6 +28,7 @@ FLOWSERVICE = "/data/foundation/flowservice"
 CATALOG = "/data/foundation/catalog"
 SCHEMAREGISTRY = "/data/foundation/schemaregistry"
 EXPORT = "/data/foundation/export"
+CONVERSION = "/data/foundation/conversion"
 
 DATASET_TARGET_SPEC_ID = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
 CLOUD_STORAGE_FLOW_SPEC_ID = "9753525b-82c7-4dce-8a9b-5ccfce2b9876"
@@ -388,3 +389,39 @@ def row_error_file(batch_id: str, listed: Mapping[str, Any]) -> Request:
         return Request("GET", _follow(EXPORT, href))
     path, _ = row_error_listing(batch_id)
     return Request("GET", path, params=[("path", f"row_errors/{listed['name']}")])
+
+
+# --- Data Prep: mapping sets -------------------------------------------------------------------
+
+
+def create_mapping_set(mapping_set: Mapping[str, Any]) -> Step[dict[str, Any]]:
+    """Version 0 of a new mapping set: ``{id, version, createdDate, …}``."""
+    return dict((yield from post_json(f"{CONVERSION}/mappingSets", dict(mapping_set))))
+
+
+def mapping_set(id: str, version: int | None, expand_schema: bool) -> Step[dict[str, Any]]:
+    params = query(version=version, expandSchema=True if expand_schema else None)
+    return dict((yield from get_json(f"{CONVERSION}/mappingSets/{_id(id)}", params)))
+
+
+def update_mapping_set(id: str, mapping_set: Mapping[str, Any]) -> Step[dict[str, Any]]:
+    # Each PUT stores a new version: never sent twice by a retry.
+    request = Request(
+        "PUT", f"{CONVERSION}/mappingSets/{_id(id)}", json=dict(mapping_set), idempotent=False
+    )
+    return dict((yield from send(request)).json())
+
+
+def delete_mapping_set(id: str) -> Step[None]:
+    yield from send(Request("DELETE", f"{CONVERSION}/mappingSets/{_id(id)}"))
+
+
+def check_mapping_set(
+    action: str, mapping_set: Mapping[str, Any], data: Any
+) -> Step[dict[str, Any]]:
+    """``validate`` or ``preview`` (they store nothing, so a retry is harmless)."""
+    body: dict[str, Any] = {"mappingSet": dict(mapping_set)}
+    if data is not None:
+        body["data"] = data if isinstance(data, Mapping) else [dict(row) for row in data]
+    request = Request("POST", f"{CONVERSION}/mappingSets/{action}", json=body, idempotent=True)
+    return dict((yield from send(request)).json())
