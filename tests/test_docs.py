@@ -430,6 +430,7 @@ def test_format_plugin_code_quoted_in_how_to_equals_the_file() -> None:
 
 INGESTION_PAGES = [
     "how-to/ingest-with-python.md",
+    "how-to/map-fields.md",
     "explanation/ingestion.md",
     "explanation/schemas.md",
     "explanation/datasets.md",
@@ -517,6 +518,8 @@ def test_register_formats_example_reads_a_file(tmp_path: Path) -> None:
 # --- REST routes -------------------------------------------------------------------------------
 
 REST_MD = DOCS / "reference" / "rest.md"
+#: rest.md and the pages of one service each (rest-mapping-sets.md): one section per route.
+REST_PAGES = [REST_MD, *sorted((DOCS / "reference").glob("rest-*.md"))]
 ROUTE_HEADING = re.compile(r"^### (?P<method>[A-Z]+) (?P<path>/\S*)$")
 
 
@@ -557,13 +560,13 @@ def test_rest_reference_covers_every_route(tmp_path: Path) -> None:
         if method.upper() not in ("HEAD", "OPTIONS")
     }
     assert len(routes) > 40, sorted(routes)
-    sections = route_sections(read(REST_MD))
+    sections = route_sections("\n".join(read(page) for page in REST_PAGES))
     missing = sorted(f"{m} {p}" for m, p in routes - set(sections))
-    assert not missing, f"routes without a '### METHOD /path' section in rest.md: {missing}"
+    assert not missing, f"routes without a '### METHOD /path' section in rest*.md: {missing}"
     unknown = sorted(f"{m} {p}" for m, p in set(sections) - routes)
-    assert not unknown, f"rest.md sections for routes the server does not have: {unknown}"
+    assert not unknown, f"rest*.md sections for routes the server does not have: {unknown}"
     no_example = sorted(f"{m} {p}" for (m, p), body in sections.items() if "curl" not in body)
-    assert not no_example, f"rest.md route sections without a curl example: {no_example}"
+    assert not no_example, f"rest*.md route sections without a curl example: {no_example}"
 
 
 if __name__ == "__main__":

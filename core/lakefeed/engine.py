@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from lakefeed.catalog.completion import BatchCompletion
     from lakefeed.catalog.flows import Flow, FlowResources
     from lakefeed.catalog.ledger import FileLedger
+    from lakefeed.catalog.mapping_sets import MappingSet
     from lakefeed.catalog.monitoring import MonitoringViews
     from lakefeed.catalog.row_errors import RowErrorStore
     from lakefeed.catalog.runs import Run, RunStore
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
     from lakefeed.flows.executors import Executor
     from lakefeed.flows.runner import RunHandle, RunProgress
     from lakefeed.formats import FileFormat
+    from lakefeed.mappings import CompiledMappingSet
+    from lakefeed.mappings.service import MappingPreview, MappingSetService, MappingValidation
     from lakefeed.schedules.windows import Window
     from lakefeed.schema.conform import TargetSchema
     from lakefeed.schema.registry import SchemaRegistry
@@ -168,6 +171,7 @@ class Lakefeed:
     def flows(self) -> FlowResources:
         """Source connections, target connections and flows."""
         from lakefeed.catalog.flows import FlowResources
+        from lakefeed.formats import given_settings
 
         return FlowResources(
             self.db,
@@ -175,6 +179,10 @@ class Lakefeed:
             connection_spec_of=lambda id: self.connection(id).connection_spec_id,
             dataset_schema_of=lambda id: self.datasets.get(id).schema_id,
             data_formats=lambda: self.plugins.formats().data_formats(),
+            format_settings=lambda name, properties: given_settings(
+                self.plugins.file_format(name), properties
+            ),
+            mapping_schema_of=lambda id, version: self.mapping_set(id, version).output_schema_id,
         )
 
     @cached_property
@@ -268,6 +276,7 @@ class Lakefeed:
             source_access=self.source_access,
             file_format=self.file_format,
             target_schema=self.target_schema,
+            mapping_set=self.compiled_mapping_set,
             executor=self.executor,
             in_scope=lambda scope: self.scoped(scope).run_context,
         )
@@ -410,9 +419,22 @@ class Lakefeed:
     def connection_spec(self, id_or_name: str) -> ConnectionSpec:
         return self.plugins.source_type(id_or_name).spec
 
-    def file_format(self, name: str) -> FileFormat:
-        """The installed file format ``name`` (a source connection's ``data.format``)."""
-        return self.plugins.file_format(name)
+    def file_format(self, name: str, properties: Mapping[str, Any] | None = None) -> FileFormat:
+        """The installed file format ``name`` (a source connection's ``data.format``), reading
+        files as ``properties`` say (``data.properties``: delimiter, compression…; a bad one
+        raises :class:`~lakefeed.errors.InvalidFormatOption`)."""
+        found = self.plugins.file_format(name)
+        return found.configure(properties) if properties else found
+
+    def file_format_for(
+        self, file_name: str, name: str | None = None, properties: Mapping[str, Any] | None = None
+    ) -> FileFormat:
+        """The format ``name``, or else the one that recognises ``file_name``'s ending (else
+        the default, Parquet), reading files as ``properties`` say."""
+        if name is None:
+            formats = self.plugins.formats()
+            name = (formats.for_file(file_name) or formats.default()).name
+        return self.file_format(name, properties)
 
     # -- connections ---------------------------------------------------------------------------
 
@@ -518,12 +540,19 @@ class Lakefeed:
         partial_ingestion_percent: float | None = None,
         error_diagnostics: bool = False,
         progress: Callable[[RunProgress], None] | None = None,
+        data_format: str | None = None,
+        format_properties: Mapping[str, Any] | None = None,
+        mapping: Mapping[str, Any] | None = None,
     ) -> Run:
         """The whole chain in one call: connection → dataset → source and target connections →
         flow → run. ``source`` is a stored connection (id or name) or a local folder/``file://``
-        URL. The dataset is created when missing, from ``schema`` (a registry id) or, with
-        ``infer``, from the files' footers. Calling it again ingests only new file versions:
-        the flow is found again by its name."""
+        URL. The files are read as ``data_format`` (default: the format that recognises
+        ``path``'s name, else Parquet) with ``format_properties`` (``data.properties``). The
+        dataset is created when missing, from ``schema`` (a registry id) or, with ``infer``,
+        from what inspecting the files tells. ``mapping``, a Data Prep mapping set body (its
+        ``outputSchema`` defaults to the dataset's schema), shapes the rows: it is stored as
+        the flow's mapping set, with a new version when it changed. Calling it again ingests
+        only new file versions: the flow is found again by its name."""
         from lakefeed.ingest import IngestChain
 
         return IngestChain(self).run(
@@ -536,4 +565,72 @@ class Lakefeed:
             partial_ingestion_percent=partial_ingestion_percent,
             error_diagnostics=error_diagnostics,
             progress=progress,
+            data_format=data_format,
+            format_properties=format_properties,
+            mapping=mapping,
         )
+
+    # -- mapping sets ----------------------------------------------------------------------------
+
+    @cached_property
+    def mapping_set_service(self) -> MappingSetService:
+        """Data Prep mapping sets: stored with every version, checked against schemas."""
+        from lakefeed.catalog.mapping_sets import MappingSetStore
+        from lakefeed.mappings.service import MappingSetService
+
+        return MappingSetService(MappingSetStore(self.db, self.scope), self.schemas, self.flows)
+
+    def create_mapping_set(
+        self, mapping_set: Mapping[str, Any], *, actor: str | None = None
+    ) -> MappingSet:
+        """Store a mapping set (Data Prep's ``POST /mappingSets`` body) as version 0.
+        :class:`MappingError` when a mapping has bad syntax or an unknown function or maps to
+        a field the output schema lacks; :class:`InvalidRequest` for a body of the wrong
+        shape. ``actor`` is recorded as ``createdBy`` (default ``lakefeed``)."""
+        from lakefeed.mappings.service import LOCAL_ACTOR
+
+        return self.mapping_set_service.create(mapping_set, actor=actor or LOCAL_ACTOR)
+
+    def mapping_sets(
+        self, *, name: str | None = None, order_by: str | None = None
+    ) -> list[MappingSet]:
+        """The latest version of every mapping set (named ``name``); ``order_by`` is
+        ``createdDate`` or ``updatedDate``, ``-`` first for newest first (the default is
+        ``-updatedDate``)."""
+        return self.mapping_set_service.latest(name=name, order_by=order_by)
+
+    def mapping_set(self, id: str, version: int | None = None) -> MappingSet:
+        """Version ``version`` of a mapping set (default: the latest)."""
+        return self.mapping_set_service.get(id, version)
+
+    def update_mapping_set(
+        self, id: str, mapping_set: Mapping[str, Any], *, actor: str | None = None
+    ) -> MappingSet:
+        """Store ``mapping_set`` as the next version of mapping set ``id`` (checked as
+        :meth:`create_mapping_set` checks it); the older versions stay for the flows that
+        name them."""
+        from lakefeed.mappings.service import LOCAL_ACTOR
+
+        return self.mapping_set_service.update(id, mapping_set, actor=actor or LOCAL_ACTOR)
+
+    def delete_mapping_set(self, id: str) -> None:
+        """Delete every version of a mapping set; :class:`ResourceInUse` naming the flows
+        whose ``transformations`` apply it."""
+        self.mapping_set_service.delete(id)
+
+    def validate_mapping_set(
+        self, mapping_set: Mapping[str, Any], *, data: Any = None
+    ) -> MappingValidation:
+        """Every problem of a mapping set, per mapping, without storing it: what
+        :meth:`create_mapping_set` refuses and, given a source schema (its ``inputSchema``,
+        else the sample rows ``data``), source attributes the source lacks."""
+        return self.mapping_set_service.validate(mapping_set, data)
+
+    def preview_mapping_set(self, mapping_set: Mapping[str, Any], data: Any) -> MappingPreview:
+        """Sample rows ``data`` (a list of dicts, or one) as the mapping set maps them, with
+        the values that failed."""
+        return self.mapping_set_service.preview(mapping_set, data)
+
+    def compiled_mapping_set(self, id: str, version: int | None = None) -> CompiledMappingSet:
+        """A stored mapping set compiled against its output schema, to apply to batches."""
+        return self.mapping_set_service.compiled(id, version)

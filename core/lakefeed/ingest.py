@@ -5,6 +5,7 @@ flow, and its ledger makes the second run ingest only what is new."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -21,9 +22,11 @@ from lakefeed.errors import (
 if TYPE_CHECKING:
     from lakefeed.catalog.connections import Connection
     from lakefeed.catalog.flows import Flow, FlowResources
+    from lakefeed.catalog.mapping_sets import MappingSet
     from lakefeed.catalog.runs import Run
     from lakefeed.datasets.store import Dataset, DatasetStore
     from lakefeed.flows.runner import RunProgress
+    from lakefeed.formats import FileFormat
     from lakefeed.schema.registry import SchemaRegistry
     from lakefeed.storage.session import StorageSession
 
@@ -50,6 +53,18 @@ class IngestEngine(Protocol):
         description: str = "",
     ) -> Connection: ...
     def session(self, connection: Connection | str) -> StorageSession: ...
+    def file_format_for(
+        self, file_name: str, name: str | None = None, properties: Mapping[str, Any] | None = None
+    ) -> FileFormat: ...
+    def mapping_sets(
+        self, *, name: str | None = None, order_by: str | None = None
+    ) -> list[MappingSet]: ...
+    def create_mapping_set(
+        self, mapping_set: Mapping[str, Any], *, actor: str | None = None
+    ) -> MappingSet: ...
+    def update_mapping_set(
+        self, id: str, mapping_set: Mapping[str, Any], *, actor: str | None = None
+    ) -> MappingSet: ...
     def run_flow(
         self,
         flow: Flow | str,
@@ -75,12 +90,32 @@ class IngestChain:
         partial_ingestion_percent: float | None,
         progress: Callable[[RunProgress], None] | None,
         error_diagnostics: bool = False,
+        data_format: str | None = None,
+        format_properties: Mapping[str, Any] | None = None,
+        mapping: Mapping[str, Any] | None = None,
     ) -> Run:
+        if mapping is not None and infer:
+            raise InvalidRequest(
+                "A mapping maps into an existing schema; --infer makes the schema from the "
+                "files' own columns.",
+                fix="Pass the dataset's schema (--schema), or ingest into an existing dataset.",
+            )
         connection, path = self.connection(source, path)
-        target = self.dataset(dataset, schema, infer, connection, path, recursive)
-        # Keyed on the resolved path: ".", "" and the absolute folder are the same flow.
+        # Checked before anything is made: a bad property creates nothing.
+        file_format = self.lf.file_format_for(path, data_format, format_properties)
+        properties = dict(format_properties or {})
+        target = self.dataset(dataset, schema, infer, connection, path, recursive, file_format)
+        # Keyed on the resolved path: ".", "" and the absolute folder are the same flow; the
+        # same files read another way are another flow.
         resolved = self.lf.session(connection).resolve(path)
-        key = hashlib.sha256(f"{connection.id}|{resolved}|{recursive}|{target.id}".encode())
+        reading = (
+            ""
+            if file_format.name == "parquet" and not properties
+            else (f"|{file_format.name}|{json.dumps(properties, sort_keys=True)}")
+        )
+        key = hashlib.sha256(
+            f"{connection.id}|{resolved}|{recursive}|{target.id}{reading}".encode()
+        )
         # The dataset's name cut so that the flow's, with "-source", stays a valid name.
         flow_name = f"ingest-{target.name[:200]}-{key.hexdigest()[:12]}"
         flows = self.lf.flows
@@ -89,6 +124,9 @@ class IngestChain:
             options["partialIngestionPercent"] = partial_ingestion_percent
         if error_diagnostics:
             options["errorDiagnosticsEnabled"] = True
+        transformations = (
+            [] if mapping is None else self.mapping(f"{flow_name}-mapping", mapping, target)
+        )
         try:
             flow = flows.flow(flow_name)
         except ResourceNotFound:
@@ -97,6 +135,8 @@ class IngestChain:
                 base_connection_id=connection.id,
                 path=path,
                 recursive=recursive,
+                data_format=file_format.data_formats[0],
+                properties=properties or None,
             )
             target_connection = flows.create_target_connection(
                 name=f"{flow_name}-target", dataset_id=target.id
@@ -107,11 +147,36 @@ class IngestChain:
                 source_connection_ids=[source_connection.id],
                 target_connection_ids=[target_connection.id],
                 options=options,
+                transformations=transformations,
             )
         else:
             if flow.options != flows.flow_options(options):
                 flow = flows.set_options(flow.id, options)
+            if flow.transformations != transformations:  # later runs apply the new mapping
+                flow = flows.update_flow(flow.id, transformations=transformations)
         return self.lf.run_flow(flow, progress=progress)
+
+    def mapping(
+        self, name: str, document: Mapping[str, Any], target: Dataset
+    ) -> list[dict[str, Any]]:
+        """The flow's ``transformations`` for a mapping set document (its ``outputSchema``
+        defaults to the dataset's schema): the mapping set ``name``, created, or given a new
+        version when the document changed, so runs after this one apply it."""
+        body = dict(document)
+        body.setdefault("outputSchema", {"schemaRef": {"id": target.schema_id}})
+        body["name"] = name
+        from lakefeed.mappings.documents import parse_mapping_set
+
+        wanted = parse_mapping_set(body).document  # as it is stored: either shape compares
+        existing = self.lf.mapping_sets(name=name)
+        if not existing:
+            stored = self.lf.create_mapping_set(body)
+        elif _same_mapping(existing[0].document, wanted):
+            stored = existing[0]
+        else:
+            stored = self.lf.update_mapping_set(existing[0].id, body)
+        params = {"mappingId": stored.id, "mappingVersion": stored.version}
+        return [{"name": "Mapping", "params": params}]
 
     def connection(self, source: str, path: str) -> tuple[Connection, str]:
         """A stored connection, or the local one for a local folder or ``file://`` URL."""
@@ -153,6 +218,7 @@ class IngestChain:
         connection: Connection,
         path: str,
         recursive: bool,
+        file_format: FileFormat,
     ) -> Dataset:
         datasets = self.lf.datasets
         try:
@@ -173,7 +239,7 @@ class IngestChain:
             )
         if schema is not None:
             return datasets.create(name, self.lf.schemas.get(schema)["$id"])
-        inferred = self.infer(name, connection, path, recursive)
+        inferred = self.infer(name, connection, path, recursive, file_format)
         try:
             return datasets.create(name, inferred)
         except BaseException:
@@ -181,14 +247,21 @@ class IngestChain:
             self.lf.schemas.delete_inferred_schema(inferred)
             raise
 
-    def infer(self, name: str, connection: Connection, path: str, recursive: bool) -> str:
+    def infer(
+        self,
+        name: str,
+        connection: Connection,
+        path: str,
+        recursive: bool,
+        file_format: FileFormat,
+    ) -> str:
         """A registry schema for the files at ``path``, from what inspecting them says."""
         from lakefeed.schema.infer import infer_fields
 
         session = self.lf.session(connection)
         fields = infer_fields(
-            session.inspect(path, recursive=recursive),
-            file_kind=session.formats.default().label,
+            session.inspect(path, recursive=recursive, file_format=file_format),
+            file_kind=file_format.label,
             where=f"{path!r}",
             fix="Check the path with `lakefeed inspect`, or pass --schema.",
         )
@@ -196,3 +269,19 @@ class IngestChain:
             name, fields.properties, required=fields.required, description=f"Inferred from {path}"
         )
         return str(created["$id"])
+
+
+def _same_mapping(stored: Mapping[str, Any], body: Mapping[str, Any]) -> bool:
+    """Whether a stored mapping set maps as ``body`` says (the fields the server adds, such as
+    mapping ids, aside)."""
+
+    def rules(document: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        return [
+            (m.get("sourceType"), m.get("source"), m.get("destination"))
+            for m in document.get("mappings") or ()
+            if isinstance(m, Mapping)
+        ]
+
+    schema = (stored.get("outputSchema") or {}).get("schemaRef", {}).get("id")
+    wanted = (body.get("outputSchema") or {}).get("schemaRef", {}).get("id")
+    return schema == wanted and rules(stored) == rules(body)

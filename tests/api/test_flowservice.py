@@ -267,8 +267,8 @@ def test_source_connection_rules(api: httpx.Client, landing: Landing) -> None:
         "recursive",
     )
     wrong_format = landing.source("x")
-    wrong_format["data"] = {"format": "delimited"}
-    refused(api.post(f"{FS}/sourceConnections", json=wrong_format), 400, "delimited")
+    wrong_format["data"] = {"format": "avro"}
+    refused(api.post(f"{FS}/sourceConnections", json=wrong_format), 400, "avro", "delimited")
     plain = created(
         api.post(f"{FS}/sourceConnections", json=landing.source("plain", recursive=False))
     )

@@ -352,7 +352,7 @@ def test_test_and_explore(api: httpx.Client, landing: Path) -> None:
         return response
 
     assert "objectType" in error(objectType="table").text
-    assert error(objectType="file", object="2026/01/a.parquet", fileType="csv").status_code == 400
+    assert error(objectType="file", object="2026/01/a.parquet", fileType="avro").status_code == 400
     assert error(objectType="file").status_code == 400
     assert error(objectType="file", object="notes.txt", preview="true").status_code == 422
     assert error(objectType="folder", object="nowhere").status_code == 404

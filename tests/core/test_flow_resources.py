@@ -68,9 +68,9 @@ def test_source_connection_validation(lf: Lakefeed, parts: dict) -> None:
         flows.create_source_connection(
             name="s", base_connection_id=parts["connection"], path="x", connection_spec_id=S3_SPEC
         )
-    with pytest.raises(InvalidFlow, match="delimited"):
+    with pytest.raises(InvalidFlow, match="avro"):
         flows.create_source_connection(
-            name="s", base_connection_id=parts["connection"], path="x", data_format="delimited"
+            name="s", base_connection_id=parts["connection"], path="x", data_format="avro"
         )
     with pytest.raises(InvalidRequest, match=r"params\.path"):
         flows.create_source_connection(name="s", base_connection_id=parts["connection"], path="")

@@ -8,6 +8,7 @@ import pytest
 
 from ingestion_suite import IngestionSuite, IngestSource, Scenario, rewrite_during_a_run
 from tests_support import server_env, sftp_params
+from text_formats_suite import TextFormatsSuite
 
 pytestmark = pytest.mark.servers
 
@@ -21,14 +22,14 @@ def s3_source() -> IngestSource:
     return IngestSource("amazon-s3", "Access Key", params, "/lakefeed-ingest")
 
 
-class TestS3Ingestion(IngestionSuite):
+class TestS3Ingestion(IngestionSuite, TextFormatsSuite):
     @pytest.fixture(scope="class")
     @classmethod
     def source(cls) -> IngestSource:
         return s3_source()
 
 
-class TestSftpIngestion(IngestionSuite):
+class TestSftpIngestion(IngestionSuite, TextFormatsSuite):
     @pytest.fixture(scope="class")
     @classmethod
     def source(cls) -> IngestSource:

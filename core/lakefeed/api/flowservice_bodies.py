@@ -48,14 +48,29 @@ class ConnectionBody(Body):
 
 
 class SourceData(Body):
+    """``data``: the format, its ``properties`` (how files are read) and, for XDM formats, the
+    schema. A field lakefeed would not honour is refused, never dropped."""
+
+    model_config = ConfigDict(extra="allow")
+
     format: str = "parquet"
     schema_: SchemaRef | None = Field(None, alias="schema")
+    properties: dict[str, Any] | None = None
+
+
+#: Format properties Flow Service clients also send in ``params``; taken as ``data.properties``.
+PARAMS_PROPERTIES = ("columnDelimiter", "compressionType", "encoding")
 
 
 class SourceParams(Body):
+    """``params``: where the files are and which of them to read."""
+
+    model_config = ConfigDict(extra="allow")
+
     path: str
     recursive: bool | str = False
     type: Literal["file", "folder"] | None = None
+    fileExtension: str | None = None
 
 
 class SourceConnectionBody(Body):

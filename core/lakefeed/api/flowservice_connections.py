@@ -177,9 +177,14 @@ def explore_connection(
     obj: Annotated[str | None, Query(alias="object")] = None,
     file_type: Annotated[str | None, Query(alias="fileType")] = None,
     preview: str | None = None,
+    column_delimiter: Annotated[str | None, Query(alias="columnDelimiter")] = None,
+    compression_type: Annotated[str | None, Query(alias="compressionType")] = None,
+    encoding: str | None = None,
 ) -> Any:
     """``root`` and ``folder``: the entries one level down; ``file``: the file's columns, and
-    with ``preview=true`` its first rows (``{"format", "schema": {"columns"}, "data"}``)."""
+    with ``preview=true`` its first rows (``{"format", "schema": {"columns"}, "data"}``),
+    read as ``fileType`` (by default, as its name says) with ``columnDelimiter``,
+    ``compressionType`` and ``encoding``."""
     connection = _storage_connection(who.lf.connection(id), "explore")
     session = who.lf.session(connection)
     check_path(who.lf.settings, session, obj or "")
@@ -191,11 +196,20 @@ def explore_connection(
             f"objectType {object_type!r} is not supported (supported: root, folder, file).",
             fix="Use objectType=root, folder or file.",
         )
-    # fileType names an installed format (UnknownFormat, 400, otherwise); without it the file's
-    # name decides, as canPreview did.
-    file_format = None if file_type is None else who.lf.plugins.file_format(file_type)
     if not obj:
         raise InvalidRequest("objectType=file needs object=PATH.", fix="Pass the file to read.")
+    # fileType names an installed format (UnknownFormat, 400, otherwise); without it the file's
+    # name decides, as canPreview did. Properties a format does not take are refused (400).
+    properties = {
+        key: value
+        for key, value in (
+            ("columnDelimiter", column_delimiter),
+            ("compressionType", compression_type),
+            ("encoding", encoding),
+        )
+        if value is not None
+    }
+    file_format = who.lf.file_format_for(obj, file_type, properties)
     wanted = (preview or "false").strip().lower()
     if wanted not in ("true", "false"):
         raise InvalidRequest(f"preview must be true or false, not {preview!r}.", fix="Use true.")

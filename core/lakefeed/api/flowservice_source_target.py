@@ -10,6 +10,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from lakefeed.api.flowservice_bodies import (
+    PARAMS_PROPERTIES,
     IdEtag,
     PatchBody,
     SourceConnectionBody,
@@ -21,7 +22,7 @@ from lakefeed.api.flowservice_connections import changed_text
 from lakefeed.api.local_roots import check_path
 from lakefeed.api.patch import apply_patch, check_etag
 from lakefeed.engine import Lakefeed
-from lakefeed.errors import ConnectionNotFound, InvalidFlow
+from lakefeed.errors import ConnectionNotFound, InvalidFlow, InvalidRequest
 from lakefeed.specs import DATASET_TARGET_SPEC_ID
 
 router = APIRouter(tags=["flowservice"])
@@ -58,7 +59,9 @@ def list_source_connections(who: CallerDep, query: ListQuery) -> dict[str, Any]:
 @router.post("/sourceConnections", status_code=201, response_model=IdEtag)
 def create_source_connection(who: CallerDep, body: SourceConnectionBody) -> JSONResponse:
     """Files to read through a base connection: ``params.path`` (file, folder or glob),
-    ``params.recursive``, ``data.format`` ``parquet`` or ``parquet_xdm`` (with a schema)."""
+    ``params.recursive``, ``params.fileExtension``, ``data.format`` (``parquet``,
+    ``parquet_xdm`` with a schema, ``delimited``, ``json``, or a format plugin's) and
+    ``data.properties`` (``columnDelimiter``, ``compressionType``, ``encoding``…)."""
     lf = who.lf
     base = lf.connection(body.baseConnectionId)
     if base.is_dataset_base:
@@ -77,8 +80,35 @@ def create_source_connection(who: CallerDep, body: SourceConnectionBody) -> JSON
         data_format=body.data.format.strip().lower(),
         schema_id=body.data.schema_.id if body.data.schema_ else None,
         connection_spec_id=body.connectionSpec.id,
+        properties=_format_properties(body),
+        file_extension=body.params.fileExtension,
     )
     return created(source.id, source.etag)
+
+
+def _format_properties(body: SourceConnectionBody) -> dict[str, Any]:
+    """``data.properties``, with the format properties clients send in ``params`` instead;
+    any other field of ``data`` or ``params`` is refused, so none is silently dropped."""
+    unknown = [f"data.{k}" for k in body.data.model_extra or {}]
+    params = dict(body.params.model_extra or {})
+    moved = {k: params.pop(k) for k in PARAMS_PROPERTIES if k in params}
+    unknown += [f"params.{k}" for k in params]
+    if unknown:
+        raise InvalidRequest(
+            f"Unknown source connection field(s): {', '.join(sorted(unknown))}.",
+            fix="data takes format, schema and properties; params takes path, recursive, type "
+            f"and fileExtension (and {', '.join(PARAMS_PROPERTIES)}, which mean "
+            "data.properties). Remove the others.",
+        )
+    properties = dict(body.data.properties or {})
+    for key, value in moved.items():
+        if key in properties and properties[key] != value:
+            raise InvalidRequest(
+                f"params.{key} {value!r} and data.properties.{key} {properties[key]!r} differ.",
+                fix="Give it once, in data.properties.",
+            )
+        properties[key] = value
+    return properties
 
 
 @router.get("/sourceConnections/{id}")

@@ -3,13 +3,20 @@ options they carry: what :mod:`lakefeed.catalog.flows` reads and writes."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from lakefeed.catalog.records import audit_fields, record_from_row
 from lakefeed.errors import InvalidRequest
 from lakefeed.schedules.rules import Schedule
+
+#: ``(data.format, data.properties)`` → the properties as the format reads them; raises on a bad
+#: one. The flow store gets it from the engine, which knows the installed formats.
+FormatSettings = Callable[[str, Mapping[str, Any]], dict[str, Any]]
+
+#: The longest ``params.fileExtension`` taken (``parquet``, ``csv.gz``, ``json``…).
+FILE_EXTENSION_MAX = 32
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,22 @@ class SourceConnection(_StoredConnection):
         schema = self.data.get("schema") or {}
         return schema.get("id")
 
+    @property
+    def properties(self) -> dict[str, Any]:
+        """``data.properties``: how the format reads the files (delimiter, compression…)."""
+        return dict(self.data.get("properties") or {})
+
+    @property
+    def file_extension(self) -> str | None:
+        """``params.fileExtension``: only files whose names end with ``.<it>`` are read."""
+        value = self.params.get("fileExtension")
+        return str(value) if value else None
+
+    def selects(self, file_name: str) -> bool:
+        """Whether a listed file of this name is one the connection reads."""
+        extension = self.file_extension
+        return extension is None or file_name.lower().endswith("." + extension.lower())
+
 
 @dataclass(frozen=True)
 class TargetConnection(_StoredConnection):
@@ -131,6 +154,14 @@ class Flow:
     @property
     def schedule(self) -> Schedule:
         return Schedule.from_stored(self.schedule_params)
+
+    @property
+    def mapping(self) -> tuple[str, int | None] | None:
+        """The mapping set (id, version; None: its latest) the flow applies, if any."""
+        for transformation in self.transformations:
+            if transformation.get("name") == "Mapping":
+                return flow_mapping_params(transformation.get("params"))
+        return None
 
     @property
     def partial_ingestion_percent(self) -> float | None:
@@ -198,3 +229,49 @@ def flow_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
             options["errorDiagnosticsEnabled"], "errorDiagnosticsEnabled"
         )
     return out
+
+
+def check_file_extension(value: Any) -> str:
+    """``params.fileExtension`` as stored: without its leading dot; refused when it is not a
+    plain file-name ending."""
+    text = value.strip().lstrip(".") if isinstance(value, str) else ""
+    if (
+        not text
+        or len(text) > FILE_EXTENSION_MAX
+        or any(c in text for c in "/\\*?\x00")
+        or not text.isprintable()
+    ):
+        raise InvalidRequest(
+            f"params.fileExtension {value!r} is not a file-name ending.",
+            fix='Give the ending of the files to read, such as "csv" or "json.gz" '
+            f"(at most {FILE_EXTENSION_MAX} characters, no slashes or wildcards).",
+        )
+    return text
+
+
+def flow_mapping_params(params: Any) -> tuple[str, int | None]:
+    """``(mappingId, mappingVersion)`` of a ``Mapping`` transformation's ``params``; the
+    version may be left out (the latest version, at each run) or given as a number or a string
+    of digits."""
+    if not isinstance(params, Mapping):
+        raise InvalidRequest(
+            "A Mapping transformation needs params {mappingId, mappingVersion}.",
+            fix='Send {"name": "Mapping", "params": {"mappingId": ID, "mappingVersion": 0}}.',
+        )
+    mapping_id = params.get("mappingId")
+    if not isinstance(mapping_id, str) or not mapping_id.strip() or "\x00" in mapping_id:
+        raise InvalidRequest(
+            f"transformations params.mappingId must be a mapping set id, not {mapping_id!r}.",
+            fix="Use the id POST /data/foundation/conversion/mappingSets answered.",
+        )
+    version = params.get("mappingVersion")
+    if version is None:
+        return mapping_id, None
+    if isinstance(version, str) and version.strip().isdigit():
+        version = int(version)
+    if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version < 2**31:
+        raise InvalidRequest(
+            f"transformations params.mappingVersion {version!r} is not a mapping set version.",
+            fix="Give the version number (0 for the first), or leave it out for the latest.",
+        )
+    return mapping_id, version

@@ -15,9 +15,12 @@ import sqlalchemy as sa
 from lakefeed.catalog import tables
 from lakefeed.catalog.flow_shapes import (
     Flow,
+    FormatSettings,
     SourceConnection,
     TargetConnection,
     _as_bool,
+    check_file_extension,
+    flow_mapping_params,
     flow_options,
 )
 from lakefeed.catalog.records import ResourceTable, Scope
@@ -50,7 +53,11 @@ class FlowResources:
     ``connection_spec_of(base_connection_id)`` answers a base connection's spec id (raising when
     it does not exist); ``dataset_schema_of(dataset_id)`` answers a dataset's schema id;
     ``data_formats()`` the ``data.format`` values of the installed formats (default: the
-    bundled Parquet format's).
+    bundled Parquet format's); ``format_settings(data_format, properties)`` checks a source
+    connection's ``data.properties`` against its format and answers them as the format reads
+    them (raising :class:`~lakefeed.errors.InvalidFormatOption` naming a bad one);
+    ``mapping_schema_of(id, version)`` answers the output schema of a mapping set version
+    (raising when there is none), which a flow's ``transformations`` must name.
     """
 
     def __init__(
@@ -61,6 +68,8 @@ class FlowResources:
         connection_spec_of: Callable[[str], str],
         dataset_schema_of: Callable[[str], str],
         data_formats: Callable[[], Collection[str]] | None = None,
+        format_settings: FormatSettings | None = None,
+        mapping_schema_of: Callable[[str, int | None], str] | None = None,
     ) -> None:
         self.engine = engine
         self.scope = scope
@@ -78,6 +87,8 @@ class FlowResources:
         self._connection_spec_of = connection_spec_of
         self._dataset_schema_of = dataset_schema_of
         self._data_formats = data_formats or _bundled_data_formats
+        self._format_settings = format_settings or _bundled_format_settings
+        self._mapping_schema_of = mapping_schema_of
 
     # -- source connections --------------------------------------------------------------------
 
@@ -92,7 +103,12 @@ class FlowResources:
         schema_id: str | None = None,
         connection_spec_id: str | None = None,
         description: str = "",
+        properties: Mapping[str, Any] | None = None,
+        file_extension: str | None = None,
     ) -> SourceConnection:
+        """``properties``: ``data.properties``, how the format reads the files (delimiter,
+        encoding, compression…), checked against the format; ``file_extension``:
+        ``params.fileExtension``, only files whose names end with it are read."""
         base_spec = self._connection_spec_of(base_connection_id)
         if connection_spec_id is not None and connection_spec_id != base_spec:
             raise InvalidFlow(
@@ -112,6 +128,15 @@ class FlowResources:
             raise InvalidRequest("params.path is required.", fix="Give a file, folder or glob.")
         _check_no_nul(str(path))
         data: dict[str, Any] = {"format": data_format}
+        settings = self._format_settings(data_format, dict(properties or {}))
+        if settings:
+            data["properties"] = settings
+        params: dict[str, Any] = {
+            "path": str(path),
+            "recursive": _as_bool(recursive, "params.recursive"),
+        }
+        if file_extension is not None:
+            params["fileExtension"] = check_file_extension(file_extension)
         if schema_id:
             data["schema"] = {
                 "id": schema_id,
@@ -125,7 +150,7 @@ class FlowResources:
             connection_spec_id=base_spec,
             connection_spec_version="1.0",
             data=data,
-            params={"path": str(path), "recursive": _as_bool(recursive, "params.recursive")},
+            params=params,
             state="enabled",
         )
         self.sources.insert(row)
@@ -242,13 +267,60 @@ class FlowResources:
             target_connection_ids=[target.id],
             schedule_params=validate_schedule(schedule).to_stored(),
             options=flow_options(options),
-            transformations=[dict(t) for t in transformations],
+            transformations=self._check_transformations(transformations, target_schema),
             state="enabled",
         )
         self.flows.insert(row)
         return Flow.from_row(row)
 
     flow_options = staticmethod(flow_options)
+
+    def _check_transformations(
+        self, transformations: Any, target_schema: str
+    ) -> list[dict[str, Any]]:
+        """``transformations`` as stored: at most one ``Mapping`` naming a mapping set version
+        that exists and maps into the target dataset's schema (Flow Service 1412, 1425)."""
+        if not isinstance(transformations, Sequence) or not all(
+            isinstance(t, Mapping) for t in transformations
+        ):
+            raise InvalidRequest(
+                "transformations must be a list of objects.",
+                fix='Send [{"name": "Mapping", "params": {"mappingId": …, "mappingVersion": …}}]'
+                ", or [].",
+            )
+        checked = [dict(t) for t in transformations]
+        for transformation in checked:
+            if transformation.get("name") != "Mapping":
+                raise InvalidFlow(
+                    f"Unknown transformation {transformation.get('name')!r}.",
+                    fix='The only transformation is "Mapping" (a Data Prep mapping set).',
+                )
+        if len(checked) > 1:
+            raise InvalidFlow(
+                "A flow applies at most one Mapping transformation.",
+                fix="Put every mapping in one mapping set.",
+            )
+        for transformation in checked:
+            mapping_id, version = flow_mapping_params(transformation.get("params"))
+            if self._mapping_schema_of is None:
+                raise InvalidFlow(
+                    "This store cannot check mapping sets.", fix="Create the flow through lakefeed."
+                )
+            try:
+                schema = self._mapping_schema_of(mapping_id, version)
+            except ResourceNotFound as exc:
+                raise InvalidFlow(
+                    f"transformations: {exc.message}",
+                    fix="Create the mapping set first (POST /data/foundation/conversion/"
+                    "mappingSets, `lakefeed mappings create`), and name its id and version.",
+                ) from None
+            if schema != target_schema:
+                raise InvalidFlow(
+                    f"Mapping set {mapping_id!r} maps into schema {schema!r}, not into the "
+                    f"target dataset's schema {target_schema!r}.",
+                    fix="Use a mapping set whose outputSchema is the dataset's schema.",
+                )
+        return checked
 
     def set_options(self, flow_id: str, options: Mapping[str, Any]) -> Flow:
         """Replace a flow's options (``None`` values remove an option)."""
@@ -346,14 +418,10 @@ class FlowResources:
         if options is not None:
             values["options"] = flow_options({k: v for k, v in options.items() if v is not None})
         if transformations is not None:
-            if not isinstance(transformations, Sequence) or not all(
-                isinstance(t, Mapping) for t in transformations
-            ):
-                raise InvalidRequest(
-                    "transformations must be a list of objects.",
-                    fix='Send [{"name": "Mapping", "params": {...}}], or [].',
-                )
-            values["transformations"] = [dict(t) for t in transformations]
+            target = self.target_connection(flow.target_connection_id)
+            values["transformations"] = self._check_transformations(
+                transformations, self._dataset_schema_of(target.dataset_id)
+            )
         _update(self.flows, flow.id, etag, values)
         return self.flow(flow.id)
 
@@ -460,3 +528,9 @@ def _bundled_data_formats() -> tuple[str, ...]:
     from lakefeed.formats import FormatRegistry
 
     return FormatRegistry.bundled().data_formats()
+
+
+def _bundled_format_settings(data_format: str, properties: Mapping[str, Any]) -> dict[str, Any]:
+    from lakefeed.formats import FormatRegistry, given_settings
+
+    return given_settings(FormatRegistry.bundled().get(data_format), properties)

@@ -25,14 +25,52 @@ _recursive = click.option("--recursive", "-r", is_flag=True, help="Descend into 
 
 
 def format_option(default: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """``--format NAME``: read the files as this installed format (``default`` when absent)."""
-    return click.option(
+    """``--format NAME`` (read the files as this installed format, ``default`` when absent)
+    and ``--option KEY=VALUE`` (the format's ``data.properties``, repeatable)."""
+    name = click.option(
         "--format",
         "format_name",
         metavar="NAME",
         help=f"Read the files as this format (its name, a data.format or fileType); default: "
         f"{default}. `lakefeed plugins` lists the installed formats.",
     )
+    options = click.option(
+        "--option",
+        "-o",
+        "format_options",
+        metavar="KEY=VALUE",
+        multiple=True,
+        callback=format_properties,
+        help="How the format reads the files, as data.properties says it: "
+        "columnDelimiter=';', encoding=ISO-8859-1, compressionType=gzip, header=false, "
+        'nullValues=\'["NA",""]\' (a JSON list)… Repeatable.',
+    )
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        return name(options(command))
+
+    return decorate
+
+
+def format_properties(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs as ``data.properties``; a value starting with ``[`` is a JSON list."""
+    properties: dict[str, Any] = {}
+    for pair in values:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE.", param_hint="--option")
+        parsed: Any = value
+        if value.lstrip().startswith("["):
+            try:
+                parsed = json.loads(value)
+            except ValueError as exc:
+                raise click.BadParameter(
+                    f"{key}: {value!r} is not a JSON list ({exc}).", param_hint="--option"
+                ) from None
+        properties[key.strip()] = parsed
+    return properties
 
 
 @click.command("ls")
@@ -72,7 +110,7 @@ def ls_command(connection: str, path: str, recursive: bool, as_json: bool) -> No
 @click.option(
     "--row-groups", is_flag=True, help="Include per-row-group column statistics (Parquet)."
 )
-@format_option("parquet")
+@format_option("the format that recognises PATH's name, else parquet")
 @json_option
 def inspect_command(
     connection: str,
@@ -80,17 +118,17 @@ def inspect_command(
     recursive: bool,
     row_groups: bool,
     format_name: str | None,
+    format_options: dict[str, Any],
     as_json: bool,
 ) -> None:
     """Inspect the files at PATH without reading their rows: schema and rows (Parquet: from
-    the footers, with row groups).
+    the footers, with row groups; delimited and JSON files: from a sample of their first rows).
 
     Files that are not of the format or are corrupt are reported with the reason; the command
     exits 1 when any file failed.
     """
     lf = engine()
-    formats = lf.plugins.formats()
-    chosen = formats.get(format_name) if format_name else formats.default()
+    chosen = lf.file_format_for(path, format_name, format_options)
     results = list(lf.session(connection).inspect(path, recursive=recursive, file_format=chosen))
     files = [r for r in results if isinstance(r, InspectedFile)]
     failures = [r for r in results if isinstance(r, FileFailure)]
@@ -208,11 +246,16 @@ def _print_inspection(
 @format_option("the format that recognises FILE's name, else parquet")
 @json_option
 def preview_command(
-    connection: str, file: str, rows: int, format_name: str | None, as_json: bool
+    connection: str,
+    file: str,
+    rows: int,
+    format_name: str | None,
+    format_options: dict[str, Any],
+    as_json: bool,
 ) -> None:
     """Show the schema and the first rows of one FILE."""
     lf = engine()
-    chosen = lf.plugins.file_format(format_name) if format_name else None
+    chosen = lf.file_format_for(file, format_name, format_options)
     preview = lf.session(connection).preview(file, rows=rows, file_format=chosen)
     if as_json:
         emit_json(preview.to_dict())

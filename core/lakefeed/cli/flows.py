@@ -9,6 +9,7 @@ from rich.markup import escape
 
 from lakefeed.cli.cells import duration, timestamp
 from lakefeed.cli.context import engine
+from lakefeed.cli.files import format_properties
 from lakefeed.cli.output import console, emit_json, json_option, table
 from lakefeed.cli.resources import Resources, resources
 from lakefeed.cli.runs_view import report_run, run_outcome
@@ -49,7 +50,24 @@ class StartTime(click.ParamType):
 @click.option("--path", required=True, help="File, folder or glob on the connection.")
 @click.option("--recursive", "-r", is_flag=True, help="Descend into sub-folders.")
 @click.option("--dataset", required=True, help="Target dataset name or id.")
-@click.option("--format", "data_format", default="parquet", help="parquet or parquet_xdm.")
+@click.option(
+    "--format",
+    "data_format",
+    default="parquet",
+    show_default=True,
+    help="data.format: parquet, parquet_xdm, delimited, json or a format plugin's.",
+)
+@click.option(
+    "--option",
+    "-o",
+    "format_options",
+    metavar="KEY=VALUE",
+    multiple=True,
+    callback=format_properties,
+    help="data.properties of the source connection (columnDelimiter, compressionType, "
+    "encoding…). Repeatable.",
+)
+@click.option("--file-extension", help="params.fileExtension: read only files ending with it.")
 @click.option("--partial-ingestion-percent", type=float, help="Accept up to X% bad rows.")
 @click.option("--error-diagnostics", is_flag=True, help="Keep rejected rows.")
 @click.option("--frequency", help="once, minute, hour, day or week (default once).")
@@ -69,6 +87,8 @@ def create(
     recursive: bool,
     dataset: str,
     data_format: str,
+    format_options: dict[str, Any],
+    file_extension: str | None,
     partial_ingestion_percent: float | None,
     error_diagnostics: bool,
     frequency: str | None,
@@ -114,6 +134,8 @@ def create(
         recursive=recursive,
         data_format=data_format,
         schema_id=target_dataset.schema_id if data_format == "parquet_xdm" else None,
+        properties=format_options,
+        file_extension=file_extension,
     )
     target = lf.flows.create_target_connection(name=f"{name}-target", dataset_id=target_dataset.id)
     flow = lf.flows.create_flow(

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from lakefeed.cli.context import engine
+from lakefeed.cli.files import format_option
+from lakefeed.cli.mappings import read_mapping_set
 from lakefeed.cli.output import json_option
 from lakefeed.cli.progress import run_progress
 from lakefeed.cli.resources import LocalResources
@@ -29,6 +31,14 @@ if TYPE_CHECKING:
 @click.option(
     "--error-diagnostics", is_flag=True, help="Keep rejected rows (on with partial ingestion)."
 )
+@format_option("the format that recognises PATH's name, else parquet")
+@click.option(
+    "--mapping",
+    "mapping_file",
+    metavar="FILE",
+    help="A Data Prep mapping set (JSON file, - for standard input) that shapes the rows into "
+    "the dataset's schema; a changed file becomes the mapping set's next version.",
+)
 @json_option
 def ingest_command(
     connection_or_url: str,
@@ -39,16 +49,22 @@ def ingest_command(
     recursive: bool,
     partial_ingestion_percent: float | None,
     error_diagnostics: bool,
+    format_name: str | None,
+    format_options: dict[str, Any],
+    mapping_file: str | None,
     as_json: bool,
 ) -> None:
-    """Ingest the Parquet files at PATH into a dataset, creating whatever is missing.
+    """Ingest the files at PATH (Parquet, delimited or JSON; --format) into a dataset,
+    creating whatever is missing.
 
     CONNECTION_OR_URL is a stored connection (name or id), an absolute local folder or a
-    file:// URL. Running the same command again ingests only new or changed files. Exits 1
-    when the run failed.
+    file:// URL. Running the same command again ingests only new or changed files. Exits 0
+    when every row went in, 3 when some were rejected (partial ingestion), 1 when the run
+    failed.
     """
     if schema is not None and infer:
         raise click.UsageError("--schema and --infer exclude each other.")
+    mapping = None if mapping_file is None else read_mapping_set(mapping_file)
     lf = engine()
     schema_id = schema
     if schema is not None and _is_document(schema):
@@ -64,6 +80,9 @@ def ingest_command(
             partial_ingestion_percent=partial_ingestion_percent,
             error_diagnostics=error_diagnostics,
             progress=progress,
+            data_format=format_name,
+            format_properties=format_options,
+            mapping=mapping,
         )
     report_run(LocalResources(lf), run.to_dict(), as_json)
 

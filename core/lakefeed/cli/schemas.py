@@ -118,7 +118,7 @@ def show(id: str, full: bool, as_json: bool) -> None:
 @click.option("--recursive", "-r", is_flag=True, help="Descend into sub-folders.")
 @click.option("--title", help="Title of the schema to create (default: CONNECTION:PATH).")
 @click.option("--create", "create_", is_flag=True, help="Register the inferred schema.")
-@format_option("parquet")
+@format_option("the format that recognises PATH's name, else parquet")
 @json_option
 def infer(
     connection: str,
@@ -127,6 +127,7 @@ def infer(
     title: str | None,
     create_: bool,
     format_name: str | None,
+    format_options: dict[str, Any],
     as_json: bool,
 ) -> None:
     """Infer XDM fields from the schemas of the files at PATH (Parquet: their footers);
@@ -137,8 +138,7 @@ def infer(
     from lakefeed.storage.session import FileFailure
 
     lf = engine()
-    formats = lf.plugins.formats()
-    chosen = formats.get(format_name) if format_name else formats.default()
+    chosen = lf.file_format_for(path, format_name, format_options)
     results = list(lf.session(connection).inspect(path, recursive=recursive, file_format=chosen))
     fields = infer_fields(
         results,

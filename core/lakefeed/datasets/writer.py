@@ -124,6 +124,22 @@ class SourceWriter:
         self._close_file()
         return self.data_files
 
+    def checkpoint(self) -> int:
+        """Close the open data file and mark where the source's data files stand, for
+        :meth:`rollback` (an archive's member begins)."""
+        self._close_file()
+        return len(self.data_files)
+
+    def rollback(self, mark: int) -> None:
+        """Drop the data files written since :meth:`checkpoint` answered ``mark`` (that
+        member failed part-way); the rows before it stay."""
+        self._close_file(keep=False)
+        for data_file in self.data_files[mark:]:
+            self.target.io.delete(data_file.file_path)
+        del self.data_files[mark:]
+        self.rows = sum(f.record_count for f in self.data_files)
+        self.bytes_written = sum(f.file_size_in_bytes for f in self.data_files)
+
     def discard(self) -> None:
         """Drop every row of the source (it failed part-way)."""
         self._close_file(keep=False)

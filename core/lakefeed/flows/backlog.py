@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lakefeed.catalog.records import now_ms
-from lakefeed.flows.plan import plan_run
+from lakefeed.flows.plan import plan_run, source_files
 
 if TYPE_CHECKING:
     from lakefeed.catalog.backlog import Backlog
@@ -18,7 +18,7 @@ def discover(ctx: RunContext, flow: Flow) -> Backlog:
     """List the flow's source now and record what is waiting for its next run."""
     source = ctx.flows.source_connection(flow.source_connection_id)
     session = ctx.source_access(source.base_connection_id).session()
-    plan, _ = plan_run(ctx, flow, session.ls(source.path, recursive=source.recursive))
+    plan, _ = plan_run(ctx, flow, source_files(session, source))
     return ctx.backlog.record(flow, plan.take, observed_at=now_ms())
 
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from lakefeed.datasets.store import DatasetStore
     from lakefeed.flows.executors import Executor
     from lakefeed.formats import FileFormat
+    from lakefeed.mappings import CompiledMappingSet
     from lakefeed.schema.conform import TargetSchema
     from lakefeed.storage.access import SourceAccess
 
@@ -42,6 +43,8 @@ class RunContext:
     #: The format a source connection's ``data.format`` names.
     file_format: Callable[[str], FileFormat]
     target_schema: Callable[[str], TargetSchema]
+    #: A mapping set version (None: the latest) compiled against its output schema.
+    mapping_set: Callable[[str, int | None], CompiledMappingSet]
     executor: Executor
     #: The same context in another org and sandbox (recovery works across them).
     in_scope: Callable[[Scope], RunContext]

@@ -22,11 +22,14 @@ import pyarrow as pa
 from lakefeed.datasets.iceberg import SYSTEM_COLUMN, SYSTEM_TYPE
 from lakefeed.datasets.writer import SourceWriter, present_leaf_ids
 from lakefeed.errors import DatasetError, LakefeedError
+from lakefeed.formats.base import PartFailed, PartStarted, RejectedRows, RowItem
+from lakefeed.schema.conform import INVALID_VALUE
 from lakefeed.values import jsonable
 
 if TYPE_CHECKING:
     from lakefeed.datasets.writer import DataFileTarget
     from lakefeed.formats import FileFormat, InspectedFile
+    from lakefeed.mappings import CompiledMappingSet
     from lakefeed.schema.conform import TargetSchema
     from lakefeed.storage.access import SourceAccess
     from lakefeed.storage.entries import FileEntry
@@ -35,6 +38,8 @@ if TYPE_CHECKING:
 BATCH_ROWS = 64 * 1024
 #: Rejected rows are reported in chunks of this many (never a whole file's in memory).
 ROW_ERROR_CHUNK = 1000
+#: A value a mapping's function failed on (Data Prep's code).
+MAPPER_ERROR = "MAPPER-3700-400"
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,9 @@ class ConversionTask:
     keep_row_errors: bool  # the flow's error diagnostics
     row_error_room: int  # rejected rows the batch may still keep
     batch_rows: int = BATCH_ROWS
+    #: the flow's mapping set (``transformations``), applied to every batch before conforming
+    mapping: CompiledMappingSet | None = None
+    mapping_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,8 @@ class ConversionResult:
     losses: list[Mapping[str, Mapping[str, int]]] = field(default_factory=list)
     row_errors_dropped: int = 0  # rejected rows beyond the batch's room: counted, not kept
     error: LakefeedError | None = None  # the file failed; nothing of it is kept
+    #: an archive's members, each a file of its own (empty for a plain file)
+    parts: list[PartOutcome] = field(default_factory=list)
 
 
 class _ReportFailed(Exception):
@@ -100,77 +110,237 @@ class _ReportFailed(Exception):
 def convert_file(task: ConversionTask, report: Report) -> ConversionResult:
     """Convert one file; its failure is the result's ``error`` (a changed file is reported as
     the change). An error ``report`` raises is the run's, not the file's: the file's data
-    files are deleted and the error is raised as it came."""
+    files are deleted and the error is raised as it came.
 
-    def emit(event: TaskEvent) -> None:
-        try:
-            report(event)
-        except BaseException as exc:
-            raise _ReportFailed(exc) from None
-
+    An archive's members are files of their own: each gets a :class:`PartOutcome`, and a
+    member that cannot be read loses only its own rows."""
+    state = _Conversion(task, report)
     entry, session = task.entry, task.source.session()
-    writer = SourceWriter(
-        task.output,
-        task.index,
-        present_leaf_ids(task.output.schema, task.inspected.schema),
-    )
-    rows_in = rows_out = rows_failed = 0
-    room, dropped = task.row_error_room, 0
-    pending: list[dict[str, Any]] = []
-    losses: list[Mapping[str, Mapping[str, int]]] = []
     try:
         # The listed version, or FileChangedWhileReading (pinned, or re-statted around it).
         with session.reading(entry) as source:
-            for batch in task.format.batches(source, task.inspected, batch_rows=task.batch_rows):
-                conformed = task.target.conform(batch)
-                good = conformed.data
-                if good.num_rows:
-                    _write(writer, _with_lineage(good, conformed.good, rows_in, entry, task))
-                if conformed.losses:
-                    losses.append(conformed.losses)
-                if conformed.errors and task.keep_row_errors:
-                    kept = conformed.errors[: max(room, 0)]
-                    dropped += len(conformed.errors) - len(kept)
-                    room -= len(kept)
-                    pending.extend(_row_errors(batch, kept, rows_in, entry))
-                rows_in += batch.num_rows
-                rows_out += good.num_rows
-                rows_failed += len(conformed.errors)
-                if len(pending) >= ROW_ERROR_CHUNK:
-                    emit(RowErrors(task.index, entry, pending))
-                    pending = []
-                emit(
-                    BatchConverted(task.index, entry, rows_in, good.num_rows, len(conformed.errors))
-                )
+            items = task.format.read_rows(source, task.inspected, batch_rows=task.batch_rows)
+            for item in items:
+                state.take(item)
     except _ReportFailed as failed:
-        writer.discard()
+        state.writer.discard()
         original = failed.original
         raise original from original.__cause__
     except Exception as exc:
-        writer.discard()
+        state.writer.discard()
         error = session.translate(exc, f"reading {entry.path!r}")
         # session.reading() already told a changed file from a broken one; a failure of the
         # dataset's writer (DatasetError) says nothing about the source file.
         error = task.format.read_error(entry, exc, error)
-        return ConversionResult(task.index, entry, row_errors_dropped=dropped, error=error)
-    data_files = writer.finish()
-    if pending:
-        report(RowErrors(task.index, entry, pending))  # its error, if any, goes on as it is
-    return ConversionResult(
-        task.index,
-        entry,
-        records_in=rows_in,
-        records_out=rows_out,
-        records_failed=rows_failed,
-        data_files=data_files,
-        bytes_written=writer.bytes_written,
-        losses=losses,
-        row_errors_dropped=dropped,
-    )
+        if state.part is not None and not isinstance(error, DatasetError):
+            error = _in_member(error, state.part.name, entry)
+        return ConversionResult(task.index, entry, row_errors_dropped=state.dropped, error=error)
+    return state.finish()
+
+
+@dataclass
+class PartOutcome:
+    """One member of an archive: what it gave, or why it gave nothing."""
+
+    name: str  # inside the archive
+    path: str  # ``<archive path>!/<name>``: how metrics, errors and lineage name it
+    records_in: int = 0
+    records_out: int = 0
+    records_failed: int = 0
+    error: LakefeedError | None = None
+
+
+def member_path(entry: FileEntry, name: str) -> str:
+    """How an archive member is named in metrics, row errors and lineage."""
+    return f"{entry.path}!/{name}"
+
+
+class _Conversion:
+    """The running state of one file's conversion: counts, rejected rows waiting to be
+    reported, the current archive member."""
+
+    def __init__(self, task: ConversionTask, report: Report) -> None:
+        self.task = task
+        self.report = report
+        present = (
+            present_leaf_ids(task.output.schema, task.inspected.schema)
+            if task.mapping is None and not task.format.compressible
+            else None  # rows of text formats and mapped rows may have any of the fields
+        )
+        self.writer = SourceWriter(task.output, task.index, present)
+        self.rows_in = self.rows_out = self.rows_failed = 0
+        self.room, self.dropped = task.row_error_room, 0
+        self.pending: list[dict[str, Any]] = []
+        self.losses: list[Mapping[str, Mapping[str, int]]] = []
+        self.parts: list[PartOutcome] = []
+        self.part: PartOutcome | None = None
+        self.mark = 0
+        self.part_rows = 0  # rows read of the current member (its row indexes)
+        self.now = datetime.now(tz=UTC)
+
+    @property
+    def source_name(self) -> str:
+        return self.part.path if self.part is not None else self.task.entry.path
+
+    def emit(self, event: TaskEvent) -> None:
+        try:
+            self.report(event)
+        except BaseException as exc:
+            raise _ReportFailed(exc) from None
+
+    def take(self, item: RowItem) -> None:
+        if isinstance(item, PartStarted):
+            self.part = PartOutcome(item.name, member_path(self.task.entry, item.name))
+            self.parts.append(self.part)
+            self.mark = self.writer.checkpoint()
+            self.part_rows = 0
+        elif isinstance(item, PartFailed):
+            self._part_failed(item)
+        elif isinstance(item, RejectedRows):
+            self._rejected(item)
+        else:
+            self._batch(item)
+
+    def _part_failed(self, item: PartFailed) -> None:
+        part = self.part
+        if part is None or part.name != item.name:
+            part = PartOutcome(item.name, member_path(self.task.entry, item.name))
+            self.parts.append(part)
+        else:  # its rows so far are dropped: a member goes in whole or not at all
+            self.writer.rollback(self.mark)
+            self.rows_in -= part.records_in
+            self.rows_out -= part.records_out
+            self.rows_failed -= part.records_failed
+            path = part.path
+            self.pending = [r for r in self.pending if r["source_file"] != path]
+        part.records_in = part.records_out = part.records_failed = 0
+        part.error = _in_member(item.error, item.name, self.task.entry)
+        self.part = None
+
+    def _rejected(self, item: RejectedRows) -> None:
+        rows = [
+            {
+                "source_file": self.source_name,
+                "row_index": self.part_rows + i,
+                "errors": [
+                    {
+                        "code": INVALID_VALUE,
+                        "message": row.message,
+                        "field": None,
+                        "line": row.number,
+                    }
+                ],
+                "record": {} if row.text is None else {"_text": row.text},
+            }
+            for i, row in enumerate(item.rows)
+        ]
+        self._count(len(rows), 0, len(rows))
+        self._keep_errors(rows)
+        self.emit(BatchConverted(self.task.index, self.task.entry, self.rows_in, 0, len(rows)))
+
+    def _batch(self, batch: pa.RecordBatch) -> None:
+        task = self.task
+        mapped_failures: dict[int, list[dict[str, Any]]] = {}
+        shaped, kept = batch, None
+        if task.mapping is not None:
+            shaped, kept, mapped_failures = _apply_mapping(task, batch, self.now)
+        conformed = task.target.conform(shaped)
+        good = conformed.data
+        good_rows = conformed.good if kept is None else kept.take(conformed.good)
+        if good.num_rows:
+            _write(self.writer, _with_lineage(good, good_rows, self.part_rows, self, task))
+        if conformed.losses:
+            self.losses.append(conformed.losses)
+        failures = dict(mapped_failures)
+        for error in conformed.errors:
+            row = error.row if kept is None else int(kept[error.row].as_py())
+            failures.setdefault(row, []).extend(f.to_dict() for f in error.errors)
+        if failures:
+            self._keep_errors(_row_errors(batch, failures, self.part_rows, self.source_name))
+        self._count(batch.num_rows, good.num_rows, len(failures))
+        if len(self.pending) >= ROW_ERROR_CHUNK:
+            self.emit(RowErrors(task.index, task.entry, self.pending))
+            self.pending = []
+        self.emit(
+            BatchConverted(task.index, task.entry, self.rows_in, good.num_rows, len(failures))
+        )
+
+    def _count(self, rows_in: int, rows_out: int, rows_failed: int) -> None:
+        self.rows_in += rows_in
+        self.rows_out += rows_out
+        self.rows_failed += rows_failed
+        self.part_rows += rows_in
+        if self.part is not None:
+            self.part.records_in += rows_in
+            self.part.records_out += rows_out
+            self.part.records_failed += rows_failed
+
+    def _keep_errors(self, rows: list[dict[str, Any]]) -> None:
+        if not self.task.keep_row_errors:
+            return
+        kept = rows[: max(self.room, 0)]
+        self.dropped += len(rows) - len(kept)
+        self.room -= len(kept)
+        self.pending.extend(kept)
+
+    def finish(self) -> ConversionResult:
+        task = self.task
+        data_files = self.writer.finish()
+        if self.pending:
+            self.report(RowErrors(task.index, task.entry, self.pending))  # its error goes on
+        return ConversionResult(
+            task.index,
+            task.entry,
+            records_in=self.rows_in,
+            records_out=self.rows_out,
+            records_failed=self.rows_failed,
+            data_files=data_files,
+            bytes_written=self.writer.bytes_written,
+            losses=self.losses,
+            row_errors_dropped=self.dropped,
+            parts=self.parts,
+        )
+
+
+def _apply_mapping(
+    task: ConversionTask, batch: pa.RecordBatch, now: datetime
+) -> tuple[pa.RecordBatch, pa.Array | None, dict[int, list[dict[str, Any]]]]:
+    """The batch mapped by the flow's mapping set: the rows no mapping failed on (and their
+    indexes in ``batch``), and the failures by row."""
+    assert task.mapping is not None
+    mapped = task.mapping.apply(batch, now)
+    failures: dict[int, list[dict[str, Any]]] = {}
+    for row, destination, message in mapped.failures:
+        failures.setdefault(row, []).append(
+            {
+                "code": MAPPER_ERROR,
+                "message": f"mapping set {task.mapping_id}: {message}",
+                "field": destination,
+            }
+        )
+    if not failures:
+        return mapped.data, None, failures
+    import pyarrow.compute as pc
+
+    rows = pa.array(range(batch.num_rows), pa.int64())
+    keep = pc.invert(pc.is_in(rows, value_set=pa.array(sorted(failures), pa.int64())))
+    return mapped.data.filter(keep), rows.filter(keep), failures
+
+
+def _in_member(error: LakefeedError, name: str, entry: FileEntry) -> LakefeedError:
+    """``error`` said of the archive member ``name`` (when it does not name it already)."""
+    path = member_path(entry, name)
+    if path in error.message:
+        return error
+    return error.with_message(f"{path}: {error.message}")
 
 
 def _with_lineage(
-    good: pa.RecordBatch, indexes: pa.Array, offset: int, entry: FileEntry, task: ConversionTask
+    good: pa.RecordBatch,
+    indexes: pa.Array,
+    offset: int,
+    state: _Conversion,
+    task: ConversionTask,
 ) -> pa.Table:
     import pyarrow.compute as pc
 
@@ -178,7 +348,7 @@ def _with_lineage(
     now = pa.scalar(datetime.now(tz=UTC), pa.timestamp("us", tz="UTC"))
     lineage = pa.StructArray.from_arrays(
         [
-            pa.repeat(pa.scalar(entry.path, pa.string()), n),
+            pa.repeat(pa.scalar(state.source_name, pa.string()), n),
             pc.add(indexes.cast(pa.int64()), offset),
             pa.repeat(pa.scalar(task.output.batch_id, pa.string()), n),
             pa.repeat(now, n),
@@ -190,19 +360,18 @@ def _with_lineage(
 
 
 def _row_errors(
-    batch: pa.RecordBatch, errors: list[Any], offset: int, entry: FileEntry
+    batch: pa.RecordBatch, failures: Mapping[int, list[dict[str, Any]]], offset: int, name: str
 ) -> list[dict[str, Any]]:
-    if not errors:
-        return []
-    originals = batch.take(pa.array([e.row for e in errors], pa.int64())).to_pylist()
+    rows = sorted(failures)
+    originals = batch.take(pa.array(rows, pa.int64())).to_pylist()
     return [
         {
-            "source_file": entry.path,
-            "row_index": offset + error.row,
-            "errors": [f.to_dict() for f in error.errors],
+            "source_file": name,
+            "row_index": offset + row,
+            "errors": failures[row],
             "record": jsonable(_maps_as_objects(original)),
         }
-        for error, original in zip(errors, originals, strict=True)
+        for row, original in zip(rows, originals, strict=True)
     ]
 
 

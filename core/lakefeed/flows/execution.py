@@ -33,13 +33,14 @@ from lakefeed.flows.convert import (
     BatchConverted,
     ConversionResult,
     ConversionTask,
+    PartOutcome,
     RowErrors,
     TaskEvent,
 )
 from lakefeed.flows.decision import BatchTotals, decide
 from lakefeed.flows.metrics import LISTED_FAILED_BEFORE, RunMetrics
 from lakefeed.flows.options import RunProgress
-from lakefeed.flows.plan import plan_run
+from lakefeed.flows.plan import plan_run, source_files
 from lakefeed.flows.recovery import recover
 from lakefeed.storage.session import FileFailure
 
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from lakefeed.flows.context import RunContext
     from lakefeed.flows.options import RunOptions
     from lakefeed.formats import FileFormat
+    from lakefeed.mappings import CompiledMappingSet
     from lakefeed.schema.conform import TargetSchema
     from lakefeed.storage.access import SourceAccess
     from lakefeed.storage.entries import FileEntry
@@ -117,12 +119,14 @@ class RunExecution:
         access = ctx.source_access(source.base_connection_id)
         session = self.session = access.session()
         target_schema = ctx.target_schema(dataset.schema_id)
-        file_format = ctx.file_format(source.data_format)
+        file_format = ctx.file_format(source.data_format).configure(source.properties)
+        mapping = flow.mapping
+        compiled = None if mapping is None else ctx.mapping_set(*mapping)
 
         plan, failed_before = plan_run(
             ctx,
             flow,
-            session.ls(source.path, recursive=source.recursive),
+            source_files(session, source),
             window=options.window if options.only_window_files else None,
             retry_failed=options.retry_failed,
         )
@@ -161,7 +165,7 @@ class RunExecution:
                                   data_prefix=data_prefix)  # fmt: skip
         self.progress = RunProgress(files_total=len(plan.take), bytes_total=m.input_bytes)
         self._report()
-        tasks = self._tasks(session, access, file_format, plan.take, target_schema)
+        tasks = self._tasks(session, access, file_format, plan.take, target_schema, compiled)
         for result in ctx.executor.run(tasks, self._on_event):
             self._take(result)
         self._decide()
@@ -175,16 +179,18 @@ class RunExecution:
         file_format: FileFormat,
         entries: list[FileEntry],
         target: TargetSchema,
+        mapping: CompiledMappingSet | None,
     ) -> Iterator[ConversionTask]:
         """Inspect the files (many at once), fail those that cannot match the target, and yield
-        a conversion task for each of the others, made when the executor draws it."""
+        a conversion task for each of the others, made when the executor draws it. With a
+        mapping, rows are matched to the target after it shapes them, batch by batch."""
         assert self.writer is not None and self.progress is not None
         for item in session.inspect_files(entries, file_format):
             if isinstance(item, FileFailure):
                 self._file_failed(item.entry, item.error)
                 self._file_done(item.entry)
                 continue
-            problems = target.check_file(item.schema)
+            problems = [] if mapping is not None else target.check_file(item.schema)
             if problems:
                 self._file_failed(item.entry, self._mismatch(item.entry, problems))
                 self._file_done(item.entry)
@@ -203,6 +209,8 @@ class RunExecution:
                 output=self.writer.target,
                 keep_row_errors=self.flow.error_diagnostics,
                 row_error_room=max(MAX_ROW_ERRORS_PER_BATCH - self.row_errors_stored, 0),
+                mapping=mapping,
+                mapping_id=None if self.flow.mapping is None else self.flow.mapping[0],
             )
 
     def _mismatch(self, entry: FileEntry, problems: list[str]) -> SchemaMismatch:
@@ -269,18 +277,44 @@ class RunExecution:
         m.failed_records += result.records_failed
         for loss in result.losses:
             m.note_losses(loss)
-        if result.records_failed:
-            self.rejected_by_file[entry.path] = result.records_failed
         self.converted.append(entry)
+        if result.parts:  # an archive: each member is a file of its own
+            m.input_files += len(result.parts) - 1
+            for part in result.parts:
+                self._part_done(part)
+        else:
+            if result.records_failed:
+                self.rejected_by_file[entry.path] = result.records_failed
+            self.ctx.batches.record_file(
+                self.batch_id,
+                entry.path,
+                status="converted",
+                records_in=result.records_in,
+                records_out=result.records_out,
+                records_failed=result.records_failed,
+            )
+        self._file_done(entry)
+
+    def _part_done(self, part: PartOutcome) -> None:
+        """An archive member: converted, or failed on its own (the others still go in)."""
+        assert self.batch_id is not None
+        if part.error is not None:
+            m = self.metrics
+            m.failed_files += 1
+            detail = {"path": part.path, **part.error.to_dict(), "permanent": True}
+            m.file_errors.append(detail)
+            self.ctx.batches.record_file(self.batch_id, part.path, status="failed", error=detail)
+            return
+        if part.records_failed:
+            self.rejected_by_file[part.path] = part.records_failed
         self.ctx.batches.record_file(
             self.batch_id,
-            entry.path,
+            part.path,
             status="converted",
-            records_in=result.records_in,
-            records_out=result.records_out,
-            records_failed=result.records_failed,
+            records_in=part.records_in,
+            records_out=part.records_out,
+            records_failed=part.records_failed,
         )
-        self._file_done(entry)
 
     def _file_done(self, entry: FileEntry) -> None:
         assert self.progress is not None

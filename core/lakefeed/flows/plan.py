@@ -3,7 +3,7 @@ backlog's discovery plan the same way (:func:`plan_run`)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -13,14 +13,23 @@ from lakefeed.schedules.windows import Window
 from lakefeed.storage.entries import FileEntry
 
 if TYPE_CHECKING:
-    from lakefeed.catalog.flows import Flow
+    from lakefeed.catalog.flows import Flow, SourceConnection
     from lakefeed.flows.context import RunContext
+    from lakefeed.storage.session import StorageSession
 
 
 def is_data_file(entry: FileEntry) -> bool:
     """Files named ``_*`` or ``.*`` (``_SUCCESS``, ``.crc``, in-progress uploads) are markers,
     not data: the Hadoop/Spark convention every writer of Parquet folders follows."""
     return not entry.name.startswith(("_", "."))
+
+
+def source_files(session: StorageSession, source: SourceConnection) -> Iterator[FileEntry]:
+    """The files a source connection reads: those at its path (recursively if it says so)
+    whose names end with its ``params.fileExtension``, when it has one."""
+    for entry in session.ls(source.path, recursive=source.recursive):
+        if source.selects(entry.name):
+            yield entry
 
 
 @dataclass

@@ -233,6 +233,8 @@ def infer_fields(
         raise InvalidSchema(
             f"No readable {file_kind} file at {where} to infer a schema from.", fix=fix
         )
-    properties, required = merge_inferred([f.schema for f in files], [f.entry.path for f in files])
+    properties, required = merge_inferred(
+        [f.typed_schema() for f in files], [f.entry.path for f in files]
+    )
     check_no_system_column(properties, f"The {file_kind} data at {where}")
     return InferredFields(properties, required, files)

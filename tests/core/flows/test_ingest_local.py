@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from ingestion_suite import IngestionSuite, IngestSource
+from text_formats_suite import TextFormatsSuite
 
 
-class TestLocalIngestion(IngestionSuite):
+class TestLocalIngestion(IngestionSuite, TextFormatsSuite):
     @pytest.fixture(scope="class")
     @classmethod
     def source(cls, tmp_path_factory: pytest.TempPathFactory) -> IngestSource:
