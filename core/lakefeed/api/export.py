@@ -10,7 +10,8 @@ rejected — as the Data Access API serves them.
 - ``row_errors``: the same listing of ``conversion_errors_<n>.json``, each of at most
   :data:`ROWS_PER_FILE` rejected rows (none when no row was rejected or diagnostics were off);
 - ``row_errors/conversion_errors_<n>.json``: JSON Lines of ``{"_corrupt_record": <the row as
-  JSON text>, "_errors": [{code, message}], "_filename": <source file>, "_rowIndex": n}``;
+  JSON text>, "_errors": [{code, message, field?, line?}], "_filename": <source file>,
+  "_rowIndex": n}``;
 - ``row_error_samples.json``: the first :data:`SAMPLE_ROWS` of those records as a JSON array.
 
 Another path answers 400 naming these; a file that is not listed answers 404.
@@ -80,12 +81,22 @@ def _rejected(
     return [
         {
             "_corrupt_record": json.dumps(error.record, ensure_ascii=False),
-            "_errors": [{"code": e["code"], "message": e["message"]} for e in error.errors],
+            "_errors": [_error_shape(e) for e in error.errors],
             "_filename": error.source_file,
             "_rowIndex": error.row_index,
         }
         for error in rejected.list(batch_id, limit=limit, offset=offset)
     ]
+
+
+def _error_shape(error: dict[str, Any]) -> dict[str, Any]:
+    """``{code, message}``, with the ``field`` (the XDM path, or a mapping's destination) and
+    the ``line`` of the source file where they are known."""
+    shape = {"code": error["code"], "message": error["message"]}
+    for key in ("field", "line"):
+        if error.get(key) is not None:
+            shape[key] = error[key]
+    return shape
 
 
 def _error_file_names(rejected: RowErrorStore, batch_id: str) -> list[str]:

@@ -341,6 +341,13 @@ class DelimitedFormat(TextFormat):
             raise undecodable(path, member, self.encoding, exc) from None
 
 
+def _slices(
+    batch: pa.RecordBatch, start: int, end: int, batch_rows: int
+) -> Iterator[pa.RecordBatch]:
+    for at in range(start, end, batch_rows):
+        yield batch.slice(at, min(batch_rows, end - at))
+
+
 class _Rows:
     """One member's read in progress: rejected rows numbered and placed between batches,
     bytes that are not UTF-8 found and rejected, an unclosed quote made the file's error."""
@@ -379,8 +386,8 @@ class _Rows:
             yield RejectedRows(tuple(before))
         columns, bad = _as_text(batch.columns)
         rejected = inside
+        first = self.next_number - batch.num_rows - len(inside)  # the batch's first row
         if bad:
-            first = self.next_number - batch.num_rows - len(inside)
             rejected = inside + self._not_utf8(batch, bad, first, inside, names)
             rejected.sort(key=lambda row: row.number)
             keep = pa.array([i not in bad for i in range(batch.num_rows)])
@@ -388,10 +395,22 @@ class _Rows:
         out = pa.RecordBatch.from_arrays(
             columns, schema=pa.schema([pa.field(n, pa.string()) for n in names])
         )
-        for start in range(0, out.num_rows, batch_rows):
-            yield out.slice(start, batch_rows)
-        if rejected:
-            yield RejectedRows(tuple(rejected))
+        # Rejected rows come out where they stand among the good ones, so that every row,
+        # good or rejected, keeps its place in the file (lineage and diagnostics count rows).
+        done = 0
+        group: list[RejectedRow] = []
+        for k, row in enumerate(rejected):
+            good_before = row.number - first - k
+            if good_before > done:
+                if group:
+                    yield RejectedRows(tuple(group))
+                    group = []
+                yield from _slices(out, done, good_before, batch_rows)
+                done = good_before
+            group.append(row)
+        if group:
+            yield RejectedRows(tuple(group))
+        yield from _slices(out, done, out.num_rows, batch_rows)
 
     def finish(self) -> Iterator[RowItem]:
         self._check_quotes()

@@ -13,6 +13,7 @@ import textwrap
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -651,3 +652,27 @@ def test_through_a_local_storage_session(tmp_path: Path) -> None:
     assert inspected.typed_schema().field("id").type == pa.int64()
     preview = session.preview("w.csv.gz", rows=5, file_format=semicolons)
     assert preview.rows == [{"id": "1", "city": "Oslo"}, {"id": "2", "city": "Lima"}]
+
+
+def test_rejected_rows_come_out_where_they_stand_among_the_good_ones(files: LocalFiles) -> None:
+    """Good and rejected rows keep their order, so every row's index in the file is its place
+    (lineage and row errors count the rows read)."""
+    lines = ["a,b", "1,x", "2", "3,y", "4,z,extra", "5,w", "6,v"]
+    files.put("r.csv", "\n".join(lines) + "\n")
+
+    items = files.items(CSV, "r.csv", batch_rows=2)
+
+    order: list[Any] = []
+    for item in items:
+        if isinstance(item, RejectedRows):
+            order += [("rejected", row.number) for row in item.rows]
+        elif isinstance(item, pa.RecordBatch):
+            order += [("row", r["a"]) for r in item.to_pylist()]
+    assert order == [
+        ("row", "1"),
+        ("rejected", 3),
+        ("row", "3"),
+        ("rejected", 5),
+        ("row", "5"),
+        ("row", "6"),
+    ]
