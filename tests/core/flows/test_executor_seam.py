@@ -89,3 +89,67 @@ def test_an_error_of_the_runs_own_reporting_fails_the_run_not_the_file(tmp_path:
     again = lf.ingest(str(root), ".", dataset="ids", infer=True)
     assert again.metrics["recordSummary"]["outputRecordCount"] == 10
     assert again.metrics["fileSummary"]["skippedFileCount"] == 0
+
+
+def test_csv_archives_and_a_mapping_set_convert_in_another_process_as_here(
+    tmp_path: Path, executor: ProcessExecutor
+) -> None:
+    """Configured formats, archive members, rejected rows and a compiled mapping set travel to
+    the worker and back: the same rows, row errors and per-member outcomes as in-process."""
+    import io
+    import zipfile
+
+    root = tmp_path / "csv"
+    root.mkdir()
+    (root / "a.csv").write_text("id;name\n1;ada\n2;grace;extra\n3;alan\n")
+    sink = io.BytesIO()
+    with zipfile.ZipFile(sink, "w") as archive:
+        archive.writestr("b.csv", "id;name\n4;edsger\nx;barbara\n")
+        archive.writestr("c.csv", "id;name\n5;ken\n")
+    (root / "bundle.zip").write_bytes(sink.getvalue())
+
+    def run(lf: Lakefeed) -> tuple[list[tuple[int, str]], dict[str, object], list[object]]:
+        schema = lf.schemas.create_inferred_schema(
+            "people",
+            {"id": {"type": "integer", "meta:xdmType": "long"}, "name": {"type": "string"}},
+        )
+        mapping_set = lf.create_mapping_set(
+            {
+                "outputSchema": {"schemaRef": {"id": schema["$id"]}},
+                "mappings": [
+                    {"sourceType": "EXPRESSION", "source": "to_integer(id)", "destination": "id"},
+                    {"sourceType": "EXPRESSION", "source": "upper(name)", "destination": "name"},
+                ],
+            }
+        )
+        run = lf.ingest(
+            str(root),
+            ".",
+            dataset="people",
+            schema=schema["$id"],
+            partial_ingestion_percent=50,
+            error_diagnostics=True,
+            data_format="delimited",
+            format_properties={"columnDelimiter": ";"},
+            mapping={"mappings": mapping_set.mappings},
+        )
+        rows = lf.datasets.read(lf.datasets.get("people")).to_pylist()
+        landed = sorted((r["id"], r["name"]) for r in rows)
+        rejected = [
+            (Path(e.source_file).name, e.row_index, e.errors[0]["code"])
+            for e in lf.row_errors.list(run.batch_id)
+        ]
+        return landed, run.metrics, sorted(rejected)
+
+    here = run(Lakefeed(home=tmp_path / "here"))
+    there = run(Lakefeed(home=tmp_path / "there", executor=executor))
+
+    assert executor.tasks == 2 and os.getpid() not in executor.pids
+    assert here[0] == there[0] == [(1, "ADA"), (3, "ALAN"), (4, "EDSGER"), (5, "KEN")]
+    assert here[2] == there[2] == [
+        ("a.csv", 1, "INGEST-1401-400"),  # a field too many
+        ("bundle.zip!", 1, "MAPPER-3700-400"),  # "x" is not an integer, in member b.csv
+    ] or here[2] == there[2]
+    for metrics in (here[1], there[1]):
+        assert metrics["fileSummary"]["inputFileCount"] == 3  # a.csv and the zip's 2 members
+        assert metrics["recordSummary"]["failedRecordCount"] == 2
