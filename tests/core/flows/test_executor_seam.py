@@ -136,7 +136,7 @@ def test_csv_archives_and_a_mapping_set_convert_in_another_process_as_here(
         rows = lf.datasets.read(lf.datasets.get("people")).to_pylist()
         landed = sorted((r["id"], r["name"]) for r in rows)
         rejected = [
-            (Path(e.source_file).name, e.row_index, e.errors[0]["code"])
+            (e.source_file.rsplit("/", 2)[-2:], e.row_index, e.errors[0]["code"])
             for e in lf.row_errors.list(run.batch_id)
         ]
         return landed, run.metrics, sorted(rejected)
@@ -146,10 +146,14 @@ def test_csv_archives_and_a_mapping_set_convert_in_another_process_as_here(
 
     assert executor.tasks == 2 and os.getpid() not in executor.pids
     assert here[0] == there[0] == [(1, "ADA"), (3, "ALAN"), (4, "EDSGER"), (5, "KEN")]
-    assert here[2] == there[2] == [
-        ("a.csv", 1, "INGEST-1401-400"),  # a field too many
-        ("bundle.zip!", 1, "MAPPER-3700-400"),  # "x" is not an integer, in member b.csv
-    ] or here[2] == there[2]
+    assert (
+        here[2]
+        == there[2]
+        == [
+            (["bundle.zip!", "b.csv"], 1, "MAPPER-3700-400"),  # "x" is not an integer
+            (["csv", "a.csv"], 1, "INGEST-1401-400"),  # a field too many
+        ]
+    )
     for metrics in (here[1], there[1]):
         assert metrics["fileSummary"]["inputFileCount"] == 3  # a.csv and the zip's 2 members
         assert metrics["recordSummary"]["failedRecordCount"] == 2
