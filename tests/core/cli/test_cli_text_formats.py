@@ -125,3 +125,35 @@ def test_ingest_with_a_mapping_file_then_a_changed_mapping(
 
 def rows(lf: Lakefeed, dataset: str) -> list[dict]:
     return lf.datasets.read(lf.datasets.get(dataset)).to_pylist()
+
+
+def test_flows_create_with_a_format_its_options_and_a_file_extension(
+    landing: Path, lf: Lakefeed, run_cli: RunCli
+) -> None:
+    (landing / "w.csv").write_text(SEMICOLONS)
+    (landing / "w.txt").write_text(SEMICOLONS)  # not read: the flow takes *.csv only
+    schema = lf.schemas.create_inferred_schema(
+        "weather",
+        {
+            "id": {"type": "integer"},
+            "city": {"type": "string"},
+            "temp": {"type": "number"},
+            "seen": {"type": "string", "format": "date"},
+        },
+    )
+    lf.datasets.create("weather", schema["$id"])
+
+    run_cli(
+        "flows", "create", "--name", "weather", "--connection", "raw", "--path", ".",
+        "--dataset", "weather", "--format", "delimited", "-o", "columnDelimiter=;",
+        "--file-extension", "csv",
+    )  # fmt: skip
+    run = json.loads(run_cli("flows", "run", "weather", "--json").stdout)
+
+    assert run["metrics"]["fileSummary"]["inputFileCount"] == 1, run["metrics"]
+    assert sorted(r["city"] for r in rows(lf, "weather")) == ["Lima", "Oslo"]
+    refused = run_cli(
+        "flows", "create", "--name", "bad", "--connection", "raw", "--path", ".",
+        "--dataset", "weather", "--format", "delimited", "-o", "quoteChar=ab", code=1,
+    )  # fmt: skip
+    assert "quoteChar" in refused.output
