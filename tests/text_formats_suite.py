@@ -113,8 +113,9 @@ class TextFormatsSuite:
         run = scenario.lf.run_flow(flow)
 
         assert run.status == "success", run.metrics
-        # Five listed files; the zip's two members count as two files.
+        # Five listed files; the zip's two members count as two files, in and out.
         assert file_summary(run)["inputFileCount"] == 6, run.metrics
+        assert file_summary(run)["outputFileCount"] == 6, run.metrics
         assert records(run)["outputRecordCount"] == 45, run.metrics
         rows = landed(scenario, dataset)
         assert [r[0] for r in rows] == list(range(45))

@@ -205,6 +205,9 @@ def test_a_json_lines_flow_ingests_its_rows(server: Server, api: httpx.Client, d
         ),
         ({"format": "delimited", "properties": {"shade": "blue"}}, {}, ("shade",)),
         ({"format": "delimited", "properties": {"encoding": "EBCDIC-42"}}, {}, ("encoding",)),
+        ({"format": "delimited", "properties": {"encoding": "idna"}}, {}, ("encoding",)),
+        ({"format": "delimited", "properties": {"skipRows": "²"}}, {}, ("skipRows",)),
+        ({"format": "delimited", "properties": {"skipRows": 10**30}}, {}, ("skipRows",)),
         ({"format": "json", "properties": {"compressionType": "rar"}}, {}, ("compressionType",)),
         ({"format": "parquet", "properties": {"compressionType": "gzip"}}, {}, ("compression",)),
         (
@@ -247,6 +250,34 @@ def test_explore_previews_a_compressed_csv_with_its_properties(
         f"{FS}/connections/{drop.base_id}/explore", params={**json_query, "preview": "true"}
     ).json()
     assert shown["data"] == [{"id": 7, "name": "Ken", "age": 80}]
+    # Every property of the format is taken from the query, and one it does not take refused.
+    skipped = api.get(
+        f"{FS}/connections/{drop.base_id}/explore",
+        params={**query, "skipRows": "2", "header": "false", "nullValues": '["36"]'},
+    )
+    assert skipped.status_code == 200, skipped.text
+    assert skipped.json()["data"][0] == {"_c0": "2", "_c1": "Grace", "_c2": "45"}
+    assert skipped.json()["data"][-1]["_c2"] == "41"
+    refused(
+        api.get(f"{FS}/connections/{drop.base_id}/explore", params={**query, "shade": "blue"}),
+        400,
+        "shade",
+    )
+    for value in ("²", str(2**40), "-1"):
+        refused(
+            api.get(
+                f"{FS}/connections/{drop.base_id}/explore", params={**query, "skipRows": value}
+            ),
+            400,
+            "skipRows",
+        )
+    for value in ("idna", "undefined", "base64", "e" * 6_000):
+        response = api.get(
+            f"{FS}/connections/{drop.base_id}/explore", params={**query, "encoding": value}
+        )
+        body = refused(response, 400, "encoding")
+        assert len(response.text) < 5000, "a huge value is not echoed whole"
+        assert body
     bad = {**query, "columnDelimiter": "ab"}
     refused(api.get(f"{FS}/connections/{drop.base_id}/explore", params=bad), 400, "columnDelimiter")
     refused(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from lakefeed.api.flowservice_bodies import (
@@ -169,10 +169,15 @@ def test_connection(who: CallerDep, id: str) -> dict[str, Any]:
     return {"result": True, "detail": detail}
 
 
+#: explore's own query parameters; every other one is a format property (data.properties).
+EXPLORE_PARAMETERS = frozenset({"objectType", "object", "fileType", "preview"})
+
+
 @router.get("/connections/{id}/explore")
 def explore_connection(
     who: CallerDep,
     id: str,
+    request: Request,
     object_type: Annotated[str, Query(alias="objectType")] = "root",
     obj: Annotated[str | None, Query(alias="object")] = None,
     file_type: Annotated[str | None, Query(alias="fileType")] = None,
@@ -184,7 +189,8 @@ def explore_connection(
     """``root`` and ``folder``: the entries one level down; ``file``: the file's columns, and
     with ``preview=true`` its first rows (``{"format", "schema": {"columns"}, "data"}``),
     read as ``fileType`` (by default, as its name says) with ``columnDelimiter``,
-    ``compressionType`` and ``encoding``."""
+    ``compressionType``, ``encoding`` and any other ``data.properties`` of the format
+    (``quoteChar``, ``skipRows``…); a parameter the format does not take is refused."""
     connection = _storage_connection(who.lf.connection(id), "explore")
     session = who.lf.session(connection)
     check_path(who.lf.settings, session, obj or "")
@@ -200,14 +206,9 @@ def explore_connection(
         raise InvalidRequest("objectType=file needs object=PATH.", fix="Pass the file to read.")
     # fileType names an installed format (UnknownFormat, 400, otherwise); without it the file's
     # name decides, as canPreview did. Properties a format does not take are refused (400).
+    del column_delimiter, compression_type, encoding  # declared for the OpenAPI document
     properties = {
-        key: value
-        for key, value in (
-            ("columnDelimiter", column_delimiter),
-            ("compressionType", compression_type),
-            ("encoding", encoding),
-        )
-        if value is not None
+        key: value for key, value in request.query_params.items() if key not in EXPLORE_PARAMETERS
     }
     file_format = who.lf.file_format_for(obj, file_type, properties)
     wanted = (preview or "false").strip().lower()

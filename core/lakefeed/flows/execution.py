@@ -80,6 +80,8 @@ class RunExecution:
     options: RunOptions
     progress_callback: Callable[[RunProgress], None] | None
     converted: list[FileEntry] = field(default_factory=list)
+    #: files converted, an archive's members each counted (what outputFileCount says)
+    converted_files: int = 0
     failed: list[tuple[FileEntry, dict[str, Any]]] = field(default_factory=list)  # ledgered
     rejected_by_file: dict[str, int] = field(default_factory=dict)  # of the files converted
     row_errors_stored: int = 0  # kept in the store, for the cap
@@ -280,9 +282,11 @@ class RunExecution:
         self.converted.append(entry)
         if result.parts:  # an archive: each member is a file of its own
             m.input_files += len(result.parts) - 1
+            self.converted_files += sum(part.error is None for part in result.parts)
             for part in result.parts:
                 self._part_done(part)
         else:
+            self.converted_files += 1
             if result.records_failed:
                 self.rejected_by_file[entry.path] = result.records_failed
             self.ctx.batches.record_file(
@@ -371,7 +375,7 @@ class RunExecution:
             BatchTotals(
                 input_files=m.input_files,
                 failed_files=m.failed_files,
-                converted_files=len(self.converted),
+                converted_files=self.converted_files,
                 input_records=m.input_records,
                 output_records=m.output_records,
                 failed_records=m.failed_records,
@@ -390,7 +394,7 @@ class RunExecution:
             m.status = decision.status
             self._complete(batch_values={"status": "failed"})
             return
-        m.output_files = len(self.converted)
+        m.output_files = self.converted_files
         m.output_bytes = writer.bytes_written
         self._check_cancelled()
         if writer.data_files:
@@ -430,6 +434,7 @@ class RunExecution:
         m.output_records = 0
         self.failed = []  # nothing is decided about files when the run itself broke
         self.converted = []
+        self.converted_files = 0
         self._complete(batch_values={"status": "failed"} if self.batch_id else None)
 
 

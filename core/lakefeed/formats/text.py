@@ -15,6 +15,7 @@ import codecs
 import contextlib
 import io
 import json
+import re
 from abc import abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -254,20 +255,30 @@ def boolean(name: str, value: Any) -> bool:
     )
 
 
+#: The largest whole number a count property (``skipRows``) takes: what Arrow's readers take.
+MAX_COUNT = 2**31 - 1
+
+
 def count(name: str, value: Any) -> int:
-    """A whole number ≥ 0, as a JSON number or digits."""
+    """A whole number from 0 to :data:`MAX_COUNT`, as a JSON number or ASCII digits."""
     number: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
-    elif isinstance(value, str) and value.strip().isdigit():
+    elif isinstance(value, str) and re.fullmatch(r"[0-9]{1,10}", value.strip()):
         number = int(value.strip())
-    if number is None or number < 0:
+    if number is None or not 0 <= number <= MAX_COUNT:
         raise InvalidFormatOption(
-            f"{name} must be a whole number of at least 0, not {value!r}.",
+            f"{name} must be a whole number from 0 to {MAX_COUNT}, not {shown(value)}.",
             fix=f"Give {name} as a number such as 0 or 2.",
             property=name,
         )
     return number
+
+
+def shown(value: Any, limit: int = 80) -> str:
+    """``repr(value)``, cut to ``limit`` characters: messages never echo a huge value."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def strings(name: str, value: Any) -> tuple[str, ...]:
@@ -292,17 +303,30 @@ def strings(name: str, value: Any) -> tuple[str, ...]:
 def encoding(value: Any) -> str:
     """The Python codec of an ``encoding`` property (``UTF-8``, ``ISO-8859-1``, …)."""
     try:
-        if not isinstance(value, str):
+        if not isinstance(value, str) or value.strip().lower().replace("_", "-") in _NOT_FILES:
             raise LookupError(value)
         codec = codecs.lookup(value.strip()).name
-        b"a".decode(codec, "replace")  # a text encoding, not base64 or a compression
-    except LookupError:
+        if codec in _NOT_FILES:
+            raise LookupError(value)
+        # A text encoding that decodes a stream piece by piece, not base64 or a compression.
+        probe = "a;b".encode(codec)
+        if codecs.getincrementaldecoder(codec)("strict").decode(probe, final=True) != "a;b":
+            raise LookupError(value)
+    except Exception:
         raise InvalidFormatOption(
-            f"encoding {value!r} is not a text encoding lakefeed knows.",
+            f"encoding {shown(value)} is not a text encoding lakefeed can read files in.",
             fix="Give one such as UTF-8 (the default), ISO-8859-1, windows-1252 or UTF-16.",
             property="encoding",
         ) from None
     return codec
+
+
+#: Codecs Python knows that no file of rows is written in (domain names, escapes, a codec that
+#: decodes nothing): refused as an ``encoding``.
+_NOT_FILES = frozenset(
+    {"idna", "punycode", "undefined", "unicode-escape", "raw-unicode-escape", "unicode_escape",
+     "raw_unicode_escape", "mbcs", "oem", "palmos"}
+)  # fmt: skip
 
 
 def encoding_label(codec: str) -> str:
