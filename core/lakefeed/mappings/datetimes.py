@@ -74,7 +74,10 @@ def _zone_check(position: int) -> ConstantCheck:
     return check
 
 
-_OFFSET_AT_END = re.compile(r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$")
+#: An offset after a time of day (a date alone, "2021-03-04", ends in digits, not an offset).
+_OFFSET_AT_END = re.compile(
+    r"[Tt ]\d{2}(?::?\d{2}(?::?\d{2}(?:[.,]\d+)?)?)?\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
+)
 
 
 def _iso(strings: pa.Array, default_zone: str | None) -> pa.Array | None:

@@ -42,7 +42,10 @@ DATE_TIME_REGEX = (
     r"^\d{4}-\d{2}-\d{2}([T ]\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?([Zz]|[+-]\d{2}(:?\d{2})?)?)?$"
 )
 _BISECT_LEAF = 8
-_OFFSET = re.compile(r"([Zz]|[+-]\d{2}(:?\d{2})?)\s*$")
+#: An offset after a time of day (a date alone, "2021-03-04", ends in digits, not an offset).
+_OFFSET = re.compile(
+    r"[Tt ]\d{2}(?::?\d{2}(?::?\d{2}(?:[.,]\d+)?)?)?\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?)\s*$"
+)
 
 
 @dataclass(frozen=True)
