@@ -528,6 +528,30 @@ def test_bad_sample_rows_are_400(
         refused(api.post(f"{DP}/mappingSets/{route}", json=body), 400, word)
 
 
+@pytest.mark.parametrize(
+    ("source", "words"),
+    [
+        ("1" * 5000, ["position 1 ", "5,000 characters", "at most 100"]),
+        ("+".join(["first"] * 20_000), ["position 600 ", "more than 100 levels deep"]),
+    ],
+    ids=["5,000-digit number", "20,000-term chain"],
+)
+def test_over_long_numbers_and_over_deep_expressions_are_refused_naming_the_limit(
+    api: httpx.Client, schema: dict[str, Any], source: str, words: list[str]
+) -> None:
+    body = mapping_set(schema["$id"], expression(source, "person.name.firstName"))
+    answer = refused(api.post(f"{DP}/mappingSets", json=body), 400, *words)
+    assert answer["report"]["code"] == MappingError.code
+    sample = {"mappingSet": body, "data": [{"first": "Ada"}]}
+    refused(api.post(f"{DP}/mappingSets/preview", json=sample), 400, *words)
+    # validate answers 200 with each mapping's problems (see the validate tests above)
+    result = ok(api.post(f"{DP}/mappingSets/validate", json=sample))
+    assert result["status"] == "FAILED"
+    (mapping,) = result["validationResponse"]
+    assert mapping["status"] == "FAILED"
+    assert all(word in mapping["errors"][0]["exception"] for word in words), mapping
+
+
 def test_non_finite_numbers_come_back_as_text(api: httpx.Client, schema: dict[str, Any]) -> None:
     # Python's JSON reader takes NaN and Infinity; JSON has no way to write them back.
     body = mapping_set(schema["$id"], attribute("lat", "homeAddress._schema.latitude"))

@@ -8,6 +8,12 @@ or not div mod``), ``c ? a : b`` and method calls such as ``"s".equalsIgnoreCase
 Precedence, loosest first: ``?:``, ``||``, ``&&``, equality, comparison, ``+ -``,
 ``* / %``, unary ``! -``, then calls and primaries. Positions in errors count characters
 from 1.
+
+An expression is at most :data:`MAX_DEPTH` levels deep and has at most :data:`MAX_NODES`
+parts; a number is at most :data:`MAX_NUMBER_CHARS` characters. The parser refuses anything
+beyond (:class:`MappingError`) before it could recurse that deep, so every walk over a tree
+that parses (evaluating, ``str``, ``references``, pickling for executors) stays far inside
+Python's recursion limit.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 
@@ -26,13 +32,35 @@ from lakefeed.mappings.evaluation import Context
 from lakefeed.mappings.paths import Path, format_path
 from lakefeed.mappings.registry import lookup
 
+#: How many levels an expression may nest: a name or a value is one level; each operator,
+#: function call, ``?:``, array or pair of parentheses around something adds one (a chain
+#: ``a + b + c`` of n terms is n levels deep, as it reads ``((a + b) + c)``). Walks over the
+#: tree take at most 4 Python frames a level (evaluating 3, ``copy.deepcopy`` 7), the parser 6:
+#: at 100 levels the deepest needs about 610 frames of the default recursion limit of 1000,
+#: leaving the caller more than 350 (a REST worker uses about 12, a flow run about 16).
+MAX_DEPTH = 100
+#: How many parts (values, names, operators and calls) an expression may have.
+MAX_NODES = 10_000
+#: The longest number literal, in characters (a long has at most 19 digits).
+MAX_NUMBER_CHARS = 100
+
 # --- the tree ---------------------------------------------------------------------------------
 
 
 class Expression:
-    """A parsed expression. :meth:`evaluate` computes it for every row of a batch."""
+    """A parsed expression. :meth:`evaluate` computes it for every row of a batch.
+
+    ``depth`` (levels, a leaf is 1) and ``size`` (nodes) are set when a node is built; they are
+    not fields, so they do not take part in ``==`` or ``repr``."""
 
     position: int
+    depth: int
+    size: int
+
+    def __post_init__(self) -> None:
+        children = self.children()
+        object.__setattr__(self, "depth", 1 + max((c.depth for c in children), default=0))
+        object.__setattr__(self, "size", 1 + sum(c.size for c in children))
 
     def references(self) -> set[str]:
         """The source attribute paths it reads (canonical text, see ``format_path``)."""
@@ -233,6 +261,13 @@ def _tokens(text: str) -> list[_Token]:
             continue
         word = match.group()
         if kind == "number":
+            if len(word) > MAX_NUMBER_CHARS:
+                raise _syntax(
+                    text,
+                    i + 1,
+                    f"the number here has {len(word):,} characters; a number may have at most "
+                    f"{MAX_NUMBER_CHARS}",
+                )
             number: float = float(word) if any(c in word for c in ".eE") else int(word)
             if isinstance(number, int) and not -(2**63) <= number < 2**63:
                 raise _syntax(text, i + 1, f"the number {word} is too large for a long")
@@ -306,10 +341,32 @@ def _backticked(text: str, start: int) -> tuple[str, int]:
 
 def _syntax(text: str, position: int, problem: str) -> MappingError:
     return MappingError(
-        f"Syntax error at position {position} of {text!r}: {problem}.",
+        f"Syntax error at position {position} of {_shown(text, position)}: {problem}.",
         fix="Fix the expression; docs/reference/mapping-functions.md describes the syntax.",
         position=position,
     )
+
+
+def _too_large(text: str, position: int, problem: str) -> MappingError:
+    return MappingError(
+        f"The expression is too large at position {position} of {_shown(text, position)}: "
+        f"{problem}.",
+        fix="Split it into simpler expressions or several mappings; concat(a, b, c) joins many "
+        "values in one level where a + b + c takes one level per term.",
+        position=position,
+    )
+
+
+_SHOWN_CHARS = 120
+
+
+def _shown(text: str, position: int) -> str:
+    """The expression quoted, or for a long one its length and the text around ``position``."""
+    if len(text) <= _SHOWN_CHARS:
+        return repr(text)
+    start = max(0, min(position - 1 - _SHOWN_CHARS // 2, len(text) - _SHOWN_CHARS))
+    near = text[start : start + _SHOWN_CHARS]
+    return f"an expression of {len(text):,} characters (near {near!r})"
 
 
 #: Tokens read by a function of their own: the kind of token, and the reader.
@@ -320,6 +377,10 @@ _READERS: dict[str, tuple[str, Callable[[str, int], tuple[str, int]]]] = {
 }
 _EQUALITY = ("==", "!=")
 _COMPARISON = ("<", "<=", ">", ">=")
+_LEVELS = (("||",), ("&&",), _EQUALITY, _COMPARISON, ("+", "-"), ("*", "/", "%"))
+#: The precedence level of each binary operator, 0 the loosest.
+_LEVEL = {op: level for level, ops in enumerate(_LEVELS) for op in ops}
+_Node = TypeVar("_Node", bound=Expression)
 
 
 class _Parser:
@@ -327,6 +388,7 @@ class _Parser:
         self.text = text
         self.tokens = tokens
         self.i = 0
+        self.nesting = 0  # the levels the parser is inside of (see deeper)
 
     @property
     def token(self) -> _Token:
@@ -354,39 +416,75 @@ class _Parser:
         found = "the end" if token.kind == "end" else f"'{token.text}'"
         return _syntax(self.text, token.position, f"{problem}, found {found}")
 
+    # --- limits -------------------------------------------------------------------------------
+    # Each recursion of the parser enters a level (deeper) and leaves it when it returns; the
+    # parser takes at most 6 frames between two levels. Nodes built without recursing (a chain
+    # a + b + c, method calls a.f().g()) are measured as they are built (built).
+
+    def deeper(self) -> None:
+        self.nesting += 1
+        if self.nesting > MAX_DEPTH:
+            raise self.too_deep(self.token)
+
+    def built(self, node: _Node, token: _Token) -> _Node:
+        if node.depth > MAX_DEPTH:
+            raise self.too_deep(token)
+        if node.size > MAX_NODES:
+            raise self.too_many(token)
+        return node
+
+    def too_deep(self, token: _Token) -> MappingError:
+        return _too_large(
+            self.text,
+            token.position,
+            f"it nests more than {MAX_DEPTH} levels deep (each operator, function call, ?:, "
+            "array or pair of parentheses adds a level)",
+        )
+
+    def too_many(self, token: _Token) -> MappingError:
+        return _too_large(
+            self.text,
+            token.position,
+            f"it has more than {MAX_NODES:,} parts (values, names, operators and calls)",
+        )
+
     # --- grammar, loosest first ----------------------------------------------------------------
 
     def expression(self) -> Expression:
-        condition = self.binary(0)
-        if not self.at("?"):
-            return condition
-        token = self.advance()
-        then = self.expression()
-        self.expect(":")
-        otherwise = self.expression()
-        return self.call("iif", (condition, then, otherwise), token)
-
-    _LEVELS = (("||",), ("&&",), _EQUALITY, _COMPARISON, ("+", "-"), ("*", "/", "%"))
-
-    def binary(self, level: int) -> Expression:
-        if level == len(self._LEVELS):
-            return self.unary()
-        left = self.binary(level + 1)
-        while self.at(*self._LEVELS[level]):
+        self.deeper()
+        result = self.binary(0)
+        if self.at("?"):
             token = self.advance()
-            right = self.binary(level + 1)
-            left = Binary(token.text, left, right, token.position)
+            then = self.expression()
+            self.expect(":")
+            otherwise = self.expression()
+            result = self.call("iif", (result, then, otherwise), token)
+        self.nesting -= 1
+        return result
+
+    def binary(self, min_level: int) -> Expression:
+        """Binary operators of ``min_level`` (see _LEVEL) or tighter, left-associative: an
+        operator's right operand takes only tighter ones (precedence climbing)."""
+        left = self.unary()
+        while self.token.kind == "op" and _LEVEL.get(self.token.text, -1) >= min_level:
+            token = self.advance()
+            self.deeper()
+            right = self.binary(_LEVEL[token.text] + 1)
+            self.nesting -= 1
+            left = self.built(Binary(token.text, left, right, token.position), token)
         return left
 
     def unary(self) -> Expression:
         if self.at("!", "-", "+"):
             token = self.advance()
+            self.deeper()
             operand = self.unary()
+            self.nesting -= 1
             if token.text == "+":
                 return operand
             if token.text == "-" and isinstance(operand, Literal) and _is_number(operand.value):
                 return Literal(-operand.value, token.position)
-            return Unary(token.text, operand, token.position)
+            return self.built(Unary(token.text, operand, token.position), token)
         return self.postfix(self.primary())
 
     def postfix(self, target: Expression) -> Expression:
@@ -395,7 +493,8 @@ class _Parser:
             name = self.advance()
             if not self.at("("):
                 raise self.error(f"expected '(' to call the method {name.text}()")
-            args = self.arguments()
+            self.advance()
+            args = self.items(")")
             target = self.call(name.text, (target, *args), name)
         if self.at("="):
             raise self.error("'=' is not an operator (compare with ==)")
@@ -433,7 +532,8 @@ class _Parser:
             if first.text == "null":
                 return Literal(None, first.position)
             if self.at("("):
-                return self.call(first.text, self.arguments(), first)
+                self.advance()
+                return self.call(first.text, self.items(")"), first)
             if first.text in _RESERVED:
                 raise _syntax(
                     self.text,
@@ -455,17 +555,18 @@ class _Parser:
             path.append(self.advance().value)
         return Reference(tuple(path), first.position)
 
-    def arguments(self) -> tuple[Expression, ...]:
-        self.expect("(")
-        return self.items(")")
-
     def items(self, close: str) -> tuple[Expression, ...]:
+        """Expressions separated by commas up to ``close`` (the opening bracket is read)."""
         items: list[Expression] = []
+        size = 0
         if self.at(close):
             self.advance()
             return ()
         while True:
             items.append(self.expression())
+            size += items[-1].size
+            if size > MAX_NODES:
+                raise self.too_many(self.token)
             if self.at(close):
                 self.advance()
                 return tuple(items)
@@ -492,14 +593,18 @@ class _Parser:
                     self.text,
                     arg.position or token.position,
                     f"argument {position + 1} of {name}() must be a literal value "
-                    f'(such as "yyyy-MM-dd" or 2), not {arg}',
+                    f'(such as "yyyy-MM-dd" or 2), not {_brief(str(arg))}',
                 )
             constants[position] = arg.value
         if function.check is not None:
             problem = function.check(constants)
             if problem:
                 raise _syntax(self.text, token.position, f"{name}(): {problem}")
-        return Call(function.name, args, token.position)
+        return self.built(Call(function.name, args, token.position), token)
+
+
+def _brief(text: str) -> str:
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…"
 
 
 def _is_number(value: Any) -> bool:
