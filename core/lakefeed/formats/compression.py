@@ -59,13 +59,19 @@ def normalize(value: Any) -> str:
     found = _ALIASES.get(value.strip().lower()) if isinstance(value, str) else None
     if found is None:
         raise InvalidFormatOption(
-            f"compressionType {value!r} is not one lakefeed reads "
+            f"compressionType {_shown(value)} is not one lakefeed reads "
             f"(accepted: {', '.join(COMPRESSION_TYPES)}).",
             fix="Give one of those (any case), or leave compressionType out to go by the "
             "file name's extension.",
             property="compressionType",
         )
     return found
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters: a message never echoes a huge value."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def detect(file_name: str) -> str | None:

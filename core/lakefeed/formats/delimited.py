@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import functools
+import io
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from typing import IO, TYPE_CHECKING, Any, ClassVar
 from lakefeed.errors import EmptyFile, InvalidFormatOption, MalformedFile, UndecodableText
 from lakefeed.files import FileEntry
 from lakefeed.formats.base import FileFormat, InspectedFile, RejectedRow, RejectedRows, RowItem
+from lakefeed.formats.compression import binary
 from lakefeed.formats.text import (
     COMPRESSION_PROPERTY,
     ENCODING_PROPERTY,
@@ -202,6 +205,9 @@ class DelimitedFormat(TextFormat):
             for row in rejected:
                 if _unbalanced(row.text or "", self.quote, self.escape):
                     raise unclosed_quote(repr(entry.path), row.number or 0)
+            if typed.num_rows and self._left_open(typed.column(-1)[-1].as_py(), data, "utf-8"):
+                last = self.skip_rows + int(self.header) + typed.num_rows + len(rejected)
+                raise unclosed_quote(repr(entry.path), last)
         raw = list(typed.column_names)
         names = [n if n and self.header else f"_c{i}" for i, n in enumerate(raw)]
         texts = None
@@ -270,9 +276,24 @@ class DelimitedFormat(TextFormat):
             if "empty csv" in str(exc).lower():
                 raise empty_file(entry.path) from None
             raise MalformedFile(
-                f"{entry.path!r} cannot be read as delimited text: {exc}.",
+                f"{entry.path!r} cannot be read as delimited text: {cut_text(str(exc))}.",
                 fix="Check columnDelimiter, quoteChar, escapeChar and skipRows.",
             ) from None
+
+    def _left_open(self, value: Any, tail: bytes, codec: str) -> bool:
+        """Whether ``value``, the last value of a member's last row, is a quoted value never
+        closed: Arrow reads one to the end of the member, so it holds a line break and the
+        member ends with it as written (quotes doubled), where a closed one ends with its
+        closing quote. ``tail``: the member's last bytes (more than the value), in ``codec``."""
+        if not self.quote or self.escape or not isinstance(value, str | bytes):
+            return False  # with an escape character, the written form is not one string
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+        if "\n" not in text and "\r" not in text:
+            return False
+        if not (is_utf8(codec) or _ascii_based(codec)):
+            return False  # a cut of its bytes does not decode (UTF-16): not told
+        written = text.replace(self.quote, self.quote * 2)
+        return tail.decode(codec, "replace").endswith(written)
 
     def _parse_options(self, delimiter: str, reject: Callable[[Any], str]) -> Any:
         import pyarrow.csv as csv
@@ -308,8 +329,8 @@ class DelimitedFormat(TextFormat):
                 raise empty_file(path, member)
             if b"\n" not in peek and b"\r" not in peek and "\n".encode(self.encoding) == b"\n":
                 peek += b"\n"  # Arrow reads a header without a line break as no header at all
-        source = Prefixed(peek, stream)
-        rows = _Rows(self, here, delimiter)
+        source = _Tail(binary(Prefixed(peek, stream)), 4 * BLOCK_BYTES)
+        rows = _Rows(self, here, delimiter, source)
         read = csv.ReadOptions(
             use_threads=False,  # rejected rows are numbered only when parsed in order
             block_size=BLOCK_BYTES,
@@ -352,10 +373,14 @@ class _Rows:
     """One member's read in progress: rejected rows numbered and placed between batches,
     bytes that are not UTF-8 found and rejected, an unclosed quote made the file's error."""
 
-    def __init__(self, file_format: DelimitedFormat, where: str, delimiter: str) -> None:
+    def __init__(
+        self, file_format: DelimitedFormat, where: str, delimiter: str, source: _Tail
+    ) -> None:
         self.format = file_format
         self.where = where
         self.delimiter = delimiter
+        self.source = source  # the member's bytes as Arrow reads them, with their tail
+        self.last: Any = None  # the last value of the last row read (pyarrow scalar)
         # Arrow numbers rows from 1 counting skipped rows and the header, not blank lines.
         self.next_number = file_format.skip_rows + int(file_format.header) + 1
         self.pending: deque[RejectedRow] = deque()  # Arrow parses a block ahead of its batch
@@ -382,6 +407,8 @@ class _Rows:
 
         self._check_quotes()
         before, inside = self._place(batch.num_rows)
+        if batch.num_rows:
+            self.last = batch.column(batch.num_columns - 1)[batch.num_rows - 1]
         if before:
             yield RejectedRows(tuple(before))
         columns, bad = _as_text(batch.columns)
@@ -414,6 +441,12 @@ class _Rows:
 
     def finish(self) -> Iterator[RowItem]:
         self._check_quotes()
+        last_row = self.next_number - 1
+        after = any(row.number > last_row for row in self.pending)  # rows after the last row
+        if self.last is not None and not after:
+            tail, codec = self.source.tail(), self.format.encoding
+            if self.format._left_open(self.last.as_py(), tail, codec):
+                raise unclosed_quote(self.where, last_row)
         rest = list(self.pending)
         self.pending.clear()
         if rest:
@@ -488,7 +521,7 @@ class _Rows:
                 fix="Check skipRows; an empty file is not ingested.",
             )
         return MalformedFile(
-            f"{self.where} cannot be read as delimited text: {text}.",
+            f"{self.where} cannot be read as delimited text: {cut_text(text)}.",
             fix="Check columnDelimiter, quoteChar, escapeChar and skipRows.",
         )
 
@@ -587,6 +620,53 @@ def _unbalanced(text: str, quote: str | None, escape: str | None) -> bool:
     return text.count(quote) % 2 == 1
 
 
+class _Tail(io.RawIOBase):
+    """A member's bytes as Arrow reads them, keeping the last ``keep`` bytes or more (the
+    chunks read, not copies): what the member ends with, for :meth:`DelimitedFormat._left_open`.
+    Nothing is done per byte, so reading costs what it did."""
+
+    def __init__(self, stream: IO[bytes], keep: int) -> None:
+        super().__init__()
+        self._stream = stream
+        self._keep = keep
+        self._chunks: deque[bytes] = deque()
+        self._kept = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        if data:
+            self._chunks.append(data)
+            self._kept += len(data)
+            while self._kept - len(self._chunks[0]) >= self._keep:
+                self._kept -= len(self._chunks.popleft())
+        return data
+
+    def tail(self) -> bytes:
+        return b"".join(self._chunks)
+
+
+@functools.cache
+def _ascii_based(codec: str) -> bool:
+    """Whether ``codec`` writes ASCII as ASCII, one byte each, and no other character with
+    those bytes (UTF-8, ISO-8859-1, windows-1252, …): a cut of its bytes decodes past the cut."""
+    try:
+        ascii_bytes = bytes(range(128))
+        return ascii_bytes.decode(codec) == ascii_bytes.decode("ascii") and all(
+            len(codecs.getincrementaldecoder(codec)("replace").decode(bytes([b]))) == 1
+            for b in range(128, 256)
+        )
+    except (LookupError, UnicodeError, ValueError):
+        return False
+
+
 def _has_text(data: bytes, codec: str) -> bool:
     try:
         return bool(data.decode(codec, "replace").lstrip("\ufeff").strip())
@@ -596,10 +676,15 @@ def _has_text(data: bytes, codec: str) -> bool:
 
 def unclosed_quote(where: str, line: int, *, after: bool = False) -> MalformedFile:
     """``where``: the file as :func:`lakefeed.formats.text.where` names it."""
-    place = f"at or after line {line}" if after else f"on line {line}"
+    if after:  # Arrow lost the rows' ends: a quote left open, or a row too long to hold
+        what = (
+            f"a quote opened at or after line {line} that is never closed (or a row longer "
+            f"than {BLOCK_BYTES >> 20} MiB)"
+        )
+    else:
+        what = f"a quote opened on line {line} that is never closed"
     return MalformedFile(
-        f"{where} has a quote opened {place} that is never closed (or a quoted value longer "
-        f"than {BLOCK_BYTES >> 20} MiB): the rest of the file cannot be read as rows.",
+        f"{where} has {what}: the rest of the file cannot be read as rows.",
         fix='Close the quote (a quote inside a quoted value is written twice: ""), or set '
         "quoteChar to '' when the files do not quote values.",
         line=line,

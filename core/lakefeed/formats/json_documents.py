@@ -3,6 +3,10 @@ an array of records (``[{…}, {…}]``) and objects one after another (pretty-p
 
 :class:`Documents` reads records from a stream of UTF-8 bytes a megabyte at a time with
 :meth:`json.JSONDecoder.raw_decode`, so memory is bounded by the largest record, not the file.
+
+Two limits hold for every layout: a record is at most :data:`MAX_RECORD_SIZE` long, and nests
+objects and arrays at most :data:`MAX_NESTING` deep (Python's JSON parser stops at about a
+thousand levels, and Arrow's type inference would overflow its stack at a few thousand).
 """
 
 from __future__ import annotations
@@ -10,20 +14,28 @@ from __future__ import annotations
 import codecs
 import json
 import re
+import sys
 from collections.abc import Iterator
 from typing import IO, Any
 
 from lakefeed.errors import MalformedFile
 
-#: The longest record of an array (or of pretty-printed objects) read whole.
-MAX_RECORD_CHARS = 64 << 20
+#: The longest record read: a line of JSON Lines (bytes), a record of an array or of
+#: pretty-printed objects (characters). A longer line is a rejected row; a longer record of an
+#: array fails the file (where the next one starts is unknown).
+MAX_RECORD_SIZE = 64 << 20
+#: The deepest a record nests objects and arrays (the record itself is level 1). A deeper
+#: record is left out of inference and rejected when read.
+MAX_NESTING = 64
 LINES, ARRAY, DOCUMENTS = "lines", "array", "documents"
+_READ_CHARS = 1 << 20  # bytes read at a time
 _SPACE = re.compile(r"[ \t\n\r]*")
 
 
-def layout_of(text: str) -> str | None:
+def layout_of(text: str, *, final: bool = True) -> str | None:
     """How a member's text holds its rows, from its start: ``array`` (``[``), ``documents``
-    (objects spanning lines), else ``lines``; None when it is blank."""
+    (objects spanning lines), else ``lines``; None when it is blank. ``final``: ``text`` is
+    the whole member, not its first bytes (where the first object may not end)."""
     stripped = text.lstrip("\ufeff \t\r\n")
     if not stripped:
         return None
@@ -32,21 +44,78 @@ def layout_of(text: str) -> str | None:
     if stripped[0] == "{":
         try:
             _, end = json.JSONDecoder().raw_decode(stripped)
-        except ValueError:
+        except json.JSONDecodeError as exc:
+            cut_short = exc.pos >= len(stripped.rstrip()) or exc.msg.startswith("Unterminated")
+            if not final and cut_short and "\n" in stripped:
+                return DOCUMENTS  # the first object goes on past a line break and the text
             return LINES  # a bad first line: a rejected row
+        except RecursionError:  # nested too deep to parse: its end found by its brackets
+            found = _value_end(stripped)
+            if found is None:
+                return DOCUMENTS if not final and "\n" in stripped else LINES
+            end = found
         if "\n" in stripped[:end]:
             return DOCUMENTS
     return LINES
 
 
 def is_object(line: str) -> bool:
+    """Whether ``line`` is a JSON object nested at most :data:`MAX_NESTING` deep."""
     text = line.strip()
     if not text.startswith("{"):
         return False
     try:
-        return isinstance(json.loads(text), dict)
-    except ValueError:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
         return False
+    return isinstance(value, dict) and nesting(value) <= MAX_NESTING
+
+
+def nesting(value: Any, *, limit: int = MAX_NESTING) -> int:
+    """How deep ``value`` (parsed JSON) nests objects and arrays: 0 for a scalar, 1 for an
+    object of scalars; counted without recursion, and only to ``limit`` + 1 (deeper is not
+    looked into)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth > limit:
+            return depth
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest
+
+
+def too_deep() -> str:
+    """Why a record nested too deep is not read."""
+    return (
+        f"nests objects or arrays more than {MAX_NESTING} levels deep, deeper than lakefeed "
+        "reads: flatten the record (such as a deep value written as a JSON string)"
+    )
+
+
+_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+def _value_end(text: str) -> int | None:
+    """Where the object or array ``text`` starts with ends, found by its brackets (strings
+    stepped over) without parsing it; None when it does not end in ``text``."""
+    depth = 0
+    for match in _TOKENS.finditer(text):
+        token = match.group()
+        if token in ("[", "{"):
+            depth += 1
+        elif token in ("]", "}"):
+            depth -= 1
+            if depth == 0:
+                return match.end()
+    return None
 
 
 class Documents:
@@ -99,7 +168,7 @@ class Documents:
                 if char != ",":
                     raise self._malformed(pos, number, "expected ',' or ']' after the record")
                 pos += 1
-            if pos > (1 << 20):
+            if pos > _READ_CHARS:
                 self._lines_before += self._buffer.count("\n", 0, pos)
                 self._buffer = self._buffer[pos:]
                 pos = 0
@@ -112,6 +181,16 @@ class Documents:
                 if self._more_could_help(exc, pos):
                     continue
                 raise self._malformed(exc.pos, number, exc.msg) from None
+            except RecursionError:
+                raise self._malformed(
+                    pos,
+                    number,
+                    "the record nests objects or arrays too deeply to be parsed (about "
+                    f"{sys.getrecursionlimit():,} levels or more)",
+                    fix="Flatten the record (such as a deep value written as a JSON string); "
+                    "records before it are read.",
+                    cut=False,
+                ) from None
             if end < len(self._buffer) or not self._fill():
                 return value, end  # a number at the very end could go on in the next read
 
@@ -119,18 +198,29 @@ class Documents:
         cut_short = exc.pos >= len(self._buffer.rstrip()) or exc.msg.startswith("Unterminated")
         if not cut_short:
             return False
-        if len(self._buffer) - pos > MAX_RECORD_CHARS:
+        held = len(self._buffer) - pos
+        if held > MAX_RECORD_SIZE:
             raise self._malformed(
-                pos, 0, f"a record is longer than {MAX_RECORD_CHARS >> 20} MiB or never ends"
+                pos,
+                0,
+                f"a record is longer than {MAX_RECORD_SIZE >> 20} MiB (the longest lakefeed "
+                "reads) or never ends",
             )
-        return self._fill()
+        # Twice the record so far: each parse of it starts over, so the reads double.
+        return self._fill(min(max(held, _READ_CHARS), MAX_RECORD_SIZE + 1 - held))
 
     def _skip(self, pos: int) -> int:
+        """The position of the next character that is not whitespace (the buffer's end at the
+        stream's end). Whitespace read past is dropped, however much of it there is."""
         while True:
             match = _SPACE.match(self._buffer, pos)
             assert match is not None
             pos = match.end()
-            if pos < len(self._buffer) or not self._fill():
+            if pos < len(self._buffer):
+                return pos
+            self._lines_before += self._buffer.count("\n", 0, pos)
+            self._buffer, pos = "", 0
+            if not self._fill():
                 return pos
 
     def _char(self, pos: int) -> str:
@@ -147,11 +237,11 @@ class Documents:
             raise self._malformed(pos, 0, "text follows the array's closing ']'")
         self.done = True
 
-    def _fill(self) -> bool:
-        """Read more into the buffer; False at the end of the stream."""
+    def _fill(self, size: int = _READ_CHARS) -> bool:
+        """Read ``size`` bytes more into the buffer; False at the end of the stream."""
         if self._eof:
             return False
-        chunk = self._stream.read(1 << 20)
+        chunk = self._stream.read(max(size, 1))
         if not chunk:
             self._eof = True
             if self._final:
@@ -160,15 +250,20 @@ class Documents:
         self._buffer += self._decoder.decode(chunk)
         return True
 
-    def _malformed(self, pos: int, number: int, reason: str) -> MalformedFile:
-        if not self._final and self._eof:
-            return MalformedFile("the sample ends inside a record")  # callers discard it
+    def _malformed(
+        self, pos: int, number: int, reason: str, *, fix: str | None = None, cut: bool = True
+    ) -> MalformedFile:
+        """``cut``: the error may be the sample's end rather than the file's (callers of a cut
+        sample discard it)."""
+        if cut and not self._final and self._eof:
+            return MalformedFile("the sample ends inside a record")
         line = self._lines_before + self._buffer.count("\n", 0, pos) + 1
         record = f" in record {number}" if number else ""
         return MalformedFile(
             f"{self._where} is not valid JSON: {reason}{record} (line {line}); the records "
             "after it cannot be found.",
-            fix="Fix the file's JSON (records before it are read), or write it as JSON Lines, "
+            fix=fix
+            or "Fix the file's JSON (records before it are read), or write it as JSON Lines, "
             "where a bad line fails alone.",
             line=line,
         )

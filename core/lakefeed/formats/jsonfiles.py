@@ -16,6 +16,7 @@ Registered through the ``lakefeed`` entry point ``json`` like any format plugin.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import dataclasses
 import io
 import json
@@ -26,14 +27,27 @@ from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 from lakefeed.errors import MalformedFile, UndecodableText
 from lakefeed.files import FileEntry
-from lakefeed.formats.base import FileFormat, InspectedFile, RejectedRow, RejectedRows, RowItem
-from lakefeed.formats.compression import binary
+from lakefeed.formats.base import (
+    REJECTED_TEXT_CHARS,
+    FileFormat,
+    InspectedFile,
+    RangeReader,
+    RangeStream,
+    RejectedRow,
+    RejectedRows,
+    RowItem,
+)
+from lakefeed.formats.compression import binary, members
 from lakefeed.formats.json_documents import (
     ARRAY,
     LINES,
+    MAX_NESTING,
+    MAX_RECORD_SIZE,
     Documents,
     is_object,
     layout_of,
+    nesting,
+    too_deep,
 )
 from lakefeed.formats.text import (
     COMPRESSION_PROPERTY,
@@ -59,6 +73,12 @@ if TYPE_CHECKING:
 
 #: Bytes of lines parsed at a time (Arrow splits them among its threads).
 BLOCK_BYTES = 8 << 20
+#: Arrow's JSON block: lines parsed by one thread. A block holding a longer line is parsed
+#: again as one block (a line may be up to MAX_RECORD_SIZE long).
+_ARROW_BLOCK = 1 << 20
+#: Decompressed bytes inspection reads, at most, to find the first records when they do not
+#: end in the sample (a first line longer than MAX_RECORD_SIZE is stepped over).
+_SAMPLE_LIMIT = 2 * MAX_RECORD_SIZE
 _COMPRESSED = ("", ".gz", ".gzip", ".bz2", ".zst", ".zstd", ".deflate", ".zz")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -123,12 +143,19 @@ class JsonFormat(TextFormat):
 
     # -- inspection ----------------------------------------------------------------------------
 
-    def sample(self, entry: FileEntry, head: Head) -> JsonSample:
-        import pyarrow as pa
+    def inspect_bytes(self, entry: FileEntry, data: bytes, read: RangeReader) -> InspectedFile:
+        try:
+            return super().inspect_bytes(entry, data, read)
+        except _FirstRecordPastSample as short:
+            # Rare: the member is read again, on to the end of its first records.
+            kind = self.compression_of(entry.name)
+            with _member(entry, kind, short.head.member, data, read) as stream:
+                return self._sample_further(entry, short.head, short.layout, stream)
 
+    def sample(self, entry: FileEntry, head: Head) -> JsonSample:
         here = where(entry.path, head.member)
         text = _decode(head.data, self.encoding, here, final=head.complete)
-        layout = layout_of(text)
+        layout = layout_of(text, final=head.complete)
         if layout is None:
             raise empty_file(entry.path, head.member, header=False)
         if layout == LINES:
@@ -148,6 +175,74 @@ class JsonFormat(TextFormat):
                 if head.complete:
                     raise
             complete = head.complete and records.done
+        if not head.complete and not any(line.strip() for line in lines):
+            raise _FirstRecordPastSample(here, head, layout)
+        return self._sampled(entry, lines, layout, complete and head.whole_file)
+
+    def _sample_further(
+        self, entry: FileEntry, head: Head, layout: str, stream: IO[bytes]
+    ) -> JsonSample:
+        """The sample of a member whose first record does not end in ``head``: its records
+        read from ``stream`` (the member from its start) to :data:`SAMPLE_BYTES` past the
+        first record; a line longer than :data:`MAX_RECORD_SIZE` is stepped over."""
+        here = where(entry.path, head.member)
+        if not is_utf8(self.encoding):
+            stream = binary(_Transcoded(stream, self.encoding))
+        source = _Limited(stream, _SAMPLE_LIMIT)
+        lines: list[str] = []
+        too_long = 0
+        size, enough = 0, _SAMPLE_LIMIT
+        complete = False
+        try:
+            if layout == LINES:
+                for found in _line_blocks(binary(source)):
+                    if isinstance(found, RejectedRow):
+                        too_long += 1
+                        continue
+                    text = found[1].decode("utf-8", "replace")
+                    block = (text if size else text.lstrip("\ufeff")).split("\n")
+                    lines.extend(block[:-1] if text.endswith("\n") else block)
+                    size += len(found[1])
+                    if enough == _SAMPLE_LIMIT and any(line.strip() for line in lines):
+                        enough = size + SAMPLE_BYTES
+                    if len(lines) >= SAMPLE_ROWS or size >= enough:
+                        break
+                else:
+                    complete = True
+                lines = lines[:SAMPLE_ROWS]
+            else:
+                records = Documents(binary(source), layout == ARRAY, here)
+                try:
+                    for _, record, _ in records:
+                        lines.append(record)
+                        size += len(record)
+                        enough = min(enough, size + SAMPLE_BYTES)
+                        if len(lines) >= SAMPLE_ROWS or size >= enough:
+                            break
+                except MalformedFile:
+                    if not lines:
+                        raise
+                complete = records.done
+        except _LimitReached:
+            pass
+        if not any(line.strip() for line in lines):
+            raise MalformedFile(
+                f"{here} has no record that ends in its first {_SAMPLE_LIMIT >> 20} MiB: no "
+                f"line (or record) is at most {MAX_RECORD_SIZE >> 20} MiB long, the longest "
+                "lakefeed reads.",
+                fix="Write one JSON object per line (JSON Lines), each under "
+                f"{MAX_RECORD_SIZE >> 20} MiB.",
+            )
+        whole = complete and head.whole_file
+        return self._sampled(entry, lines, layout, whole, rejected=too_long)
+
+    def _sampled(
+        self, entry: FileEntry, lines: list[str], layout: str, whole: bool, *, rejected: int = 0
+    ) -> JsonSample:
+        """The sample of ``lines`` (each a record, or what should be one); ``whole``: they are
+        the whole file, with ``rejected`` lines more that were too long to keep."""
+        import pyarrow as pa
+
         good = [line.encode("utf-8") for line in lines if is_object(line)]
         inferred = _infer(good)
         schema = _readable(inferred)
@@ -156,11 +251,11 @@ class JsonFormat(TextFormat):
         found = [t for t in tables if not isinstance(t, RejectedRow)]
         rows = pa.concat_tables(found) if found else None
         inferred = _dates(inferred, rows)
-        count = len([line for line in lines if line.strip()])
+        count = len([line for line in lines if line.strip()]) + rejected
         return JsonSample(
             entry,
             schema,
-            num_rows=count if complete and head.whole_file else None,
+            num_rows=count if whole else None,
             inferred=pa.schema(inferred),
             layout=layout,
             sampled_rows=0 if rows is None else rows.num_rows,
@@ -175,7 +270,7 @@ class JsonFormat(TextFormat):
         if not is_utf8(self.encoding):
             stream = binary(_Transcoded(stream, self.encoding))
         peek = read_at_most(stream, 64 * 1024)
-        layout = layout_of(peek.decode("utf-8", "replace"))
+        layout = layout_of(peek.decode("utf-8", "replace"), final=len(peek) < 64 * 1024)
         if layout is None:
             more = stream.read(1)
             if not more:
@@ -188,7 +283,11 @@ class JsonFormat(TextFormat):
                 blocks = _line_blocks(source)
             else:
                 blocks = _record_blocks(Documents(source, layout == ARRAY, here))
-            for numbers, data in blocks:
+            for found in blocks:
+                if isinstance(found, RejectedRow):
+                    yield RejectedRows((found,))
+                    continue
+                numbers, data = found
                 yield from _read_block(numbers, data, file.schema, batch_rows)
         except UnicodeDecodeError as exc:
             raise _undecodable(here, self.encoding, exc) from None
@@ -201,24 +300,57 @@ class JsonFormat(TextFormat):
 Numbers = tuple[int, int] | list[int]
 
 
-def _line_blocks(stream: IO[bytes]) -> Iterator[tuple[Numbers, bytes]]:
-    """JSON Lines as blocks of whole lines, with the number of each block's first line."""
-    line, rest = 1, b""
-    while True:
-        chunk = stream.read(BLOCK_BYTES)
-        data = rest + chunk if rest else chunk
-        if not chunk:
-            if data.strip():
-                yield (line, data.count(b"\n") + 1), data
-            return
-        cut = data.rfind(b"\n") + 1
+def _line_blocks(stream: IO[bytes]) -> Iterator[tuple[Numbers, bytes] | RejectedRow]:
+    """JSON Lines as blocks of whole lines, with the number of each block's first line. A line
+    longer than :data:`MAX_RECORD_SIZE` is a :class:`RejectedRow`, read on to its end without
+    being kept; a line longer than a block is kept in the blocks read (joined once)."""
+    line = 1
+    held: list[bytes] = []  # a line begun in the blocks read, not ended yet
+    size = 0  # bytes in ``held``
+    skipping = False  # inside a line too long to keep
+    while chunk := stream.read(BLOCK_BYTES):
+        if skipping:
+            end = chunk.find(b"\n")
+            if end < 0:
+                continue
+            skipping, line = False, line + 1
+            chunk = chunk[end + 1 :]
+        cut = chunk.rfind(b"\n") + 1
         if cut == 0:
-            rest = data  # a line longer than a block: read on
+            if chunk:
+                held.append(chunk)
+                size += len(chunk)
+            if size > MAX_RECORD_SIZE:
+                yield _too_long(line, held[0])
+                held, size, skipping = [], 0, True
             continue
-        block, rest = data[:cut], data[cut:]
-        count = block.count(b"\n")
-        yield (line, count), block
-        line += count
+        if held:
+            end = chunk.find(b"\n")
+            if size + end > MAX_RECORD_SIZE:
+                yield _too_long(line, held[0])
+                held, size, line = [], 0, line + 1
+                chunk, cut = chunk[end + 1 :], cut - end - 1
+        block = b"".join((*held, chunk[:cut])) if held else chunk[:cut]
+        held = [chunk[cut:]] if cut < len(chunk) else []
+        size = len(chunk) - cut
+        if block:
+            count = block.count(b"\n")
+            yield (line, count), block
+            line += count
+    if held and not skipping:
+        data = b"".join(held)
+        if data.strip():
+            yield (line, 1), data
+
+
+def _too_long(number: int, start: bytes) -> RejectedRow:
+    text = start[: 4 * REJECTED_TEXT_CHARS].decode("utf-8", "replace")
+    return RejectedRow(
+        number,
+        cut_text(text),
+        f"is longer than {MAX_RECORD_SIZE >> 20} MiB, the longest line lakefeed reads: split "
+        "the record, or check that the file has a line break after each object",
+    )
 
 
 def _record_blocks(records: Documents) -> Iterator[tuple[Numbers, bytes]]:
@@ -288,11 +420,22 @@ def _parse(data: bytes, schema: pa.Schema | None) -> pa.Table:
     import pyarrow as pa
     import pyarrow.json as pj
 
-    table = pj.read_json(
-        pa.BufferReader(data),
-        read_options=pj.ReadOptions(block_size=1 << 20),
-        parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error"),
-    )
+    def read(block_size: int) -> pa.Table:
+        return pj.read_json(
+            pa.BufferReader(data),
+            read_options=pj.ReadOptions(block_size=block_size),
+            parse_options=pj.ParseOptions(
+                explicit_schema=schema, unexpected_field_behavior="error"
+            ),
+        )
+
+    try:
+        table = read(_ARROW_BLOCK)
+    except pa.ArrowInvalid as exc:
+        # A line longer than Arrow's block "straddles" blocks: the whole data as one block.
+        if "straddl" not in str(exc) or len(data) < _ARROW_BLOCK:
+            raise
+        table = read(len(data) + 1)
     if not data.isascii():
         table.validate(full=True)  # Arrow's JSON reader takes strings that are not UTF-8
     if schema is not None and table.schema != schema:
@@ -313,6 +456,8 @@ def _problem(line: bytes, exc: BaseException, schema: pa.Schema) -> str:
     """Why one line cannot be read, and the fix."""
     try:
         value = json.loads(line)
+    except RecursionError:
+        return too_deep()
     except UnicodeDecodeError:
         return (
             "holds bytes that are not UTF-8 text: if the file is in another encoding, set the "
@@ -325,6 +470,8 @@ def _problem(line: bytes, exc: BaseException, schema: pa.Schema) -> str:
         return f"is not valid JSON ({reason}{at}): write one JSON object per line"
     if not isinstance(value, dict):
         return f"is a JSON {_kind(value)}, not an object: write one JSON object per line"
+    if nesting(value) > MAX_NESTING:
+        return too_deep()
     message = str(exc)
     if "unexpected field" in message:
         extra = _unexpected(value, schema)
@@ -471,6 +618,69 @@ def _undecodable(where: str, codec: str, exc: UnicodeDecodeError) -> Undecodable
         fix="Set the encoding property to the files' encoding (such as UTF-8 or ISO-8859-1).",
         encoding=encoding_label(codec),
     )
+
+
+class _FirstRecordPastSample(MalformedFile):
+    """Inspection's sample ends inside the member's first record: :meth:`JsonFormat.inspect_bytes`
+    reads on."""
+
+    def __init__(self, where: str, head: Head, layout: str) -> None:
+        super().__init__(
+            f"{where}: its first record does not end in the first {SAMPLE_BYTES >> 20} MiB, "
+            "the sample inspection reads.",
+            fix="Inspect it through FileFormat.inspect, which reads on to the first records.",
+        )
+        self.head = head
+        self.layout = layout
+
+
+@contextlib.contextmanager
+def _member(
+    entry: FileEntry, kind: str, name: str, head: bytes, read: RangeReader
+) -> Iterator[IO[bytes]]:
+    """The decompressed bytes of ``entry``'s member ``name`` (the file, when ``kind`` is
+    ``none``), read from its start through ``read``; ``head``: the file's first bytes, read
+    already."""
+    stream = binary(RangeStream(entry, read, head=head, chunk=4 << 20))
+    if kind == "none":
+        yield stream
+        return
+    for found, member in members(stream, kind, name=entry.path):
+        if found == name:
+            yield member
+            return
+    raise MalformedFile(
+        f"{where(entry.path, name)} was not found on a second read of {entry.path!r}.",
+        fix="Upload the file again; it may have changed while it was inspected.",
+    )
+
+
+class _LimitReached(Exception):
+    """More of a stream was asked for than a :class:`_Limited` allows."""
+
+
+class _Limited(io.RawIOBase):
+    """A stream that raises :class:`_LimitReached` past its first ``limit`` bytes."""
+
+    def __init__(self, stream: IO[bytes], limit: int) -> None:
+        super().__init__()
+        self._stream = stream
+        self._left = limit
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def read(self, size: int = -1) -> bytes:
+        if self._left <= 0:
+            raise _LimitReached
+        data = self._stream.read(self._left if size is None or size < 0 else min(size, self._left))
+        self._left -= len(data)
+        return data
 
 
 class _Transcoded(io.RawIOBase):

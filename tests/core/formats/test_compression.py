@@ -52,6 +52,15 @@ def test_compression_types_any_case_and_aliases() -> None:
         normalize(3)
 
 
+def test_a_huge_compression_type_is_cut_in_its_message() -> None:
+    """A 1 MB value (a REST body, a CLI option) is not echoed whole in the 400 answer."""
+    with pytest.raises(InvalidFormatOption) as caught:
+        normalize("gz" + "x" * 1_000_000)
+    message = caught.value.message
+    assert len(message) < 300 and "'gzxxx" in message and "…" in message
+    assert "tarGzip" in message  # what is accepted still shows
+
+
 def test_the_extension_says_the_compression_and_what_is_inside() -> None:
     found = {
         name: detect(name)

@@ -240,9 +240,9 @@ def test_settings_configure_the_same_format_and_null_is_the_default() -> None:
         ({"quoteChar": "ab"}, "quoteChar", "one ASCII character"),
         ({"encoding": "EBCDIC-42"}, "encoding", "'EBCDIC-42'"),
         ({"encoding": "base64"}, "encoding", "not a text encoding"),
-        ({"skipRows": -1}, "skipRows", "at least 0"),
-        ({"skipRows": "two"}, "skipRows", "at least 0"),
-        ({"skipRows": True}, "skipRows", "at least 0"),
+        ({"skipRows": -1}, "skipRows", "must be a whole number"),
+        ({"skipRows": "two"}, "skipRows", "must be a whole number"),
+        ({"skipRows": True}, "skipRows", "must be a whole number"),
         ({"header": "maybe"}, "header", "true or false"),
         ({"nullValues": 5}, "nullValues", "list of strings"),
         ({"nullValues": ["NA", 5]}, "nullValues", "list of strings"),
@@ -606,6 +606,67 @@ def test_an_unbalanced_quote_past_the_sample_fails_the_read(
         list(CSV.read_rows(str(files.root / "late.csv"), inspected, batch_rows=65536))
     assert "never closed" in caught.value.message
     assert caught.value.details["line"] <= 100_002
+
+
+#: Row 4 opens a quote that never closes: Arrow reads the rest of the member as its value.
+LEFT_OPEN = b'4,"d\n5,e\n6,f\n'
+
+
+def test_a_quote_left_open_in_the_last_row_fails_the_file_naming_its_line(
+    files: LocalFiles,
+) -> None:
+    """No row is rejected, so only the last value tells: it runs to the member's end."""
+    files.put("small.csv", b"id,name\n3,c\n" + LEFT_OPEN)
+    with pytest.raises(MalformedFile) as caught:
+        files.inspect(CSV, "small.csv")  # the sample is the whole file
+    assert "quote opened on line 3 that is never closed" in caught.value.message
+    assert caught.value.details["line"] == 3 and "quoteChar" in (caught.value.fix or "")
+
+    # Past the sample: the rows before it are read, then the file fails.
+    files.put("big.csv", csv_lines(200_000) + LEFT_OPEN)
+    inspected = files.inspect(CSV, "big.csv")
+    read: list[Any] = []
+    with pytest.raises(MalformedFile) as caught:
+        for item in CSV.read_rows(str(files.root / "big.csv"), inspected, batch_rows=65536):
+            read.append(item)
+    assert caught.value.details["line"] == 200_002
+    assert "never closed" in caught.value.message and "'big.csv'" not in caught.value.message
+    assert len(rows_of(read)) <= 200_001  # rows 5 and 6 never come out as part of row 4
+
+    # In a later member of an archive (never sampled): that member fails alone.
+    files.put(
+        "m.zip", zip_of({"first.csv": b"id,name\n1,a\n", "second.csv": b"id,name\n" + LEFT_OPEN})
+    )
+    items = files.items(CSV, "m.zip")
+    assert parts_of(items)[-1] == ("failed", "second.csv")
+    (failed,) = [i for i in items if isinstance(i, PartFailed)]
+    assert "on line 2 that is never closed" in failed.error.message
+
+    # In another encoding (read through Arrow's transcoding), the same.
+    files.put("latin.csv", csv_lines(100_000) + 'é,"caf\xe9\nx,y\n'.encode("iso-8859-1"))
+    latin = CSV.configure({"encoding": "ISO-8859-1"})
+    with pytest.raises(MalformedFile, match="never closed"):
+        list(
+            latin.read_rows(
+                str(files.root / "latin.csv"), files.inspect(latin, "latin.csv"), batch_rows=65536
+            )
+        )
+
+
+@pytest.mark.parametrize(
+    "last",
+    [
+        b'7,"two\nlines"\n',  # a quoted value with a line break, closed
+        b'7,"two\nlines"',  # the same without a last line break
+        b'7,"ends ""quoted""\n"\n',  # closed after a line break and doubled quotes
+        b'7,5"\n',  # a quote inside a value that is not quoted: a plain character
+    ],
+)
+def test_a_closed_or_plain_quote_in_the_last_row_is_read(files: LocalFiles, last: bytes) -> None:
+    for name, data in (("s.csv", b"id,name\n1,a\n" + last), ("b.csv", csv_lines(100_000) + last)):
+        files.put(name, data)
+        rows = rows_of(files.items(CSV, name))
+        assert rows[-1]["id"] == "7"
 
 
 def test_an_empty_file_fails_without_a_read(files: LocalFiles) -> None:

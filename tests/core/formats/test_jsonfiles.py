@@ -7,6 +7,10 @@ from __future__ import annotations
 import gzip
 import json
 import pickle
+import subprocess
+import sys
+import textwrap
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -273,3 +277,194 @@ def test_samples_pickle(files: LocalFiles) -> None:
     files.put("p.jsonl", lines([{"a": {"b": [1]}}]))
     inspected = files.inspect(JSON, "p.jsonl")
     assert pickle.loads(pickle.dumps(inspected)) == inspected
+
+
+# -- long lines, long records, deep nesting -------------------------------------------------------
+
+#: 2 MiB: longer than Arrow's 1 MiB JSON block and than the sample inspection reads.
+BIG = "x" * (2 << 20)
+
+
+def test_records_longer_than_arrows_block_are_read(files: LocalFiles) -> None:
+    """Before, such a line was rejected: "straddling object straddles two block boundaries"."""
+    rows = [{"id": 1, "name": "a"}, {"id": 2, "name": BIG}, {"id": 3, "name": "c"}]
+    files.put("mid.jsonl", lines(rows))
+    items = files.items(JSON, "mid.jsonl")
+    assert rejected_of(items) == []
+    assert rows_of(items) == rows
+    files.put("mid.json", json.dumps(rows))
+    items = files.items(JSON, "mid.json")
+    assert rejected_of(items) == [] and rows_of(items) == rows
+
+
+@pytest.mark.parametrize(
+    "name", ["first.jsonl", "first.jsonl.gz", "first.zip", "first.json", "pretty.json"]
+)
+def test_a_first_record_longer_than_the_sample_still_gives_the_schema(
+    files: LocalFiles, name: str
+) -> None:
+    """Inspection reads on to the end of the first records; before, it inferred no fields and
+    every row of the file was rejected."""
+    rows = [{"id": 1, "name": BIG}, {"id": 2, "name": "b", "tags": ["t"]}]
+    data = {
+        "first.jsonl": lines(rows),
+        "first.jsonl.gz": gzip.compress(lines(rows)),
+        "first.zip": zip_of({"a.jsonl": lines(rows), "b.jsonl": lines(numbered(1, 3))}),
+        "first.json": json.dumps(rows).encode(),
+        "pretty.json": "\n".join(json.dumps(row, indent=2) for row in rows).encode(),
+    }[name]
+    files.put(name, data)
+    inspected = files.inspect(JSON, name)
+    assert inspected.schema == pa.schema(
+        [("id", pa.int64()), ("name", pa.string()), ("tags", pa.list_(pa.string()))]
+    )
+    assert inspected.num_rows == (None if name.endswith(".zip") else 2)
+    items = files.items(JSON, name)
+    assert rejected_of(items) == []
+    assert [row["id"] for row in rows_of(items)] == ([1, 2, 3] if name.endswith(".zip") else [1, 2])
+
+
+@pytest.mark.parametrize("over", [1, 40_000, 3_000_000])
+def test_a_line_longer_than_the_cap_is_a_rejected_row_and_stepped_over(
+    files: LocalFiles, monkeypatch: pytest.MonkeyPatch, over: int
+) -> None:
+    monkeypatch.setattr(jsonfiles, "BLOCK_BYTES", 64 * 1024)
+    monkeypatch.setattr(jsonfiles, "MAX_RECORD_SIZE", 1 << 20)
+    under = {"id": 2, "name": "y" * 700_000}  # across blocks, under the cap: read
+    prefix = b'{"id": 3, "name": "'
+    too_long = prefix + b"z" * ((1 << 20) + over - len(prefix) - 2) + b'"}'
+    assert len(too_long) == (1 << 20) + over
+    data = lines([{"id": 1, "name": "a"}, under]) + too_long + b"\n"
+    data += b'{"id": "five"}\n' + lines(numbered(2, 6))
+    files.put("long.jsonl", data)
+    items = files.items(JSON, "long.jsonl")
+    assert [row["id"] for row in rows_of(items)] == [1, 2, 6, 7]
+    rejected = rejected_of(items)
+    assert [row.number for row in rejected] == [3, 4]  # the lines after keep their numbers
+    assert rejected[0].message.startswith("is longer than 1 MiB, the longest line")
+    assert "line break" in rejected[0].message
+    assert rejected[0].text is not None and rejected[0].text.startswith('{"id": 3, "name": "zzz')
+    # The last line, without a line break after it, the same.
+    files.put("last.jsonl", lines([{"id": 1, "name": "a"}]) + too_long)
+    items = files.items(JSON, "last.jsonl")
+    assert rows_of(items) == [{"id": 1, "name": "a"}]
+    assert [row.number for row in rejected_of(items)] == [2]
+
+
+def test_a_line_without_an_end_keeps_memory_bounded(tmp_path: Path) -> None:
+    """A 0.5 MB gzip whose second line is 512 MiB of one string: it is rejected once it passes
+    the 64 MiB cap and stepped over unkept. Before, reading it took 1.6 GB (every block was
+    appended to a copy of the line so far)."""
+    probe = textwrap.dedent(
+        f"""
+        import gzip, json, os, resource
+        from lakefeed.files import FileEntry
+        from lakefeed.formats import RejectedRows
+        from lakefeed.formats.jsonfiles import JsonFormat
+        path = {str(tmp_path / "bomb.jsonl.gz")!r}
+        block = gzip.compress(b"x" * (16 << 20), compresslevel=9)
+        with open(path, "wb") as out:  # gzip members one after another read as one stream
+            out.write(gzip.compress(b'{{"id": 1}}\\n{{"id": 2, "s": "'))
+            for _ in range(32):
+                out.write(block)
+            out.write(gzip.compress(b'"}}\\n{{"id": 3}}\\n'))
+        def read(ranges):
+            found = []
+            for entry, start, end in ranges:
+                with open(entry.path, "rb") as handle:
+                    handle.seek(start)
+                    found.append(handle.read(end - start))
+            return found
+        fmt = JsonFormat()
+        ((_, sample),) = fmt.inspect([FileEntry(path, os.path.getsize(path))], read)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        rows, rejected = 0, []
+        for item in fmt.read_rows(path, sample, batch_rows=65536):
+            if isinstance(item, RejectedRows):
+                rejected.extend(row.number for row in item.rows)
+            else:
+                rows += item.num_rows
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(json.dumps([rows, rejected, (after - before) // 1024]))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    rows, rejected, grown_mib = json.loads(done.stdout)
+    assert rows == 2 and rejected == [2]  # the lines after it are read
+    assert grown_mib < 400, f"reading grew the process by {grown_mib} MiB"
+
+
+#: Arrays 50,000 deep: past what Python's JSON parser reads (and Arrow's inference survives).
+DEEP = "[" * 50_000 + "]" * 50_000
+
+
+def test_a_line_nested_too_deep_is_a_rejected_row(files: LocalFiles) -> None:
+    """Before, RecursionError escaped from inspection and reading alike."""
+    files.put("deep.jsonl", '{"id": 1, "name": "a"}\n{"id": 2, "name": ' + DEEP + '}\n{"id": 3}\n')
+    assert files.inspect(JSON, "deep.jsonl").schema.names == ["id", "name"]
+    items = files.items(JSON, "deep.jsonl")
+    assert [row["id"] for row in rows_of(items)] == [1, 3]
+    (rejected,) = rejected_of(items)
+    assert rejected.number == 2 and "more than 64 levels deep" in rejected.message
+    # First: the schema comes from the other lines.
+    files.put("first.jsonl", '{"a": ' + DEEP + '}\n{"id": 1}\n')
+    items = files.items(JSON, "first.jsonl")
+    assert rows_of(items) == [{"id": 1}] and [r.number for r in rejected_of(items)] == [1]
+    # Deep enough for Python's parser, past MAX_NESTING: left out of inference, rejected.
+    nested: dict[str, Any] = {"id": 4}
+    for _ in range(100):
+        nested = {"in": nested}
+    files.put("hundred.jsonl", lines([{"id": 1}, nested, {"id": 2}]))
+    assert files.inspect(JSON, "hundred.jsonl").schema.names == ["id"]
+    items = files.items(JSON, "hundred.jsonl")
+    assert rows_of(items) == [{"id": 1}, {"id": 2}]
+    (rejected,) = rejected_of(items)
+    assert rejected.number == 2 and "more than 64 levels deep" in rejected.message
+
+
+@pytest.mark.parametrize(
+    ("data", "record"),
+    [
+        (DEEP, 1),  # an array whose first record is an array nested too deep
+        ('[{"id": 1}, {"a": ' + DEEP + "}]", 2),
+        ('{\n  "a": ' + DEEP + "\n}\n", 1),  # pretty-printed objects
+        ('{\n  "id": 1\n}\n{\n  "a": ' + DEEP + "\n}\n", 2),
+    ],
+)
+def test_an_array_or_documents_nested_too_deep_fails_the_file_naming_it(
+    files: LocalFiles, data: str, record: int
+) -> None:
+    files.put("deep.json", data)
+    with pytest.raises(MalformedFile) as caught:
+        files.inspect(JSON, "deep.json")
+    assert "nests objects or arrays too deeply" in caught.value.message
+    assert f"in record {record}" in caught.value.message
+    assert "Flatten the record" in (caught.value.fix or "")
+
+
+def test_pretty_printed_objects_whose_first_is_longer_than_the_peek_are_read(
+    files: LocalFiles,
+) -> None:
+    """Reading looks at a member's first 64 KiB for its layout: a first object that goes on
+    past them over a line break is pretty-printed, not a line (before: every line rejected)."""
+    rows = [{"id": 1, "name": "x" * 200_000}, {"id": 2, "name": "b"}]
+    files.put("pretty.json", "\n".join(json.dumps(row, indent=2) for row in rows))
+    items = files.items(JSON, "pretty.json")
+    assert rejected_of(items) == [] and rows_of(items) == rows
+
+
+def test_whitespace_between_records_is_not_held(files: LocalFiles) -> None:
+    """An array with 64 MB of blanks between two records: reading holds a read's worth of them,
+    not all (before, every blank stayed in the parser's buffer until the next record)."""
+    blank = b" " * (64 << 20)
+    files.put("airy.json", b'[{"id": 1},' + blank + b'{"id": 2}' + blank + b"]")
+    inspected = files.inspect(JSON, "airy.json")
+    tracemalloc.start()
+    try:
+        items = list(JSON.read_rows(str(files.root / "airy.json"), inspected, batch_rows=100))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert rows_of(items) == [{"id": 1}, {"id": 2}]
+    assert peak < 16 << 20, f"reading held {peak >> 20} MiB"
