@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import weakref
 import zlib
 from collections.abc import Iterator
 from typing import IO, Any, cast
@@ -94,14 +95,18 @@ def is_archive(kind: str) -> bool:
     return kind in ARCHIVES
 
 
-def members(stream: IO[bytes], kind: str, *, name: str = "") -> Iterator[tuple[str, IO[bytes]]]:
+def members(
+    stream: IO[bytes], kind: str, *, name: str = "", prefetch: bool = False
+) -> Iterator[tuple[str, IO[bytes]]]:
     """``(member name, its decompressed bytes)`` of ``stream`` compressed as ``kind`` (one of
     :data:`COMPRESSION_TYPES`); ``name`` is the file's, for member names and messages.
 
     A stream compression yields one member named :func:`inner_name` of ``name``; ``none``
     yields ``stream`` itself. An archive yields every regular file in order (folders, macOS
     ``__MACOSX/`` and ``._*`` entries skipped; archives inside are not opened). Read a member
-    before asking for the next: a tar streams. A zip needs a seekable ``stream``."""
+    before asking for the next: a tar streams. A zip needs a seekable ``stream``. With
+    ``prefetch``, a stream compression is decompressed a few chunks ahead in a thread (for
+    reading every row; inspection reads only what its sample needs)."""
     if kind == "none":
         yield inner_name(name), stream
         return
@@ -112,7 +117,8 @@ def members(stream: IO[bytes], kind: str, *, name: str = "") -> Iterator[tuple[s
         yield from _tar_members(source, kind, name)
     else:
         member = inner_name(name)
-        yield member, binary(_Checked(_decompressor(source, kind), kind, name, None))
+        checked = _Checked(_decompressor(source, kind), kind, name, None)
+        yield member, binary(_Prefetching(checked) if prefetch else checked)
 
 
 def _decompressor(source: _Source, kind: str) -> Any:
@@ -185,6 +191,91 @@ def _tar_members(source: _Source, kind: str, name: str) -> Iterator[tuple[str, I
             extracted = archive.extractfile(info)
             assert extracted is not None  # a regular file
             yield info.name, binary(_Checked(extracted, kind, name, info.name))
+
+
+class _Prefetching(io.RawIOBase):
+    """``stream`` decompressed a few chunks ahead in a thread of its own: zlib, bz2 and zstd
+    let go of the GIL while they work, so decompressing the next chunk overlaps with parsing
+    this one (two cores do both at once). At most :data:`PREFETCH_CHUNKS` chunks of
+    :data:`PREFETCH_BYTES` wait; an error of the stream is raised where the reader reaches it."""
+
+    def __init__(self, stream: Any) -> None:
+        import queue
+        import threading
+
+        super().__init__()
+        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(PREFETCH_CHUNKS)
+        self._stop = threading.Event()
+        self._pending = b""
+        self._done = False
+        # The thread holds the queue and the event, never this object: a reader that drops
+        # the stream unread stops it too (finalize), as closing it does.
+        self._thread = threading.Thread(
+            target=_fill,
+            args=(stream, self._queue, self._stop),
+            name="lakefeed-decompress",
+            daemon=True,
+        )
+        weakref.finalize(self, self._stop.set)
+        self._thread.start()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        import queue
+
+        if self.closed:
+            raise ValueError("read of a closed decompressed stream")
+        view = memoryview(buffer).cast("B")
+        while not self._pending and not self._done:
+            try:
+                item = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                if not self._thread.is_alive() and self._queue.empty():
+                    raise ValueError("the decompressing thread stopped") from None
+                continue
+            if isinstance(item, BaseException):
+                self._done = True
+                raise item
+            if not item:
+                self._done = True
+            self._pending = item
+        count = min(len(view), len(self._pending))
+        view[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
+        return count
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        super().close()
+
+
+#: Decompressed bytes read ahead per chunk, and chunks that may wait (memory: their product).
+PREFETCH_BYTES = 2 << 20
+PREFETCH_CHUNKS = 2
+
+
+def _fill(stream: Any, chunks: Any, stop: Any) -> None:
+    """The thread of a :class:`_Prefetching`: read chunks into ``chunks`` until the end, an
+    error (handed over, raised by the reader) or ``stop``."""
+    import queue
+
+    item: bytes | BaseException
+    while not stop.is_set():
+        try:
+            item = stream.read(PREFETCH_BYTES)
+        except BaseException as exc:  # handed to the reader, raised there
+            item = exc
+        while not stop.is_set():
+            try:
+                chunks.put(item, timeout=0.1)
+                break
+            except queue.Full:
+                continue
+        if isinstance(item, BaseException) or not item:
+            return
 
 
 def binary(stream: Any) -> IO[bytes]:

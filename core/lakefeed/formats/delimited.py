@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 
 #: Bytes Arrow parses at a time: a quoted value may be at most this long. Arrow reads up to 32
 #: blocks ahead of the rows it hands out, so this bounds the memory a read takes too.
-BLOCK_BYTES = 1 << 20
+BLOCK_BYTES = 4 << 20
 #: Bytes looked at before the rows are parsed (an empty member, a header without a line break).
 _PEEK_BYTES = 64 * 1024
 _COMPRESSED = ("", ".gz", ".gzip", ".bz2", ".zst", ".zstd", ".deflate", ".zz")

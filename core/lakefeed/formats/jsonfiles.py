@@ -380,7 +380,9 @@ def _read_block(
     except Exception:
         table = None
     if table is not None:
-        yield from table.to_batches(max_chunksize=batch_rows)
+        # Arrow hands a block back in 1 MiB chunks: one batch per chunk would mean small
+        # batches, and small row groups and slow writes downstream.
+        yield from table.combine_chunks().to_batches(max_chunksize=batch_rows)
         return
     lines = data.split(b"\n")
     if isinstance(numbers, tuple):

@@ -142,7 +142,7 @@ class TextFormat(FileFormat):
         kind = self.compression_of(file.entry.name)
         archive = is_archive(kind)
         with open_binary(source) as stream:
-            for name, member in members(stream, kind, name=file.entry.path):
+            for name, member in members(stream, kind, name=file.entry.path, prefetch=True):
                 if not archive:
                     yield from self.member_rows(member, file, name, batch_rows=batch_rows)
                     continue

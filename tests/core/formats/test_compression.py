@@ -9,6 +9,7 @@ import errno
 import gzip
 import io
 import os
+import time
 import tracemalloc
 import zlib
 from typing import Any
@@ -244,3 +245,36 @@ def test_a_failing_read_of_the_file_is_not_corrupt_data(kind: str, data: bytes) 
     with pytest.raises(ConnectionResetError):
         for _, member in members(stream, kind, name="x"):
             member.read()
+
+
+@pytest.mark.parametrize("kind", ["gzip", "bzip2", "zstd", "deflate"])
+def test_prefetched_members_read_the_same_bytes_and_raise_the_same_errors(kind: str) -> None:
+    """Reading every row decompresses a few chunks ahead in a thread: the bytes are the same,
+    a cut stream still fails where the reader reaches it, and a dropped stream stops its
+    thread."""
+    import gc
+    import threading
+
+    compress = {"gzip": gzip.compress, "bzip2": bz2.compress, "zstd": zstd,
+                "deflate": raw_deflate}[kind]  # fmt: skip
+    data = os.urandom(3_000_000) * 3  # more than one prefetched chunk
+    packed = compress(data)
+    ((_, stream),) = members(io.BytesIO(packed), kind, name="x", prefetch=True)
+    assert stream.read() == data
+
+    ((_, cut),) = members(io.BytesIO(packed[: len(packed) // 2]), kind, name="x", prefetch=True)
+    with pytest.raises(CorruptCompressedFile):
+        cut.read()
+
+    def decompressing() -> int:
+        return sum(t.name == "lakefeed-decompress" for t in threading.enumerate())
+
+    ((_, dropped),) = members(io.BytesIO(packed), kind, name="x", prefetch=True)
+    assert dropped.read(10) == data[:10]
+    assert decompressing() == 1
+    del dropped
+    gc.collect()
+    deadline = time.monotonic() + 10
+    while decompressing() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert decompressing() == 0, "the thread of a dropped stream still runs"
