@@ -34,6 +34,7 @@ from lakefeed.formats.text import (
     Head,
     Prefixed,
     TextFormat,
+    TextSample,
     boolean,
     compression,
     count,
@@ -63,30 +64,14 @@ _DELIMITER_BY_EXTENSION = {".tsv": "\t", ".tab": "\t", ".psv": "|"}
 
 
 @dataclass(frozen=True)
-class DelimitedSample(InspectedFile):
+class DelimitedSample(TextSample):
     """A delimited file as inspection sampled it: ``schema`` is every column as ``string``
     (what its rows are read as), ``inferred`` the types its sample suggests."""
 
-    inferred: Any = None  # pyarrow.Schema
     #: the column names as the header spells them (empty names included), to check an
     #: archive's other members against
     header: tuple[str, ...] = ()
     delimiter: str = ","
-    sampled_rows: int = 0
-
-    def typed_schema(self) -> Any:
-        return self.inferred
-
-    def schema_fields(self) -> list[dict[str, Any]]:
-        return [
-            {"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in self.inferred
-        ]
-
-    def to_dict(self, *, details: bool = True) -> dict[str, Any]:
-        found = super().to_dict(details=details)
-        if details:
-            found["sampledRows"] = self.sampled_rows
-        return found
 
 
 @dataclass(frozen=True, repr=False)

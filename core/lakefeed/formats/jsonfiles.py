@@ -57,6 +57,7 @@ from lakefeed.formats.text import (
     Head,
     Prefixed,
     TextFormat,
+    TextSample,
     compression,
     cut_text,
     empty_file,
@@ -84,27 +85,16 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True)
-class JsonSample(InspectedFile):
+class JsonSample(TextSample):
     """A JSON file as inspection sampled it: ``schema`` is what its rows are read as (dates
     and timestamps as text), ``inferred`` the types its sample suggests."""
 
-    inferred: Any = None  # pyarrow.Schema
     layout: str = LINES  # lines | array | documents, of the sampled member
-    sampled_rows: int = 0
-
-    def typed_schema(self) -> Any:
-        return self.inferred
-
-    def schema_fields(self) -> list[dict[str, Any]]:
-        return [
-            {"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in self.inferred
-        ]
 
     def to_dict(self, *, details: bool = True) -> dict[str, Any]:
         found = super().to_dict(details=details)
         if details:
             found["layout"] = self.layout
-            found["sampledRows"] = self.sampled_rows
         return found
 
 

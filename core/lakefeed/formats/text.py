@@ -70,6 +70,30 @@ ENCODING_PROPERTY = "the files' text encoding: UTF-8 (default), ISO-8859-1 or an
 
 
 @dataclass(frozen=True)
+class TextSample(InspectedFile):
+    """A text file as inspection sampled it: ``schema`` is what its rows are read as (text
+    where the file holds text), ``inferred`` the types its sample suggests — what a schema
+    inferred from it gets (:meth:`typed_schema`) and what ``inspect`` shows."""
+
+    inferred: Any = None  # pyarrow.Schema
+    sampled_rows: int = 0
+
+    def typed_schema(self) -> Any:
+        return self.inferred
+
+    def schema_fields(self) -> list[dict[str, Any]]:
+        return [
+            {"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in self.inferred
+        ]
+
+    def to_dict(self, *, details: bool = True) -> dict[str, Any]:
+        found = super().to_dict(details=details)
+        if details:
+            found["sampledRows"] = self.sampled_rows
+        return found
+
+
+@dataclass(frozen=True)
 class Head:
     """What inspection samples of a file: the first bytes of its first member."""
 
