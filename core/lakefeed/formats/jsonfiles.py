@@ -19,7 +19,6 @@ import codecs
 import contextlib
 import dataclasses
 import io
-import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -28,7 +27,6 @@ from typing import IO, TYPE_CHECKING, Any, ClassVar
 from lakefeed.errors import MalformedFile, UndecodableText
 from lakefeed.files import FileEntry
 from lakefeed.formats.base import (
-    REJECTED_TEXT_CHARS,
     FileFormat,
     InspectedFile,
     RangeReader,
@@ -38,16 +36,20 @@ from lakefeed.formats.base import (
     RowItem,
 )
 from lakefeed.formats.compression import binary, members
+from lakefeed.formats.json_blocks import (
+    isolate,
+    line_blocks,
+    parse,
+    read_block,
+    record_blocks,
+)
 from lakefeed.formats.json_documents import (
     ARRAY,
     LINES,
-    MAX_NESTING,
     MAX_RECORD_SIZE,
     Documents,
     is_object,
     layout_of,
-    nesting,
-    too_deep,
 )
 from lakefeed.formats.text import (
     COMPRESSION_PROPERTY,
@@ -59,7 +61,6 @@ from lakefeed.formats.text import (
     TextFormat,
     TextSample,
     compression,
-    cut_text,
     empty_file,
     encoding,
     encoding_label,
@@ -72,11 +73,6 @@ from lakefeed.markers import hookimpl
 if TYPE_CHECKING:
     import pyarrow as pa
 
-#: Bytes of lines parsed at a time (Arrow splits them among its threads).
-BLOCK_BYTES = 8 << 20
-#: Arrow's JSON block: lines parsed by one thread. A block holding a longer line is parsed
-#: again as one block (a line may be up to MAX_RECORD_SIZE long).
-_ARROW_BLOCK = 1 << 20
 #: Decompressed bytes inspection reads, at most, to find the first records when they do not
 #: end in the sample (a first line longer than MAX_RECORD_SIZE is stepped over).
 _SAMPLE_LIMIT = 2 * MAX_RECORD_SIZE
@@ -185,7 +181,7 @@ class JsonFormat(TextFormat):
         complete = False
         try:
             if layout == LINES:
-                for found in _line_blocks(binary(source)):
+                for found in line_blocks(binary(source)):
                     if isinstance(found, RejectedRow):
                         too_long += 1
                         continue
@@ -237,7 +233,7 @@ class JsonFormat(TextFormat):
         inferred = _infer(good)
         schema = _readable(inferred)
         # Lines of another type than the first ones are row errors when read: left out here.
-        tables = list(_isolate(good, list(range(len(good))), schema)) if good else []
+        tables = list(isolate(good, list(range(len(good))), schema)) if good else []
         found = [t for t in tables if not isinstance(t, RejectedRow)]
         rows = pa.concat_tables(found) if found else None
         inferred = _dates(inferred, rows)
@@ -270,252 +266,17 @@ class JsonFormat(TextFormat):
         source = binary(Prefixed(peek, stream))
         try:
             if layout == LINES:
-                blocks = _line_blocks(source)
+                blocks = line_blocks(source)
             else:
-                blocks = _record_blocks(Documents(source, layout == ARRAY, here))
+                blocks = record_blocks(Documents(source, layout == ARRAY, here))
             for found in blocks:
                 if isinstance(found, RejectedRow):
                     yield RejectedRows((found,))
                     continue
                 numbers, data = found
-                yield from _read_block(numbers, data, file.schema, batch_rows)
+                yield from read_block(numbers, data, file.schema, batch_rows)
         except UnicodeDecodeError as exc:
             raise _undecodable(here, self.encoding, exc) from None
-
-
-# -- blocks of lines ----------------------------------------------------------------------------
-
-#: The line (or record) numbers of a block's lines: (first, count) when they follow each
-#: other, else the list of them.
-Numbers = tuple[int, int] | list[int]
-
-
-def _line_blocks(stream: IO[bytes]) -> Iterator[tuple[Numbers, bytes] | RejectedRow]:
-    """JSON Lines as blocks of whole lines, with the number of each block's first line. A line
-    longer than :data:`MAX_RECORD_SIZE` is a :class:`RejectedRow`, read on to its end without
-    being kept; a line longer than a block is kept in the blocks read (joined once)."""
-    line = 1
-    held: list[bytes] = []  # a line begun in the blocks read, not ended yet
-    size = 0  # bytes in ``held``
-    skipping = False  # inside a line too long to keep
-    while chunk := stream.read(BLOCK_BYTES):
-        if skipping:
-            end = chunk.find(b"\n")
-            if end < 0:
-                continue
-            skipping, line = False, line + 1
-            chunk = chunk[end + 1 :]
-        cut = chunk.rfind(b"\n") + 1
-        if cut == 0:
-            if chunk:
-                held.append(chunk)
-                size += len(chunk)
-            if size > MAX_RECORD_SIZE:
-                yield _too_long(line, held[0])
-                held, size, skipping = [], 0, True
-            continue
-        if held:
-            end = chunk.find(b"\n")
-            if size + end > MAX_RECORD_SIZE:
-                yield _too_long(line, held[0])
-                held, size, line = [], 0, line + 1
-                chunk, cut = chunk[end + 1 :], cut - end - 1
-        block = b"".join((*held, chunk[:cut])) if held else chunk[:cut]
-        held = [chunk[cut:]] if cut < len(chunk) else []
-        size = len(chunk) - cut
-        if block:
-            count = block.count(b"\n")
-            yield (line, count), block
-            line += count
-    if held and not skipping:
-        data = b"".join(held)
-        if data.strip():
-            yield (line, 1), data
-
-
-def _too_long(number: int, start: bytes) -> RejectedRow:
-    text = start[: 4 * REJECTED_TEXT_CHARS].decode("utf-8", "replace")
-    return RejectedRow(
-        number,
-        cut_text(text),
-        f"is longer than {MAX_RECORD_SIZE >> 20} MiB, the longest line lakefeed reads: split "
-        "the record, or check that the file has a line break after each object",
-    )
-
-
-def _record_blocks(records: Documents) -> Iterator[tuple[Numbers, bytes]]:
-    """An array's (or a stream of objects') records as blocks of lines, one a record."""
-    numbers: list[int] = []
-    lines: list[str] = []
-    size = 0
-    for number, text, _ in records:
-        # A line break in valid JSON is whitespace between tokens: a record on one line.
-        numbers.append(number)
-        lines.append(text.replace("\r", " ").replace("\n", " "))
-        size += len(text)
-        if size >= BLOCK_BYTES:
-            yield numbers, "\n".join(lines).encode("utf-8")
-            numbers, lines, size = [], [], 0
-    if lines:
-        yield numbers, "\n".join(lines).encode("utf-8")
-
-
-def _read_block(
-    numbers: Numbers, data: bytes, schema: pa.Schema, batch_rows: int
-) -> Iterator[RowItem]:
-    """A block's rows: parsed at once when they all parse, else split until the lines that do
-    not are found (each a rejected row) and the rest parsed around them, in order."""
-    try:
-        table = _parse(data, schema)
-    except Exception:
-        table = None
-    if table is not None:
-        # Arrow hands a block back in 1 MiB chunks: one batch per chunk would mean small
-        # batches, and small row groups and slow writes downstream.
-        yield from table.combine_chunks().to_batches(max_chunksize=batch_rows)
-        return
-    lines = data.split(b"\n")
-    if isinstance(numbers, tuple):
-        first, _ = numbers
-        numbers = list(range(first, first + len(lines)))
-    rejected: list[RejectedRow] = []
-    for found in _isolate(lines, numbers, schema):
-        if isinstance(found, RejectedRow):
-            rejected.append(found)
-            continue
-        if rejected:
-            yield RejectedRows(tuple(rejected))
-            rejected = []
-        yield from found.to_batches(max_chunksize=batch_rows)
-    if rejected:
-        yield RejectedRows(tuple(rejected))
-
-
-def _isolate(
-    lines: list[bytes], numbers: list[int], schema: pa.Schema
-) -> Iterator[pa.Table | RejectedRow]:
-    """The rows of ``lines`` that parse (as tables) and those that do not, in order."""
-    try:
-        yield _parse(b"\n".join(lines), schema)
-        return
-    except Exception as exc:
-        if len(lines) == 1:
-            if lines[0].strip():
-                yield _rejected(numbers[0], lines[0], exc, schema)
-            return
-    half = len(lines) // 2
-    yield from _isolate(lines[:half], numbers[:half], schema)
-    yield from _isolate(lines[half:], numbers[half:], schema)
-
-
-def _parse(data: bytes, schema: pa.Schema | None) -> pa.Table:
-    import pyarrow as pa
-    import pyarrow.json as pj
-
-    def read(block_size: int) -> pa.Table:
-        return pj.read_json(
-            pa.BufferReader(data),
-            read_options=pj.ReadOptions(block_size=block_size),
-            parse_options=pj.ParseOptions(
-                explicit_schema=schema, unexpected_field_behavior="error"
-            ),
-        )
-
-    try:
-        table = read(_ARROW_BLOCK)
-    except pa.ArrowInvalid as exc:
-        # A line longer than Arrow's block "straddles" blocks: the whole data as one block.
-        if "straddl" not in str(exc) or len(data) < _ARROW_BLOCK:
-            raise
-        table = read(len(data) + 1)
-    if not data.isascii():
-        table.validate(full=True)  # Arrow's JSON reader takes strings that are not UTF-8
-    if schema is not None and table.schema != schema:
-        table = table.select(schema.names).cast(schema)
-    return table
-
-
-def _rejected(number: int, line: bytes, exc: BaseException, schema: pa.Schema) -> RejectedRow:
-    text = line.decode("utf-8", "replace").strip()
-    return RejectedRow(number, cut_text(text), _problem(line, exc, schema))
-
-
-_CHANGED = re.compile(r"Column\((?P<path>[^)]*)\) changed from (?P<old>\w+) to (?P<new>\w+)")
-_UNPARSED = re.compile(r"Failed to convert JSON to (?P<type>[\w\[\], ]+), couldn't parse:(?P<v>.*)")
-
-
-def _problem(line: bytes, exc: BaseException, schema: pa.Schema) -> str:
-    """Why one line cannot be read, and the fix."""
-    try:
-        value = json.loads(line)
-    except RecursionError:
-        return too_deep()
-    except UnicodeDecodeError:
-        return (
-            "holds bytes that are not UTF-8 text: if the file is in another encoding, set the "
-            "encoding property (such as ISO-8859-1)"
-        )
-    except ValueError as error:
-        reason = getattr(error, "msg", str(error))
-        column = getattr(error, "colno", None)
-        at = f" at column {column}" if column else ""
-        return f"is not valid JSON ({reason}{at}): write one JSON object per line"
-    if not isinstance(value, dict):
-        return f"is a JSON {_kind(value)}, not an object: write one JSON object per line"
-    if nesting(value) > MAX_NESTING:
-        return too_deep()
-    message = str(exc)
-    if "unexpected field" in message:
-        extra = _unexpected(value, schema)
-        return (
-            f"has the field {extra!r}, which the rows inspection sampled (the first "
-            f"{SAMPLE_ROWS:,} rows or {SAMPLE_BYTES >> 20} MiB) do not have: put a row with "
-            "every field near the start of the file"
-        )
-    if match := _CHANGED.search(message):
-        path = ".".join(p for p in match["path"].split("/") if p and p != "[]") or "(row)"
-        return (
-            f"field {path!r} is a {match['new']} here but a {match['old']} in the rows "
-            "inspection sampled: give the field one type in every row"
-        )
-    if match := _UNPARSED.search(message):
-        return (
-            f"holds {match['v'].strip()} where the rows inspection sampled hold "
-            f"{match['type']} values: give the field one type in every row"
-        )
-    return f"cannot be read: {message.removeprefix('JSON parse error: ')}"
-
-
-def _unexpected(value: dict[str, Any], schema: Any, prefix: str = "") -> str:
-    """The first field of ``value`` (a path) that ``schema`` does not have."""
-    import pyarrow as pa
-
-    names = {f.name: f.type for f in schema}
-    for key, item in value.items():
-        if key not in names:
-            return prefix + key
-        t = names[key]
-        if isinstance(item, dict) and pa.types.is_struct(t):
-            found = _unexpected(item, list(t), f"{prefix}{key}.")
-            if found:
-                return found
-        if isinstance(item, list) and pa.types.is_list(t) and pa.types.is_struct(t.value_type):
-            for element in item:
-                if isinstance(element, dict):
-                    found = _unexpected(element, list(t.value_type), f"{prefix}{key}[].")
-                    if found:
-                        return found
-    return ""
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "boolean"
-    return "null" if value is None else "number"
 
 
 # -- inference -----------------------------------------------------------------------------------
@@ -527,18 +288,18 @@ def _infer(lines: list[bytes]) -> list[pa.Field]:
     if not lines:
         return []
     try:
-        return list(_parse(b"\n".join(lines), None).schema)
+        return list(parse(b"\n".join(lines), None).schema)
     except Exception:
         pass
     low, high = 0, len(lines)  # the first `low` lines agree; the first `high` do not
     while high - low > 1:
         middle = (low + high) // 2
         try:
-            _parse(b"\n".join(lines[:middle]), None)
+            parse(b"\n".join(lines[:middle]), None)
             low = middle
         except Exception:
             high = middle
-    return list(_parse(b"\n".join(lines[:low]), None).schema) if low else []
+    return list(parse(b"\n".join(lines[:low]), None).schema) if low else []
 
 
 def _readable(fields: list[pa.Field]) -> pa.Schema:

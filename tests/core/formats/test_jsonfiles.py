@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+import lakefeed.formats.json_blocks as json_blocks
 import lakefeed.formats.jsonfiles as jsonfiles
 from lakefeed.errors import EmptyFile, InvalidFormatOption, MalformedFile, UndecodableText
 from lakefeed.formats.jsonfiles import JsonFormat, JsonSample
@@ -126,7 +127,7 @@ def test_bad_lines_are_rejected_with_their_numbers_and_the_rest_read(files: Loca
 def test_a_bad_line_in_a_large_file_costs_only_its_block(
     files: LocalFiles, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(jsonfiles, "BLOCK_BYTES", 64 * 1024)
+    monkeypatch.setattr(json_blocks, "BLOCK_BYTES", 64 * 1024)
     rows = numbered(50_000)
     data = bytearray(lines(rows))
     text = data.decode().split("\n")
@@ -328,7 +329,8 @@ def test_a_first_record_longer_than_the_sample_still_gives_the_schema(
 def test_a_line_longer_than_the_cap_is_a_rejected_row_and_stepped_over(
     files: LocalFiles, monkeypatch: pytest.MonkeyPatch, over: int
 ) -> None:
-    monkeypatch.setattr(jsonfiles, "BLOCK_BYTES", 64 * 1024)
+    monkeypatch.setattr(json_blocks, "BLOCK_BYTES", 64 * 1024)
+    monkeypatch.setattr(json_blocks, "MAX_RECORD_SIZE", 1 << 20)
     monkeypatch.setattr(jsonfiles, "MAX_RECORD_SIZE", 1 << 20)
     under = {"id": 2, "name": "y" * 700_000}  # across blocks, under the cap: read
     prefix = b'{"id": 3, "name": "'
