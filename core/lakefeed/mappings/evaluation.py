@@ -44,6 +44,10 @@ class Context:
         self.now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
         self.failures: list[Failure] = []
         self._columns: dict[Path, pa.Array] = {}
+        #: calls already evaluated in this batch, by their text: their values and failures
+        #: (an expression that repeats ``to_integer(x)``, or two mappings that share one,
+        #: computes it once)
+        self.evaluated: dict[str, tuple[pa.Array, list[Failure]]] = {}
 
     # --- source columns --------------------------------------------------------------------
 

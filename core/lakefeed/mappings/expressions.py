@@ -30,7 +30,7 @@ from lakefeed.errors import MappingError
 from lakefeed.mappings import operators
 from lakefeed.mappings.evaluation import Context
 from lakefeed.mappings.paths import Path, format_path
-from lakefeed.mappings.registry import lookup
+from lakefeed.mappings.registry import Function, lookup
 
 #: How many levels an expression may nest: a name or a value is one level; each operator,
 #: function call, ``?:``, array or pair of parentheses around something adds one (a chain
@@ -125,6 +125,10 @@ class Reference(Expression):
         return format_path(self.path)
 
 
+#: Functions whose every call gives new values (``uuid()``): never computed once for two calls.
+VOLATILE = frozenset({"uuid", "guid"})
+
+
 @dataclass(frozen=True)
 class Call(Expression):
     name: str
@@ -136,6 +140,20 @@ class Call(Expression):
 
     def evaluate(self, ctx: Context) -> pa.Array:
         function = lookup(self.name, self.position)
+        if function.name in VOLATILE:  # a new value at every call
+            return self._run(function, ctx)
+        key = str(self)  # positions aside: the same call anywhere in the batch
+        done = ctx.evaluated.get(key)
+        if done is not None:
+            values, failures = done
+            ctx.failures.extend(failures)
+            return values
+        start = len(ctx.failures)
+        values = self._run(function, ctx)
+        ctx.evaluated[key] = (values, ctx.failures[start:])
+        return values
+
+    def _run(self, function: Function, ctx: Context) -> pa.Array:
         if function.lazy:
             return function.run(ctx, *self.args)
         constants = function.constant_positions(len(self.args))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 from datetime import UTC, date, datetime
 
@@ -388,3 +389,38 @@ def test_text_into_a_decimal_keeps_every_digit() -> None:
         "None",
     ]
     assert [row for row, _, _ in mapped.failures] == [2, 3]
+
+
+def test_a_call_repeated_in_a_batch_is_computed_once_with_its_failures_for_each_use(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``to_integer(n)`` in two mappings (and twice in one) runs once per batch; each mapping
+    still reports the rows it failed on; ``uuid()`` gives new values at every call."""
+    from lakefeed.mappings import registry
+
+    calls = []
+    real = registry.lookup("to_integer", 0)
+    counting = dataclasses.replace(real, run=lambda *a: (calls.append(1), real.run(*a))[1])
+    monkeypatch.setattr(
+        "lakefeed.mappings.expressions.lookup",
+        lambda name, position: (
+            counting if name == "to_integer" else registry.lookup(name, position)
+        ),
+    )
+    compiled = CompiledMappingSet.compile(
+        [
+            Mapping("EXPRESSION", "iif(to_integer(n) > 1, to_integer(n), 0)", "a"),
+            Mapping("EXPRESSION", "to_integer(n)", "b"),
+            Mapping("EXPRESSION", "uuid()", "c"),
+            Mapping("EXPRESSION", "uuid()", "d"),
+        ],
+        None,
+    )
+    mapped = compiled.apply(pa.record_batch({"n": ["1", "x", "3"]}), datetime.now(UTC))
+
+    assert len(calls) == 1
+    assert mapped.data.column("a").to_pylist() == [0, 0, 3]
+    assert mapped.data.column("b").to_pylist() == [1, None, 3]
+    assert sorted((row, dest) for row, dest, _ in mapped.failures) == [(1, "a"), (1, "b")]
+    c, d = mapped.data.column("c").to_pylist(), mapped.data.column("d").to_pylist()
+    assert all(x != y for x, y in zip(c, d, strict=True))
