@@ -194,7 +194,7 @@ class FileFormat(ABC):
         accepted = ", ".join(self.properties) or "none"
         close = difflib.get_close_matches(key, list(self.properties), n=1)
         return InvalidFormatOption(
-            f"Unknown property {key!r} for {self.label} files (accepted: {accepted}).",
+            f"Unknown property {key[:80]!r} for {self.label} files (accepted: {accepted}).",
             fix=f"Did you mean {close[0]!r}?" if close else "Remove it.",
             property=key,
         )

@@ -50,6 +50,17 @@ _EXTENSIONS = (
     (".deflate", "deflate"),
     (".zz", "deflate"),
 )
+#: How a file of a format may end: as it is, or with a stream compression's extension
+#: (``.csv``, ``.csv.gz``, ``.csv.zst`` …); archives are recognised by their own extension.
+STREAM_SUFFIXES = ("", *(ext for ext, kind in _EXTENSIONS if kind not in ARCHIVES))
+
+
+def with_compressions(endings: tuple[str, ...]) -> tuple[str, ...]:
+    """``endings`` (``(".csv", ".tsv")``) each as it is and with every stream compression's
+    extension: what a text format recognises."""
+    return tuple(ending + suffix for ending in endings for suffix in STREAM_SUFFIXES)
+
+
 #: Names in archives that are never data: macOS resource forks and their folder.
 _SKIPPED_PREFIXES = ("__MACOSX/",)
 
@@ -60,7 +71,7 @@ def normalize(value: Any) -> str:
     found = _ALIASES.get(value.strip().lower()) if isinstance(value, str) else None
     if found is None:
         raise InvalidFormatOption(
-            f"compressionType {_shown(value)} is not one lakefeed reads "
+            f"compressionType {shown(value)} is not one lakefeed reads "
             f"(accepted: {', '.join(COMPRESSION_TYPES)}).",
             fix="Give one of those (any case), or leave compressionType out to go by the "
             "file name's extension.",
@@ -69,7 +80,7 @@ def normalize(value: Any) -> str:
     return found
 
 
-def _shown(value: Any, limit: int = 80) -> str:
+def shown(value: Any, limit: int = 80) -> str:
     """``repr(value)`` cut to ``limit`` characters: a message never echoes a huge value."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -191,6 +202,19 @@ def _tar_members(source: _Source, kind: str, name: str) -> Iterator[tuple[str, I
             extracted = archive.extractfile(info)
             assert extracted is not None  # a regular file
             yield info.name, binary(_Checked(extracted, kind, name, info.name))
+
+
+class ReadStream(io.RawIOBase):
+    """A readable raw stream defined by its :meth:`read`: ``readinto`` (what Arrow and
+    ``io`` call) is derived from it."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 class _Prefetching(io.RawIOBase):
@@ -355,7 +379,7 @@ class _Source(io.RawIOBase):
             raise _SourceFailed(exc) from exc
 
 
-class _Checked(io.RawIOBase):
+class _Checked(ReadStream):
     """A member's decompressed bytes: failures of the data become CorruptCompressedFile, the
     underlying file's own failures go on as they came."""
 
@@ -363,15 +387,6 @@ class _Checked(io.RawIOBase):
         super().__init__()
         self._inner = inner
         self._where = (kind, name, member)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
-        return n
 
     def read(self, size: int = -1) -> bytes:
         try:

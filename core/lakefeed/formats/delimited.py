@@ -17,7 +17,6 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import functools
-import io
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -26,7 +25,12 @@ from typing import IO, TYPE_CHECKING, Any, ClassVar
 from lakefeed.errors import EmptyFile, InvalidFormatOption, MalformedFile, UndecodableText
 from lakefeed.files import FileEntry
 from lakefeed.formats.base import FileFormat, InspectedFile, RejectedRow, RejectedRows, RowItem
-from lakefeed.formats.compression import binary
+from lakefeed.formats.compression import (
+    STREAM_SUFFIXES,
+    ReadStream,
+    binary,
+    with_compressions,
+)
 from lakefeed.formats.text import (
     COMPRESSION_PROPERTY,
     ENCODING_PROPERTY,
@@ -58,7 +62,6 @@ if TYPE_CHECKING:
 BLOCK_BYTES = 4 << 20
 #: Bytes looked at before the rows are parsed (an empty member, a header without a line break).
 _PEEK_BYTES = 64 * 1024
-_COMPRESSED = ("", ".gz", ".gzip", ".bz2", ".zst", ".zstd", ".deflate", ".zz")
 #: The delimiter of a file whose name says it, when ``columnDelimiter`` is not given.
 _DELIMITER_BY_EXTENSION = {".tsv": "\t", ".tab": "\t", ".psv": "|"}
 
@@ -80,9 +83,7 @@ class DelimitedFormat(TextFormat):
 
     name = "delimited"
     label = "Delimited"
-    extensions = tuple(
-        base + ext for base in (".csv", ".tsv", ".tab", ".psv") for ext in _COMPRESSED
-    )
+    extensions = with_compressions((".csv", ".tsv", ".tab", ".psv"))
     data_formats = ("delimited", "csv")
     file_type = "delimited"
     properties: ClassVar[Mapping[str, str]] = {
@@ -166,7 +167,7 @@ class DelimitedFormat(TextFormat):
             return self.delimiter
         lower = file_name.lower()
         for ext, delimiter in _DELIMITER_BY_EXTENSION.items():
-            if any(lower.endswith(ext + c) for c in _COMPRESSED):
+            if any(lower.endswith(ext + c) for c in STREAM_SUFFIXES):
                 return delimiter
         return ","
 
@@ -605,7 +606,7 @@ def _unbalanced(text: str, quote: str | None, escape: str | None) -> bool:
     return text.count(quote) % 2 == 1
 
 
-class _Tail(io.RawIOBase):
+class _Tail(ReadStream):
     """A member's bytes as Arrow reads them, keeping the last ``keep`` bytes or more (the
     chunks read, not copies): what the member ends with, for :meth:`DelimitedFormat._left_open`.
     Nothing is done per byte, so reading costs what it did."""
@@ -616,14 +617,6 @@ class _Tail(io.RawIOBase):
         self._keep = keep
         self._chunks: deque[bytes] = deque()
         self._kept = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
     def read(self, size: int = -1) -> bytes:
         data = self._stream.read(size)

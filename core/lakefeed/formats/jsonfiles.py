@@ -35,7 +35,7 @@ from lakefeed.formats.base import (
     RejectedRows,
     RowItem,
 )
-from lakefeed.formats.compression import binary, members
+from lakefeed.formats.compression import ReadStream, binary, members, with_compressions
 from lakefeed.formats.json_blocks import (
     isolate,
     line_blocks,
@@ -76,7 +76,6 @@ if TYPE_CHECKING:
 #: Decompressed bytes inspection reads, at most, to find the first records when they do not
 #: end in the sample (a first line longer than MAX_RECORD_SIZE is stepped over).
 _SAMPLE_LIMIT = 2 * MAX_RECORD_SIZE
-_COMPRESSED = ("", ".gz", ".gzip", ".bz2", ".zst", ".zstd", ".deflate", ".zz")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -100,7 +99,7 @@ class JsonFormat(TextFormat):
 
     name = "json"
     label = "JSON"
-    extensions = tuple(base + ext for base in (".json", ".jsonl", ".ndjson") for ext in _COMPRESSED)
+    extensions = with_compressions((".json", ".jsonl", ".ndjson"))
     data_formats = ("json",)
     file_type = "json"
     properties: ClassVar[Mapping[str, str]] = {
@@ -412,21 +411,13 @@ class _LimitReached(Exception):
     """More of a stream was asked for than a :class:`_Limited` allows."""
 
 
-class _Limited(io.RawIOBase):
+class _Limited(ReadStream):
     """A stream that raises :class:`_LimitReached` past its first ``limit`` bytes."""
 
     def __init__(self, stream: IO[bytes], limit: int) -> None:
         super().__init__()
         self._stream = stream
         self._left = limit
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
     def read(self, size: int = -1) -> bytes:
         if self._left <= 0:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import io
 import json
 import re
 from abc import abstractmethod
@@ -42,12 +41,14 @@ from lakefeed.formats.base import (
 )
 from lakefeed.formats.compression import (
     COMPRESSION_TYPES,
+    ReadStream,
     binary,
     detect,
     inner_name,
     is_archive,
     members,
     normalize,
+    shown,
 )
 
 if TYPE_CHECKING:
@@ -253,7 +254,7 @@ def one_character(name: str, value: Any, *, allow_none: bool = False) -> str | N
         value = "\t"
     if not isinstance(value, str) or len(value) != 1 or not value.isascii():
         raise InvalidFormatOption(
-            f"{name} must be one ASCII character, not {value!r}.",
+            f"{name} must be one ASCII character, not {shown(value)}.",
             fix=f"Give {name} as one character, such as ',' ';' '|' or '\\t' for a tab.",
             property=name,
         )
@@ -273,7 +274,7 @@ def boolean(name: str, value: Any) -> bool:
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
     raise InvalidFormatOption(
-        f"{name} must be true or false, not {value!r}.",
+        f"{name} must be true or false, not {shown(value)}.",
         fix=f"Give {name} as true or false.",
         property=name,
     )
@@ -299,12 +300,6 @@ def count(name: str, value: Any) -> int:
     return number
 
 
-def shown(value: Any, limit: int = 80) -> str:
-    """``repr(value)``, cut to ``limit`` characters: messages never echo a huge value."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def strings(name: str, value: Any) -> tuple[str, ...]:
     """A list of strings: a JSON list, a string holding one (``'["NA", "-"]'``), or one
     string (``NA``)."""
@@ -318,7 +313,7 @@ def strings(name: str, value: Any) -> tuple[str, ...]:
     if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
         return tuple(dict.fromkeys(value))
     raise InvalidFormatOption(
-        f"{name} must be a list of strings, not {value!r}.",
+        f"{name} must be a list of strings, not {shown(value)}.",
         fix=f'Give {name} as a list such as ["NA", "-"] (or one string).',
         property=name,
     )
@@ -368,21 +363,13 @@ def compression(value: Any) -> str | None:
     return None if value is None else normalize(value)
 
 
-class Prefixed(io.RawIOBase):
+class Prefixed(ReadStream):
     """``head`` (bytes read of ``rest`` already), then the rest."""
 
     def __init__(self, head: bytes, rest: IO[bytes]) -> None:
         super().__init__()
         self._head = head
         self._rest = rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
     def read(self, size: int = -1) -> bytes:
         if self._head:
