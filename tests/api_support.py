@@ -19,6 +19,7 @@ from lakefeed.api import create_app
 from lakefeed.config import Settings
 
 ORG = "ACME0001@AdobeOrg"
+FS = "/data/foundation/flowservice"
 
 
 @dataclass
@@ -88,3 +89,29 @@ def refused(response: httpx.Response, status: int, *words: str) -> dict[str, Any
     for word in words:
         assert word in body["report"]["detailed-message"], body
     return body
+
+
+def created(response: httpx.Response) -> dict[str, Any]:
+    """Assert a 201 and return its body (``{"id", "etag"}`` for Flow Service creates)."""
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def item(api: httpx.Client, path: str) -> dict[str, Any]:
+    """The one Flow Service entity at ``FS/path`` (``{"items": [entity]}``)."""
+    response = api.get(f"{FS}/{path}")
+    assert response.status_code == 200, response.text
+    (entity,) = response.json()["items"]
+    return dict(entity)
+
+
+def wait_for_run(api: httpx.Client, run_id: str, seconds: float = 60) -> dict[str, Any]:
+    """The run once it is completed (polled, with a deadline)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        run = item(api, f"runs/{run_id}")
+        if run["state"] == "completed":
+            return run
+        assert time.monotonic() < deadline, f"run {run_id} still {run['state']}"
+        time.sleep(0.05)

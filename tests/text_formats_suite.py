@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import io
 import json
-import tarfile
 import uuid
-import zipfile
 from typing import Any
 
 from ingestion_suite import Scenario, file_summary, records
 from lakefeed.catalog.flows import Flow
+from text_support import tar_of, zip_of
 
 FLAT_FIELDS = {
     "id": {"type": "integer", "meta:xdmType": "long"},
@@ -42,24 +40,6 @@ def json_lines(start: int, count: int) -> str:
         for n in range(start, start + count)
     )
     return "".join(json.dumps(r) + "\n" for r in rows)
-
-
-def zip_of(members: dict[str, bytes]) -> bytes:
-    sink = io.BytesIO()
-    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return sink.getvalue()
-
-
-def tar_gz_of(members: dict[str, bytes]) -> bytes:
-    sink = io.BytesIO()
-    with tarfile.open(fileobj=sink, mode="w:gz") as archive:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return sink.getvalue()
 
 
 def text_flow(
@@ -107,7 +87,7 @@ class TextFormatsSuite:
             "bundle.zip",
             zip_of({"a.csv": csv_rows(30, 5).encode(), "sub/b.csv": csv_rows(35, 5).encode()}),
         )
-        scenario.put("bundle.tar.gz", tar_gz_of({"c.csv": csv_rows(40, 5).encode()}))
+        scenario.put("bundle.tar.gz", tar_of({"c.csv": csv_rows(40, 5).encode()}, gz=True))
         flow, dataset = text_flow(scenario, "delimited")
 
         run = scenario.lf.run_flow(flow)

@@ -17,7 +17,7 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
-from api_support import ORG, Server, refused
+from api_support import ORG, Server, created, item, refused, wait_for_run
 from lakefeed.api.app import RUN_WORKERS
 from lakefeed.catalog.records import Scope
 from lakefeed.errors import NameTaken
@@ -27,19 +27,6 @@ from lakefeed.testing.profiles import PROFILE_CLASS, create_profile_schema, prof
 FS = "/data/foundation/flowservice"
 XED_FULL = "application/vnd.adobe.xed-full+json;version=1"
 FLOW_SPEC = {"id": CLOUD_STORAGE_FLOW_SPEC_ID, "version": "1.0"}
-
-
-def created(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def item(api: httpx.Client, path: str) -> dict[str, Any]:
-    response = api.get(f"{FS}/{path}")
-    assert response.status_code == 200, response.text
-    (entity,) = response.json()["items"]
-    return dict(entity)
 
 
 @dataclass
@@ -143,16 +130,6 @@ def busy_run_workers(server: Server) -> Iterator[None]:
         release.set()
         for hold in holds:
             hold.result(timeout=60)
-
-
-def wait_for_run(api: httpx.Client, run_id: str, seconds: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + seconds
-    while True:
-        run = item(api, f"runs/{run_id}")
-        if run["state"] == "completed":
-            return run
-        assert time.monotonic() < deadline, f"run {run_id} still {run['state']}"
-        time.sleep(0.05)
 
 
 # -- the sequence ------------------------------------------------------------------------------

@@ -6,13 +6,11 @@ from __future__ import annotations
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 
-from api_support import ORG, running_server
+from api_support import ORG, created, running_server
 from lakefeed import Lakefeed
 from lakefeed.catalog.records import Scope
 from lakefeed.testing.contract import ensure_folder, parquet_bytes, put
@@ -31,12 +29,6 @@ S3_SPEC = "ecadc60c-7455-4d87-84dc-2a0e293d997b"
 DATASET_SPEC = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
 FLOW_SPEC = "9753525b-82c7-4dce-8a9b-5ccfce2b9876"
 XED_FULL = "application/vnd.adobe.xed-full+json;version=1"
-
-
-def created(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def test_flow_service_sequence_over_http(tmp_path: Path) -> None:

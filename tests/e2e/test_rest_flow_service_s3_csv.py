@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from api_support import ORG, refused, running_server
+from api_support import ORG, created, refused, running_server
 from lakefeed import Lakefeed
 from lakefeed.catalog.records import Scope
 from lakefeed.testing.contract import ensure_folder, put
@@ -76,12 +76,6 @@ def mapping_set(schema_id: str) -> dict[str, Any]:
     """The tutorial's mapping-set.json, for the test's schema and tenant."""
     text = heredoc("mapping-set.json").replace("$SCHEMA_ID", schema_id)
     body: dict[str, Any] = json.loads(text.replace('"_acme.', f'"_{TENANT}.'))
-    return body
-
-
-def created(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
     return body
 
 

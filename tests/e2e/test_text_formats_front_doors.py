@@ -17,7 +17,7 @@ import httpx
 import pytest
 from click.testing import CliRunner, Result
 
-from api_support import ORG, running_server
+from api_support import FS, ORG, created, running_server, wait_for_run
 from lakefeed import Lakefeed
 from lakefeed.catalog.records import Scope
 from lakefeed.cli import _register_commands, cli
@@ -28,7 +28,6 @@ from tests_support import server_env, sftp_params
 
 pytestmark = pytest.mark.servers
 
-FS = "/data/foundation/flowservice"
 PREP = "/data/foundation/conversion"
 PEOPLE = (
     "member;first;pts;joined\n"
@@ -284,18 +283,9 @@ def rest_sequence(
     )
     window = {"startTime": str(now), "windowStartTime": "0", "windowEndTime": str(now + 60)}
     (ref,) = created(api.post(f"{FS}/runs", json={"flowId": flow["id"], "params": window}))["items"]
-    deadline = time.monotonic() + 60
-    while (run := api.get(f"{FS}/runs/{ref['id']}").json()["items"][0])["state"] != "completed":
-        assert time.monotonic() < deadline, run
-        time.sleep(0.05)
+    run = wait_for_run(api, ref["id"])
     assert run["metrics"]["recordSummary"] == {
         "inputRecordCount": 3,
         "outputRecordCount": 2,
         "failedRecordCount": 1,
     }, run["metrics"]
-
-
-def created(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body

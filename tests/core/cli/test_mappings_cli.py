@@ -33,7 +33,7 @@ def write_mapping_set(
     folder: Path, schema_id: str, *mappings: dict[str, Any], name: str = "people"
 ) -> Path:
     body = {
-        "name": "people",
+        "name": name,
         "outputSchema": {"schemaRef": {"id": schema_id}},
         "mappings": list(mappings)
         or [

@@ -159,8 +159,9 @@ def test_a_tree_at_the_limit_parses_applies_prints_and_pickles(shape: str) -> No
         copy = pickle.loads(pickle.dumps(mappings))
         assert copy.apply(batch, NOW).data.equals(mapped.data)
         assert mappings.check_source(batch.schema) == []
-        assert str(expression) and repr(expression) and hash(expression) is not None
-        assert expression == parse(text)
+        again = parse(text)
+        assert str(expression) == str(again) and repr(expression) == repr(again)
+        assert hash(expression) == hash(again) and expression == again
         return [expression.depth, mappings.references(), mapped.data.num_rows]
 
     depth, references, rows = _with_caller_frames(CALLER_FRAMES, everything)
