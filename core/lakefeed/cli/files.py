@@ -34,20 +34,9 @@ def format_option(default: str) -> Callable[[Callable[..., Any]], Callable[..., 
         help=f"Read the files as this format (its name, a data.format or fileType); default: "
         f"{default}. `lakefeed plugins` lists the installed formats.",
     )
-    options = click.option(
-        "--option",
-        "-o",
-        "format_options",
-        metavar="KEY=VALUE",
-        multiple=True,
-        callback=format_properties,
-        help="How the format reads the files, as data.properties says it: "
-        "columnDelimiter=';', encoding=ISO-8859-1, compressionType=gzip, header=false, "
-        'nullValues=\'["NA",""]\' (a JSON list)… Repeatable.',
-    )
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
-        return name(options(command))
+        return name(format_properties_option(command))
 
     return decorate
 
@@ -71,6 +60,20 @@ def format_properties(
                 ) from None
         properties[key.strip()] = parsed
     return properties
+
+
+#: ``--option KEY=VALUE``, repeatable: a format's ``data.properties`` (to ``format_options``).
+format_properties_option = click.option(
+    "--option",
+    "-o",
+    "format_options",
+    metavar="KEY=VALUE",
+    multiple=True,
+    callback=format_properties,
+    help="How the format reads the files, as data.properties says it: "
+    "columnDelimiter=';', encoding=ISO-8859-1, compressionType=gzip, header=false, "
+    'nullValues=\'["NA",""]\' (a JSON list)… Repeatable.',
+)
 
 
 @click.command("ls")

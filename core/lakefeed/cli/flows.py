@@ -9,7 +9,7 @@ from rich.markup import escape
 
 from lakefeed.cli.cells import duration, timestamp
 from lakefeed.cli.context import engine
-from lakefeed.cli.files import format_properties
+from lakefeed.cli.files import format_properties_option
 from lakefeed.cli.output import console, emit_json, json_option, table
 from lakefeed.cli.resources import Resources, resources
 from lakefeed.cli.runs_view import report_run, run_outcome
@@ -57,16 +57,7 @@ class StartTime(click.ParamType):
     show_default=True,
     help="data.format: parquet, parquet_xdm, delimited, json or a format plugin's.",
 )
-@click.option(
-    "--option",
-    "-o",
-    "format_options",
-    metavar="KEY=VALUE",
-    multiple=True,
-    callback=format_properties,
-    help="data.properties of the source connection (columnDelimiter, compressionType, "
-    "encoding…). Repeatable.",
-)
+@format_properties_option
 @click.option("--file-extension", help="params.fileExtension: read only files ending with it.")
 @click.option("--partial-ingestion-percent", type=float, help="Accept up to X% bad rows.")
 @click.option("--error-diagnostics", is_flag=True, help="Keep rejected rows.")

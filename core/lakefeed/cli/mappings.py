@@ -3,8 +3,6 @@ the local home or, with ``--server``, on a lakefeed server (the same JSON either
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +10,7 @@ import click
 
 from lakefeed.cli.cells import compact, timestamp
 from lakefeed.cli.output import console, emit_json, json_option, table
+from lakefeed.cli.schemas import read_json_object
 from lakefeed.errors import InvalidRequest
 
 if TYPE_CHECKING:
@@ -87,30 +86,12 @@ def mapping_sets() -> MappingSets:
 
 def read_mapping_set(source: str) -> Entity:
     """A mapping set's JSON object from a file, or from standard input for ``-``."""
-    if source == "-":
-        text, label = sys.stdin.read(), "standard input"
-    else:
-        try:
-            text, label = Path(source).expanduser().read_text(encoding="utf-8"), repr(source)
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
-            raise InvalidRequest(
-                f"Cannot read the mapping set {source!r}: {reason}.",
-                fix="Check the path, or pass '-' to read the JSON from standard input.",
-            ) from None
-    try:
-        body = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidRequest(
-            f"The mapping set in {label} is not valid JSON: {exc.msg} at line {exc.lineno}, "
-            f"column {exc.colno}.",
-            fix='Write one JSON object: {"outputSchema": {…}, "mappings": […]}.',
-        ) from None
-    if not isinstance(body, dict):
-        raise InvalidRequest(
-            f"The mapping set in {label} is not a JSON object.", fix="Wrap it in {}."
-        )
-    return body
+    return read_json_object(
+        source,
+        what="mapping set",
+        example='{"outputSchema": {…}, "mappings": […]}',
+        error=InvalidRequest,
+    )
 
 
 def read_sample(path: str, rows: int) -> Preview:

@@ -13,7 +13,7 @@ import click
 from lakefeed.cli.context import engine
 from lakefeed.cli.files import format_option
 from lakefeed.cli.output import console, emit_json, json_option, table
-from lakefeed.errors import InvalidRequest, InvalidSchema
+from lakefeed.errors import InvalidRequest, InvalidSchema, LakefeedError
 
 TENANT_KINDS = ("schemas", "classes", "fieldgroups", "datatypes")
 ALL_KINDS = (*TENANT_KINDS, "behaviors")
@@ -25,28 +25,42 @@ def schemas() -> None:
 
 
 def read_document(source: str) -> dict[str, Any]:
-    """A JSON object from a file, or from standard input for ``-`` and ``@-``."""
+    """A schema document: a JSON object from a file, or from standard input for ``-``."""
+    return read_json_object(
+        source,
+        what="schema document",
+        example='{"title": "…", "type": "object", "allOf": […]}',
+        error=InvalidSchema,
+    )
+
+
+def read_json_object(
+    source: str, *, what: str, example: str, error: type[LakefeedError]
+) -> dict[str, Any]:
+    """A JSON object (a ``what``) from a file, or from standard input for ``-`` and ``@-``;
+    ``error`` says what is wrong with its text (an unreadable file is :class:`InvalidRequest`)."""
     name = source[1:] if source.startswith("@") and len(source) > 1 else source
     if name == "-":
         text, label = sys.stdin.read(), "standard input"
     else:
         try:
             text, label = Path(name).expanduser().read_text(encoding="utf-8"), repr(name)
-        except OSError as exc:
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
             raise InvalidRequest(
-                f"Cannot read the schema document {name!r}: {exc.strerror}.",
+                f"Cannot read the {what} {name!r}: {reason}.",
                 fix="Check the path, or pass '-' to read the JSON from standard input.",
             ) from None
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidSchema(
-            f"The document in {label} is not valid JSON: {exc.msg} at line {exc.lineno}, "
+        raise error(
+            f"The {what} in {label} is not valid JSON: {exc.msg} at line {exc.lineno}, "
             f"column {exc.colno}.",
-            fix='Write one JSON object, e.g. {"title": "…", "type": "object", "allOf": […]}.',
+            fix=f"Write one JSON object, e.g. {example}.",
         ) from None
     if not isinstance(document, dict):
-        raise InvalidSchema(f"The document in {label} is not a JSON object.", fix="Wrap it in {}.")
+        raise error(f"The {what} in {label} is not a JSON object.", fix="Wrap it in {}.")
     return document
 
 
