@@ -190,6 +190,7 @@ class _Conversion:
 
     def take(self, item: RowItem) -> None:
         if isinstance(item, PartStarted):
+            self._flush_row_errors()  # the member before it is done: its rejected rows stand
             self.part = PartOutcome(item.name, member_path(self.task.entry, item.name))
             self.parts.append(self.part)
             self.mark = self.writer.checkpoint()
@@ -211,8 +212,10 @@ class _Conversion:
             self.rows_in -= part.records_in
             self.rows_out -= part.records_out
             self.rows_failed -= part.records_failed
-            path = part.path
-            self.pending = [r for r in self.pending if r["source_file"] != path]
+            # Its rejected rows are all still pending (held until the member ends): drop them.
+            kept = [r for r in self.pending if r["source_file"] != part.path]
+            self.room += len(self.pending) - len(kept)
+            self.pending = kept
         part.records_in = part.records_out = part.records_failed = 0
         part.error = _in_member(item.error, item.name, self.task.entry)
         self.part = None
@@ -248,19 +251,20 @@ class _Conversion:
         good = conformed.data
         good_rows = conformed.good if kept is None else kept.take(conformed.good)
         if good.num_rows:
-            _write(self.writer, _with_lineage(good, good_rows, self.part_rows, self, task))
+            _write(self.writer, _with_lineage(good, good_rows, self.part_rows, self))
         if conformed.losses:
             self.losses.append(conformed.losses)
         failures = dict(mapped_failures)
-        for error in conformed.errors:
-            row = error.row if kept is None else int(kept[error.row].as_py())
+        rows = [error.row for error in conformed.errors]
+        if kept is not None and rows:  # indexes in the mapped rows → in the batch read
+            rows = kept.take(pa.array(rows, pa.int64())).to_pylist()
+        for row, error in zip(rows, conformed.errors, strict=True):
             failures.setdefault(row, []).extend(f.to_dict() for f in error.errors)
         if failures:
             self._keep_errors(_row_errors(batch, failures, self.part_rows, self.source_name))
         self._count(batch.num_rows, good.num_rows, len(failures))
-        if len(self.pending) >= ROW_ERROR_CHUNK:
-            self.emit(RowErrors(task.index, task.entry, self.pending))
-            self.pending = []
+        if len(self.pending) >= ROW_ERROR_CHUNK and self.part is None:
+            self._flush_row_errors()  # an archive member's wait for its end (it may fail)
         self.emit(
             BatchConverted(task.index, task.entry, self.rows_in, good.num_rows, len(failures))
         )
@@ -274,6 +278,11 @@ class _Conversion:
             self.part.records_in += rows_in
             self.part.records_out += rows_out
             self.part.records_failed += rows_failed
+
+    def _flush_row_errors(self) -> None:
+        if self.pending:
+            self.emit(RowErrors(self.task.index, self.task.entry, self.pending))
+            self.pending = []
 
     def _keep_errors(self, rows: list[dict[str, Any]]) -> None:
         if not self.task.keep_row_errors:
@@ -330,27 +339,25 @@ def _apply_mapping(
 def _in_member(error: LakefeedError, name: str, entry: FileEntry) -> LakefeedError:
     """``error`` said of the archive member ``name`` (when it does not name it already)."""
     path = member_path(entry, name)
-    if path in error.message:
+    if name in error.message:  # the format named the member already
         return error
     return error.with_message(f"{path}: {error.message}")
 
 
 def _with_lineage(
-    good: pa.RecordBatch,
-    indexes: pa.Array,
-    offset: int,
-    state: _Conversion,
-    task: ConversionTask,
+    good: pa.RecordBatch, indexes: pa.Array, offset: int, state: _Conversion
 ) -> pa.Table:
+    """``good`` with the lineage column: its source file (or member), row, batch and the time
+    the file's conversion began (what ``now()`` of its mapping says too)."""
     import pyarrow.compute as pc
 
     n = good.num_rows
-    now = pa.scalar(datetime.now(tz=UTC), pa.timestamp("us", tz="UTC"))
+    now = pa.scalar(state.now, pa.timestamp("us", tz="UTC"))
     lineage = pa.StructArray.from_arrays(
         [
             pa.repeat(pa.scalar(state.source_name, pa.string()), n),
             pc.add(indexes.cast(pa.int64()), offset),
-            pa.repeat(pa.scalar(task.output.batch_id, pa.string()), n),
+            pa.repeat(pa.scalar(state.task.output.batch_id, pa.string()), n),
             pa.repeat(now, n),
         ],
         fields=list(SYSTEM_TYPE),

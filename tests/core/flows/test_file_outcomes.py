@@ -174,3 +174,46 @@ def test_decimals_into_a_double_count_the_values_that_lost_digits(
     }
     stored = lf.datasets.read(lf.datasets.get("money")).sort_by("id")
     assert stored.column("amount").to_pylist() == [1.2345678901234568e16, 1.5, 0.1]
+
+
+def test_a_member_that_fails_after_many_rejected_rows_leaves_none_of_them(tmp_path: Path) -> None:
+    """Rejected rows of an archive member are kept only once the member is read whole: a member
+    that fails part-way (after more rejected rows than one report holds) leaves no row
+    errors, and the other members' stay."""
+    import io
+    import os
+    import zipfile
+
+    from text_support import damage_zip_member
+
+    root = tmp_path / "landing"
+    root.mkdir()
+    good = "id,note\n" + "".join(f"{n},ok\n{n},too,many\n" for n in range(3))
+    noise = os.urandom(300_000 * 24).hex()  # hardly compressible: the damage lands far in
+    noisy = (
+        "id,note\n"
+        + "".join(  # every 100th row has a field too many: 3,000 rejected
+            f"{n},{noise[48 * n : 48 * n + 48]}{',extra' if n % 100 == 0 else ''}\n"
+            for n in range(300_000)
+        )
+    )
+    sink = io.BytesIO()
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("a.csv", good)
+        archive.writestr("b.csv", noisy)
+    (root / "bundle.zip").write_bytes(damage_zip_member(sink.getvalue(), "b.csv"))
+    lf = Lakefeed(home=tmp_path / "home")
+    schema = lf.schemas.create_inferred_schema(
+        "notes", {"id": {"type": "integer"}, "note": {"type": "string"}}
+    )
+
+    run = lf.ingest(
+        str(root), ".", dataset="notes", schema=schema["$id"], partial_ingestion_percent=60,
+        error_diagnostics=True, data_format="delimited",
+    )  # fmt: skip
+
+    failed = run.metrics["statusSummary"]["extensions"]["fileErrors"]
+    assert [e["path"].rsplit("/", 1)[-1] for e in failed] == ["b.csv"], failed
+    rejected = list(lf.row_errors.list(run.batch_id))
+    assert {e.source_file.rsplit("!/", 1)[-1] for e in rejected} == {"a.csv"}
+    assert len(rejected) == 3 == run.metrics["recordSummary"]["failedRecordCount"]
