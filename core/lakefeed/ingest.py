@@ -18,6 +18,7 @@ from lakefeed.errors import (
     InvalidSchema,
     ResourceNotFound,
 )
+from lakefeed.formats import DEFAULT_DATA_FORMAT, given_settings
 
 if TYPE_CHECKING:
     from lakefeed.catalog.connections import Connection
@@ -103,14 +104,16 @@ class IngestChain:
         connection, path = self.connection(source, path)
         # Checked before anything is made: a bad property creates nothing.
         file_format = self.lf.file_format_for(path, data_format, format_properties)
-        properties = dict(format_properties or {})
+        # As stored (keys as the format spells them, values normalised): "GZIP" and "gzip",
+        # or a tab and "\t", are the same flow.
+        properties = given_settings(file_format, format_properties or {})
         target = self.dataset(dataset, schema, infer, connection, path, recursive, file_format)
         # Keyed on the resolved path: ".", "" and the absolute folder are the same flow; the
         # same files read another way are another flow.
         resolved = self.lf.session(connection).resolve(path)
         reading = (
             ""
-            if file_format.name == "parquet" and not properties
+            if file_format.name == DEFAULT_DATA_FORMAT and not properties
             else (f"|{file_format.name}|{json.dumps(properties, sort_keys=True)}")
         )
         key = hashlib.sha256(

@@ -46,7 +46,9 @@ class InspectedFile:
         return self.schema
 
     def schema_fields(self) -> list[dict[str, Any]]:
-        return [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in self.schema]
+        """The fields ``inspect`` shows: those of :meth:`typed_schema`."""
+        fields = self.typed_schema()
+        return [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in fields]
 
     def to_dict(self, *, details: bool = True) -> dict[str, Any]:
         """The file as ``lakefeed inspect --json`` shows it; ``details``: what the format adds

@@ -26,9 +26,9 @@ from lakefeed.errors import EmptyFile, InvalidFormatOption, MalformedFile, Undec
 from lakefeed.files import FileEntry
 from lakefeed.formats.base import FileFormat, InspectedFile, RejectedRow, RejectedRows, RowItem
 from lakefeed.formats.compression import (
-    STREAM_SUFFIXES,
     ReadStream,
     binary,
+    inner_name,
     with_compressions,
 )
 from lakefeed.formats.text import (
@@ -165,9 +165,9 @@ class DelimitedFormat(TextFormat):
     def delimiter_for(self, file_name: str) -> str:
         if self.delimiter is not None:
             return self.delimiter
-        lower = file_name.lower()
+        plain = inner_name(file_name).lower()  # "a.tsv.gz" → "a.tsv"
         for ext, delimiter in _DELIMITER_BY_EXTENSION.items():
-            if any(lower.endswith(ext + c) for c in STREAM_SUFFIXES):
+            if plain.endswith(ext):
                 return delimiter
         return ","
 

@@ -82,11 +82,6 @@ class TextSample(InspectedFile):
     def typed_schema(self) -> Any:
         return self.inferred
 
-    def schema_fields(self) -> list[dict[str, Any]]:
-        return [
-            {"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in self.inferred
-        ]
-
     def to_dict(self, *, details: bool = True) -> dict[str, Any]:
         found = super().to_dict(details=details)
         if details:

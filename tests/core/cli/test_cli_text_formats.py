@@ -157,3 +157,18 @@ def test_flows_create_with_a_format_its_options_and_a_file_extension(
         "--dataset", "weather", "--format", "delimited", "-o", "quoteChar=ab", code=1,
     )  # fmt: skip
     assert "quoteChar" in refused.output
+
+
+def test_the_same_options_spelt_differently_are_the_same_flow(
+    landing: Path, lf: Lakefeed, run_cli: RunCli
+) -> None:
+    (landing / "t.data").write_text("id\tcity\n1\tOslo\n")
+    args = ("ingest", "raw", "t.data", "--dataset", "tabs", "--infer", "--format", "delimited")
+
+    run_cli(*args, "-o", "columnDelimiter=\t", "-o", "encoding=utf-8", "--json")
+    again = json.loads(
+        run_cli(*args, "-o", "columndelimiter=\\t", "-o", "encoding=UTF-8", "--json").stdout
+    )
+
+    assert again["metrics"]["fileSummary"]["skippedFileCount"] == 1, again["metrics"]
+    assert len([f for f in lf.flows.list_flows() if f.name.startswith("ingest-tabs")]) == 1
