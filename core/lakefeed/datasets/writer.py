@@ -1,6 +1,8 @@
 """A batch's rows into Iceberg data files, committed at once.
 
-Rows are written as they arrive (a whole source file is never in memory). Each source file gets
+Rows are written as they arrive (a whole source file is never in memory), each batch encoded in a
+writer thread while the caller prepares the next one: Parquet encoding and compression release
+the GIL, so they use a second core while parsing and mapping use the first. Each source file gets
 its own data files (a :class:`SourceWriter`, rolling over at :data:`TARGET_FILE_BYTES` written,
 from a :class:`DataFileTarget` that holds what it needs of the table as values), so a source
 file that fails half-way is dropped whole, and a source can be converted apart from the batch.
@@ -12,7 +14,10 @@ same for a writer that crashed.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,7 +91,13 @@ class DataFileTarget:
 class SourceWriter:
     """The data files of one source file, numbered ``index`` in its batch: rows stream in,
     files roll over at :data:`TARGET_FILE_BYTES`, and the source's files are kept whole
-    (:meth:`finish`) or dropped whole (:meth:`discard`)."""
+    (:meth:`finish`) or dropped whole (:meth:`discard`).
+
+    :meth:`write` hands its rows to a writer thread and returns; one batch at most is in
+    flight (the next :meth:`write` waits for it), so memory holds two batches, not more. A
+    failed write is raised by the next call (:meth:`write`, :meth:`checkpoint`,
+    :meth:`rollback` or :meth:`finish`); :meth:`discard` waits and drops it. A source writer
+    is finished or discarded before its batch is committed or aborted."""
 
     def __init__(self, target: DataFileTarget, index: int, present: set[int] | None = None):
         """``present`` holds the ids of the table's leaf fields the source file has (see
@@ -104,50 +115,80 @@ class SourceWriter:
         self._writer: Any = None
         self._output: Any = None
         self._path: str | None = None
+        self._pending: Future[None] | None = None
 
     def write(self, data: pa.Table | pa.RecordBatch) -> None:
-        """Append rows whose schema is the table's (by name; types are cast here)."""
+        """Append rows whose schema is the table's (by name; types are cast here). They are
+        written by the writer thread; the previous batch's failure is raised here."""
         if data.num_rows == 0:
             return
-        if isinstance(data, pa.RecordBatch):
-            data = pa.Table.from_batches([data])
-        data = data.select(self._shape.arrow.names).cast(self._shape.arrow)
-        if self._writer is None:
-            self._open()
-        self._writer.write(data)
+        self._wait()
         self.rows += data.num_rows
-        if self._written() >= TARGET_FILE_BYTES:
-            self._close_file()
+        self._pending = _write_pool().submit(self._write_now, data)
 
     def finish(self) -> list[Any]:
         """Close the open data file; returns the source's data files, complete on storage."""
+        self._wait()
         self._close_file()
         return self.data_files
 
     def checkpoint(self) -> int:
         """Close the open data file and mark where the source's data files stand, for
         :meth:`rollback` (an archive's member begins)."""
+        self._wait()
         self._close_file()
         return len(self.data_files)
 
     def rollback(self, mark: int) -> None:
         """Drop the data files written since :meth:`checkpoint` answered ``mark`` (that
         member failed part-way); the rows before it stay."""
+        self._wait()
         self._close_file(keep=False)
         for data_file in self.data_files[mark:]:
-            self.target.io.delete(data_file.file_path)
+            self._drop(data_file.file_path)
         del self.data_files[mark:]
         self.rows = sum(f.record_count for f in self.data_files)
         self.bytes_written = sum(f.file_size_in_bytes for f in self.data_files)
 
     def discard(self) -> None:
-        """Drop every row of the source (it failed part-way)."""
+        """Drop every row of the source (it failed part-way; so may its last write have).
+        Never raises: it runs while another error is handled, and that error is the one to
+        report."""
+        self._wait(raising=False)
         self._close_file(keep=False)
         for data_file in self.data_files:
-            self.target.io.delete(data_file.file_path)
+            self._drop(data_file.file_path)
         self.data_files = []
         self.rows = 0
         self.bytes_written = 0
+
+    def _write_now(self, data: pa.Table | pa.RecordBatch) -> None:
+        if isinstance(data, pa.RecordBatch):
+            data = pa.Table.from_batches([data])
+        data = data.select(self._shape.arrow.names).cast(self._shape.arrow)
+        if self._writer is None:
+            self._open()
+        self._writer.write(data)
+        if self._written() >= TARGET_FILE_BYTES:
+            self._close_file()
+
+    def _wait(self, *, raising: bool = True) -> None:
+        """Until the batch in flight is written; its failure raised (or dropped)."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        error = pending.exception()
+        if error is not None and raising:
+            raise error
+
+    def _drop(self, path: str | None) -> None:
+        """Delete a data file that will never be committed. A failure leaves it unreferenced
+        under the batch's prefix (never read: only committed files are), so it is not raised:
+        the warehouse that failed the write may well refuse the delete too."""
+        if path is None:
+            return
+        with contextlib.suppress(Exception):
+            self.target.io.delete(path)
 
     def _written(self) -> int:
         """Bytes of the open data file so far: every write ends a row group, so the stream's
@@ -174,10 +215,9 @@ class SourceWriter:
             return
         writer, self._writer = self._writer, None
         if not keep:
-            try:
+            with contextlib.suppress(Exception):  # dropped anyway; its write may have failed
                 writer.close()
-            finally:
-                self.target.io.delete(self._path)
+            self._drop(self._path)
             return
         stats = writer.close()
         size = len(self._output)
@@ -267,6 +307,19 @@ def remove_batch_files(table: Any, data_prefix: str) -> int:
     files = filesystem.find(root)
     filesystem.rm(root, recursive=True)
     return len(files)
+
+
+_POOL: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _write_pool() -> ThreadPoolExecutor:
+    """The writer threads of this process (made again in a forked child, whose copy of the
+    parent's threads does not run)."""
+    global _POOL
+    if _POOL is None or _POOL[0] != os.getpid():
+        workers = max(2, os.cpu_count() or 2)
+        _POOL = (os.getpid(), ThreadPoolExecutor(workers, thread_name_prefix="lakefeed-write"))
+    return _POOL[1]
 
 
 @functools.cache

@@ -12,7 +12,8 @@ cancelled), and then the file's data files are deleted before the error goes on.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -122,12 +123,16 @@ def convert_file(task: ConversionTask, report: Report) -> ConversionResult:
             items = task.format.read_rows(source, task.inspected, batch_rows=task.batch_rows)
             for item in items:
                 state.take(item)
+        with _writing():
+            data_files = state.writer.finish()
     except _ReportFailed as failed:
         state.writer.discard()
         original = failed.original
         raise original from original.__cause__
-    except Exception as exc:
-        state.writer.discard()
+    except BaseException as exc:
+        state.writer.discard()  # the write in flight, too: nothing left behind
+        if not isinstance(exc, Exception):
+            raise
         error = session.translate(exc, f"reading {entry.path!r}")
         # session.reading() already told a changed file from a broken one; a failure of the
         # dataset's writer (DatasetError) says nothing about the source file.
@@ -135,7 +140,7 @@ def convert_file(task: ConversionTask, report: Report) -> ConversionResult:
         if state.part is not None and not isinstance(error, DatasetError):
             error = _in_member(error, state.part.name, entry)
         return ConversionResult(task.index, entry, row_errors_dropped=state.dropped, error=error)
-    return state.finish()
+    return state.finish(data_files)
 
 
 @dataclass
@@ -193,7 +198,8 @@ class _Conversion:
             self._flush_row_errors()  # the member before it is done: its rejected rows stand
             self.part = PartOutcome(item.name, member_path(self.task.entry, item.name))
             self.parts.append(self.part)
-            self.mark = self.writer.checkpoint()
+            with _writing():
+                self.mark = self.writer.checkpoint()
             self.part_rows = 0
         elif isinstance(item, PartFailed):
             self._part_failed(item)
@@ -208,7 +214,8 @@ class _Conversion:
             part = PartOutcome(item.name, member_path(self.task.entry, item.name))
             self.parts.append(part)
         else:  # its rows so far are dropped: a member goes in whole or not at all
-            self.writer.rollback(self.mark)
+            with _writing():
+                self.writer.rollback(self.mark)
             self.rows_in -= part.records_in
             self.rows_out -= part.records_out
             self.rows_failed -= part.records_failed
@@ -251,7 +258,8 @@ class _Conversion:
         good = conformed.data
         good_rows = conformed.good if kept is None else kept.take(conformed.good)
         if good.num_rows:
-            _write(self.writer, _with_lineage(good, good_rows, self.part_rows, self))
+            with _writing():
+                self.writer.write(_with_lineage(good, good_rows, self.part_rows, self))
         if conformed.losses:
             self.losses.append(conformed.losses)
         failures = dict(mapped_failures)
@@ -292,9 +300,8 @@ class _Conversion:
         self.room -= len(kept)
         self.pending.extend(kept)
 
-    def finish(self) -> ConversionResult:
+    def finish(self, data_files: list[Any]) -> ConversionResult:
         task = self.task
-        data_files = self.writer.finish()
         if self.pending:
             self.report(RowErrors(task.index, task.entry, self.pending))  # its error goes on
         return ConversionResult(
@@ -393,11 +400,13 @@ def _maps_as_objects(value: Any) -> Any:
     return value
 
 
-def _write(writer: SourceWriter, data: pa.Table) -> None:
-    """Rows into the source's data files. A failure there (the warehouse full or unreachable)
-    is the dataset's, not the source file's: the file fails for this run only."""
+@contextmanager
+def _writing() -> Iterator[None]:
+    """Around the source writer's calls: a failure there (the warehouse full or unreachable;
+    raised by the call after the write that failed, as writes run in a writer thread) is the
+    dataset's, not the source file's: the file fails for this run only."""
     try:
-        writer.write(data)
+        yield
     except Exception as exc:
         raise DatasetError(
             f"Writing the batch's data files failed: {type(exc).__name__}: {exc}",

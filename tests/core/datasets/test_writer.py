@@ -89,7 +89,10 @@ def test_rolls_files_discards_a_failed_source_and_commits_once(
 def test_abort_leaves_nothing(table: object) -> None:
     prefix = f"{table.location()}/data/lakefeed-batch-b2"  # type: ignore[attr-defined]
     writer = BatchWriter(table, batch_id="b2", run_id="r2", data_prefix=prefix)
-    source(writer).write(rows(0, 10))
+    written = source(writer)
+    written.write(rows(0, 10))
+    written.finish()  # on storage, never kept in the batch
+    assert files_under(prefix)
     writer.abort()
     assert files_under(prefix) == []
     assert table.current_snapshot() is None  # type: ignore[attr-defined]
