@@ -9,7 +9,9 @@ rows with bytes that are not UTF-8, come out as :class:`~lakefeed.formats.base.R
 with their line numbers; what makes the rest unreadable (an unclosed quote, a file not in its
 encoding) fails the file, naming the line and the fix.
 
-Registered through the ``lakefeed`` entry point ``delimited`` like any format plugin.
+Reading one member's rows (rejected rows placed and numbered, quotes checked) is
+:mod:`lakefeed.formats.delimited_rows`. Registered through the ``lakefeed`` entry point
+``delimited`` like any format plugin.
 """
 
 from __future__ import annotations
@@ -17,19 +19,24 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import functools
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, ClassVar
 
-from lakefeed.errors import EmptyFile, InvalidFormatOption, MalformedFile, UndecodableText
+from lakefeed.errors import InvalidFormatOption, MalformedFile, UndecodableText
 from lakefeed.files import FileEntry
-from lakefeed.formats.base import FileFormat, InspectedFile, RejectedRow, RejectedRows, RowItem
+from lakefeed.formats.base import FileFormat, InspectedFile, RowItem
 from lakefeed.formats.compression import (
-    ReadStream,
     binary,
     inner_name,
     with_compressions,
+)
+from lakefeed.formats.delimited_rows import (
+    MemberRows,
+    RowOptions,
+    Tail,
+    unbalanced,
+    unclosed_quote,
 )
 from lakefeed.formats.text import (
     COMPRESSION_PROPERTY,
@@ -189,9 +196,9 @@ class DelimitedFormat(TextFormat):
         typed = self._parse(entry, data, delimiter, rejected, infer=True)
         if complete:  # the last row of a cut sample may be cut inside a quoted value
             for row in rejected:
-                if _unbalanced(row.text or "", self.quote, self.escape):
+                if unbalanced(row.text or "", self.quote, self.escape):
                     raise unclosed_quote(repr(entry.path), row.number or 0)
-            if typed.num_rows and self._left_open(typed.column(-1)[-1].as_py(), data, "utf-8"):
+            if typed.num_rows and self.left_open(typed.column(-1)[-1].as_py(), data, "utf-8"):
                 last = self.skip_rows + int(self.header) + typed.num_rows + len(rejected)
                 raise unclosed_quote(repr(entry.path), last)
         raw = list(typed.column_names)
@@ -266,7 +273,7 @@ class DelimitedFormat(TextFormat):
                 fix="Check columnDelimiter, quoteChar, escapeChar and skipRows.",
             ) from None
 
-    def _left_open(self, value: Any, tail: bytes, codec: str) -> bool:
+    def left_open(self, value: Any, tail: bytes, codec: str) -> bool:
         """Whether ``value``, the last value of a member's last row, is a quoted value never
         closed: Arrow reads one to the end of the member, so it holds a line break and the
         member ends with it as written (quotes doubled), where a closed one ends with its
@@ -315,8 +322,12 @@ class DelimitedFormat(TextFormat):
                 raise empty_file(path, member)
             if b"\n" not in peek and b"\r" not in peek and "\n".encode(self.encoding) == b"\n":
                 peek += b"\n"  # Arrow reads a header without a line break as no header at all
-        source = _Tail(binary(Prefixed(peek, stream)), 4 * BLOCK_BYTES)
-        rows = _Rows(self, here, delimiter, source)
+        source = Tail(binary(Prefixed(peek, stream)), 4 * BLOCK_BYTES)
+        options = RowOptions(
+            self.quote, self.escape, self.header, self.skip_rows, self.encoding, BLOCK_BYTES,
+            self.left_open,
+        )  # fmt: skip
+        rows = MemberRows(options, here, delimiter, source)
         read = csv.ReadOptions(
             use_threads=False,  # rejected rows are numbered only when parsed in order
             block_size=BLOCK_BYTES,
@@ -346,213 +357,6 @@ class DelimitedFormat(TextFormat):
             raise rows.failure(exc) from None
         except UnicodeDecodeError as exc:
             raise undecodable(path, member, self.encoding, exc) from None
-
-
-def _slices(
-    batch: pa.RecordBatch, start: int, end: int, batch_rows: int
-) -> Iterator[pa.RecordBatch]:
-    for at in range(start, end, batch_rows):
-        yield batch.slice(at, min(batch_rows, end - at))
-
-
-class _Rows:
-    """One member's read in progress: rejected rows numbered and placed between batches,
-    bytes that are not UTF-8 found and rejected, an unclosed quote made the file's error."""
-
-    def __init__(
-        self, file_format: DelimitedFormat, where: str, delimiter: str, source: _Tail
-    ) -> None:
-        self.format = file_format
-        self.where = where
-        self.delimiter = delimiter
-        self.source = source  # the member's bytes as Arrow reads them, with their tail
-        self.last: Any = None  # the last value of the last row read (pyarrow scalar)
-        # Arrow numbers rows from 1 counting skipped rows and the header, not blank lines.
-        self.next_number = file_format.skip_rows + int(file_format.header) + 1
-        self.pending: deque[RejectedRow] = deque()  # Arrow parses a block ahead of its batch
-        self.unclosed: int | None = None  # the line of a quote never closed
-
-    def reject(self, row: Any) -> str:
-        """Arrow's ``invalid_row_handler``: a row with too many or too few fields."""
-        text = row.text or ""
-        number = row.number if row.number is not None and row.number >= 0 else self.next_number
-        if _unbalanced(text, self.format.quote, self.format.escape):
-            if self.unclosed is None:
-                self.unclosed = number
-            return "skip"
-        other = "the header has" if self.format.header else "the first row has"
-        message = (
-            f"has {row.actual_columns} fields but {other} {row.expected_columns}: give every "
-            f"row {row.expected_columns}, and quote values that hold the delimiter"
-        )
-        self.pending.append(RejectedRow(number, cut_text(text), message))
-        return "skip"
-
-    def batch(self, batch: pa.RecordBatch, names: list[str], batch_rows: int) -> Iterator[RowItem]:
-        import pyarrow as pa
-
-        self._check_quotes()
-        before, inside = self._place(batch.num_rows)
-        if batch.num_rows:
-            self.last = batch.column(batch.num_columns - 1)[batch.num_rows - 1]
-        if before:
-            yield RejectedRows(tuple(before))
-        columns, bad = _as_text(batch.columns)
-        rejected = inside
-        first = self.next_number - batch.num_rows - len(inside)  # the batch's first row
-        if bad:
-            rejected = inside + self._not_utf8(batch, bad, first, inside, names)
-            rejected.sort(key=lambda row: row.number)
-            keep = pa.array([i not in bad for i in range(batch.num_rows)])
-            columns = [c.filter(keep) for c in columns]
-        out = pa.RecordBatch.from_arrays(
-            columns, schema=pa.schema([pa.field(n, pa.string()) for n in names])
-        )
-        # Rejected rows come out where they stand among the good ones, so that every row,
-        # good or rejected, keeps its place in the file (lineage and diagnostics count rows).
-        done = 0
-        group: list[RejectedRow] = []
-        for k, row in enumerate(rejected):
-            good_before = row.number - first - k
-            if good_before > done:
-                if group:
-                    yield RejectedRows(tuple(group))
-                    group = []
-                yield from _slices(out, done, good_before, batch_rows)
-                done = good_before
-            group.append(row)
-        if group:
-            yield RejectedRows(tuple(group))
-        yield from _slices(out, done, out.num_rows, batch_rows)
-
-    def finish(self) -> Iterator[RowItem]:
-        self._check_quotes()
-        last_row = self.next_number - 1
-        after = any(row.number > last_row for row in self.pending)  # rows after the last row
-        if self.last is not None and not after:
-            tail, codec = self.source.tail(), self.format.encoding
-            if self.format._left_open(self.last.as_py(), tail, codec):
-                raise unclosed_quote(self.where, last_row)
-        rest = list(self.pending)
-        self.pending.clear()
-        if rest:
-            yield RejectedRows(tuple(rest))
-
-    def _place(self, count: int) -> tuple[list[RejectedRow], list[RejectedRow]]:
-        """The pending rejected rows before a batch of ``count`` rows, and those among its
-        rows; moves :attr:`next_number` past them all."""
-        before: list[RejectedRow] = []
-        while self.pending and self.pending[0].number <= self.next_number:
-            row = self.pending.popleft()
-            before.append(row)
-            self.next_number = max(self.next_number, row.number + 1)
-        inside: list[RejectedRow] = []
-        end = self.next_number + count
-        while count and self.pending and self.pending[0].number < end:
-            inside.append(self.pending.popleft())
-            end += 1
-        self.next_number = end
-        return before, inside
-
-    def _check_quotes(self) -> None:
-        if self.unclosed is not None:
-            raise unclosed_quote(self.where, self.unclosed)
-
-    def _not_utf8(
-        self,
-        batch: pa.RecordBatch,
-        bad: dict[int, int],
-        first: int,
-        inside: list[RejectedRow],
-        names: list[str],
-    ) -> list[RejectedRow]:
-        """Rows with bytes that are not UTF-8, numbered: the batch's rows take the numbers
-        from ``first`` on that the rejected rows among them do not."""
-        taken = {row.number for row in inside}
-        numbers: list[int] = []
-        number = first
-        for _ in range(batch.num_rows):
-            while number in taken:
-                number += 1
-            numbers.append(number)
-            number += 1
-        rows = []
-        for index, position in sorted(bad.items()):
-            values = [c[index].as_py() for c in batch.columns]
-            text = self.delimiter.join(
-                "" if v is None else v.decode("utf-8", "replace") for v in values
-            )
-            rows.append(
-                RejectedRow(
-                    numbers[index],
-                    cut_text(text),
-                    f"holds bytes that are not UTF-8 text (in column {names[position]!r}): "
-                    "if the file is in another encoding, set the encoding property (such as "
-                    "ISO-8859-1)",
-                )
-            )
-        return rows
-
-    def failure(self, exc: Exception) -> MalformedFile:
-        """The file's error for what Arrow could not read past."""
-        text = str(exc)
-        if self.unclosed is not None:
-            return unclosed_quote(self.where, self.unclosed)
-        if "straddl" in text or "out of sync" in text:
-            return unclosed_quote(self.where, self.next_number, after=True)
-        if "empty csv" in text.lower():
-            return EmptyFile(
-                f"{self.where} has no rows, not even a header, after the {self.format.skip_rows} "
-                "rows skipped (batch error 106).",
-                fix="Check skipRows; an empty file is not ingested.",
-            )
-        return MalformedFile(
-            f"{self.where} cannot be read as delimited text: {cut_text(text)}.",
-            fix="Check columnDelimiter, quoteChar, escapeChar and skipRows.",
-        )
-
-
-def _as_text(columns: list[pa.Array]) -> tuple[list[pa.Array], dict[int, int]]:
-    """Binary columns as strings, and the rows whose bytes are not UTF-8 (row → the position
-    of a column holding such bytes; null in their place). Only a column that fails is looked
-    into."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    out: list[pa.Array] = []
-    bad: dict[int, int] = {}
-    for position, column in enumerate(columns):
-        try:
-            out.append(column.cast(pa.string()))
-        except pa.ArrowInvalid:
-            rows = _invalid_rows(column, 0)
-            for row in rows:
-                bad.setdefault(row, position)
-            mask = pc.is_in(pa.array(range(len(column)), pa.int64()), pa.array(rows, pa.int64()))
-            out.append(pc.if_else(mask, pa.scalar(None, column.type), column).cast(pa.string()))
-    return out, bad
-
-
-def _invalid_rows(values: pa.Array, offset: int) -> list[int]:
-    """The indexes (plus ``offset``) of the values that are not UTF-8, by bisection."""
-    import pyarrow as pa
-
-    if len(values) <= 8:
-        found = []
-        for i in range(len(values)):
-            try:
-                values.slice(i, 1).cast(pa.string())
-            except pa.ArrowInvalid:
-                found.append(offset + i)
-        return found
-    half = len(values) // 2
-    found = []
-    for start, part in ((0, values.slice(0, half)), (half, values.slice(half))):
-        try:
-            part.cast(pa.string())
-        except pa.ArrowInvalid:
-            found.extend(_invalid_rows(part, offset + start))
-    return found
 
 
 def _all(type_: Any, data: bytes, read: Any, parse: Any) -> dict[str, Any]:
@@ -596,41 +400,6 @@ def _nth_line_end(text: str, lines: int) -> int:
     return position
 
 
-def _unbalanced(text: str, quote: str | None, escape: str | None) -> bool:
-    """Whether a rejected row holds a quote that is never closed (an odd number of quote
-    characters, escaped ones aside)."""
-    if not quote or quote not in text:
-        return False
-    if escape:
-        text = text.replace(escape + escape, "").replace(escape + quote, "")
-    return text.count(quote) % 2 == 1
-
-
-class _Tail(ReadStream):
-    """A member's bytes as Arrow reads them, keeping the last ``keep`` bytes or more (the
-    chunks read, not copies): what the member ends with, for :meth:`DelimitedFormat._left_open`.
-    Nothing is done per byte, so reading costs what it did."""
-
-    def __init__(self, stream: IO[bytes], keep: int) -> None:
-        super().__init__()
-        self._stream = stream
-        self._keep = keep
-        self._chunks: deque[bytes] = deque()
-        self._kept = 0
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._stream.read(size)
-        if data:
-            self._chunks.append(data)
-            self._kept += len(data)
-            while self._kept - len(self._chunks[0]) >= self._keep:
-                self._kept -= len(self._chunks.popleft())
-        return data
-
-    def tail(self) -> bytes:
-        return b"".join(self._chunks)
-
-
 @functools.cache
 def _ascii_based(codec: str) -> bool:
     """Whether ``codec`` writes ASCII as ASCII, one byte each, and no other character with
@@ -650,23 +419,6 @@ def _has_text(data: bytes, codec: str) -> bool:
         return bool(data.decode(codec, "replace").lstrip("\ufeff").strip())
     except LookupError:
         return bool(data.strip())
-
-
-def unclosed_quote(where: str, line: int, *, after: bool = False) -> MalformedFile:
-    """``where``: the file as :func:`lakefeed.formats.text.where` names it."""
-    if after:  # Arrow lost the rows' ends: a quote left open, or a row too long to hold
-        what = (
-            f"a quote opened at or after line {line} that is never closed (or a row longer "
-            f"than {BLOCK_BYTES >> 20} MiB)"
-        )
-    else:
-        what = f"a quote opened on line {line} that is never closed"
-    return MalformedFile(
-        f"{where} has {what}: the rest of the file cannot be read as rows.",
-        fix='Close the quote (a quote inside a quoted value is written twice: ""), or set '
-        "quoteChar to '' when the files do not quote values.",
-        line=line,
-    )
 
 
 def undecodable(path: str, member: str, codec: str, exc: UnicodeDecodeError) -> UndecodableText:
