@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from lakefeed.catalog.row_errors import RowErrorStore
     from lakefeed.catalog.runs import Run, RunStore
     from lakefeed.catalog.windows import WindowStore
+    from lakefeed.datasets.dataset_files import DatasetFiles
     from lakefeed.datasets.store import DatasetStore
     from lakefeed.flows.context import RunContext
     from lakefeed.flows.executors import Executor
@@ -212,6 +213,13 @@ class Lakefeed:
         from lakefeed.catalog.row_errors import RowErrorStore
 
         return RowErrorStore(self.db, self.scope)
+
+    @cached_property
+    def dataset_files(self) -> DatasetFiles:
+        """The data files batches committed, as dataSetFiles (the Data Access API's)."""
+        from lakefeed.datasets.dataset_files import DatasetFiles
+
+        return DatasetFiles(self.batches, self.datasets)
 
     @cached_property
     def completion(self) -> BatchCompletion:
@@ -447,16 +455,58 @@ class Lakefeed:
         *,
         description: str = "",
     ) -> Connection:
-        """Store a base connection; ``spec`` is a connection spec id or name. When
-        ``auth_spec_name`` is None and the spec has exactly one auth spec, that one is used."""
+        """Store a base connection; ``spec`` is a connection spec id or name. ``auth_spec_name``
+        is an auth spec's name or alias (:func:`~lakefeed.auth_choice.choose_auth_spec`); None
+        picks the only auth spec the params fit. A spec whose SDK is not installed is refused
+        (:class:`~lakefeed.errors.MissingDependency`): its connection could never be used."""
         source_type = self.plugins.source_type(spec)
-        auth = source_type.auth_params(params, auth_spec_name)
+        source_type.check_installed()
+        auth = source_type.auth_params(params, self._auth_spec_name(spec, auth_spec_name, params))
         return self.connections.create(
             name=name, spec=source_type.spec, auth=auth, description=description
         )
 
     def connection(self, id_or_name: str) -> Connection:
         return self.connections.get(id_or_name)
+
+    def update_connection(
+        self,
+        id_or_name: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        if_match: str | None = None,
+        test: bool = False,
+    ) -> Connection:
+        """Change a base connection's name, description or auth params. ``params`` are merged
+        over the stored ones (secrets included; ``""`` drops an optional param) and validated
+        as on create against the same auth spec; with ``test`` the new params are tested
+        first and nothing is stored unless the test passes. ``if_match``: only while the
+        connection's etag is still that one (:class:`PreconditionFailed` otherwise)."""
+        from lakefeed.etags import etag_to_update
+
+        connection = self.connection(id_or_name)
+        etag = etag_to_update(
+            if_match,
+            connection.etag,
+            f"Connection {connection.name!r}",
+            f"lakefeed connections show {connection.name} --json",
+        )
+        auth = None
+        if params:
+            merged = {**connection.auth.public(), **connection.auth.secrets(), **params}
+            merged = {k: v for k, v in merged.items() if v not in (None, "")}
+            self.source_access(connection)  # a dataset base connection has no params
+            source_type = self.plugins.source_type(connection.connection_spec_id)
+            auth = source_type.auth_params(merged, connection.auth.spec_name)
+            if test:
+                self._access(source_type, auth, connection.name).session().test()
+        elif test:
+            self.session(connection).test()
+        return self.connections.update(
+            connection.id, name=name, description=description, auth=auth, etag=etag
+        )
 
     def delete_connection(self, id_or_name: str) -> None:
         """Delete a base connection; refused while a flow reads through it or (a dataset base
@@ -522,9 +572,13 @@ class Lakefeed:
     ) -> StorageSession:
         """A session from auth params that are not stored (validated the same way)."""
         source_type = self.plugins.source_type(spec)
-        return self._access(
-            source_type, source_type.auth_params(params, auth_spec_name), None
-        ).session()
+        name = self._auth_spec_name(spec, auth_spec_name, params)
+        return self._access(source_type, source_type.auth_params(params, name), None).session()
+
+    def _auth_spec_name(self, spec: str, given: str | None, params: Mapping[str, Any]) -> str:
+        from lakefeed.auth_choice import choose_auth_spec
+
+        return choose_auth_spec(self.connection_spec(spec), given, params).name
 
     # -- one-shot ingestion --------------------------------------------------------------------
 

@@ -60,8 +60,11 @@ class PluginError(LakefeedError):
 
 
 class MissingDependency(LakefeedError):
+    """A plugin's SDK is not installed where lakefeed runs: to a REST client, a spec this
+    server cannot serve (400, naming the package to install there), never a 500."""
+
     code = "LF-1901"
-    http_status = 500
+    http_status = 400
     title = "Optional dependency not installed"
 
 
@@ -108,6 +111,38 @@ class InvalidText(InvalidRequest):
 
     code = "LF-1002"
     title = "Invalid name or description"
+
+
+class InvalidContinuationToken(InvalidRequest):
+    """A ``continuationToken`` lakefeed did not issue, one that was changed, one of another
+    collection, or one sent with parameters of another listing."""
+
+    code = "LF-1452"
+    title = "Invalid continuationToken"
+
+
+class UnsupportedQueryParameter(InvalidRequest):
+    """A query parameter a Catalog list does not know, or a documented filter lakefeed cannot
+    honour: refused, naming it, never ignored."""
+
+    code = "LF-1003"
+    title = "Unsupported query parameter"
+
+
+class ApiNotOffered(LakefeedError):
+    """A documented Platform API lakefeed does not implement (Batch Ingestion, Schema
+    Registry descriptors and unions, batched Catalog requests)."""
+
+    code = "LF-1108"
+    http_status = 404
+    title = "API not offered by lakefeed"
+
+
+class DatasetSchemaFixed(InvalidRequest):
+    """A dataset update that would change its schema: its table was created from it."""
+
+    code = "LF-1204"
+    title = "A dataset's schema cannot change"
 
 
 # --- stored resources ------------------------------------------------------------------------
@@ -331,6 +366,15 @@ class StoragePathInvalid(StorageError):
     title = "Invalid path"
 
 
+class NoFilesMatch(LakefeedError):
+    """A glob that matches no file, asked for by a person (``lakefeed ls``/``inspect``): a
+    typo, not an empty result. A flow's glob matching nothing is just nothing new."""
+
+    code = "LF-2405"
+    http_status = 404
+    title = "No files match the pattern"
+
+
 class LinkOutsideRoot(StorageError):
     """A symbolic link (or a path through one) in a local-files connection that leads outside
     the connection's root folder: lakefeed follows links only to files and folders inside
@@ -507,3 +551,11 @@ class NotAcceptable(LakefeedError):
     code = "LF-1406"
     http_status = 406
     title = "Not acceptable"
+
+
+class RangeNotSatisfiable(LakefeedError):
+    """A download's ``Range`` header that asks for no byte of the file (details: ``size``)."""
+
+    code = "LF-1616"
+    http_status = 416
+    title = "Range not satisfiable"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -107,7 +107,9 @@ class IngestChain:
         # As stored (keys as the format spells them, values normalised): "GZIP" and "gzip",
         # or a tab and "\t", are the same flow.
         properties = given_settings(file_format, format_properties or {})
-        target = self.dataset(dataset, schema, infer, connection, path, recursive, file_format)
+        target = self.dataset(
+            dataset, schema, infer, connection, path, recursive, file_format, progress=progress
+        )
         # Keyed on the resolved path: ".", "" and the absolute folder are the same flow; the
         # same files read another way are another flow.
         resolved = self.lf.session(connection).resolve(path)
@@ -222,6 +224,8 @@ class IngestChain:
         path: str,
         recursive: bool,
         file_format: FileFormat,
+        *,
+        progress: Callable[[RunProgress], None] | None = None,
     ) -> Dataset:
         datasets = self.lf.datasets
         try:
@@ -242,7 +246,7 @@ class IngestChain:
             )
         if schema is not None:
             return datasets.create(name, self.lf.schemas.get(schema)["$id"])
-        inferred = self.infer(name, connection, path, recursive, file_format)
+        inferred = self.infer(name, connection, path, recursive, file_format, progress=progress)
         try:
             return datasets.create(name, inferred)
         except BaseException:
@@ -257,13 +261,30 @@ class IngestChain:
         path: str,
         recursive: bool,
         file_format: FileFormat,
+        *,
+        progress: Callable[[RunProgress], None] | None = None,
     ) -> str:
-        """A registry schema for the files at ``path``, from what inspecting them says."""
+        """A registry schema for the files at ``path``, from what inspecting them says
+        (reported to ``progress`` as phase ``inferring schema``, file by file)."""
+        from lakefeed.flows.options import RunProgress
         from lakefeed.schema.infer import infer_fields
 
         session = self.lf.session(connection)
+        inspected = session.inspect(path, recursive=recursive, file_format=file_format)
+        if progress is not None:
+            report = progress
+            state = RunProgress(files_total=0, bytes_total=0, phase="inferring schema")
+            report(state)
+
+            def counted(items: Iterator[Any]) -> Iterator[Any]:
+                for item in items:
+                    state.files_inspected += 1
+                    report(state)
+                    yield item
+
+            inspected = counted(inspected)
         fields = infer_fields(
-            session.inspect(path, recursive=recursive, file_format=file_format),
+            inspected,
             file_kind=file_format.label,
             where=f"{path!r}",
             fix="Check the path with `lakefeed inspect`, or pass --schema.",

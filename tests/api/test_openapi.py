@@ -148,6 +148,8 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
             "runs.id": (run.id,),
             "dataSets.id": (dataset.id,),
             "batches.id": (run.batch_id,),
+            "files.id": (f"{run.batch_id}-1",),  # Data Access: the batch's first dataSetFile
+            "datasets.id": (dataset.id,),
             "connectionSpecs.id": (local.connection_spec_id,),
             "flowSpecs.id": (CLOUD_STORAGE_FLOW_SPEC_ID,),
             "{kind}.id": (schema["$id"], schema["meta:altId"]),

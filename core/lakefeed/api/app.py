@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from lakefeed.__about__ import __version__
 from lakefeed.api.errors import error_body, install_error_handlers
 from lakefeed.api.request_guards import RefuseNulBytes
+from lakefeed.api.request_shapes import HeadAsGet, TrailingSlashes
 from lakefeed.api.throttle import LoginThrottle
 from lakefeed.engine import Lakefeed
 
@@ -133,7 +134,16 @@ def create_app(
     is :meth:`Lakefeed.confined` (build ``scheduler`` over that engine too), else one from
     its settings' ``LAKEFEED_ALLOW_ENDPOINTS``. ``login_throttle`` counts failed token
     requests (default: :class:`LoginThrottle`'s limits)."""
-    from lakefeed.api import catalog, dataprep, export, flowservice, ims, metrics, schemaregistry
+    from lakefeed.api import (
+        catalog,
+        dataprep,
+        export,
+        flowservice,
+        ims,
+        metrics,
+        not_offered,
+        schemaregistry,
+    )
 
     engine = confined_engine(lf or Lakefeed())
 
@@ -166,14 +176,19 @@ def create_app(
         description="A self-hosted Flow Service: Flow Service, Catalog, Schema Registry and "
         "export routes over lakefeed's engine.",
         lifespan=lifespan,
+        redirect_slashes=False,  # TrailingSlashes serves both spellings: never a 307
     )
     app.state.lakefeed = engine
     app.state.login_throttle = login_throttle or LoginThrottle()
     app.state.scheduler = scheduler
     app.state.run_workers = ThreadPoolExecutor(RUN_WORKERS, thread_name_prefix="lakefeed-run")
     install_error_handlers(app)
-    for module in (ims, flowservice, catalog, schemaregistry, dataprep, export, metrics):
+    # not_offered before schemaregistry: its /{container}/{kind} route would take descriptors.
+    modules = (ims, flowservice, catalog, not_offered, schemaregistry, dataprep, export, metrics)
+    for module in modules:
         app.include_router(module.router, prefix=module.PREFIX)
+    app.add_middleware(HeadAsGet, router=app.router)
+    app.add_middleware(TrailingSlashes)
     app.add_middleware(RefuseNulBytes)
     app.add_middleware(BodySizeLimit, limit=max_body_bytes)
     return app

@@ -4,8 +4,8 @@ rejected — as the Data Access API serves them.
 ``GET /batches/{id}/meta?path=…`` with ``path``:
 
 - ``input_files``: the files the batch planned to read, ``{"_page": {count, limit}, "data":
-  [{name, length, _links: {self: {href}}}]}`` (pages of 100; ``start`` skips, ``_links.next``
-  follows);
+  [{name, length, _links: {self: {href}}}]}`` (``limit`` per page, 1–100, default 100;
+  ``start`` skips, ``_links.next`` follows);
 - ``input_files/<name>``: JSON Lines, one ``{"path", "length", "status", …}`` for that file;
 - ``row_errors``: the same listing of ``conversion_errors_<n>.json``, each of at most
   :data:`ROWS_PER_FILE` rejected rows (none when no row was rejected or diagnostics were off);
@@ -15,6 +15,11 @@ rejected — as the Data Access API serves them.
 - ``row_error_samples.json``: the first :data:`SAMPLE_ROWS` of those records as a JSON array.
 
 Another path answers 400 naming these; a file that is not listed answers 404.
+
+``GET /batches/{id}/failed`` lists the same ``conversion_errors_<n>.json`` files (links to
+``…/failed?path=<name>``), and ``?path=<name>`` gives one: the rows the batch rejected, each with
+its reasons. The committed data (``/batches/{id}/files``, ``/files/{id}``, previews) is
+:mod:`lakefeed.api.export_files`'s.
 """
 
 from __future__ import annotations
@@ -22,21 +27,23 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 
+from lakefeed.api import export_files
+from lakefeed.api.export_files import PAGE, Limit, Start, href, page
 from lakefeed.api.security import Caller, caller
 from lakefeed.catalog.batches import BatchFile, BatchStore
 from lakefeed.catalog.row_errors import RowErrorStore
 from lakefeed.errors import InvalidRequest, ResourceNotFound
 
-PREFIX = "/data/foundation/export"
+PREFIX = export_files.PREFIX
 router = APIRouter(tags=["export"])
+router.include_router(export_files.router)
 
 CallerDep = Annotated[Caller, Depends(caller)]
-PAGE = 100
 ROWS_PER_FILE = 10_000
 SAMPLE_ROWS = 100
 ERROR_FILE = "conversion_errors_{}.json"
@@ -44,31 +51,35 @@ NDJSON = "application/x-ndjson"
 PATHS = "input_files, input_files/<name>, row_errors, row_errors/<file>, row_error_samples.json"
 
 
-def _href(batch_id: str, path: str) -> str:
-    query = urlencode({"path": path}, safe="/")
-    return f"{PREFIX}/batches/{quote(batch_id, safe='')}/meta?{query}"
+def _meta_href(batch_id: str, path: str, **query: Any) -> str:
+    return href(f"/batches/{quote(batch_id, safe='')}/meta", path=path, **query)
+
+
+def _failed_href(batch_id: str, path: str | None, **query: Any) -> str:
+    return href(f"/batches/{quote(batch_id, safe='')}/failed", path=path, **query)
 
 
 def _listing(
-    batch_id: str, folder: str, names: list[str], start: int, length: Callable[[str], int]
+    names: list[str],
+    *,
+    start: int,
+    limit: int,
+    length: Callable[[str], int],
+    link: Callable[..., str],
 ) -> dict[str, Any]:
-    """One page of a folder's listing; ``length(name)`` is asked for the page's files only."""
-    shown = names[start : start + PAGE]
-    body: dict[str, Any] = {
-        "_page": {"count": len(shown), "limit": PAGE},
-        "data": [
-            {
-                "name": name,
-                "length": length(name),
-                "_links": {"self": {"href": _href(batch_id, f"{folder}/{name}")}},
-            }
-            for name in shown
-        ],
-    }
-    if start + PAGE < len(names):
-        query = urlencode({"path": folder, "start": start + PAGE}, safe="/")
-        body["_links"] = {"next": {"href": f"{PREFIX}/batches/{batch_id}/meta?{query}"}}
-    return body
+    """One page of a folder's listing; ``length(name)`` is asked for the page's files only;
+    ``link(name)`` is a file's href, ``link(None, start=…, limit=…)`` the next page's."""
+    return page(
+        names,
+        start=start,
+        limit=limit,
+        shape=lambda name: {
+            "name": name,
+            "length": length(name),
+            "_links": {"self": {"href": link(name)}},
+        },
+        next_href=lambda at: link(None, start=at, limit=limit),
+    )
 
 
 def _ndjson(records: Iterable[dict[str, Any]]) -> str:
@@ -114,6 +125,15 @@ def _input_files(batches: BatchStore, batch_id: str) -> dict[str, BatchFile]:
     return {str(f.path).lstrip("/"): f for f in batches.files(batch_id)}
 
 
+def _error_file_length(
+    rejected: RowErrorStore, batch_id: str, names: list[str]
+) -> Callable[[str], int]:
+    def length(file: str) -> int:
+        return len(_error_file(rejected, batch_id, names, file).encode())
+
+    return length
+
+
 @router.get(
     "/batches/{id}/meta",
     responses={200: {"content": {NDJSON: {"schema": {"type": "string"}}}}},
@@ -122,17 +142,25 @@ def batch_meta(
     who: CallerDep,
     id: str,
     path: Annotated[str | None, Query(description=PATHS)] = None,
-    start: Annotated[int, Query(ge=0, description="Listed files to skip.")] = 0,
+    start: Start = 0,
+    limit: Limit = PAGE,
 ) -> Response:
     """A batch's input files and rejected rows: listings, and the files they list."""
     who.lf.batches.get(id)  # 404 for an unknown batch or another sandbox's
     rejected = who.lf.row_errors
     folder, _, name = (path or "").strip().strip("/").partition("/")
+
+    def link(file: str | None, **query: Any) -> str:
+        return _meta_href(id, f"{folder}/{file}" if file else folder, **query)
+
     if folder == "input_files":
         files = _input_files(who.lf.batches, id)
         if not name:
             size = {n: int(f.entry.size) for n, f in files.items()}
-            return JSONResponse(_listing(id, folder, list(files), start, size.__getitem__))
+            listing = _listing(
+                list(files), start=start, limit=limit, length=size.__getitem__, link=link
+            )
+            return JSONResponse(listing)
         found = files.get(name.lstrip("/"))
         if found is None:
             raise _not_listed(id, path or "", list(files))
@@ -148,11 +176,8 @@ def batch_meta(
     if folder == "row_errors":
         names = _error_file_names(rejected, id)
         if not name:
-
-            def length(file: str) -> int:
-                return len(_error_file(rejected, id, names, file).encode())
-
-            return JSONResponse(_listing(id, folder, names, start, length))
+            length = _error_file_length(rejected, id, names)
+            return JSONResponse(_listing(names, start=start, limit=limit, length=length, link=link))
         if name not in names:
             raise _not_listed(id, path or "", names)
         return Response(_error_file(rejected, id, names, name), media_type=NDJSON)
@@ -163,6 +188,37 @@ def batch_meta(
         f"{asked} for the diagnostics of batch {id} (paths: {PATHS}).",
         fix="Start with path=input_files or path=row_errors.",
     )
+
+
+@router.get(
+    "/batches/{id}/failed",
+    responses={200: {"content": {NDJSON: {"schema": {"type": "string"}}}}},
+)
+def batch_failed(
+    who: CallerDep,
+    id: str,
+    path: Annotated[str | None, Query(description="A listed file: its rows.")] = None,
+    start: Start = 0,
+    limit: Limit = PAGE,
+) -> Response:
+    """The rows a batch rejected, with their reasons: the listing of its
+    ``conversion_errors_<n>.json`` files, or (``path``) one of them as JSON Lines."""
+    rejected = who.lf.row_errors
+    names = _error_file_names(rejected, id)  # 404 for an unknown batch or another sandbox's
+    if path is None:
+
+        def link(file: str | None, **query: Any) -> str:
+            return _failed_href(id, file, **query)
+
+        length = _error_file_length(rejected, id, names)
+        return JSONResponse(_listing(names, start=start, limit=limit, length=length, link=link))
+    if path not in names:
+        shown = ", ".join(names[:5]) + (", …" if len(names) > 5 else "") or "none"
+        raise ResourceNotFound(
+            f"Batch {id} has no failed file {path!r} (listed: {shown}).",
+            fix=f"List them first: GET {_failed_href(id, None)}.",
+        )
+    return Response(_error_file(rejected, id, names, path), media_type=NDJSON)
 
 
 def _not_listed(batch_id: str, path: str, names: list[str]) -> ResourceNotFound:

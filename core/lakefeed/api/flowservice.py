@@ -35,7 +35,7 @@ def _filtered(
 ) -> dict[str, Any]:
     return page(
         entities,
-        path=f"{PREFIX}/{collection}",
+        path=f"/{collection}",
         properties=properties or [],
         orderby=None,
         limit=None,

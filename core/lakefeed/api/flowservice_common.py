@@ -6,16 +6,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Query
+from fastapi import Depends, Query
 from fastapi.responses import JSONResponse
 
-from lakefeed.api.listing import page, parse_filter
+from lakefeed.api.listing import Cursor, page, parse_filter
 from lakefeed.api.security import Caller, caller
 
 PREFIX = "/data/foundation/flowservice"
 
 CallerDep = Annotated[Caller, Depends(caller)]
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
 @dataclass(frozen=True)
@@ -30,8 +29,12 @@ class ListParams:
 
     def equals(self, path: str) -> str | None:
         """The one value of a ``property=path==value`` filter, if there is such a filter (so a
-        route can narrow its query before the filters apply to what it read)."""
-        for expression in self.properties:
+        route can narrow its query before the filters apply to what it read). The filters of
+        a following page are the ``continuationToken``'s."""
+        properties = self.properties
+        if self.continuation_token:
+            properties = list(Cursor.decode(self.continuation_token, None).properties)
+        for expression in properties:
             field, op, values = parse_filter(expression)
             if field == path and op == "==" and len(values) == 1 and values[0]:
                 return values[0]
@@ -40,7 +43,7 @@ class ListParams:
     def page(self, entities: Iterable[dict[str, Any]], collection: str) -> dict[str, Any]:
         return page(
             entities,
-            path=f"{PREFIX}/{collection}",
+            path=f"/{collection}",
             properties=self.properties,
             orderby=self.orderby,
             limit=self.limit,

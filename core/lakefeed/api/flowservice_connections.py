@@ -22,13 +22,12 @@ from lakefeed.api.flowservice_bodies import (
 )
 from lakefeed.api.flowservice_common import (
     CallerDep,
-    IfMatch,
     ListQuery,
     created,
     items,
 )
 from lakefeed.api.local_roots import check_path, check_root
-from lakefeed.api.patch import apply_patch, check_etag
+from lakefeed.api.patch import IfMatch, apply_patch, check_delete_etag, check_etag
 from lakefeed.catalog.connections import Connection
 from lakefeed.errors import InvalidRequest
 from lakefeed.specs import DATASET_TARGET_SPEC_ID, REDACTED
@@ -153,9 +152,12 @@ def changed_text(
 
 
 @router.delete("/connections/{id}", status_code=204, response_class=Response)
-def delete_connection(who: CallerDep, id: str) -> Response:
-    """Refused (400) while a flow reads or writes through the connection."""
-    who.lf.delete_connection(id)
+def delete_connection(who: CallerDep, id: str, if_match: IfMatch = None) -> Response:
+    """Refused (400) while a flow reads or writes through the connection; 412 for an
+    ``If-Match`` that is not its etag."""
+    connection = who.lf.connection(id)
+    check_delete_etag(if_match, connection.etag)
+    who.lf.delete_connection(connection.id)
     return Response(status_code=204)
 
 

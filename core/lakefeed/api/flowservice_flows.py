@@ -10,9 +10,14 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from lakefeed.api.flowservice_bodies import FlowBody, IdEtag, PatchBody, patch_operations
-from lakefeed.api.flowservice_common import CallerDep, IfMatch, ListQuery, created, items
+from lakefeed.api.flowservice_common import (
+    CallerDep,
+    ListQuery,
+    created,
+    items,
+)
 from lakefeed.api.flowservice_connections import changed_text
-from lakefeed.api.patch import apply_patch, check_etag
+from lakefeed.api.patch import IfMatch, apply_patch, check_delete_etag, check_etag
 from lakefeed.catalog.flows import Flow, SourceConnection, TargetConnection
 from lakefeed.catalog.runs import Run
 from lakefeed.engine import Lakefeed
@@ -26,8 +31,9 @@ Connected = SourceConnection | TargetConnection
 
 
 def flow_dicts(lf: Lakefeed, flows: Iterable[Flow]) -> list[dict[str, Any]]:
-    """Flow Service flow items: the flow plus ``inheritedAttributes`` (its connections and
-    their specs) and, once it has run, ``lastRunDetails``."""
+    """Flow Service flow items: the flow plus ``inheritedAttributes`` (its connections with
+    their specs and base connections, and ``properties.isSourceFlow``: every lakefeed flow
+    reads a source into a dataset) and, once it has run, ``lastRunDetails``."""
     flows = list(flows)
 
     # Only the connections these flows use (all of them for a long list), and of their base
@@ -70,6 +76,7 @@ def flow_dicts(lf: Lakefeed, flows: Iterable[Flow]) -> list[dict[str, Any]]:
             "inheritedAttributes": {
                 "sourceConnections": inherited(flow.source_connection_ids, sources),
                 "targetConnections": inherited(flow.target_connection_ids, targets),
+                "properties": {"isSourceFlow": True},
             }
         }
         last = last_runs.get(flow.id)
@@ -165,9 +172,12 @@ def flow_action(who: CallerDep, id: str, op: Annotated[str, Query()]) -> Any:
 
 
 @router.delete("/flows/{id}", status_code=204, response_class=Response)
-def delete_flow(who: CallerDep, id: str) -> Response:
-    """Refused (409) while a run of the flow is in progress; its runs stay, as history."""
-    who.lf.delete_flow(id)
+def delete_flow(who: CallerDep, id: str, if_match: IfMatch = None) -> Response:
+    """Refused (409) while a run of the flow is in progress; its runs stay, as history.
+    412 for an ``If-Match`` that is not its etag."""
+    flow = who.lf.flows.flow(id)
+    check_delete_etag(if_match, flow.etag)
+    who.lf.delete_flow(flow.id)
     return Response(status_code=204)
 
 

@@ -17,10 +17,15 @@ from lakefeed.api.flowservice_bodies import (
     TargetConnectionBody,
     patch_operations,
 )
-from lakefeed.api.flowservice_common import CallerDep, IfMatch, ListQuery, created, items
+from lakefeed.api.flowservice_common import (
+    CallerDep,
+    ListQuery,
+    created,
+    items,
+)
 from lakefeed.api.flowservice_connections import changed_text
 from lakefeed.api.local_roots import check_path
-from lakefeed.api.patch import apply_patch, check_etag
+from lakefeed.api.patch import IfMatch, apply_patch, check_delete_etag, check_etag
 from lakefeed.engine import Lakefeed
 from lakefeed.errors import ConnectionNotFound, InvalidFlow, InvalidRequest
 from lakefeed.specs import DATASET_TARGET_SPEC_ID
@@ -145,8 +150,10 @@ def patch_source_connection(
 
 
 @router.delete("/sourceConnections/{id}", status_code=204, response_class=Response)
-def delete_source_connection(who: CallerDep, id: str) -> Response:
-    """Refused (400) while a flow reads from it."""
+def delete_source_connection(who: CallerDep, id: str, if_match: IfMatch = None) -> Response:
+    """Refused (400) while a flow reads from it; 412 for an ``If-Match`` that is not its
+    etag."""
+    check_delete_etag(if_match, who.lf.flows.source_connection(id).etag)
     who.lf.flows.delete_source_connection(id)
     return Response(status_code=204)
 
@@ -220,7 +227,9 @@ def patch_target_connection(
 
 
 @router.delete("/targetConnections/{id}", status_code=204, response_class=Response)
-def delete_target_connection(who: CallerDep, id: str) -> Response:
-    """Refused (400) while a flow writes through it."""
+def delete_target_connection(who: CallerDep, id: str, if_match: IfMatch = None) -> Response:
+    """Refused (400) while a flow writes through it; 412 for an ``If-Match`` that is not its
+    etag."""
+    check_delete_etag(if_match, who.lf.flows.target_connection(id).etag)
     who.lf.flows.delete_target_connection(id)
     return Response(status_code=204)

@@ -3,18 +3,27 @@ with a ``continuationToken`` in ``_links.next.href``, and ``count``.
 
 ``property=a.b==x`` (``,`` separates values: OR; the parameter repeated: AND), ``!=``, and
 ``>``, ``<``, ``>=``, ``<=`` on numbers; ``name`` (present) and ``!name`` (absent); arrays
-addressed with ``[]`` (``sourceConnectionIds[]==x``) match when any element does.
+addressed with ``[]`` (``sourceConnectionIds[]==x``) match when any element does; dotted
+paths reach nested fields (``metrics.statusSummary.status==failed``).
+
+The next page's link is relative to the service, token first and alone
+(``/flows?continuationToken=TOKEN``), as Adobe's SDKs expect: they prepend the base path, or
+split the link on ``continuationToken=``. So the token carries the whole listing (collection,
+filters, order, page size, position, count): see :class:`Cursor`.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
-from lakefeed.errors import InvalidRequest
+from lakefeed.errors import InvalidContinuationToken, InvalidRequest
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -108,24 +117,109 @@ def order(entities: list[dict[str, Any]], orderby: str | None) -> list[dict[str,
     return sorted(entities, key=key, reverse=descending)
 
 
-def _token(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode().rstrip("=")
+#: Tokens end in a checksum under this key, so that a damaged or edited token is refused
+#: rather than read as some other listing. It is no secret: a token only holds what the
+#: client could ask for with parameters, and every field is checked again when it comes back.
+_TOKEN_KEY = b"lakefeed continuationToken v1"
+_DIGEST = 8
+_TOKEN_TEXT = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
-def _offset(token: str | None) -> int:
-    if not token:
-        return 0
-    try:
-        padded = token + "=" * (-len(token) % 4)
-        kind, _, value = base64.urlsafe_b64decode(padded).decode().partition(":")
-        offset = int(value)
-        if kind != "o" or offset < 0:
-            raise ValueError
-        return offset
-    except ValueError:
-        raise InvalidRequest(
-            "Invalid continuationToken.", fix="Copy it from the previous page's _links.next.href."
-        ) from None
+def _orderby(value: str | None) -> str | None:
+    """``orderby`` as compared and stored: ``+name`` (or `` name``, a ``+`` decoded from a
+    query) is ``name``."""
+    if value is None:
+        return None
+    text = value.strip()
+    return text[1:].strip() if text.startswith("+") else text or None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where the next page starts, and everything that makes the listing it belongs to:
+    the collection, the ``property`` filters, ``orderby``, the page size and ``count``."""
+
+    collection: str
+    properties: tuple[str, ...]
+    orderby: str | None
+    limit: int
+    offset: int
+    count: bool
+
+    def encode(self) -> str:
+        """URL-safe base64 without padding: no ``=``, ``&`` or ``+``, so the token survives
+        clients that split ``_links.next.href`` on ``=`` and need no quoting."""
+        fields = {
+            "c": self.collection,
+            "p": list(self.properties),
+            "o": self.orderby,
+            "l": self.limit,
+            "s": self.offset,
+            "n": self.count,
+        }
+        raw = json.dumps(fields, separators=(",", ":"), sort_keys=True).encode()
+        digest = hmac.new(_TOKEN_KEY, raw, hashlib.sha256).digest()[:_DIGEST]
+        return base64.urlsafe_b64encode(digest + raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str, collection: str | None) -> Cursor:
+        """The cursor of a token this module made for ``collection`` (None: for any), or
+        :class:`InvalidContinuationToken` (400)."""
+        fix = "Copy the token from the previous page's _links.next.href, or start again without it."
+        try:
+            if not _TOKEN_TEXT.match(token):
+                raise ValueError
+            packed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            digest, raw = packed[:_DIGEST], packed[_DIGEST:]
+            expected = hmac.new(_TOKEN_KEY, raw, hashlib.sha256).digest()[:_DIGEST]
+            if not hmac.compare_digest(digest, expected):
+                raise ValueError
+            fields = json.loads(raw)
+            properties, orderby = fields["p"], fields["o"]
+            limit, offset, count = fields["l"], fields["s"], fields["n"]
+            if not (
+                isinstance(fields["c"], str)
+                and isinstance(properties, list)
+                and all(isinstance(p, str) for p in properties)
+                and (orderby is None or isinstance(orderby, str))
+                and type(limit) is int
+                and 1 <= limit <= MAX_LIMIT
+                and type(offset) is int
+                and offset >= 0
+                and isinstance(count, bool)
+            ):
+                raise ValueError
+        except (ValueError, TypeError, KeyError, RecursionError):
+            raise InvalidContinuationToken(
+                "Invalid continuationToken: it is not one lakefeed issued, or it was changed.",
+                fix=fix,
+            ) from None
+        if collection is not None and fields["c"] != collection:
+            raise InvalidContinuationToken(
+                f"This continuationToken pages {fields['c']}, not {collection}.", fix=fix
+            )
+        return cls(fields["c"], tuple(properties), orderby, limit, offset, count)
+
+    def check_same_listing(
+        self, properties: Sequence[str], orderby: str | None, limit: int | None
+    ) -> None:
+        """A client may send the first request's parameters again with the token (some
+        SDKs do); parameters that describe another listing are refused, naming them."""
+        differ = []
+        if properties and sorted(p.strip() for p in properties) != sorted(self.properties):
+            differ.append("property")
+        if orderby is not None and _orderby(orderby) != self.orderby:
+            differ.append("orderby")
+        if limit is not None and limit != self.limit:
+            differ.append("limit")
+        if differ:
+            raise InvalidContinuationToken(
+                f"The continuationToken was issued for a listing with another "
+                f"{' and '.join(differ)} than this request sends: the token carries the "
+                "listing's filters, order and page size.",
+                fix="Send the token alone (as _links.next.href does), or with the first "
+                "page's parameters unchanged.",
+            )
 
 
 def page(
@@ -137,27 +231,47 @@ def page(
     limit: int | None,
     continuation_token: str | None,
     count: bool,
-    extra_query: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The list response: ``{"items", "_links"}``, or ``{"count"}`` when asked."""
-    if limit is not None and count:
-        raise InvalidRequest("limit and count cannot be combined.", fix="Drop one of them.")
+    """The list response of the collection at ``path`` (relative to its service:
+    ``/flows``): ``{"items", "_links"}``; ``{"count"}`` alone for ``count=true`` without a
+    page size; ``{"items", "_links", "count"}`` (the count of every match) for ``count=true``
+    with ``limit``. ``_links.next.href`` is ``{path}?continuationToken=TOKEN``.
+
+    With ``continuation_token``, the listing is the token's; parameters sent along must
+    describe the same listing (:meth:`Cursor.check_same_listing`)."""
     if limit is not None and not 1 <= limit <= MAX_LIMIT:
         raise InvalidRequest(f"limit must be 1 to {MAX_LIMIT}.", fix="Use a smaller page.")
-    filters = [parse_filter(expression) for expression in properties]
-    kept = order([e for e in entities if matches(e, filters)], orderby)
-    if count:
-        return {"count": len(kept)}
-    size = limit or DEFAULT_LIMIT
-    start = _offset(continuation_token)
-    items = kept[start : start + size]
+    if continuation_token:
+        cursor = Cursor.decode(continuation_token, path)
+        cursor.check_same_listing(properties, orderby, limit)
+        cursor = Cursor(
+            path,
+            cursor.properties,
+            cursor.orderby,
+            cursor.limit,
+            cursor.offset,
+            cursor.count or count,
+        )
+    else:
+        if count and limit is None:
+            filters = [parse_filter(expression) for expression in properties]
+            return {"count": sum(1 for e in entities if matches(e, filters))}
+        cursor = Cursor(
+            path,
+            tuple(p.strip() for p in properties),
+            _orderby(orderby),
+            limit or DEFAULT_LIMIT,
+            0,
+            count,
+        )
+    filters = [parse_filter(expression) for expression in cursor.properties]
+    kept = order([e for e in entities if matches(e, filters)], cursor.orderby)
+    start, end = cursor.offset, cursor.offset + cursor.limit
     links: dict[str, Any] = {}
-    if start + size < len(kept):
-        query: list[tuple[str, str]] = [("property", p) for p in properties]
-        if orderby:
-            query.append(("orderby", orderby))
-        query.append(("limit", str(size)))
-        query.extend((extra_query or {}).items())
-        query.append(("continuationToken", _token(start + size)))
-        links["next"] = {"href": f"{path}?{urlencode(query)}"}
-    return {"items": items, "_links": links}
+    if end < len(kept):
+        following = Cursor(path, cursor.properties, cursor.orderby, cursor.limit, end, cursor.count)
+        links["next"] = {"href": f"{path}?continuationToken={following.encode()}"}
+    answer: dict[str, Any] = {"items": kept[start:end], "_links": links}
+    if cursor.count:
+        answer["count"] = len(kept)
+    return answer

@@ -7,9 +7,31 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Query
 
 from lakefeed.errors import InvalidRequest, PreconditionFailed, PreconditionRequired
+
+
+def if_match(
+    header: Annotated[str | None, Header(alias="If-Match")] = None,
+    query: Annotated[str | None, Query(alias="if-match")] = None,
+) -> str | None:
+    """The etag a PUT, PATCH or DELETE must match: the ``If-Match`` header, or the
+    ``if-match`` query parameter Adobe's own API collection sends instead. The header
+    wins. Every service's routes take it through :data:`IfMatch`."""
+    return header or query or None
+
+
+IfMatch = Annotated[str | None, Depends(if_match)]
+
+
+def check_delete_etag(if_match: str | None, current: str) -> None:
+    """A DELETE needs no etag (as Adobe's), but one that is sent must be the current one:
+    412 otherwise, as for PATCH."""
+    if if_match:
+        check_etag(if_match, current)
 
 
 def check_etag(if_match: str | None, current: str) -> None:

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Response
 
-from lakefeed.api.patch import apply_patch, check_etag
+from lakefeed.api.patch import IfMatch, apply_patch, check_etag
 from lakefeed.api.schemaregistry_views import (
     ListQuery,
     Representation,
@@ -32,7 +32,6 @@ router = APIRouter(tags=["schemaregistry"])
 
 CallerDep = Annotated[Caller, Depends(caller)]
 AcceptHeader = Annotated[str | None, Header(alias="Accept")]
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
 Container = Literal["tenant", "global"]
 Kind = Literal["schemas", "fieldgroups", "mixins", "datatypes", "classes", "behaviors"]
 WritableKind = Literal["schemas", "fieldgroups", "mixins", "datatypes", "classes"]

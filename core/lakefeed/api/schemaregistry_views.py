@@ -1,11 +1,14 @@
 """How the Schema Registry routes answer: the ``Accept`` variants of a resource, list pages
 (``orderby``, ``start``, ``limit``, ``property``) and the shape check of a request document.
 
-Lookups must name major version 1 in ``Accept`` (``application/vnd.adobe.xed+json; version=1``);
-without it they answer **406 Not Acceptable**, naming the variants — the status HTTP has for an
-``Accept`` the server cannot satisfy. Another major version answers 404, as the registry only
-has version 1. Lists take ``application/vnd.adobe.xed-id+json`` (summaries, also the answer to
-no ``Accept`` at all) or ``application/vnd.adobe.xed+json`` (the stored documents).
+Media types come in both spellings Adobe uses, ``application/vnd.adobe.xed…`` and
+``application/vnd.adobe.xdm…`` (``xdm-full+json`` is ``xed-full+json``). Lookups must name major
+version 1 in ``Accept`` (``application/vnd.adobe.xed+json; version=1``); without it they answer
+**406 Not Acceptable**, naming the variants — the status HTTP has for an ``Accept`` the server
+cannot satisfy. The summary (``xed-id+json``) needs no version, as Adobe's own collection asks
+for it without one: it means version 1. Another major version answers 404, as the registry only
+has version 1. Lists need no version: ``xed-id+json`` (summaries, also the answer to no
+``Accept`` at all) or another variant (the documents).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from urllib.parse import urlencode
 from lakefeed.errors import InvalidRequest, InvalidSchema, NotAcceptable
 
 XED = "application/vnd.adobe.xed"
+XDM = "application/vnd.adobe.xdm"  # the other spelling of the same media types
 #: Subtype suffix of ``application/vnd.adobe.xed<suffix>+json`` → (resolved, without text).
 VARIANTS = {
     "": (False, False),
@@ -32,7 +36,7 @@ VARIANTS = {
 SUMMARY = "-id"
 LIST_LIMIT = 300
 MAX_LIST_LIMIT = 500
-_MEDIA = re.compile(r"^application/vnd\.adobe\.xed(?P<variant>[a-z-]*)\+json$")
+_MEDIA = re.compile(r"^application/vnd\.adobe\.(?:xed|xdm)(?P<variant>[a-z-]*)\+json$")
 _FILTER = re.compile(r"^(?P<key>[^=!<>~]+?)\s*(?:(?P<op>==|!=|<=|>=|<|>|~)(?P<value>.*))?$")
 
 
@@ -61,16 +65,20 @@ def _media_types(accept: str | None) -> list[tuple[str, dict[str, str]]]:
 
 
 def _variants_text() -> str:
-    return ", ".join(f"{XED}{v}+json; version=1" for v in VARIANTS)
+    variants = ", ".join(f"{XED}{v}+json; version=1" for v in VARIANTS)
+    return f"{variants}, {XED}-id+json (the summary; no version needed), or the same with {XDM}"
 
 
 def lookup_representation(accept: str | None) -> Representation:
-    """The representation a lookup asks for; 406 without an xed type with ``version=1``."""
+    """The representation a lookup asks for; 406 without an xed/xdm type, or without
+    ``version=1`` but for the summary (``xed-id+json``), whose version defaults to 1."""
     for media, params in _media_types(accept):
         match = _MEDIA.match(media)
         if not match or match["variant"] not in (*VARIANTS, SUMMARY):
             continue
         version = params.get("version")
+        if not version and match["variant"] == SUMMARY:
+            return Representation(summary=True, version="1")
         if not version:
             raise NotAcceptable(
                 f"Accept {media!r} has no version; a Schema Registry lookup must ask for "
@@ -88,8 +96,8 @@ def lookup_representation(accept: str | None) -> Representation:
 
 
 def list_representation(accept: str | None) -> Representation:
-    """``xed-id`` summaries (also for no Accept, ``*/*`` or ``application/json``) or the stored
-    documents (``xed``)."""
+    """``xed-id`` summaries (also for no Accept, ``*/*`` or ``application/json``) or the
+    documents in another variant (``xed``, ``xed-full``…); either spelling, no version needed."""
     types = _media_types(accept)
     if not types:
         return Representation(summary=True)
@@ -104,7 +112,8 @@ def list_representation(accept: str | None) -> Representation:
             return Representation(summary=True)
     raise NotAcceptable(
         f"Accept {accept!r} names no representation of a Schema Registry list.",
-        fix=f"Send Accept: {XED}-id+json (summaries) or {XED}+json (documents).",
+        fix=f"Send Accept: {XED}-id+json (summaries), {XED}+json (documents) or another of "
+        f"{', '.join(f'{XED}{v}+json' for v in VARIANTS if v)}; {XDM}… is the same.",
     )
 
 

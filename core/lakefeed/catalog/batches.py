@@ -227,6 +227,27 @@ class BatchStore:
                     found["lastFailedBatch"] = row.id
         return fields
 
+    def last_batches(self, dataset_ids: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+        """By dataset id (of ``dataset_ids``, or every dataset with batches), the Catalog
+        ``lastBatches`` fields: ``lastBatchId``, ``lastBatchStatus``,
+        ``lastSuccessfulBatchId``, ``lastFailedBatchId``, ``created`` (its first batch's) and
+        ``updated`` (the latest change of any of its batches)."""
+        columns = (t.c.dataset_id, t.c.id, t.c.status, t.c.created_at, t.c.updated_at)
+        query = sa.select(*columns).where(self.scope.where(t))
+        if dataset_ids is not None:
+            query = query.where(t.c.dataset_id.in_(list(dataset_ids)))
+        found: dict[str, dict[str, Any]] = {}
+        with self.engine.connect() as db:
+            for row in db.execute(query.order_by(t.c.created_at, t.c.id)):
+                last = found.setdefault(row.dataset_id, {"created": row.created_at, "updated": 0})
+                last.update(lastBatchId=row.id, lastBatchStatus=row.status)
+                last["updated"] = max(last["updated"], row.updated_at)
+                if row.status == "success":
+                    last["lastSuccessfulBatchId"] = row.id
+                elif row.status == "failed":
+                    last["lastFailedBatchId"] = row.id
+        return found
+
     # -- the file plan -------------------------------------------------------------------------
 
     def _files_of(self, batch_id: str) -> sa.ColumnElement[bool]:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from lakefeed.catalog.records import ResourceTable, Scope, record_from_row
 from lakefeed.catalog.tables import datasets as table
-from lakefeed.errors import NameTaken, ResourceNotFound
+from lakefeed.errors import NameTaken, PreconditionFailed, ResourceNotFound
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,26 @@ class DatasetRecords:
 
     def get(self, id_or_name: str) -> Dataset:
         return Dataset.from_row(self.rows.get(id_or_name))
+
+    def update(self, dataset: Dataset, *, etag: str | None = None, **values: Any) -> Dataset:
+        """Change ``name``, ``description`` or ``tags`` of ``dataset`` (only while its etag is
+        still ``etag``, when given); :class:`NameTaken` for another dataset's name,
+        :class:`PreconditionFailed` when the etag no longer matches."""
+        name = values.get("name")
+        if name is not None and name != dataset.name:
+            found = self.rows.find(name)
+            if found is not None and found["id"] != dataset.id:
+                raise self._name_taken(name)
+        try:
+            changed = self.rows.update_if(dataset.id, etag, **values)
+        except sa.exc.IntegrityError:
+            raise self._name_taken(str(name)) from None
+        if not changed:
+            raise PreconditionFailed(
+                f"Dataset {dataset.id} was changed since etag {etag}.",
+                fix="GET the dataset again, re-apply the change and send its new etag.",
+            )
+        return self.get(dataset.id)
 
     def list(self) -> Datasets:
         return [Dataset.from_row(row) for row in self.rows.select()]

@@ -3,12 +3,13 @@ options they carry: what :mod:`lakefeed.catalog.flows` reads and writes."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from lakefeed.catalog.records import audit_fields, record_from_row
-from lakefeed.errors import InvalidRequest
+from lakefeed.errors import InvalidRequest, InvalidSchedule
 from lakefeed.schedules.rules import Schedule
 
 #: ``(data.format, data.properties)`` → the properties as the format reads them; raises on a bad
@@ -17,6 +18,11 @@ FormatSettings = Callable[[str, Mapping[str, Any]], dict[str, Any]]
 
 #: The longest ``params.fileExtension`` taken (``parquet``, ``csv.gz``, ``json``…).
 FILE_EXTENSION_MAX = 32
+
+#: The ``scheduleParams`` fields lakefeed schedules by; any other field is kept as sent.
+SCHEDULE_FIELDS = ("startTime", "frequency", "interval", "backfill")
+#: The most the kept fields of one ``scheduleParams`` may take, as compact JSON (UTF-8 bytes).
+SCHEDULE_EXTRAS_MAX_BYTES = 8192
 
 
 @dataclass(frozen=True)
@@ -126,7 +132,7 @@ class Flow:
     flow_spec_version: str
     source_connection_ids: tuple[str, ...]
     target_connection_ids: tuple[str, ...]
-    schedule_params: dict[str, Any]  # as stored (:meth:`Schedule.to_stored`)
+    schedule_params: dict[str, Any]  # Schedule.to_stored() and schedule_extras(), merged
     options: dict[str, Any]
     transformations: list[dict[str, Any]]
     state: str  # enabled | disabled
@@ -154,6 +160,11 @@ class Flow:
     @property
     def schedule(self) -> Schedule:
         return Schedule.from_stored(self.schedule_params)
+
+    @property
+    def schedule_extras(self) -> dict[str, Any]:
+        """The ``scheduleParams`` fields lakefeed does not use, as they were sent."""
+        return {k: v for k, v in self.schedule_params.items() if k not in SCHEDULE_FIELDS}
 
     @property
     def mapping(self) -> tuple[str, int | None] | None:
@@ -185,7 +196,7 @@ class Flow:
             "state": self.state,
             "sourceConnectionIds": list(self.source_connection_ids),
             "targetConnectionIds": list(self.target_connection_ids),
-            "scheduleParams": self.schedule.to_dict(),
+            "scheduleParams": {**self.schedule.to_dict(), **self.schedule_extras},
             "options": dict(self.options),
             "transformations": list(self.transformations),
             "runs": f"/runs?property=flowId=={self.id}",
@@ -229,6 +240,45 @@ def flow_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
             options["errorDiagnosticsEnabled"], "errorDiagnosticsEnabled"
         )
     return out
+
+
+def schedule_extras(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The fields of ``scheduleParams`` other than :data:`SCHEDULE_FIELDS`, kept as sent (Flow
+    Service clients send fields lakefeed does not use, and read them back); refused when they
+    are not JSON or take more than :data:`SCHEDULE_EXTRAS_MAX_BYTES`."""
+    extras = {k: v for k, v in (params or {}).items() if k not in SCHEDULE_FIELDS}
+    sizes: dict[str, int] = {}
+    for key, value in extras.items():
+        try:
+            if not isinstance(key, str):
+                raise TypeError
+            sizes[key] = len(_compact_json({key: value}))
+        except (TypeError, ValueError, RecursionError):
+            raise InvalidSchedule(
+                f"scheduleParams field {_short(key)} is not a JSON value under a text name.",
+                fix="Send strings, numbers, booleans, null, lists and objects only.",
+            ) from None
+    total = len(_compact_json(extras))
+    if total > SCHEDULE_EXTRAS_MAX_BYTES:
+        largest = sorted(sizes, key=sizes.__getitem__, reverse=True)[:3]
+        raise InvalidSchedule(
+            f"The scheduleParams fields lakefeed does not use take {total} bytes as JSON, more "
+            f"than the {SCHEDULE_EXTRAS_MAX_BYTES} bytes kept (largest: "
+            f"{', '.join(f'{_short(k)} ({sizes[k]} bytes)' for k in largest)}).",
+            fix="Send small extra fields, or only startTime, frequency, interval and backfill.",
+        )
+    return extras
+
+
+def _compact_json(value: Any) -> bytes:
+    # UTF-8 as answers are sent: a lone surrogate (which JSON can spell) fails here, not there.
+    text = json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+    return text.encode("utf-8")
+
+
+def _short(name: Any) -> str:
+    text = str(name)
+    return repr(text if len(text) <= 40 else text[:40] + "…")
 
 
 def check_file_extension(value: Any) -> str:

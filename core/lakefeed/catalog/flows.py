@@ -22,6 +22,7 @@ from lakefeed.catalog.flow_shapes import (
     check_file_extension,
     flow_mapping_params,
     flow_options,
+    schedule_extras,
 )
 from lakefeed.catalog.records import ResourceTable, Scope
 from lakefeed.errors import (
@@ -234,6 +235,8 @@ class FlowResources:
         transformations: Sequence[Mapping[str, Any]] = (),
         description: str = "",
     ) -> Flow:
+        """``schedule``: ``scheduleParams``, checked by :func:`validate_schedule`; its fields
+        lakefeed does not use are kept as sent (:func:`schedule_extras`)."""
         if flow_spec_id == CLOUD_STORAGE_FLOW_SPEC_NAME:
             flow_spec_id = CLOUD_STORAGE_FLOW_SPEC_ID  # the name is an alias of the id
         if flow_spec_id != CLOUD_STORAGE_FLOW_SPEC_ID:
@@ -265,7 +268,10 @@ class FlowResources:
             flow_spec_version="1.0",
             source_connection_ids=[source.id],
             target_connection_ids=[target.id],
-            schedule_params=validate_schedule(schedule).to_stored(),
+            schedule_params={
+                **validate_schedule(schedule).to_stored(),
+                **schedule_extras(schedule),
+            },
             options=flow_options(options),
             transformations=self._check_transformations(transformations, target_schema),
             state="enabled",
@@ -408,13 +414,14 @@ class FlowResources:
         etag: str | None = None,
     ) -> Flow:
         """Change a flow; ``schedule`` and ``options`` are validated as on create and replace
-        the old ones whole."""
+        the old ones whole (so do the ``scheduleParams`` fields lakefeed does not use)."""
         flow = self.flow(id)
         values = _named(name, description)
         if schedule is not None:
-            values["schedule_params"] = validate_schedule(
-                schedule, current=flow.schedule
-            ).to_stored()
+            values["schedule_params"] = {
+                **validate_schedule(schedule, current=flow.schedule).to_stored(),
+                **schedule_extras(schedule),
+            }
         if options is not None:
             values["options"] = flow_options({k: v for k, v in options.items() if v is not None})
         if transformations is not None:

@@ -103,6 +103,33 @@ class DatasetStore:
     def list(self) -> list[Dataset]:
         return self.records.list()
 
+    def update(
+        self,
+        id_or_name: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        etag: str | None = None,
+    ) -> Dataset:
+        """Rename a dataset, or change its description or tags (what is None stays). The
+        schema never changes: the table was created from it. With ``etag``, only while the
+        dataset is still at that version."""
+        dataset = self.get(id_or_name)
+        values: dict[str, Any] = {}
+        if name is not None:
+            if not name.strip():
+                raise InvalidRequest("A dataset needs a name.", fix="Pass a non-empty name.")
+            values["name"] = name
+        if description is not None:
+            values["description"] = description
+        if tags is not None:
+            values["tags"] = dict(tags)
+        check_labels({k: v for k, v in values.items() if k != "tags"}, "dataset")
+        if not values:
+            return dataset
+        return self.records.update(dataset, etag=etag, **values)
+
     def table(self, dataset: Dataset) -> Any:
         """The dataset's pyiceberg ``Table``."""
         try:

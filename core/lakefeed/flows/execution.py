@@ -125,10 +125,12 @@ class RunExecution:
         mapping = flow.mapping
         compiled = None if mapping is None else ctx.mapping_set(*mapping)
 
+        progress = self.progress = RunProgress(files_total=0, bytes_total=0, phase="listing")
+        self._report()  # the listing may take long: say so from the start
         plan, failed_before = plan_run(
             ctx,
             flow,
-            source_files(session, source),
+            self._counted(source_files(session, source)),
             window=options.window if options.only_window_files else None,
             retry_failed=options.retry_failed,
         )
@@ -165,12 +167,22 @@ class RunExecution:
         )
         self.writer = BatchWriter(table, batch_id=batch_id, run_id=self.run.id,
                                   data_prefix=data_prefix)  # fmt: skip
-        self.progress = RunProgress(files_total=len(plan.take), bytes_total=m.input_bytes)
+        progress.files_total, progress.bytes_total = len(plan.take), m.input_bytes
+        progress.phase = "inspecting"
         self._report()
         tasks = self._tasks(session, access, file_format, plan.take, target_schema, compiled)
         for result in ctx.executor.run(tasks, self._on_event):
             self._take(result)
         self._decide()
+
+    def _counted(self, entries: Iterator[FileEntry]) -> Iterator[FileEntry]:
+        """The listed ``entries``, counted into the progress (reported every 100 files)."""
+        assert self.progress is not None
+        for entry in entries:
+            self.progress.files_listed += 1
+            if self.progress.files_listed % 100 == 0:
+                self._report()
+            yield entry
 
     # -- inspection, then one task per file that may match ----------------------------------
 
@@ -188,6 +200,7 @@ class RunExecution:
         mapping, rows are matched to the target after it shapes them, batch by batch."""
         assert self.writer is not None and self.progress is not None
         for item in session.inspect_files(entries, file_format):
+            self.progress.files_inspected += 1
             if isinstance(item, FileFailure):
                 self._file_failed(item.entry, item.error)
                 self._file_done(item.entry)
@@ -237,6 +250,7 @@ class RunExecution:
         progress.rows += event.rows_out
         progress.failed_rows += event.rows_failed
         progress.current_file = event.entry.path
+        progress.phase = "converting"
         if state.total_rows:  # move the bar within a large file, by rows read
             share = min(event.rows_read / state.total_rows, 1.0)
             progress.bytes_done = state.bytes_before + int(event.entry.size * share)

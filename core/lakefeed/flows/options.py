@@ -14,7 +14,11 @@ if TYPE_CHECKING:
 
 @dataclass
 class RunProgress:
-    """Handed to the ``progress`` callback after every record batch and file."""
+    """Handed to the ``progress`` callback from the start of a run: while the source is listed
+    (``phase`` ``listing``, ``files_listed`` so far), while files are inspected (``inspecting``,
+    ``files_inspected``; ``files_total`` and ``bytes_total`` known from here on), and after
+    every record batch and file converted (``converting``). ``lakefeed ingest --infer`` reports
+    ``inferring schema`` first, while it inspects the files for the schema."""
 
     files_total: int
     bytes_total: int
@@ -23,6 +27,9 @@ class RunProgress:
     rows: int = 0
     failed_rows: int = 0
     current_file: str | None = None
+    phase: str = "converting"
+    files_listed: int = 0
+    files_inspected: int = 0
 
 
 @dataclass(frozen=True)

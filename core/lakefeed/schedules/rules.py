@@ -99,7 +99,8 @@ def validate_schedule(
 
     Without params a flow runs once, from now. ``startTime`` may not be in the past (unless it
     is the unchanged start of ``current``); once ``current``'s start has passed, ``frequency``
-    cannot become ``once`` and ``backfill`` cannot change.
+    cannot become ``once`` and ``backfill`` cannot change. ``interval`` 0 or null with ``once``
+    is taken as no interval. Fields other than these four are not looked at.
     """
     params = dict(params or {})
     now = time.time() if now is None else now
@@ -136,7 +137,8 @@ def validate_schedule(
                 fix="Create a new flow to ingest with the other backfill setting.",
             )
     if frequency == "once":
-        if "interval" in params:
+        # Adobe's clients send interval 0 with once: no interval, as null or absent is.
+        if "interval" in params and not _no_interval(params["interval"]):
             raise IntervalNotAllowed(
                 "scheduleParams.interval is not allowed with frequency 'once'.",
                 fix="Remove interval, or choose another frequency.",
@@ -173,6 +175,17 @@ def validate_schedule(
         backfill = _bool(params.get("backfill", True), "backfill")
         schedule = Schedule(start, frequency, interval, backfill)
     return schedule
+
+
+def _no_interval(value: Any) -> bool:
+    """Whether ``interval`` says "none": null, or zero as a number or a numeric string."""
+    if value is None:
+        return True
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return value == 0
+    return isinstance(value, str) and value.strip() in ("0", "0.0")
 
 
 def _whole(value: Any, field: str) -> int:

@@ -25,6 +25,22 @@ def tenant_id_for(ims_org_id: str) -> str:
     return tenant
 
 
+def implied_type(document: Mapping[str, Any]) -> Any:
+    """The top-level ``type`` of a request document: as sent, or ``"object"`` when it is
+    missing and the document composes objects (an ``allOf`` of JSON objects, none of another
+    type), as the Schema Registry takes it."""
+    if "type" in document:
+        return document["type"]
+    parts = document.get("allOf")
+    if (
+        isinstance(parts, list)
+        and parts
+        and all(isinstance(p, Mapping) and p.get("type", "object") == "object" for p in parts)
+    ):
+        return "object"
+    return None
+
+
 def check_basics(kind: str, document: Mapping[str, Any]) -> None:
     """Every resource has a title and is a JSON object type; a schema defines no fields."""
     label = KIND_LABELS[kind]
@@ -35,9 +51,15 @@ def check_basics(kind: str, document: Mapping[str, Any]) -> None:
         )
     check_name(document["title"], label, field="title")
     check_description(document.get("description"), label)
-    if document.get("type") != "object":
+    if "type" not in document:
         raise InvalidSchema(
-            f"{label.capitalize()} {document['title']!r} has type {document.get('type')!r}.",
+            f"{label.capitalize()} {document['title']!r} has no 'type' and no allOf of objects "
+            "to take it from.",
+            fix='Set "type": "object" — every XDM resource is an object.',
+        )
+    if document["type"] != "object":
+        raise InvalidSchema(
+            f"{label.capitalize()} {document['title']!r} has type {document['type']!r}.",
             fix='Set "type": "object" — every XDM resource is an object.',
         )
     if not isinstance(document.get("allOf", []), list):

@@ -67,7 +67,7 @@ class SchemaRegistry:
         """Store a tenant resource and return it with its computed ``$id``, ``meta:altId``,
         ``meta:extends`` (and, for schemas, ``meta:class`` and ``refs``)."""
         kind = normalise_kind(kind)
-        body = {k: copy.deepcopy(v) for k, v in document.items() if k not in _COMPUTED}
+        body = _request_body(document)
         checks.check_basics(kind, body)
         segment, digest = RESOURCE_TYPES[kind], uuid.uuid4().hex
         body.update(
@@ -245,7 +245,7 @@ class SchemaRegistry:
                 "read-only.",
                 fix="Only tenant resources can be changed; create a tenant resource instead.",
             )
-        body = {k: copy.deepcopy(v) for k, v in document.items() if k not in _COMPUTED}
+        body = _request_body(document)
         checks.check_basics(kind, body)
         body.update({key: current[key] for key in _IDENTITY if key in current})
         body["version"] = _next_minor(str(current.get("version", "1.0")))
@@ -395,6 +395,15 @@ class SchemaRegistry:
 
     def _class_names(self) -> Names:
         return self._names("classes")
+
+
+def _request_body(document: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of what a client sent, without the keys the registry computes, and with the
+    ``type`` an ``allOf`` of objects implies when the client left it out."""
+    body = {k: copy.deepcopy(v) for k, v in document.items() if k not in _COMPUTED}
+    if "type" not in body and (implied := checks.implied_type(body)) is not None:
+        body["type"] = implied
+    return body
 
 
 def _next_minor(version: str) -> str:

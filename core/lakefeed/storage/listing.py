@@ -1,5 +1,8 @@
 """Listing a path (file, folder, or ``*`` glob in the last component) into FileEntries.
 
+A glob matches file names in its folder; with ``recursive``, file names at every depth and
+paths below its folder too (:func:`glob_selects`).
+
 Listing is a generator that walks one directory at a time, so memory is bounded by the
 largest single directory, never by the whole tree. Object stores with paged listings (S3,
 Azure, GCS) use :mod:`lakefeed.storage.object_store` instead, bounded by one page; SFTP streams
@@ -31,6 +34,28 @@ def split_glob(path: str) -> tuple[str, str | None]:
 def matches(name: str, pattern: str) -> bool:
     """``*`` and ``?`` globbing; every other character, ``[`` included, is literal."""
     return fnmatch.fnmatchcase(name, pattern.replace("[", "[[]"))
+
+
+def has_glob(path: str) -> bool:
+    """Whether ``path`` holds a glob (``*`` or ``?``) in its last component."""
+    return any(c in path.rstrip("/").rpartition("/")[2] for c in GLOB_CHARS)
+
+
+def glob_selects(entry: FileEntry, base: str, pattern: str, *, recursive: bool) -> bool:
+    """Whether the glob ``base/pattern`` names a listed file: when its name matches; and with
+    ``recursive`` also when its path below ``base`` matches, ``*`` then spanning folders, so
+    ``2026-11-*.parquet`` takes ``2026-11-27/orders-0.parquet`` as well as
+    ``old/2026-11-30.parquet``."""
+    if matches(entry.name, pattern):
+        return True
+    if not recursive:
+        return False
+    prefix, below = base.strip("/"), entry.path.strip("/")
+    if prefix:
+        if not below.startswith(f"{prefix}/"):
+            return False
+        below = below[len(prefix) + 1 :]
+    return matches(below, pattern)
 
 
 def is_file_info(info: dict[str, Any]) -> bool:
@@ -68,7 +93,7 @@ def list_path(
         if not fs.isdir(base):  # same answer on every backend: a missing folder is an error
             raise FileNotFoundError(base)
         for entry in walk(fs, base, recursive=recursive, to_entry=to_entry):
-            if matches(entry.name, pattern):
+            if glob_selects(entry, base, pattern, recursive=recursive):
                 yield entry
         return
     info = fs.info(path)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from lakefeed.storage.entries import FileEntry
-from lakefeed.storage.listing import matches, split_glob
+from lakefeed.storage.listing import glob_selects, split_glob
 from lakefeed.storage.source import SourceType
 
 PAGE_SIZE = 1000
@@ -57,7 +57,7 @@ class ObjectStoreSource(SourceType):
         found = False
         for entry in self.pages(fs, bucket, prefix, recursive=recursive):
             found = True
-            if pattern is None or matches(entry.name, pattern):
+            if pattern is None or glob_selects(entry, base, pattern, recursive=recursive):
                 yield entry
         if not found and key and not self.prefix_exists(fs, bucket, prefix):
             raise FileNotFoundError(f"{bucket}/{key}")

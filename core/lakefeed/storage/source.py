@@ -184,15 +184,29 @@ class SourceType:
         self.check_params(auth_params)
         return auth_params
 
+    def missing_requirements(self) -> list[tuple[str, str]]:
+        """The ``(module, requirement)`` pairs of :attr:`requires` whose module is not
+        installed (``lakefeed plugins`` shows them with the ``pip install`` hint)."""
+        missing = []
+        for module, requirement in self.requires:
+            try:
+                found = importlib.util.find_spec(module) is not None
+            except (ImportError, ValueError):  # a parent package missing or blocked
+                found = False
+            if not found:
+                missing.append((module, requirement))
+        return missing
+
     def check_installed(self) -> None:
         """Raise :class:`MissingDependency` with an install hint when the SDK is missing."""
-        for module, requirement in self.requires:
-            if importlib.util.find_spec(module) is None:
-                raise MissingDependency(
-                    f"The {self.spec.label} source needs the Python package {module!r}, "
-                    "which is not installed.",
-                    fix=f"Install it with: pip install '{requirement}'",
-                )
+        missing = self.missing_requirements()
+        if missing:
+            module, requirement = missing[0]
+            raise MissingDependency(
+                f"The {self.spec.label} source needs the Python package {module!r}, "
+                "which is not installed.",
+                fix=f"Install it with: pip install '{requirement}'",
+            )
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.spec.name} {self.spec.id}>"

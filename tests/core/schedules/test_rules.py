@@ -69,6 +69,14 @@ def test_each_rule_has_its_code(
     assert raised.value.fix  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("interval", [0, "0", " 0 ", 0.0, None])
+def test_interval_zero_or_null_with_once_is_no_interval(interval: Any) -> None:
+    """Adobe's clients send ``interval: 0`` with ``once``; it is not refused as an interval."""
+    schedule = check({"startTime": NOW, "frequency": "once", "interval": interval})
+    assert schedule == Schedule(NOW, "once")
+    assert schedule.to_dict() == {"startTime": str(NOW), "frequency": "once"}
+
+
 def test_a_start_a_little_in_the_past_is_accepted() -> None:
     """Clients send int(time.time()); the request may arrive a second later."""
     assert check({"startTime": NOW - 30}).start_time == NOW - 30
