@@ -27,7 +27,7 @@ def data(tmp_path: Path) -> Path:
 def test_specs_json_lists_all_source_specs(tmp_path: Path) -> None:
     out = lakefeed(tmp_path, "specs", "--json")
     assert out.returncode == 0, out.stderr
-    specs = {s["name"]: s for s in json.loads(out.stdout)}
+    specs = {s["name"]: s for s in json.loads(out.stdout)["items"]}
     assert {"local-files", "amazon-s3", "azure-blob", "adls-gen2", "google-cloud", "sftp"} <= set(
         specs
     )
@@ -39,7 +39,7 @@ def test_specs_json_lists_all_source_specs(tmp_path: Path) -> None:
 
 def test_plugins_json(tmp_path: Path) -> None:
     out = json.loads(lakefeed(tmp_path, "plugins", "--json").stdout)
-    by_name = {p["name"]: p for p in out}
+    by_name = {p["name"]: p for p in out["items"]}
     assert by_name["s3"]["hooks"] == ["register_source_types"]
     assert by_name["s3"]["version"] and by_name["memory"]["distribution"] == "lakefeed-memory"
 
@@ -119,8 +119,12 @@ def test_ls_inspect_preview_json(tmp_path: Path, data: Path) -> None:
         == 0
     )
     listed = json.loads(lakefeed(tmp_path, "ls", "d", "-r", "--json").stdout)
-    assert sorted(e["name"] for e in listed) == ["broken.parquet", "one.parquet", "two.parquet"]
-    assert json.loads(lakefeed(tmp_path, "ls", "d", "--json").stdout)[0]["size"] == 4
+    assert sorted(e["name"] for e in listed["items"]) == [
+        "broken.parquet",
+        "one.parquet",
+        "two.parquet",
+    ]
+    assert json.loads(lakefeed(tmp_path, "ls", "d", "--json").stdout)["items"][0]["size"] == 4
     inspected = lakefeed(tmp_path, "inspect", "d", "-r", "--json")
     assert inspected.returncode == 1  # one file failed
     report = json.loads(inspected.stdout)

@@ -11,8 +11,9 @@ from lakefeed.errors import LakefeedError
 
 
 class LakefeedGroup(click.Group):
-    """Prints lakefeed errors as one clear message (no traceback) and exits 1; records which
-    command runs (``"flows run"``), so ``--server`` can refuse those with no remote form."""
+    """Prints lakefeed errors as one clear message (no traceback; JSON on standard error under
+    ``--json``) and exits 1; records which command runs (``"flows run"``), so ``--server`` can
+    refuse those with no remote form."""
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
@@ -23,6 +24,8 @@ class LakefeedGroup(click.Group):
             words += [a for a in rest if not a.startswith("-")][:1]
         ctx.meta["lakefeed.command"] = " ".join(words)
         ctx.meta["lakefeed.help"] = any(a in ("-h", "--help") for a in rest)
+        # Known before the command's own options are parsed, so a usage error is JSON too.
+        ctx.meta["lakefeed.json"] = "--json" in rest[: rest.index("--") if "--" in rest else None]
         return name, command, rest
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -33,6 +36,20 @@ class LakefeedGroup(click.Group):
 
             print_error(exc)
             ctx.exit(1)
+        except click.ClickException as exc:
+            if not ctx.meta.get("lakefeed.json"):
+                raise
+            from lakefeed.cli.output import print_error
+            from lakefeed.errors import InvalidRequest
+
+            usage = exc.ctx.get_usage() if isinstance(exc, click.UsageError) and exc.ctx else ""
+            print_error(
+                InvalidRequest(
+                    exc.format_message(),
+                    fix=f"{usage} (--help lists the options)." if usage else None,
+                )
+            )
+            ctx.exit(exc.exit_code)
 
 
 @click.group(cls=LakefeedGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -123,6 +140,13 @@ def _register_commands() -> None:
     cli.add_command(scheduler.scheduler_command)
     cli.add_command(auth.auth)
     cli.add_command(sandboxes.sandboxes)
+    _complete_names()
+
+
+def _complete_names() -> None:
+    from lakefeed.cli.completion import attach_name_completion
+
+    attach_name_completion(cli)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -131,6 +155,7 @@ def main(argv: list[str] | None = None) -> None:
         from lakefeed.plugins import get_plugins
 
         get_plugins().register_commands(cli)
+        _complete_names()  # plugin commands' connection, flow and dataset params too
     except LakefeedError as exc:
         # A broken plugin must not take `--help` or the built-in commands down with it;
         # commands that need the plugins report the error again when they run.

@@ -7,7 +7,7 @@ import json
 import click
 
 from lakefeed.cli.context import engine
-from lakefeed.cli.output import console, json_option, stream_json_array, table
+from lakefeed.cli.output import console, fields_option, json_option, stream_json_list, table
 
 
 @click.group("batches")
@@ -24,6 +24,7 @@ def batches() -> None:
     "--offset", type=click.IntRange(min=0), default=0, show_default=True, help="Rows to skip."
 )
 @json_option
+@fields_option
 @click.option("--json-lines", is_flag=True, help="Print one JSON object per line.")
 def errors(batch_id: str, limit: int, offset: int, as_json: bool, json_lines: bool) -> None:
     """Show the rows a batch rejected: source file, row, error codes and the original record."""
@@ -36,7 +37,7 @@ def errors(batch_id: str, limit: int, offset: int, as_json: bool, json_lines: bo
             click.echo(json.dumps(row, default=str, ensure_ascii=False))
         return
     if as_json:
-        stream_json_array(rows, lambda row: row)
+        stream_json_list(rows, lambda row: row)
         return
     shown = list(rows)
     total = batch.metrics.get("failedRecordCount", len(shown))

@@ -1,4 +1,4 @@
-"""``lakefeed connections create|list|show|test|delete``."""
+"""``lakefeed connections create|list|show|update|test|delete``."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 
+from lakefeed.auth_choice import choose_auth_spec
 from lakefeed.cli.context import engine
-from lakefeed.cli.output import console, emit_json, json_option, table
+from lakefeed.cli.output import console, emit_json, fields_option, json_option, table
 from lakefeed.cli.resources import resources
 from lakefeed.errors import InvalidRequest
 from lakefeed.specs import DATASET_TARGET_SPEC_ID
@@ -79,7 +81,13 @@ def parse_params(pairs: tuple[str, ...], params_file: str | None) -> dict[str, A
 @click.option(
     "--spec", "spec", required=True, help="Connection spec id or name (see `lakefeed specs`)."
 )
-@click.option("--auth-spec", help="Auth spec name, when the spec has several.")
+@click.option(
+    "--auth",
+    "--auth-spec",
+    "auth_spec",
+    help="Auth spec: its name or alias (access-key, ssh-key, sas…); default: the only one "
+    "the params fit.",
+)
 @click.option(
     "--param", "-p", "pairs", multiple=True, help="NAME=VALUE, or NAME=@FILE to read the value."
 )
@@ -106,7 +114,8 @@ def create(
     lf = engine()
     params = parse_params(pairs, params_file)
     connection_spec = lf.connection_spec(spec)
-    auth = connection_spec.auth_spec(auth_spec)
+    auth = choose_auth_spec(connection_spec, auth_spec, params)
+    lf.plugins.source_type(spec).check_installed()  # before asking for a secret in vain
     if sys.stdin.isatty() and not as_json:
         for p in auth.params:
             if p.required and p.secret and not params.get(p.name):
@@ -126,6 +135,7 @@ def create(
 
 @connections.command("list")
 @json_option
+@fields_option
 def list_(as_json: bool) -> None:
     """List connections (secrets redacted)."""
     res = resources()
@@ -154,6 +164,7 @@ def list_(as_json: bool) -> None:
 @connections.command("show")
 @click.argument("connection")
 @json_option
+@fields_option
 def show(connection: str, as_json: bool) -> None:
     """Show one connection by id or name (secrets redacted)."""
     item = resources().connection(connection)
@@ -168,6 +179,91 @@ def show(connection: str, as_json: bool) -> None:
         rows += [("auth.specName", auth.get("specName", ""))]
         rows += [(f"auth.params.{k}", v) for k, v in (auth.get("params") or {}).items()]
     table(f"Connection {item['name']}", ["field", "value"], rows)
+
+
+@connections.command("update")
+@click.argument("connection")
+@click.option("--name", "new_name", help="New name (unique).")
+@click.option("--description", help="New description ('' clears it).")
+@click.option(
+    "--param",
+    "-p",
+    "pairs",
+    multiple=True,
+    help="NAME=VALUE: change one param (NAME= drops an optional one; NAME=@FILE reads it).",
+)
+@click.option("--params-file", help="JSON object of params to change ('-' for stdin).")
+@click.option(
+    "--secret",
+    "secret_names",
+    multiple=True,
+    metavar="NAME",
+    help="Rotate the secret param NAME: read from --secret-file, else a hidden prompt.",
+)
+@click.option(
+    "--secret-file", metavar="FILE", help="File holding the new secret ('-': standard input)."
+)
+@click.option("--if-match", metavar="ETAG", help="Change only while the etag is still ETAG.")
+@click.option(
+    "--test/--no-test",
+    "run_test",
+    default=False,
+    help="Test the new params first; store them only if the test passes.",
+)
+@json_option
+def update(
+    connection: str,
+    new_name: str | None,
+    description: str | None,
+    pairs: tuple[str, ...],
+    params_file: str | None,
+    secret_names: tuple[str, ...],
+    secret_file: str | None,
+    if_match: str | None,
+    run_test: bool,
+    as_json: bool,
+) -> None:
+    """Change a connection's name, description or auth params, or rotate a secret; secrets
+    are read from a file, standard input or a hidden prompt, never from the command line."""
+    from lakefeed.cli.secret_input import new_secrets, refuse_plain_secrets
+
+    lf = engine()
+    current = lf.connection(connection)
+    params: dict[str, Any] = {}
+    if pairs or params_file or secret_names or secret_file:
+        lf.source_access(current)  # refuses a dataset base connection: it has no params
+        auth = lf.connection_spec(current.connection_spec_id).auth_spec(current.auth.spec_name)
+        refuse_plain_secrets(auth, pairs)
+        if params_file == "-" and secret_file == "-":
+            raise InvalidRequest(
+                "--params-file and --secret-file cannot both read standard input.",
+                fix="Give one of them a file.",
+            )
+        params = parse_params(pairs, params_file)
+        params.update(new_secrets(auth, secret_names, secret_file))
+    if new_name is None and description is None and not params and not run_test:
+        raise InvalidRequest(
+            f"Nothing to change in connection {current.name!r}.",
+            fix="Give --name, --description, --param, --params-file or --secret.",
+        )
+    updated = lf.update_connection(
+        current.id,
+        name=new_name,
+        description=description,
+        params=params,
+        if_match=if_match,
+        test=run_test,
+    )
+    if as_json:
+        emit_json({"id": updated.id, "etag": updated.etag})
+        return
+    changed = [f for f, v in (("name", new_name), ("description", description)) if v is not None]
+    changed += [f"auth.params.{k}" for k in params]
+    console().print(
+        f"Updated connection [bold]{escape(updated.name)}[/] ({updated.id})"
+        + (f": {', '.join(changed)}" if changed else "")
+        + (" — tested OK" if run_test else "")
+    )
 
 
 @connections.command("test")
@@ -191,11 +287,16 @@ def test(connection: str, timeout: float | None, as_json: bool) -> None:
 
 @connections.command("delete")
 @click.argument("connection")
+@click.option("--if-match", metavar="ETAG", help="Delete only while the etag is still ETAG.")
 @json_option
-def delete(connection: str, as_json: bool) -> None:
+def delete(connection: str, if_match: str | None, as_json: bool) -> None:
     """Delete a connection."""
+    from lakefeed.etags import etag_to_update
+
     lf = engine()
     item = lf.connection(connection)
+    show = f"lakefeed connections show {item.name} --json"
+    etag_to_update(if_match, item.etag, f"Connection {item.name!r}", show)
     lf.delete_connection(item.id)
     if as_json:
         emit_json({"deleted": item.id})

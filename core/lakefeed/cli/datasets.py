@@ -1,4 +1,4 @@
-"""``lakefeed datasets create|list|show|preview|batches``."""
+"""``lakefeed datasets create|list|show|update|delete|preview|batches``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import click
 
 from lakefeed.cli.cells import compact, jsonable, timestamp
 from lakefeed.cli.context import engine
-from lakefeed.cli.output import console, emit_json, json_option, table
+from lakefeed.cli.output import console, emit_json, fields_option, json_option, table
 from lakefeed.cli.resources import resources
 from lakefeed.errors import InvalidRequest
 
@@ -56,6 +56,7 @@ def create(name: str, schema: str, description: str, as_json: bool) -> None:
 
 @datasets.command("list")
 @json_option
+@fields_option
 def list_(as_json: bool) -> None:
     """List datasets, oldest first."""
     res = resources()
@@ -82,6 +83,7 @@ def list_(as_json: bool) -> None:
 @datasets.command("show")
 @click.argument("dataset")
 @json_option
+@fields_option
 def show(dataset: str, as_json: bool) -> None:
     """Show one dataset: schema, Iceberg table, metadata location and row count."""
     res = resources()
@@ -104,6 +106,88 @@ def show(dataset: str, as_json: bool) -> None:
         ("created (UTC)", timestamp(item.get("created"))),
     ]
     table(f"Dataset {item['name']}", ["field", "value"], rows)
+
+
+def _tags(current: dict[str, Any], pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``current`` with each ``NAME=VALUE[,VALUE…]`` set (``NAME=`` removes the tag)."""
+    tags = dict(current)
+    for pair in pairs:
+        name, sep, values = pair.partition("=")
+        if not sep or not name.strip():
+            raise InvalidRequest(
+                f"--tag {pair!r} is not NAME=VALUE.", fix="Write e.g. --tag team=growth,ops"
+            )
+        listed = [v.strip() for v in values.split(",") if v.strip()]
+        if listed:
+            tags[name.strip()] = listed
+        else:
+            tags.pop(name.strip(), None)
+    return tags
+
+
+@datasets.command("update")
+@click.argument("dataset")
+@click.option("--name", "new_name", help="New name (unique).")
+@click.option("--description", help="New description ('' clears it).")
+@click.option(
+    "--tag",
+    "tag_pairs",
+    multiple=True,
+    metavar="NAME=VALUE[,VALUE…]",
+    help="Set a tag's values (NAME= removes it); repeatable.",
+)
+@click.option("--if-match", metavar="ETAG", help="Change only while the etag is still ETAG.")
+@json_option
+def update(
+    dataset: str,
+    new_name: str | None,
+    description: str | None,
+    tag_pairs: tuple[str, ...],
+    if_match: str | None,
+    as_json: bool,
+) -> None:
+    """Change a dataset's name, description or tags; its schema never changes."""
+    from lakefeed.etags import etag_to_update
+
+    lf = engine()
+    current = lf.datasets.get(dataset)
+    etag = etag_to_update(
+        if_match,
+        current.etag,
+        f"Dataset {current.name!r}",
+        f"lakefeed datasets show {current.id} --json",
+    )
+    tags = _tags(current.tags, tag_pairs) if tag_pairs else None
+    if new_name is None and description is None and tags is None:
+        raise InvalidRequest(
+            f"Nothing to change in dataset {current.name!r}.",
+            fix="Give --name, --description or --tag.",
+        )
+    updated = lf.datasets.update(
+        current.id, name=new_name, description=description, tags=tags, etag=etag
+    )
+    if as_json:
+        emit_json(updated.to_dict())
+        return
+    from rich.markup import escape
+
+    console().print(f"Updated dataset [bold]{escape(updated.name)}[/] ({updated.id})")
+
+
+@datasets.command("delete")
+@click.argument("dataset")
+@json_option
+def delete(dataset: str, as_json: bool) -> None:
+    """Delete a dataset and its Iceberg table (its data); refused while a flow writes to it."""
+    lf = engine()
+    item = lf.datasets.get(dataset)
+    lf.delete_dataset(item.id)
+    if as_json:
+        emit_json({"deleted": item.id})
+        return
+    from rich.markup import escape
+
+    console().print(f"Deleted dataset [bold]{escape(item.name)}[/] ({item.id})")
 
 
 @datasets.command("preview")
@@ -195,6 +279,7 @@ def _pick(row: dict[str, Any], flat: dict[str, Any], key: str) -> Any:
 @datasets.command("batches")
 @click.argument("dataset")
 @json_option
+@fields_option
 def batches(dataset: str, as_json: bool) -> None:
     """List the batches written to a dataset, oldest first."""
     lf = engine()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -12,16 +12,50 @@ from lakefeed.cli.context import engine
 from lakefeed.cli.output import (
     console,
     emit_json,
+    fields_option,
     human_size,
     json_option,
-    stream_json_array,
+    stream_json_list,
     table,
 )
+from lakefeed.errors import NoFilesMatch
 from lakefeed.formats import InspectedFile, schemas_agree
 from lakefeed.formats.parquet_footer import ParquetFooter
+from lakefeed.storage.listing import has_glob, split_glob
 from lakefeed.storage.session import FileFailure
 
-_recursive = click.option("--recursive", "-r", is_flag=True, help="Descend into sub-folders.")
+if TYPE_CHECKING:
+    from lakefeed.storage.entries import FileEntry
+    from lakefeed.storage.session import StorageSession
+
+_recursive = click.option(
+    "--recursive",
+    "-r",
+    is_flag=True,
+    help="Descend into sub-folders; a glob then matches paths below its folder too.",
+)
+
+
+def listed(session: StorageSession, path: str, recursive: bool) -> Iterator[FileEntry]:
+    """The files at ``path``; a glob that matches none is :class:`NoFilesMatch` (a person
+    asking for files by pattern has mistyped it, or looks in the wrong folder)."""
+    entries = session.ls(path, recursive=recursive)
+    if not has_glob(path):
+        yield from entries
+        return
+    first = next(entries, None)
+    if first is None:
+        folder, pattern = split_glob(session.resolve(path))
+        where = f"{folder!r} or its sub-folders" if recursive else repr(folder)
+        raise NoFilesMatch(
+            f"No file matches {pattern!r} in {where}.",
+            fix=f"Check the names with `lakefeed ls {session.label} "
+            f"{split_glob(path)[0] or '.'} --recursive`. A glob matches file names in its "
+            "folder; with --recursive also paths below it ('2026-11-*.parquet' then takes "
+            "2026-11-27/orders-0.parquet).",
+        )
+    yield first
+    yield from entries
 
 
 def format_option(default: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -81,15 +115,16 @@ format_properties_option = click.option(
 @click.argument("path", default="")
 @_recursive
 @json_option
+@fields_option
 def ls_command(connection: str, path: str, recursive: bool, as_json: bool) -> None:
     """List files at PATH: a file, a folder, or a glob such as 'data/*.parquet'.
 
     PATH starting with '/' is absolute (/bucket/key); otherwise it is relative to the
-    connection's root folder.
+    connection's root folder. A glob that matches no file is an error (exit 1).
     """
-    entries = engine().session(connection).ls(path, recursive=recursive)
+    entries = listed(engine().session(connection), path, recursive)
     if as_json:
-        stream_json_array(entries, lambda e: e.to_dict())
+        stream_json_list(entries, lambda e: e.to_dict())
         return
     count = total = 0
     rows = []
@@ -132,7 +167,8 @@ def inspect_command(
     """
     lf = engine()
     chosen = lf.file_format_for(path, format_name, format_options)
-    results = list(lf.session(connection).inspect(path, recursive=recursive, file_format=chosen))
+    session = lf.session(connection)
+    results = list(session.inspect_files(listed(session, path, recursive), chosen))
     files = [r for r in results if isinstance(r, InspectedFile)]
     failures = [r for r in results if isinstance(r, FileFailure)]
     agree = schemas_agree(files)

@@ -1,8 +1,8 @@
-"""``lakefeed flows create|list|show|run``."""
+"""``lakefeed flows create|list|show|update|delete|run|enable|disable|backlog``."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
@@ -10,9 +10,13 @@ from rich.markup import escape
 from lakefeed.cli.cells import duration, timestamp
 from lakefeed.cli.context import engine
 from lakefeed.cli.files import format_properties_option
-from lakefeed.cli.output import console, emit_json, json_option, table
+from lakefeed.cli.output import console, emit_json, fields_option, json_option, table
 from lakefeed.cli.resources import Resources, resources
 from lakefeed.cli.runs_view import report_run, run_outcome
+
+if TYPE_CHECKING:
+    from lakefeed.catalog.flows import Flow
+    from lakefeed.engine import Lakefeed
 
 
 @click.group("flows")
@@ -147,6 +151,7 @@ def create(
 
 @flows.command("list")
 @json_option
+@fields_option
 def list_(as_json: bool) -> None:
     """List flows, oldest first."""
     res = resources()
@@ -186,6 +191,7 @@ def list_(as_json: bool) -> None:
 @flows.command("show")
 @click.argument("flow")
 @json_option
+@fields_option
 def show(flow: str, as_json: bool) -> None:
     """Show one flow by id or name: source, target, schedule, options and last run."""
     res = resources()
@@ -230,6 +236,145 @@ def _set_state(ref: str, state: str, as_json: bool) -> None:
         emit_json({"items": [flow]})
     else:
         console().print(f"Flow [bold]{escape(flow['name'])}[/] is {flow['state']}")
+
+
+@flows.command("update")
+@click.argument("flow")
+@click.option("--name", "new_name", help="New name (unique).")
+@click.option("--description", help="New description ('' clears it).")
+@click.option("--path", help="Re-point the flow's source to this file, folder or glob.")
+@click.option(
+    "--recursive/--no-recursive", default=None, help="Descend into sub-folders of --path, or not."
+)
+@click.option("--frequency", help="once, minute, hour, day or week.")
+@click.option("--interval", type=int, help="Every N frequency units (not with once).")
+@click.option("--start-time", type=StartTime(), help="New start: epoch seconds or ISO 8601.")
+@click.option(
+    "--backfill/--no-backfill", default=None, help="Take files modified before the start time."
+)
+@click.option("--partial-ingestion-percent", type=float, help="Accept up to X% bad rows.")
+@click.option(
+    "--error-diagnostics/--no-error-diagnostics", default=None, help="Keep rejected rows."
+)
+@click.option("--enable/--disable", "enable", default=None, help="Also enable or disable it.")
+@click.option("--if-match", metavar="ETAG", help="Change only while the etag is still ETAG.")
+@json_option
+def update(
+    flow: str,
+    new_name: str | None,
+    description: str | None,
+    path: str | None,
+    recursive: bool | None,
+    frequency: str | None,
+    interval: int | None,
+    start_time: int | None,
+    backfill: bool | None,
+    partial_ingestion_percent: float | None,
+    error_diagnostics: bool | None,
+    enable: bool | None,
+    if_match: str | None,
+    as_json: bool,
+) -> None:
+    """Change a flow's name, description, source path, schedule, options or state; the
+    schedule and options given are merged over the flow's and checked as on create."""
+    from lakefeed.errors import InvalidRequest
+    from lakefeed.etags import etag_to_update
+
+    lf = engine()
+    current = lf.flows.flow(flow)
+    etag = etag_to_update(
+        if_match, current.etag, f"Flow {current.name!r}", f"lakefeed flows show {current.id} --json"
+    )
+    shown = current.to_dict()
+    schedule = dict(shown["scheduleParams"])
+    for key, value in (("frequency", frequency), ("interval", interval), ("startTime", start_time)):
+        if value is not None:
+            schedule[key] = value
+    if backfill is not None:
+        schedule["backfill"] = backfill
+    if str(schedule.get("frequency")).lower() == "once":
+        schedule.pop("interval", None)  # forbidden with once, as backfill is
+        schedule.pop("backfill", None)
+    options = dict(current.options)
+    if partial_ingestion_percent is not None:
+        options["partialIngestionPercent"] = partial_ingestion_percent
+    if error_diagnostics is not None:
+        options["errorDiagnosticsEnabled"] = error_diagnostics
+    state = None if enable is None else ("enabled" if enable else "disabled")
+    changes: dict[str, Any] = {
+        "name": new_name,
+        "description": description,
+        "schedule": None if schedule == shown["scheduleParams"] else schedule,
+        "options": None if options == current.options else options,
+    }
+    source = lf.flows.source_connection(current.source_connection_ids[0])
+    if path == source.path:
+        path = None
+    if recursive == source.recursive:
+        recursive = None
+    if path is not None or recursive is not None:
+        _check_own_source(lf, current, source.id, path)
+    unchanged = path is None and recursive is None and state in (None, current.state)
+    if all(v is None for v in changes.values()) and unchanged:
+        raise InvalidRequest(
+            f"Nothing to change in flow {current.name!r}.",
+            fix="Give --name, --description, --path, a schedule or option flag, --enable or "
+            "--disable.",
+        )
+    updated = current
+    if any(v is not None for v in changes.values()):
+        updated = lf.flows.update_flow(current.id, etag=etag, **changes)
+        etag = None  # our own change gave it a new etag
+    if state is not None and state != updated.state:
+        updated = lf.flows.set_flow_state(updated.id, state, etag=etag)
+    if path is not None or recursive is not None:
+        # The source connection is the flow's own (`flows create` made it): re-point it.
+        lf.flows.update_source_connection(source.id, path=path, recursive=recursive)
+    if as_json:
+        emit_json({"id": updated.id, "etag": updated.etag})
+        return
+    console().print(f"Updated flow [bold]{escape(updated.name)}[/] ({updated.id})")
+    _print_flow(resources(), updated.to_dict())
+
+
+def _check_own_source(lf: Lakefeed, flow: Flow, source_id: str, path: str | None) -> None:
+    """Refuse to re-point a source connection other flows read too, or to an empty path,
+    before anything is changed."""
+    from lakefeed.errors import InvalidRequest
+
+    if path is not None and not path.strip():
+        raise InvalidRequest("--path is empty.", fix="Give a file, folder or glob.")
+    others = [
+        f.name
+        for f in lf.flows.list_flows()
+        if source_id in f.source_connection_ids and f.id != flow.id
+    ]
+    if others:
+        raise InvalidRequest(
+            f"Flow {flow.name!r} shares its source connection {source_id} with the flows "
+            f"{', '.join(map(repr, others))}: changing its path would re-point those too.",
+            fix="PATCH /sourceConnections/{id} changes it for all of them; or create a new "
+            "flow for the other path.",
+        )
+
+
+@flows.command("delete")
+@click.argument("flow")
+@click.option("--if-match", metavar="ETAG", help="Delete only while the etag is still ETAG.")
+@json_option
+def delete(flow: str, if_match: str | None, as_json: bool) -> None:
+    """Delete a flow and its file ledger; its runs and batches stay, as history."""
+    from lakefeed.etags import etag_to_update
+
+    lf = engine()
+    item = lf.flows.flow(flow)
+    show = f"lakefeed flows show {item.id} --json"
+    etag_to_update(if_match, item.etag, f"Flow {item.name!r}", show)
+    lf.delete_flow(item.id)
+    if as_json:
+        emit_json({"deleted": item.id})
+        return
+    console().print(f"Deleted flow [bold]{escape(item.name)}[/] ({item.id})")
 
 
 @flows.command("backlog")

@@ -1,4 +1,4 @@
-"""``lakefeed mappings create|list|show|validate|preview|delete``: Data Prep mapping sets, in
+"""``lakefeed mappings create|list|show|update|validate|preview|delete``: Data Prep mapping sets, in
 the local home or, with ``--server``, on a lakefeed server (the same JSON either way)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from lakefeed.cli.cells import compact, timestamp
-from lakefeed.cli.output import console, emit_json, json_option, table
+from lakefeed.cli.output import console, emit_json, fields_option, json_option, table
 from lakefeed.cli.schemas import read_json_object
 from lakefeed.errors import InvalidRequest
 
@@ -65,6 +65,12 @@ class MappingSets:
             return self.client.preview_mapping_set(body, data)
         assert self.lf is not None
         return self.lf.preview_mapping_set(body, data).to_dict()
+
+    def update(self, id: str, body: Entity) -> Entity:
+        if self.client is not None:
+            return self.client.update_mapping_set(id, body)
+        assert self.lf is not None
+        return self.lf.update_mapping_set(id, body).to_dict()
 
     def delete(self, id: str) -> None:
         if self.client is not None:
@@ -141,6 +147,7 @@ def create(file: str, as_json: bool) -> None:
 
 @mappings.command("list")
 @json_option
+@fields_option
 def list_(as_json: bool) -> None:
     """List mapping sets (their latest versions), oldest first."""
     items = mapping_sets().list()
@@ -170,6 +177,7 @@ def list_(as_json: bool) -> None:
     "--version", "version", type=click.IntRange(min=0), help="This version (default: latest)."
 )
 @json_option
+@fields_option
 def show(id: str, version: int | None, as_json: bool) -> None:
     """Show one version of a mapping set and its mappings."""
     item = mapping_sets().show(id, version)
@@ -301,6 +309,21 @@ def _flatten(row: Entity, prefix: str = "") -> Entity:
         else:
             out[f"{prefix}{key}"] = value
     return out
+
+
+@mappings.command("update")
+@click.argument("id")
+@click.argument("file")
+@json_option
+def update(id: str, file: str, as_json: bool) -> None:
+    """Store the mapping set in FILE ('-': standard input) as the next version of mapping set
+    ID, checked as on create; older versions stay for the flows that name them."""
+    updated = mapping_sets().update(id, read_mapping_set(file))
+    if as_json:
+        emit_json(updated)
+        return
+    console().print(f"Updated mapping set {updated['id']} (version {updated['version']})")
+    _print_mappings(updated)
 
 
 @mappings.command("delete")

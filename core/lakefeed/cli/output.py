@@ -1,30 +1,98 @@
-"""Output helpers: rich tables for people, ``--json`` for programs, errors on stderr."""
+"""Output helpers: rich tables for people, ``--json`` for programs, errors on stderr.
+
+Every list prints ``{"items": [...], "count": N}`` under ``--json``; ``--fields`` (list and
+show commands) keeps only the named fields; under ``--json`` an error is one JSON object on
+standard error, ``{"error": {"code", "title", "message", "fix"}}``.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import click
 
+from lakefeed.cli.fields import (
+    FIELDS_KEY,
+    check_fields,
+    fields_table,
+    pick_fields,
+    select_fields,
+    select_item,
+)
 from lakefeed.errors import LakefeedError
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 
+#: ``ctx.meta`` key: the command line asked for ``--json`` (errors go out as JSON too).
+JSON_KEY = "lakefeed.json"
+#: ``ctx.meta`` key: ``--fields`` without ``--json``, so the picked fields print as a table.
+FIELDS_TABLE_KEY = "lakefeed.fields-table"
+#: Width of output that is not a terminal (a pipe, a log file): long enough never to wrap.
+UNWRAPPED_WIDTH = 10_000
+
+
+def fields_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--fields A,B.C`` on a list or show command: only these fields (dotted paths into
+    each item), as JSON with ``--json``, else as a table. The command must take ``as_json``."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        if ctx.meta.get(FIELDS_KEY) and not kwargs.get("as_json"):
+            ctx.meta[FIELDS_TABLE_KEY] = True
+            kwargs["as_json"] = True  # the command hands over its JSON; it prints as a table
+        return command(*args, **kwargs)
+
+    return click.option(
+        "--fields",
+        metavar="A,B.C",
+        expose_value=False,
+        callback=select_fields,
+        help="Only these fields (comma-separated; a.b for a nested one): JSON with --json, "
+        "else a table.",
+    )(run)
+
 
 def console(stderr: bool = False) -> Any:
+    """A rich console. Output that is not a terminal (a pipe, a log) is not wrapped at 80
+    columns, unless COLUMNS sets a width."""
     from rich.console import Console
 
-    return Console(stderr=stderr, soft_wrap=False, highlight=False)
+    out = Console(stderr=stderr, soft_wrap=False, highlight=False)
+    if not out.is_terminal and not os.environ.get("COLUMNS"):
+        out.width = UNWRAPPED_WIDTH
+    return out
+
+
+def _meta() -> dict[str, Any]:
+    ctx = click.get_current_context(silent=True)
+    return ctx.meta if ctx is not None else {}
 
 
 def emit_json(value: Any) -> None:
+    """``value`` as JSON (``--fields``: only those fields; without ``--json`` as a table)."""
+    meta = _meta()
+    fields = meta.get(FIELDS_KEY)
+    if fields:
+        value = pick_fields(value, fields)
+        if meta.get(FIELDS_TABLE_KEY):
+            table(*fields_table(value, fields))
+            return
     click.echo(json.dumps(value, indent=2, default=str, ensure_ascii=False))
 
 
 def print_error(exc: LakefeedError) -> None:
+    """The error on standard error: its message and fix, or under ``--json`` one JSON object
+    ``{"error": {"code", "title", "message", "fix"}}``."""
+    if _meta().get(JSON_KEY):
+        error = {"code": exc.code, "title": exc.title, "message": exc.message, "fix": exc.fix}
+        click.echo(json.dumps({"error": error}, ensure_ascii=False), err=True)
+        return
     from rich.markup import escape
 
     message = f"[bold red]Error[/] [dim]{exc.code}[/]: {escape(exc.message)}"
@@ -60,16 +128,26 @@ def human_size(n: int) -> str:
     return str(n)
 
 
-def stream_json_array(items: Iterable[Any], to_dict: Callable[[Any], Any]) -> None:
-    """One JSON array written item by item, so a huge listing never sits in memory."""
+def stream_json_list(items: Iterable[Any], to_dict: Callable[[Any], Any]) -> None:
+    """The list shape ``{"items": [...], "count": N}`` written item by item, so a huge listing
+    never sits in memory (``--fields`` without ``--json``: a table, which holds it all)."""
+    meta = _meta()
+    fields = meta.get(FIELDS_KEY)
+    if fields and meta.get(FIELDS_TABLE_KEY):
+        emit_json({"items": [to_dict(item) for item in items]})
+        return
     out = sys.stdout
-    first = True
-    out.write("[")
-    for item in items:
+    count = 0
+    for item in items:  # nothing is written before the first item: an error may come first
+        value = to_dict(item)
+        if fields:
+            if count == 0:  # the items share one shape: a field the first lacks is a typo
+                check_fields([value], fields)
+            value = select_item(value, fields)
         out.write(
-            ("\n  " if first else ",\n  ")
-            + json.dumps(to_dict(item), default=str, ensure_ascii=False)
+            ('{"items": [\n  ' if count == 0 else ",\n  ")
+            + json.dumps(value, default=str, ensure_ascii=False)
         )
-        first = False
-    out.write("]\n" if first else "\n]\n")
+        count += 1
+    out.write(('{"items": []' if count == 0 else "\n]") + f', "count": {count}}}\n')
     out.flush()

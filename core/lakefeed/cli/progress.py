@@ -1,12 +1,16 @@
-"""The progress bar of ``flows run`` and ``ingest``: drawn on standard error while a run works."""
+"""The progress of ``flows run`` and ``ingest`` on standard error: a bar in a terminal, from the
+first moment (listing, schema inference, inspection, conversion) with rows/s, MB/s and an ETA;
+elsewhere (cron, CI, a log file) one summary line when the run ends, which survives in logs."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from lakefeed.cli.output import console
+from lakefeed.cli.output import console, human_size
 
 if TYPE_CHECKING:
     from lakefeed.flows.runner import RunProgress
@@ -14,43 +18,131 @@ if TYPE_CHECKING:
 ProgressCallback = Callable[["RunProgress"], None]
 
 
+def _clock() -> float:
+    return time.monotonic()
+
+
+@dataclass
+class RunTracker:
+    """The latest :class:`RunProgress` of a run and when its phases began, to tell rates, an
+    ETA and the summary line."""
+
+    clock: Callable[[], float] = _clock
+    started: float = field(default=0.0)
+    working_since: float | None = None  # when the files began to be read (rates count from)
+    last: RunProgress | None = None
+
+    def __post_init__(self) -> None:
+        self.started = self.clock()
+
+    def update(self, progress: RunProgress) -> None:
+        if self.working_since is None and progress.phase in ("inspecting", "converting"):
+            self.working_since = self.clock()
+        self.last = progress
+
+    def _working(self) -> float:
+        return max(self.clock() - (self.working_since or self.started), 1e-9)
+
+    def description(self) -> str:
+        p = self.last
+        if p is None:
+            return "Starting"
+        if p.phase == "listing":
+            return f"Listing the source: {p.files_listed} files found"
+        if p.phase == "inferring schema":
+            return f"Inferring the schema: {p.files_inspected} files read"
+        if p.phase == "inspecting" and not p.files_done:
+            return f"Inspecting {p.files_inspected}/{p.files_total} files"
+        return "Ingesting"
+
+    def rates(self) -> str:
+        """``"12,345 rows/s, 3.21 MB/s"`` since the files began to be read; empty before."""
+        p = self.last
+        if p is None or self.working_since is None:
+            return ""
+        seconds = self._working()
+        return f"{p.rows / seconds:,.0f} rows/s, {p.bytes_done / seconds / 1e6:.2f} MB/s"
+
+    def eta(self) -> str:
+        """Time left at the bytes rate so far (``h:mm:ss``), ``-:--:--`` while unknown."""
+        p = self.last
+        if p is None or not p.bytes_total or not p.bytes_done or self.working_since is None:
+            return "-:--:--"
+        left = (p.bytes_total - p.bytes_done) / (p.bytes_done / self._working())
+        hours, rest = divmod(int(max(left, 0) + 0.5), 3600)
+        return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+    def fields(self) -> dict[str, Any]:
+        """What the bar shows now (``total`` None: a pulsing bar while the size is unknown)."""
+        p = self.last
+        total = p.bytes_total if p is not None and p.bytes_total else None
+        files = rows = ""
+        if p is not None and p.files_total:
+            files = f"{p.files_done}/{p.files_total} files"
+        if p is not None and (p.rows or p.phase == "converting"):
+            rows = f"{p.rows} rows" + (f" ({p.failed_rows} rejected)" if p.failed_rows else "")
+        return {
+            "description": self.description(),
+            "total": total,
+            "completed": p.bytes_done if p is not None else 0,
+            "files": files,
+            "rows": rows,
+            "rates": self.rates(),
+            "eta": f"ETA {self.eta()}" if total else "",
+        }
+
+    def summary(self) -> str | None:
+        """One line of what the run did, for logs; None when it reported nothing."""
+        p = self.last
+        if p is None:
+            return None
+        elapsed = max(self.clock() - self.started, 0.0)
+        if not p.files_total:
+            return f"lakefeed: no new files ({p.files_listed} listed) in {elapsed:.2f} s"
+        seconds = self._working()
+        rejected = f" ({p.failed_rows} rejected)" if p.failed_rows else ""
+        return (
+            f"lakefeed: {p.files_done}/{p.files_total} files, {p.rows} rows{rejected}, "
+            f"{human_size(p.bytes_done)} in {elapsed:.2f} s "
+            f"({p.rows / seconds:.0f} rows/s, {p.bytes_done / seconds / 1e6:.2f} MB/s)"
+        )
+
+
 @contextmanager
 def run_progress(as_json: bool) -> Iterator[ProgressCallback | None]:
-    """A progress callback drawing a transient bar on standard error, or None when standard
-    error is not a terminal or the output is JSON (programs want the result, not the bar)."""
-    err = console(stderr=True)
-    if as_json or not err.is_terminal:
+    """A progress callback for a run. In a terminal: a transient bar on standard error, shown
+    at once (before the source is listed). Otherwise: nothing while it works, then one summary
+    line on standard error. With ``as_json``: None (programs want the result, not the bar)."""
+    if as_json:
         yield None
         return
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
+    err = console(stderr=True)
+    tracker = RunTracker()
+    if not err.is_terminal:
+        yield tracker.update
+        line = tracker.summary()
+        if line:
+            err.print(line, markup=False, highlight=False)
+        return
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     progress = Progress(
+        SpinnerColumn(),
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         TextColumn("{task.fields[files]}"),
         TextColumn("{task.fields[rows]}"),
-        DownloadColumn(),
+        TextColumn("{task.fields[rates]}"),
+        TextColumn("{task.fields[eta]}"),
         TimeElapsedColumn(),
         console=err,
         transient=True,
     )
-    task: Any = None
+    task = progress.add_task(**tracker.fields())
 
     def update(p: RunProgress) -> None:
-        nonlocal task
-        files = f"{p.files_done}/{p.files_total} files"
-        rows = f"{p.rows} rows" + (f" ({p.failed_rows} rejected)" if p.failed_rows else "")
-        if task is None:
-            task = progress.add_task(
-                "Ingesting", total=p.bytes_total or None, files=files, rows=rows
-            )
-        progress.update(task, completed=p.bytes_done, files=files, rows=rows)
+        tracker.update(p)
+        progress.update(task, **tracker.fields())
 
     with progress:
         yield update

@@ -37,6 +37,7 @@ REMOTE_COMMANDS = (
     "mappings create",
     "mappings list",
     "mappings show",
+    "mappings update",
     "mappings validate",
     "mappings preview",
     "mappings delete",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from lakefeed.cli.cells import duration, timestamp
-from lakefeed.cli.output import emit_json, json_option, table
+from lakefeed.cli.output import emit_json, fields_option, json_option, table
 from lakefeed.cli.resources import resources
 from lakefeed.cli.runs_view import print_run, run_outcome
 
@@ -18,6 +18,7 @@ def runs() -> None:
 @runs.command("list")
 @click.option("--flow", "flow", help="Only the runs of this flow (id or name).")
 @json_option
+@fields_option
 def list_(flow: str | None, as_json: bool) -> None:
     """List runs, oldest first."""
     res = resources()
@@ -61,6 +62,7 @@ def list_(flow: str | None, as_json: bool) -> None:
 @runs.command("show")
 @click.argument("run_id")
 @json_option
+@fields_option
 def show(run_id: str, as_json: bool) -> None:
     """Show a run's summary: status, duration, counts, errors, per-file errors, batch."""
     res = resources()

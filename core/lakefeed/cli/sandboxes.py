@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from lakefeed.cli.context import engine
-from lakefeed.cli.output import console, emit_json, json_option, table
+from lakefeed.cli.output import console, emit_json, fields_option, json_option, table
 
 SANDBOX_TYPES = ("development", "production")
 
@@ -45,6 +45,7 @@ def create(name: str, org: str, sandbox_type: str, as_json: bool) -> None:
 @sandboxes.command("list")
 @click.option("--org", required=True, help="Org id (x-gw-ims-org-id).")
 @json_option
+@fields_option
 def list_(org: str, as_json: bool) -> None:
     """List an org's sandboxes, by name; `prod` always exists."""
     items = [_entity(org, s.name, s.type) for s in engine().auth.list_sandboxes(org)]

@@ -1,4 +1,4 @@
-"""``lakefeed schemas create|list|show|infer``: the Schema Registry."""
+"""``lakefeed schemas create|list|show|update|delete|infer``: the Schema Registry."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import click
 
 from lakefeed.cli.context import engine
 from lakefeed.cli.files import format_option
-from lakefeed.cli.output import console, emit_json, json_option, table
+from lakefeed.cli.output import console, emit_json, fields_option, json_option, table
 from lakefeed.errors import InvalidRequest, InvalidSchema, LakefeedError
 
 TENANT_KINDS = ("schemas", "classes", "fieldgroups", "datatypes")
@@ -92,6 +92,7 @@ def create(file: str, kind: str, as_json: bool) -> None:
 @click.option("--global", "global_", is_flag=True, help="The global container (XDM library).")
 @click.option("--kind", type=click.Choice(ALL_KINDS), help="Only this kind (default: all).")
 @json_option
+@fields_option
 def list_(global_: bool, kind: str | None, as_json: bool) -> None:
     """List the tenant's resources, or with --global the built-in XDM ones."""
     registry = engine().schemas
@@ -116,6 +117,7 @@ def list_(global_: bool, kind: str | None, as_json: bool) -> None:
 @click.argument("id")
 @click.option("--full", is_flag=True, help="Resolve every $ref into plain properties.")
 @json_option
+@fields_option
 def show(id: str, full: bool, as_json: bool) -> None:
     """Show the document of ID ($id or meta:altId), or with --full the resolved schema."""
     registry = engine().schemas
@@ -124,6 +126,45 @@ def show(id: str, full: bool, as_json: bool) -> None:
         emit_json(document)
         return
     console().print_json(data=document, default=str)
+
+
+@schemas.command("update")
+@click.argument("id")
+@click.argument("file")
+@click.option("--if-match", metavar="ETAG", help="Replace only while the eTag is still ETAG.")
+@json_option
+def update(id: str, file: str, if_match: str | None, as_json: bool) -> None:
+    """Replace the tenant resource ID with the JSON document in FILE ('-': standard input), as
+    PUT does; checked as on create and against what uses it."""
+    from lakefeed.etags import etag_to_update
+
+    registry = engine().schemas
+    current = registry.get(id)
+    etag = str(current.get("meta:registryMetadata", {}).get("eTag", ""))
+    etag_to_update(if_match, etag, f"{current['title']!r}", f"lakefeed schemas show {id} --json")
+    updated = registry.update(current["$id"], read_document(file))
+    if as_json:
+        emit_json(updated)
+        return
+    from rich.markup import escape
+
+    console().print(f"Updated [bold]{escape(updated['title'])}[/] ({updated['$id']})")
+
+
+@schemas.command("delete")
+@click.argument("id")
+@json_option
+def delete(id: str, as_json: bool) -> None:
+    """Delete the tenant resource ID; refused while a dataset or another resource uses it."""
+    registry = engine().schemas
+    current = registry.get(id)
+    registry.delete(current["$id"])
+    if as_json:
+        emit_json({"deleted": current["$id"]})
+        return
+    from rich.markup import escape
+
+    console().print(f"Deleted [bold]{escape(current['title'])}[/] ({current['$id']})")
 
 
 @schemas.command("infer")

@@ -111,7 +111,7 @@ def test_partial_ingestion_then_batch_errors_show_why(
     assert "not a valid email address" in table and "INGEST-1401-400" in table
     assert "personalEmail.address" in table  # the message names the field
 
-    rows = json.loads(run_cli("batches", "errors", batch_id, "--json").stdout)
+    rows = json.loads(run_cli("batches", "errors", batch_id, "--json").stdout)["items"]
     assert [r["rowIndex"] for r in rows] == [5, 9]
     assert set(rows[0]) == {"sourceFile", "rowIndex", "errors", "record"}
     assert rows[0]["sourceFile"].endswith("p.parquet")
@@ -120,7 +120,7 @@ def test_partial_ingestion_then_batch_errors_show_why(
     lines = run_cli("batches", "errors", batch_id, "--json-lines", "--limit", "1").stdout
     assert [json.loads(line)["rowIndex"] for line in lines.splitlines()] == [5]
     offset = json.loads(run_cli("batches", "errors", batch_id, "--json", "--offset", "1").stdout)
-    assert [r["rowIndex"] for r in offset] == [9]
+    assert [r["rowIndex"] for r in offset["items"]] == [9]
 
 
 def test_ingest_infers_the_schema_from_a_local_folder(
@@ -225,7 +225,7 @@ def test_error_diagnostics_keep_rows_of_a_failed_batch(tmp_path: Path) -> None:
     assert run["metrics"]["statusSummary"]["status"] == "failed"
     batch_id = run["activities"][1]["targetInfo"][0]["reference"]["ids"][0]
     errors = lakefeed(home, "batches", "errors", batch_id, "--json")
-    (row,) = json.loads(errors.stdout)
+    (row,) = json.loads(errors.stdout)["items"]
     assert row["rowIndex"] == 4
     assert row["errors"][0]["code"] == "INGEST-1401-400"
 

@@ -147,7 +147,8 @@ def test_versioned_bucket_reads_the_listed_version_after_a_rewrite(
     rewritten: list[bool] = []
 
     def rewrite_once_listed(progress: RunProgress) -> None:
-        if not rewritten:  # the first report comes after the listing, before any read
+        # The first report past the listing phase comes after the listing, before any read.
+        if not rewritten and progress.phase != "listing":
             scenario.put("a.parquet", scenario.profiles(30, 1000))
             rewritten.append(True)
 
