@@ -138,6 +138,24 @@ class ApiNotOffered(LakefeedError):
     title = "API not offered by lakefeed"
 
 
+class RouteNotFound(LakefeedError):
+    """A path no route serves: a path segment that must be one of a few words (a Schema
+    Registry container or kind, …) is another; the message names the valid ones."""
+
+    code = "LF-1109"
+    http_status = 404
+    title = "No such route"
+
+
+class MethodNotOffered(LakefeedError):
+    """A method a route does not take where the Platform API takes it (``POST
+    /catalog/batches``): the message says how lakefeed does the same."""
+
+    code = "LF-1110"
+    http_status = 405
+    title = "Method not allowed"
+
+
 class DatasetSchemaFixed(InvalidRequest):
     """A dataset update that would change its schema: its table was created from it."""
 
@@ -164,6 +182,15 @@ class SecretKeyError(LakefeedError):
     code = "LF-1950"
     http_status = 500
     title = "Secrets cannot be decrypted"
+
+
+class InternalError(LakefeedError):
+    """A failure lakefeed did not foresee (a bug, or a broken database file): the CLI reports
+    it as this, without a traceback unless ``LAKEFEED_DEBUG`` is set."""
+
+    code = "LF-1999"
+    http_status = 500
+    title = "Internal error"
 
 
 class ResourceNotFound(LakefeedError):

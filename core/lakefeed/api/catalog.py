@@ -11,6 +11,7 @@ parameter a route does not know is refused with a 400 naming it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -30,7 +31,7 @@ from lakefeed.api.catalog_query import (
     tags_filter,
     wanted_properties,
 )
-from lakefeed.api.patch import IfMatch, apply_patch, check_etag
+from lakefeed.api.patch import IfMatch, apply_patch, check_delete_etag, check_etag
 from lakefeed.api.security import Caller, caller
 from lakefeed.catalog.datasets import Dataset
 from lakefeed.datasets.store import DEFAULT_CONTENT_TYPE
@@ -138,7 +139,7 @@ def create_dataset(
             body.schemaRef.id,
             description=body.description or "",
             content_type=content_type,
-            tags=body.tags,
+            tags=None if body.tags is None else _tags(body.tags),
         )
     except SchemaNotFound as exc:
         raise InvalidRequest(f"schemaRef.id: {exc.message}", fix=exc.fix) from exc
@@ -247,13 +248,23 @@ def _changes(body: Mapping[str, Any]) -> dict[str, Any]:
                 raise InvalidRequest(f"{field} must be {noun}.", fix=f"Send {field} as a string.")
             changes[field] = body[field]
     if "tags" in body:
-        if not isinstance(body["tags"], Mapping):
-            raise InvalidRequest(
-                "tags must be an object of tag names to lists of values.",
-                fix='Send tags like {"team": ["growth"]}.',
-            )
-        changes["tags"] = dict(body["tags"])
+        changes["tags"] = _tags(body["tags"])
     return changes
+
+
+def _tags(tags: Any) -> dict[str, list[str]]:
+    """``tags`` as the Catalog keeps them, an object of tag names to lists of strings; 400
+    naming the first tag of another shape."""
+    fix = 'Send tags like {"team": ["growth"]}.'
+    if not isinstance(tags, Mapping):
+        raise InvalidRequest("tags must be an object of tag names to lists of values.", fix=fix)
+    for name, values in tags.items():
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise InvalidRequest(
+                f"Tag {str(name)[:100]!r} is {json.dumps(values)[:100]}, not a list of strings.",
+                fix=fix,
+            )
+    return dict(tags)
 
 
 def _updated(
@@ -322,12 +333,14 @@ def patch_dataset(
 
 
 @router.delete("/dataSets/{id}")
-def delete_dataset(who: CallerDep, id: str) -> list[str]:
-    """Delete a dataset and its table; refused (400) while a flow writes to it. Answers
+def delete_dataset(who: CallerDep, id: str, etag: IfMatch) -> list[str]:
+    """Delete a dataset and its table; refused (400) while a flow writes to it, and (412)
+    when ``If-Match`` (or ``?if-match=``) is sent and is not its current etag. Answers
     ``["@/dataSets/<id>"]`` as the Catalog does."""
     lf: Lakefeed = who.lf
     dataset = lf.datasets.get(id)
-    lf.delete_dataset(dataset.id)
+    check_delete_etag(etag, dataset.etag)
+    lf.delete_dataset(dataset.id, if_match=etag)
     return [f"@/dataSets/{dataset.id}"]
 
 

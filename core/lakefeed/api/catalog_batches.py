@@ -10,8 +10,11 @@ document is refused too (:func:`~lakefeed.api.catalog_query.known_query_only`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+import sys
+from collections.abc import Iterator, Mapping
 from functools import partial
+from itertools import islice
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -29,7 +32,7 @@ from lakefeed.api.catalog_query import (
     tags_filter,
 )
 from lakefeed.api.security import Caller, caller
-from lakefeed.catalog.batches import BATCH_ORDER
+from lakefeed.catalog.batches import BATCH_ORDER, ValueFilter
 from lakefeed.datasets.dataset_files import DataSetFile
 from lakefeed.engine import Lakefeed
 from lakefeed.errors import ResourceNotFound
@@ -59,8 +62,15 @@ NUMERIC_FILTERS = {
 }
 #: Batch filters on text, and the field each one reads.
 TEXT_FILTERS = {"batch": "id", "externalId": "externalId", "version": "version"}
+#: The largest integer the database takes: a larger ``start`` or time is clamped to it (a
+#: start past the end answers ``{}``, a time past every batch's matches none or all).
+SQL_INT = 2**63 - 1
 AVAILABILITY = ("startAfter", "startBefore", "endAfter", "endBefore")
 LAST_BATCH_ORDER = ("created", "updated", "lastBatchStatus", "id")
+
+
+def _clamped(value: int | None) -> int | None:
+    return None if value is None else max(-SQL_INT, min(value, SQL_INT))
 
 
 def _refused_filters(asked: Mapping[str, str | None]) -> None:
@@ -159,16 +169,24 @@ def list_batches(
     _refused_filters(asked)
     order = parse_order_by(orderBy, tuple(BATCH_ORDER), "asc:created")
     filters: list[Condition] = [property_filter(c) for c in conditions or []]
+    times: dict[str, ValueFilter[float]] = {}
     for name, field in NUMERIC_FILTERS.items():
         if asked[name] is not None:
-            filters.append(simple_filter(name, asked[name], field, numeric=True))
+            condition = simple_filter(name, asked[name], field, numeric=True)  # refuses bad ones
+            numbers, negate = _values(asked[name])
+            in_sql = name in BATCH_ORDER and all(math.isfinite(float(n)) for n in numbers)
+            if in_sql:  # a column of its own: the database filters
+                times[name] = ({float(n) for n in numbers}, negate)
+            else:
+                filters.append(condition)
     for name, field in TEXT_FILTERS.items():
         if asked[name] is not None:
             filters.append(simple_filter(name, asked[name], field))
-    sql_status = status
-    if status is not None and (status.startswith("!") or "," in status):
-        filters.append(simple_filter("status", status))
-        sql_status = None
+    statuses: ValueFilter[str] | None = None
+    if status is not None:
+        simple_filter("status", status)  # refuses an empty one
+        texts, negate = _values(status)
+        statuses = ({t.strip('"') for t in texts}, negate)
     if tags is not None:
         filters.append(tags_filter(tags))
     for index, name in enumerate(("connection", "connector")):
@@ -177,17 +195,24 @@ def list_batches(
     search = partial(
         who.lf.batches.search,
         dataset_id=dataSet,
-        status=sql_status,
-        created_after=createdAfter,
-        created_before=createdBefore,
+        statuses=statuses,
+        times=times,
+        created_after=_clamped(createdAfter),
+        created_before=_clamped(createdBefore),
+        order=order,
     )
-    if not filters and len(order) == 1:  # the database pages
-        field, descending = order[0]
-        found = search(order_by=field, descending=descending, limit=limit, offset=start)
+    if not filters:  # the database filters, sorts and pages
+        found = search(limit=limit, offset=min(start, SQL_INT))
         return keyed((b.to_dict() for b in found), properties)
-    shapes = [b.to_dict() for b in search()]
-    kept = sort([s for s in shapes if all(f(s) for f in filters)], order)
-    return keyed(kept[start : start + limit], properties)
+    # Only what the database could not filter is loaded (in order), then filtered here.
+    kept = [s for s in (b.to_dict() for b in search()) if all(f(s) for f in filters)]
+    return keyed(sort(kept, order)[start : start + limit], properties)
+
+
+def _values(text: str) -> tuple[list[str], bool]:
+    """The values of a simple filter ``a,b`` (any) or ``!a,b`` (none), and whether negated."""
+    negate = text.startswith("!")
+    return [v.strip() for v in text.removeprefix("!").split(",") if v.strip()], negate
 
 
 @router.get("/batches/{id}")
@@ -266,20 +291,17 @@ def _dataset_file(found: DataSetFile) -> dict[str, Any]:
     }
 
 
-def _files_of(lf: Lakefeed, dataset_id: str | None, batch_id: str | None) -> list[DataSetFile]:
+def _files_of(lf: Lakefeed, dataset_id: str | None, batch_id: str | None) -> Iterator[DataSetFile]:
     """The dataSetFiles of a dataset, a batch, both or (neither given) every committed batch;
-    an unknown dataset or batch has none."""
+    an unknown dataset or batch has none. Batches are read as the files are reached."""
     files = lf.dataset_files
     try:
         if batch_id is not None:
             found = files.of_batch(batch_id)
-            return [f for f in found if dataset_id in (None, f.batch.dataset_id)]
-        if dataset_id is not None:
-            return files.of_dataset(dataset_id)
+            return iter([f for f in found if dataset_id in (None, f.batch.dataset_id)])
+        return files.committed(dataset_id)
     except ResourceNotFound:
-        return []
-    committed = lf.batches.search(status="success")
-    return [f for batch in committed for f in files.of_batch(batch.id)]
+        return iter([])
 
 
 @router.get("/dataSetFiles")
@@ -296,9 +318,12 @@ def list_dataset_files(
     (``batchId``), keyed by dataSetFile id (``<batchId>-<n>``, one per source file a batch
     converted), oldest batch first: ``records``, ``size`` and ``_links.self``, the Data Access
     route that downloads it (``/data/foundation/export/files/{id}``)."""
-    shapes = [_dataset_file(f) for f in _files_of(who.lf, dataSetId, batchId)]
-    if orderBy is not None:
-        shapes = sort(shapes, parse_order_by(orderBy, ("created", "updated", "id"), "created"))
+    found = _files_of(who.lf, dataSetId, batchId)
+    if orderBy is None:  # the page's files only: no batch after the page is read
+        end = min(start + limit, sys.maxsize)
+        return keyed(map(_dataset_file, islice(found, min(start, end), end)), properties)
+    order = parse_order_by(orderBy, ("created", "updated", "id"), "created")
+    shapes = sort([_dataset_file(f) for f in found], order)
     return keyed(shapes[start : start + limit], properties)
 
 

@@ -3,13 +3,14 @@
 - simple filters ``field=a,b`` (any of the values) and ``field=!a,b`` (none of them); ``name``
   takes ``*`` wildcards (``**`` is a literal asterisk);
 - ``property=<condition>`` (repeatable, AND): ``field`` (present), ``!field`` (absent),
-  ``field==x``, ``field!=x``, ``field~regex``, ``field<x``, ``<=``, ``>``, ``>=`` (numbers
+  ``field==x``, ``field!=x``, ``field~regex`` (RE2), ``field<x``, ``<=``, ``>``, ``>=`` (numbers
   numerically, versions part by part, other text as text);
 - ``tags=name:value,other:*`` (AND; ``*`` in a value is a wildcard);
 - ``orderBy=name,desc:created`` (fields in turn; ``asc:`` is the default);
 - ``properties=a,b``: top-level fields kept, the key stays the id.
 
-A query parameter the route does not declare is refused by :func:`known_query_only`.
+A query parameter the route does not declare is refused by :func:`known_query_only`. Client
+patterns go through :mod:`lakefeed.api.matching`, never Python's ``re``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from fastapi import Request
 
+from lakefeed.api.matching import Wildcard, re2_search, sort_key, value_at
 from lakefeed.errors import InvalidRequest, UnsupportedQueryParameter
 
 #: A filter over a Catalog object.
@@ -57,16 +59,6 @@ def _query_names(dependant: Any) -> set[str]:
     return names
 
 
-def value_at(obj: Mapping[str, Any], path: str) -> Any:
-    """The value at the dotted ``path`` of ``obj`` (None when absent)."""
-    current: Any = obj
-    for part in path.split("."):
-        if not isinstance(current, Mapping) or part not in current:
-            return None
-        current = current[part]
-    return current
-
-
 def _number(text: str, name: str) -> float:
     try:
         return float(text)
@@ -74,13 +66,6 @@ def _number(text: str, name: str) -> float:
         raise InvalidRequest(
             f"{name}={text!r} is not a number.", fix=f"Give {name} a number (epoch ms for times)."
         ) from None
-
-
-def _wildcard(value: str) -> re.Pattern[str]:
-    """``*`` matches any text, ``**`` one asterisk."""
-    parts = value.split("**")
-    body = re.escape("*").join(".*".join(re.escape(p) for p in part.split("*")) for part in parts)
-    return re.compile(f"^{body}$", re.DOTALL)
 
 
 def simple_filter(
@@ -101,10 +86,10 @@ def simple_filter(
             return isinstance(actual, int | float) and float(actual) in numbers
 
     elif wildcard:
-        patterns = [_wildcard(v) for v in values]
+        patterns = [Wildcard.parse(v) for v in values]
 
         def matches(obj: Mapping[str, Any]) -> bool:
-            return any(p.match(str(value_at(obj, field))) for p in patterns)
+            return any(p.matches(str(value_at(obj, field))) for p in patterns)
 
     else:
         texts = {v.strip('"') for v in values}
@@ -149,7 +134,7 @@ def property_filter(expression: str) -> Condition:
                 f"The pattern of property={expression[:40]!r}… is longer than {MAX_PATTERN}.",
                 fix="Use a shorter regular expression.",
             )
-        matcher = _re2(value, expression)
+        matcher = re2_search(value, f"property={expression[:60]!r}")
 
         def found(obj: Mapping[str, Any]) -> bool:
             actual = value_at(obj, field)
@@ -180,36 +165,16 @@ def property_filter(expression: str) -> Condition:
     return compare
 
 
-def _re2(pattern: str, expression: str) -> Callable[[str], bool]:
-    """A search with ``pattern`` in RE2 syntax (Arrow's engine: linear in the text, so a
-    client's pattern cannot make a request backtrack for ever, as Python's ``re`` can)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    try:
-        pc.match_substring_regex(pa.array([""]), pattern)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise InvalidRequest(
-            f"Invalid RE2 regular expression in property={expression[:60]!r}: {exc}.",
-            fix="Use RE2 syntax (no look-around or back-references).",
-        ) from None
-
-    def search(text: str) -> bool:
-        return bool(pc.match_substring_regex(pa.array([text]), pattern)[0].as_py())
-
-    return search
-
-
 def tags_filter(text: str) -> Condition:
     """``tags=name:value,other:*``: every pair must match a value of that tag."""
-    wanted: list[tuple[str, re.Pattern[str]]] = []
+    wanted: list[tuple[str, Wildcard]] = []
     for pair in (p.strip() for p in text.split(",")):
         name, colon, value = pair.partition(":")
         if not name or not colon or not value:
             raise InvalidRequest(
                 f"Invalid tags filter {pair!r}.", fix="Use tags=<name>:<value> (value may be *)."
             )
-        wanted.append((name, _wildcard(value)))
+        wanted.append((name, Wildcard.parse(value)))
 
     def matches(obj: Mapping[str, Any]) -> bool:
         tags = obj.get("tags") or {}
@@ -218,7 +183,7 @@ def tags_filter(text: str) -> Condition:
             if values is None:
                 return False
             listed = values if isinstance(values, list) else [values]
-            if not any(pattern.match(_text(v)) for v in listed):
+            if not any(pattern.matches(_text(v)) for v in listed):
                 return False
         return True
 
@@ -262,16 +227,12 @@ def sort(objects: list[dict[str, Any]], order: Sequence[tuple[str, bool]]) -> li
                 if (a is None) != (b is None):
                     return 1 if a is None else -1
                 continue
-            ka, kb = _sort_key(a), _sort_key(b)
+            ka, kb = sort_key(a), sort_key(b)
             if ka != kb:
                 return (-1 if ka < kb else 1) * (-1 if descending else 1)
         return 0
 
     return sorted(objects, key=functools.cmp_to_key(compare))
-
-
-def _sort_key(value: Any) -> tuple[int, Any]:
-    return (0, value) if isinstance(value, int | float) else (1, str(value).lower())
 
 
 def keyed(objects: Iterable[Mapping[str, Any]], properties: str | None) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lakefeed.api.server_paths import hider
-from lakefeed.errors import InvalidRequest, LakefeedError, TooManyAttempts
+from lakefeed.errors import InvalidRequest, LakefeedError, RouteNotFound, TooManyAttempts
 
 log = logging.getLogger("lakefeed.api")
 ERROR_TYPE = "https://ns.adobe.com/aep/errors/FLOW-{code}-{status}"
@@ -69,7 +69,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(exc, hide)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        unknown_path = _unknown_path(request, exc.errors())
+        if unknown_path is not None:
+            return error_response(unknown_path, hide)
         problems = []
         for err in exc.errors():
             where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
@@ -89,13 +92,19 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = str(exc.detail) if exc.detail else "HTTP error"
+        headers = {k.lower(): v for k, v in (getattr(exc, "headers", None) or {}).items()}
+        allowed = headers.get("allow")
+        if exc.status_code == 405 and allowed:
+            message = (
+                f"{request.method} is not allowed on {request.url.path[:300]} (allowed: {allowed})."
+            )
         return JSONResponse(
             error_body(
                 status=exc.status_code,
                 code=f"LF-{exc.status_code}",
-                title=message,
+                title=str(exc.detail) if exc.detail else message,
                 message=message,
             ),
             status_code=exc.status_code,
@@ -131,3 +140,21 @@ def install_error_handlers(app: FastAPI) -> None:
             ),
             status_code=500,
         )
+
+
+def _unknown_path(request: Request, errors: Sequence[Any]) -> RouteNotFound | None:
+    """A 404 naming the valid words when a path segment that must be one of a few (a
+    ``Literal`` or enum path parameter) is another: such a path names no resource, so it is
+    not a malformed request."""
+    wrong = [e for e in errors if tuple(e.get("loc", ()))[:1] == ("path",)]
+    if not wrong or not all(e.get("type") in ("literal_error", "enum") for e in wrong):
+        return None
+    segments = "; ".join(
+        f"{e['loc'][-1]} is {str(e.get('input'))[:100]!r}, not "
+        f"{(e.get('ctx') or {}).get('expected', '?')}"
+        for e in wrong
+    )
+    return RouteNotFound(
+        f"No route serves {request.method} {request.url.path[:300]} ({segments}).",
+        fix="Check the path against the API reference (/docs).",
+    )

@@ -25,18 +25,19 @@ its reasons. The committed data (``/batches/{id}/files``, ``/files/{id}``, previ
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from lakefeed.api import export_files
 from lakefeed.api.export_files import PAGE, Limit, Start, href, page
 from lakefeed.api.security import Caller, caller
 from lakefeed.catalog.batches import BatchFile, BatchStore
 from lakefeed.catalog.row_errors import RowErrorStore
+from lakefeed.datasets.dataset_files import first_names
 from lakefeed.errors import InvalidRequest, ResourceNotFound
 
 PREFIX = export_files.PREFIX
@@ -82,22 +83,21 @@ def _listing(
     )
 
 
-def _ndjson(records: Iterable[dict[str, Any]]) -> str:
-    return "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+def _line(record: dict[str, Any]) -> bytes:
+    return (json.dumps(record, ensure_ascii=False) + "\n").encode()
 
 
 def _rejected(
     rejected: RowErrorStore, batch_id: str, *, limit: int, offset: int
-) -> list[dict[str, Any]]:
-    return [
-        {
+) -> Iterator[dict[str, Any]]:
+    """The rejected rows, one at a time as the database gives them (never a whole file)."""
+    for error in rejected.list(batch_id, limit=limit, offset=offset):
+        yield {
             "_corrupt_record": json.dumps(error.record, ensure_ascii=False),
             "_errors": [_error_shape(e) for e in error.errors],
             "_filename": error.source_file,
             "_rowIndex": error.row_index,
         }
-        for error in rejected.list(batch_id, limit=limit, offset=offset)
-    ]
 
 
 def _error_shape(error: dict[str, Any]) -> dict[str, Any]:
@@ -115,10 +115,13 @@ def _error_file_names(rejected: RowErrorStore, batch_id: str) -> list[str]:
     return [ERROR_FILE.format(n) for n in range((count + ROWS_PER_FILE - 1) // ROWS_PER_FILE)]
 
 
-def _error_file(rejected: RowErrorStore, batch_id: str, names: list[str], name: str) -> str:
-    """The JSON Lines of one row-error file."""
+def _error_file(
+    rejected: RowErrorStore, batch_id: str, names: list[str], name: str
+) -> Iterator[bytes]:
+    """The JSON Lines of one row-error file, a line at a time."""
     offset = names.index(name) * ROWS_PER_FILE
-    return _ndjson(_rejected(rejected, batch_id, limit=ROWS_PER_FILE, offset=offset))
+    for record in _rejected(rejected, batch_id, limit=ROWS_PER_FILE, offset=offset):
+        yield _line(record)
 
 
 def _input_files(batches: BatchStore, batch_id: str) -> dict[str, BatchFile]:
@@ -128,10 +131,16 @@ def _input_files(batches: BatchStore, batch_id: str) -> dict[str, BatchFile]:
 def _error_file_length(
     rejected: RowErrorStore, batch_id: str, names: list[str]
 ) -> Callable[[str], int]:
+    """A file's length in bytes, summed a line at a time: no file is built to be measured."""
+
     def length(file: str) -> int:
-        return len(_error_file(rejected, batch_id, names, file).encode())
+        return sum(len(line) for line in _error_file(rejected, batch_id, names, file))
 
     return length
+
+
+def _streamed(lines: Iterator[bytes]) -> StreamingResponse:
+    return StreamingResponse(lines, media_type=NDJSON)
 
 
 @router.get(
@@ -172,7 +181,7 @@ def batch_meta(
             "recordsOut": found.records_out,
             "recordsFailed": found.records_failed,
         }
-        return Response(_ndjson([record]), media_type=NDJSON)
+        return Response(_line(record), media_type=NDJSON)
     if folder == "row_errors":
         names = _error_file_names(rejected, id)
         if not name:
@@ -180,9 +189,9 @@ def batch_meta(
             return JSONResponse(_listing(names, start=start, limit=limit, length=length, link=link))
         if name not in names:
             raise _not_listed(id, path or "", names)
-        return Response(_error_file(rejected, id, names, name), media_type=NDJSON)
+        return _streamed(_error_file(rejected, id, names, name))
     if folder == "row_error_samples.json" and not name:
-        return JSONResponse(_rejected(rejected, id, limit=SAMPLE_ROWS, offset=0))
+        return JSONResponse(list(_rejected(rejected, id, limit=SAMPLE_ROWS, offset=0)))
     asked = f"Unknown path {path!r}" if path else "No path"
     raise InvalidRequest(
         f"{asked} for the diagnostics of batch {id} (paths: {PATHS}).",
@@ -213,17 +222,15 @@ def batch_failed(
         length = _error_file_length(rejected, id, names)
         return JSONResponse(_listing(names, start=start, limit=limit, length=length, link=link))
     if path not in names:
-        shown = ", ".join(names[:5]) + (", …" if len(names) > 5 else "") or "none"
         raise ResourceNotFound(
-            f"Batch {id} has no failed file {path!r} (listed: {shown}).",
+            f"Batch {id} has no failed file {path!r} (listed: {first_names(names)}).",
             fix=f"List them first: GET {_failed_href(id, None)}.",
         )
-    return Response(_error_file(rejected, id, names, path), media_type=NDJSON)
+    return _streamed(_error_file(rejected, id, names, path))
 
 
 def _not_listed(batch_id: str, path: str, names: list[str]) -> ResourceNotFound:
-    shown = ", ".join(names[:5]) + (", …" if len(names) > 5 else "") or "none"
     return ResourceNotFound(
-        f"Batch {batch_id} has no {path!r} (listed: {shown}).",
+        f"Batch {batch_id} has no {path!r} (listed: {first_names(names)}).",
         fix="List the folder first (path=input_files or path=row_errors).",
     )

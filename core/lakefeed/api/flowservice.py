@@ -7,9 +7,9 @@ One router per resource family (``flowservice_connections``, ``flowservice_sourc
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from lakefeed.api import (
     flowservice_connections,
@@ -17,8 +17,7 @@ from lakefeed.api import (
     flowservice_runs,
     flowservice_source_target,
 )
-from lakefeed.api.flowservice_common import PREFIX, CallerDep, items
-from lakefeed.api.listing import page
+from lakefeed.api.flowservice_common import PREFIX, CallerDep, ListQuery, items
 from lakefeed.engine import Lakefeed
 from lakefeed.errors import ResourceNotFound, UnknownConnectionSpec
 from lakefeed.specs import DATASET_TARGET_SPEC, FlowSpec, cloud_storage_flow_spec
@@ -27,30 +26,15 @@ __all__ = ["PREFIX", "router"]
 
 router = APIRouter(tags=["flowservice"])
 
-Properties = Annotated[list[str] | None, Query(alias="property")]
-
-
-def _filtered(
-    entities: list[dict[str, Any]], collection: str, properties: list[str] | None
-) -> dict[str, Any]:
-    return page(
-        entities,
-        path=f"/{collection}",
-        properties=properties or [],
-        orderby=None,
-        limit=None,
-        continuation_token=None,
-        count=False,
-    )
-
 
 @router.get("/connectionSpecs")
-def list_connection_specs(who: CallerDep, properties: Properties = None) -> dict[str, Any]:
-    """The connection specs the installed plugins provide (and the dataset target spec)."""
+def list_connection_specs(who: CallerDep, query: ListQuery) -> dict[str, Any]:
+    """The connection specs the installed plugins provide (and the dataset target spec),
+    paged, filtered, sorted and counted as every Flow Service list."""
     file_types = who.lf.plugins.formats().file_types()
     specs = [s.to_dict(file_types=file_types) for s in who.lf.connection_specs()]
     specs.append(DATASET_TARGET_SPEC.to_dict())
-    return _filtered(specs, "connectionSpecs", properties)
+    return query.page(specs, "connectionSpecs")
 
 
 @router.get("/connectionSpecs/{id}")
@@ -71,8 +55,9 @@ def flow_spec(lf: Lakefeed) -> FlowSpec:
 
 
 @router.get("/flowSpecs")
-def list_flow_specs(who: CallerDep, properties: Properties = None) -> dict[str, Any]:
-    return _filtered([flow_spec(who.lf).to_dict()], "flowSpecs", properties)
+def list_flow_specs(who: CallerDep, query: ListQuery) -> dict[str, Any]:
+    """The flow spec (``CloudStorageToAEP``), as every Flow Service list."""
+    return query.page([flow_spec(who.lf).to_dict()], "flowSpecs")
 
 
 @router.get("/flowSpecs/{id}")

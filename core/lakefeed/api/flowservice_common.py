@@ -25,7 +25,7 @@ class ListParams:
     orderby: str | None
     limit: int | None
     continuation_token: str | None
-    count: bool
+    count: bool | None  # None: not sent (a token's own count then holds)
 
     def equals(self, path: str) -> str | None:
         """The one value of a ``property=path==value`` filter, if there is such a filter (so a
@@ -57,7 +57,7 @@ def list_params(
     orderby: str | None = None,
     limit: int | None = None,
     continuation_token: Annotated[str | None, Query(alias="continuationToken")] = None,
-    count: bool = False,
+    count: bool | None = None,
 ) -> ListParams:
     return ListParams(properties or [], orderby, limit, continuation_token, count)
 

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lakefeed.api.matching import sort_key, values_at
 from lakefeed.errors import InvalidContinuationToken, InvalidRequest
 
 DEFAULT_LIMIT = 100
@@ -30,24 +31,12 @@ MAX_LIMIT = 1000
 _EXPRESSION = re.compile(
     r"^(?P<path>!?[A-Za-z0-9_.$@\[\]-]+?)(?:(?P<op>==|!=|>=|<=|>|<)(?P<value>.*))?$"
 )
+_ORDER_FIELD = re.compile(r"^[A-Za-z0-9_.]+$")
 
 
 def _values(entity: Any, path: str) -> list[Any]:
     """Every value at ``path`` (``a.b``, ``a[].b``) in ``entity``."""
-    current = [entity]
-    for part in path.split("."):
-        many = part.endswith("[]")
-        key = part[:-2] if many else part
-        found = []
-        for item in current:
-            if isinstance(item, Mapping) and key in item:
-                value = item[key]
-                if many and isinstance(value, list):
-                    found.extend(value)
-                else:
-                    found.append(value)
-        current = found
-    return current
+    return values_at(entity, path, arrays=True)
 
 
 #: A parsed ``property`` filter: path, operator (None: the path must exist, or with ``!``
@@ -100,21 +89,22 @@ def matches(entity: Mapping[str, Any], filters: Sequence[Filter]) -> bool:
 
 
 def order(entities: list[dict[str, Any]], orderby: str | None) -> list[dict[str, Any]]:
+    """``entities`` by the field ``orderby`` names (``-`` descends), in the order of
+    :func:`~lakefeed.api.matching.sort_key` (numbers, then text), whatever mix of types the
+    field holds; entities without the field (or with null) come last either way."""
+    orderby = _orderby(orderby)
     if not orderby:
         return entities
     descending = orderby.startswith("-")
-    field = orderby.lstrip("+-").strip()
-    if not field or not re.match(r"^[A-Za-z0-9_.]+$", field):
-        raise InvalidRequest(f"Invalid orderby {orderby!r}.", fix="Use orderby=-createdAt.")
+    field = orderby.removeprefix("-")
 
-    def key(entity: dict[str, Any]) -> tuple[int, Any]:
-        values = _values(entity, field)
-        value = values[0] if values else None
-        if value is None:
-            return (1, "")
-        return (0, value if isinstance(value, int | float) else str(value))
-
-    return sorted(entities, key=key, reverse=descending)
+    present: list[tuple[tuple[int, Any], dict[str, Any]]] = []
+    absent: list[tuple[tuple[int, Any], dict[str, Any]]] = []
+    for entity in entities:
+        value = next(iter(_values(entity, field)), None)
+        (absent if value is None else present).append((sort_key(value), entity))
+    present.sort(key=lambda pair: pair[0], reverse=descending)
+    return [entity for _, entity in present + absent]
 
 
 #: Tokens end in a checksum under this key, so that a damaged or edited token is refused
@@ -127,11 +117,20 @@ _TOKEN_TEXT = re.compile(r"^[A-Za-z0-9_-]+$")
 
 def _orderby(value: str | None) -> str | None:
     """``orderby`` as compared and stored: ``+name`` (or `` name``, a ``+`` decoded from a
-    query) is ``name``."""
-    if value is None:
+    query) is ``name``, ``-name`` stays; empty is no order. A sign without a field
+    (``orderby=%2B``) or a field that is no path is refused."""
+    if value is None or not value.strip():
         return None
     text = value.strip()
-    return text[1:].strip() if text.startswith("+") else text or None
+    sign = "-" if text.startswith("-") else ""
+    field = text[1:].strip() if text[0] in "+-" else text
+    if not _ORDER_FIELD.match(field):
+        raise InvalidRequest(
+            f"Invalid orderby {value!r}: it needs a field, with + (ascending, the default) "
+            "or - (descending) before it.",
+            fix="Use orderby=-createdAt or orderby=name.",
+        )
+    return sign + field
 
 
 @dataclass(frozen=True)
@@ -201,10 +200,15 @@ class Cursor:
         return cls(fields["c"], tuple(properties), orderby, limit, offset, count)
 
     def check_same_listing(
-        self, properties: Sequence[str], orderby: str | None, limit: int | None
+        self,
+        properties: Sequence[str],
+        orderby: str | None,
+        limit: int | None,
+        count: bool | None = None,
     ) -> None:
         """A client may send the first request's parameters again with the token (some
-        SDKs do); parameters that describe another listing are refused, naming them."""
+        SDKs do); parameters that describe another listing are refused, naming them. None
+        (and no ``property``) is a parameter not sent."""
         differ = []
         if properties and sorted(p.strip() for p in properties) != sorted(self.properties):
             differ.append("property")
@@ -212,11 +216,13 @@ class Cursor:
             differ.append("orderby")
         if limit is not None and limit != self.limit:
             differ.append("limit")
+        if count is not None and count != self.count:
+            differ.append("count")
         if differ:
             raise InvalidContinuationToken(
                 f"The continuationToken was issued for a listing with another "
                 f"{' and '.join(differ)} than this request sends: the token carries the "
-                "listing's filters, order and page size.",
+                "listing's filters, order, page size and count.",
                 fix="Send the token alone (as _links.next.href does), or with the first "
                 "page's parameters unchanged.",
             )
@@ -230,7 +236,7 @@ def page(
     orderby: str | None,
     limit: int | None,
     continuation_token: str | None,
-    count: bool,
+    count: bool | None,
 ) -> dict[str, Any]:
     """The list response of the collection at ``path`` (relative to its service:
     ``/flows``): ``{"items", "_links"}``; ``{"count"}`` alone for ``count=true`` without a
@@ -238,20 +244,14 @@ def page(
     with ``limit``. ``_links.next.href`` is ``{path}?continuationToken=TOKEN``.
 
     With ``continuation_token``, the listing is the token's; parameters sent along must
-    describe the same listing (:meth:`Cursor.check_same_listing`)."""
+    describe the same listing (:meth:`Cursor.check_same_listing`). ``count`` is None when the
+    client did not send it (false, but for that check)."""
     if limit is not None and not 1 <= limit <= MAX_LIMIT:
         raise InvalidRequest(f"limit must be 1 to {MAX_LIMIT}.", fix="Use a smaller page.")
+    wanted_order = _orderby(orderby)  # a bad orderby is refused even with count=true alone
     if continuation_token:
         cursor = Cursor.decode(continuation_token, path)
-        cursor.check_same_listing(properties, orderby, limit)
-        cursor = Cursor(
-            path,
-            cursor.properties,
-            cursor.orderby,
-            cursor.limit,
-            cursor.offset,
-            cursor.count or count,
-        )
+        cursor.check_same_listing(properties, orderby, limit, count)
     else:
         if count and limit is None:
             filters = [parse_filter(expression) for expression in properties]
@@ -259,10 +259,10 @@ def page(
         cursor = Cursor(
             path,
             tuple(p.strip() for p in properties),
-            _orderby(orderby),
+            wanted_order,
             limit or DEFAULT_LIMIT,
             0,
-            count,
+            bool(count),
         )
     filters = [parse_filter(expression) for expression in cursor.properties]
     kept = order([e for e in entities if matches(e, filters)], cursor.orderby)

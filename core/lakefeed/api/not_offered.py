@@ -5,14 +5,16 @@ the way to do the same with lakefeed — never a 400 about a path parameter, nev
   ``?action=COMPLETE``): lakefeed's batches are written by flows;
 - Schema Registry descriptors and unions (``/schemaregistry/{container}/descriptors…``,
   ``…/unions…``);
-- batched Catalog requests (``POST /data/foundation/catalog/`` with a list of requests).
+- batched Catalog requests (``POST /data/foundation/catalog/`` with a list of requests);
+- creating a Catalog batch (``POST /data/foundation/catalog/batches``): 405, as the route
+  exists for GET, naming the Flow Service route that makes batches.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from lakefeed.errors import ApiNotOffered
+from lakefeed.errors import ApiNotOffered, MethodNotOffered
 
 PREFIX = "/data/foundation"
 router = APIRouter(tags=["not offered"], include_in_schema=False)
@@ -56,4 +58,14 @@ def batched_catalog_requests() -> None:
         "lakefeed does not offer batched Catalog requests (POST /data/foundation/catalog/ "
         "with a list of requests).",
         fix="Send each request on its own (POST /dataSets, GET /batches/{id}, …).",
+    )
+
+
+@router.post("/catalog/batches")
+def create_batch() -> None:
+    raise MethodNotOffered(
+        "lakefeed's Catalog does not create batches (POST /data/foundation/catalog/batches): "
+        "a batch is made by a flow run, which writes it.",
+        fix='Start a run of a flow: POST /data/foundation/flowservice/runs with {"flowId": …} '
+        "(or `lakefeed flows run`); then GET /data/foundation/catalog/batches lists its batch.",
     )

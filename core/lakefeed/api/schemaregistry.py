@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Response
+from pydantic import AfterValidator
 
 from lakefeed.api.patch import IfMatch, apply_patch, check_etag
 from lakefeed.api.schemaregistry_views import (
@@ -25,7 +26,7 @@ from lakefeed.api.schemaregistry_views import (
 )
 from lakefeed.api.security import Caller, caller
 from lakefeed.engine import Lakefeed
-from lakefeed.errors import SchemaNotFound
+from lakefeed.errors import InvalidRequest, SchemaNotFound
 
 PREFIX = "/data/foundation/schemaregistry"
 router = APIRouter(tags=["schemaregistry"])
@@ -34,7 +35,8 @@ CallerDep = Annotated[Caller, Depends(caller)]
 AcceptHeader = Annotated[str | None, Header(alias="Accept")]
 Container = Literal["tenant", "global"]
 Kind = Literal["schemas", "fieldgroups", "mixins", "datatypes", "classes", "behaviors"]
-WritableKind = Literal["schemas", "fieldgroups", "mixins", "datatypes", "classes"]
+#: What a change takes: every kind (another word is a 404 naming them), behaviors refused (400).
+WritableKind = Annotated[Kind, AfterValidator(lambda kind: _writable(kind))]
 Document = Annotated[dict[str, Any], Body()]
 
 #: What a PATCH may change; ``meta:extends`` is accepted and recomputed from ``allOf``.
@@ -51,6 +53,16 @@ _FULL_VIEW_KEYS = (
     *("meta:resourceType", "version", "meta:containerId", "meta:tenantNamespace", "imsOrg"),
     *("meta:abstract", "meta:extensible", "meta:registryMetadata", "meta:intendedToExtend"),
 )
+
+
+def _writable(kind: str) -> str:
+    if kind == "behaviors":
+        raise InvalidRequest(
+            "Behaviors are read-only: lakefeed has Adobe's standard ones (record, time-series) "
+            "and no tenant behaviors.",
+            fix="Extend a class from a global behavior: GET /global/behaviors lists them.",
+        )
+    return kind
 
 
 def _kind(kind: str) -> str:

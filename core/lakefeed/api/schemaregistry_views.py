@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, NoReturn
 from urllib.parse import urlencode
 
+from lakefeed.api.matching import re2_search, sort_key, value_at
 from lakefeed.errors import InvalidRequest, InvalidSchema, NotAcceptable
 
 XED = "application/vnd.adobe.xed"
@@ -37,7 +38,7 @@ SUMMARY = "-id"
 LIST_LIMIT = 300
 MAX_LIST_LIMIT = 500
 _MEDIA = re.compile(r"^application/vnd\.adobe\.(?:xed|xdm)(?P<variant>[a-z-]*)\+json$")
-_FILTER = re.compile(r"^(?P<key>[^=!<>~]+?)\s*(?:(?P<op>==|!=|<=|>=|<|>|~)(?P<value>.*))?$")
+_FILTER = re.compile(r"^(?P<key>!?[^=!<>~]+?)\s*(?:(?P<op>==|!=|<=|>=|<|>|~)(?P<value>.*))?$")
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,8 @@ class ListQuery:
         keys = [k.strip() for k in orderby.split(",") if k.strip()]
         if not keys:
             raise InvalidRequest(f"Invalid orderby {orderby!r}.", fix="Use orderby=title.")
-        kept = [d for d in documents if all(_matches(d, p) for p in self.properties)]
+        conditions = [_condition(p) for p in self.properties]
+        kept = [d for d in documents if all(condition(d) for condition in conditions)]
         for key in reversed(keys):
             field = key.lstrip("+-")
             kept.sort(key=functools.partial(_sort_key, key=field), reverse=key[0] == "-")
@@ -203,12 +205,9 @@ class ListQuery:
 
 
 def _value(document: Mapping[str, Any], key: str) -> Any:
-    node: Any = document
-    if key in node:
-        return node[key]
-    for part in key.split("."):
-        node = node.get(part) if isinstance(node, Mapping) else None
-    return node
+    """The field named ``key`` (``meta:altId``, and names with dots), else the value at the
+    dotted path ``key`` (None when absent)."""
+    return document[key] if key in document else value_at(document, key)
 
 
 def _start_value(start: str, documents: list[dict[str, Any]], key: str) -> Any:
@@ -225,53 +224,49 @@ def _start_value(start: str, documents: list[dict[str, Any]], key: str) -> Any:
 
 
 def _sort_key(document: Mapping[str, Any], key: str) -> tuple[int, Any]:
-    value = _value(document, key)
-    if value is None:
-        return (2, "")
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return (0, value)
-    return (1, str(value).lower())
+    return sort_key(_value(document, key))
 
 
 def _same(a: Mapping[str, Any], b: Mapping[str, Any], key: str) -> bool:
     return _sort_key(a, key) == _sort_key(b, key)
 
 
-def _matches(document: Mapping[str, Any], expression: str) -> bool:
-    """``key==v``, ``key!=v``, ``<``, ``>``, ``<=``, ``>=`` (numbers), ``key~regex``, ``key``
-    (present), ``!key`` (absent). A list value matches when one of its elements does."""
+def _condition(expression: str) -> Callable[[Mapping[str, Any]], bool]:
+    """``key==v``, ``key!=v``, ``<``, ``>``, ``<=``, ``>=`` (numbers), ``key~regex`` (RE2),
+    ``key`` (present), ``!key`` (absent). A list value matches when one of its elements does.
+    A filter that cannot be read is refused whether or not any document is listed."""
     match = _FILTER.match(expression.strip())
-    if not match:
+    if not match or (match["op"] and match["key"].startswith("!")):
         raise InvalidRequest(
             f"Invalid property filter {expression!r}.", fix="Use property=title==Loyalty."
         )
     key, op, wanted = match["key"].strip(), match["op"], (match["value"] or "").strip()
+
+    def values(document: Mapping[str, Any]) -> list[Any]:
+        value = _value(document, key)
+        return value if isinstance(value, list) else [value]
+
     if op is None:
-        return (_value(document, key.lstrip("!")) is not None) != key.startswith("!")
-    value = _value(document, key)
-    values = value if isinstance(value, list) else [value]
+        return lambda d: (_value(d, key.lstrip("!")) is not None) != key.startswith("!")
     if op == "!=":
-        return all(str(v) != wanted for v in values)
+        return lambda d: all(str(v) != wanted for v in values(d))
     if op == "==":
-        return any(str(v) == wanted for v in values)
+        return lambda d: any(str(v) == wanted for v in values(d))
     if op == "~":
-        try:
-            pattern = re.compile(wanted)
-        except re.error as exc:
-            raise InvalidRequest(
-                f"Invalid regular expression {wanted!r} in {expression!r}: {exc}.",
-                fix="Escape special characters.",
-            ) from None
-        return any(v is not None and pattern.search(str(v)) for v in values)
+        search = re2_search(wanted, f"property={expression[:60]!r}")
+        return lambda d: any(v is not None and search(str(v)) for v in values(d))
     try:
         limit = float(wanted)
     except ValueError:
         raise InvalidRequest(
             f"{op} compares numbers; {wanted!r} is not one.", fix="Use == for text."
         ) from None
-    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
     compare = {"<": float.__lt__, ">": float.__gt__, "<=": float.__le__, ">=": float.__ge__}[op]
-    return any(compare(float(v), limit) for v in numbers)
+    return lambda d: any(
+        compare(float(v), limit)
+        for v in values(d)
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    )
 
 
 # --- request documents ---------------------------------------------------------------------

@@ -8,9 +8,9 @@ roll an interrupted run forward or back (:mod:`lakefeed.flows.recovery`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -21,6 +21,7 @@ from lakefeed.errors import ResourceNotFound
 from lakefeed.storage.entries import FileEntry
 
 t = tables.batches
+T = TypeVar("T")
 files_table = tables.batch_files
 
 #: ``orderBy`` names of batch listings and their columns.
@@ -104,6 +105,8 @@ class BatchFile:
 
 # ``list`` is a method of the store: its return types are spelled out here.
 Batches = list[Batch]
+#: A filter on one field: its values, and whether a match is any of them (False) or none.
+ValueFilter = tuple[Collection[T], bool]
 BatchFiles = list[BatchFile]
 
 
@@ -185,27 +188,48 @@ class BatchStore:
         *,
         dataset_id: str | None = None,
         status: str | None = None,
+        statuses: ValueFilter[str] | None = None,
+        times: Mapping[str, ValueFilter[float]] | None = None,
         created_after: int | None = None,
         created_before: int | None = None,
         order_by: str = "created",
         descending: bool = False,
+        order: Sequence[tuple[str, bool]] | None = None,
         limit: int | None = None,
         offset: int = 0,
     ) -> Batches:
-        """Batches matching every filter given (times in epoch ms, bounds exclusive), ordered by
-        ``created``, ``updated``, ``started``, ``completed``, ``status`` or ``id``."""
-        column = t.c[BATCH_ORDER[order_by]]
+        """Batches matching every filter given (times in epoch ms, bounds exclusive): a
+        ``status``, or ``statuses`` (``(values, negate)``: any of them, or none); by
+        ``times`` name (``created``, ``updated``, ``started``, ``completed``) ``(values,
+        negate)``: one of them (a batch without that time matches only a negated filter).
+        Ordered by ``order_by`` (``created``, ``updated``, ``started``, ``completed``,
+        ``status`` or ``id``), or by each ``(name, descending)`` of ``order`` in turn; absent
+        values last, ties by id in the first field's direction."""
         query = sa.select(t).where(self.scope.where(t))
         if dataset_id is not None:
             query = query.where(t.c.dataset_id == dataset_id)
         if status is not None:
             query = query.where(t.c.status == status)
+        if statuses is not None:
+            values, negate = statuses
+            query = query.where(t.c.status.not_in(values) if negate else t.c.status.in_(values))
+        for name, (numbers, negate) in (times or {}).items():
+            column = t.c[BATCH_ORDER[name]]
+            matches = column.is_not(None) & column.in_(list(numbers))
+            query = query.where(sa.not_(matches) if negate else matches)
         if created_after is not None:
             query = query.where(t.c.created_at > created_after)
         if created_before is not None:
             query = query.where(t.c.created_at < created_before)
-        order = (column.desc(), t.c.id.desc()) if descending else (column, t.c.id)
-        query = query.order_by(*order).offset(offset).limit(limit)
+        fields = list(order or [(order_by, descending)])
+        columns = [*fields, ("id", fields[0][1])]
+        query = query.order_by(
+            *(
+                (t.c[BATCH_ORDER[f]].desc() if d else t.c[BATCH_ORDER[f]].asc()).nulls_last()
+                for f, d in columns
+            )
+        )
+        query = query.offset(offset).limit(limit)
         with self.engine.connect() as db:
             return [Batch.from_row(r) for r in db.execute(query).mappings()]
 

@@ -13,7 +13,7 @@ name up in that list, never by joining a name to a location: no name reaches ano
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,13 +84,24 @@ class DatasetFiles:
 
     def of_dataset(self, dataset_id: str) -> list[DataSetFile]:
         """Every dataSetFile of the dataset's committed batches, oldest batch first."""
-        dataset = self.datasets.get(dataset_id)
-        batches = self.batches.search(dataset_id=dataset.id, status="success")
-        if not batches:
-            return []
-        table = self.datasets.table(dataset)
-        committed = [b for b in batches if b.snapshot_id is not None]
-        return [f for batch in committed for f in _grouped(table, batch)]
+        return list(self.committed(dataset_id))
+
+    def committed(self, dataset_id: str | None = None) -> Iterator[DataSetFile]:
+        """The dataSetFiles of every committed batch (of ``dataset_id``; an unknown one is
+        :class:`ResourceNotFound` at once), oldest batch first. Lazy: a batch's manifests are
+        read when its files are reached, so a page reads only the batches up to its end."""
+        if dataset_id is None:
+            return self._committed(None)
+        return self._committed(self.datasets.get(dataset_id).id)
+
+    def _committed(self, dataset_id: str | None) -> Iterator[DataSetFile]:
+        tables: dict[str, Any] = {}
+        for batch in self._batches(dataset_id, descending=False):
+            if batch.snapshot_id is None:
+                continue
+            if batch.dataset_id not in tables:
+                tables[batch.dataset_id] = self._table(batch)
+            yield from _grouped(tables[batch.dataset_id], batch)
 
     def get(self, dataset_file_id: str) -> DataSetFile:
         """The dataSetFile ``<batchId>-<n>``, or :class:`ResourceNotFound`."""
@@ -147,17 +158,7 @@ class DatasetFiles:
         limit = max(0, min(limit, MAX_PREVIEW_ROWS))
         dataset = self.datasets.get(dataset_id)
         table = self.datasets.table(dataset)
-        tasks: list[Any] = []
-        planned = 0
-        for batch in self._newest_batches(dataset.id):
-            if planned >= limit:
-                break
-            if batch.snapshot_id is None:
-                continue
-            for dataset_file in _grouped(table, batch):
-                for data_file in dataset_file.files:
-                    tasks.append(FileScanTask(data_file.iceberg))
-                    planned += data_file.records
+        tasks = [FileScanTask(f.iceberg) for f in self.preview_files(table, dataset.id, limit)]
         schema = table.schema()
         columns = schema.select(*[f.name for f in schema.fields if f.name != SYSTEM_COLUMN])
         scan = ArrowScan(table.metadata, table.io, columns, AlwaysTrue(), limit=limit)
@@ -168,13 +169,30 @@ class DatasetFiles:
                 break
         return rows[:limit]
 
-    def _newest_batches(self, dataset_id: str, page: int = 20) -> Iterator[Batch]:
+    def preview_files(self, table: Any, dataset_id: str, limit: int) -> Iterator[DataFile]:
+        """The data files of the newest committed batches, newest first, until they hold
+        ``limit`` rows: no file is planned once enough rows are (even within one batch)."""
+        planned = 0
+        for batch in self._batches(dataset_id, descending=True):
+            if batch.snapshot_id is None:
+                continue
+            for dataset_file in _grouped(table, batch):
+                for data_file in dataset_file.files:
+                    if planned >= limit:
+                        return
+                    yield data_file
+                    planned += data_file.records
+
+    def _batches(
+        self, dataset_id: str | None, *, descending: bool, page: int = 20
+    ) -> Iterator[Batch]:
+        """The committed batches (of ``dataset_id``) by creation, read a page at a time."""
         offset = 0
         while True:
             found = self.batches.search(
                 dataset_id=dataset_id,
                 status="success",
-                descending=True,
+                descending=descending,
                 limit=page,
                 offset=offset,
             )
@@ -241,6 +259,11 @@ def _added_files(table: Any, batch: Batch) -> list[DataFile]:
     return found
 
 
-def _names(files: tuple[DataFile, ...] | list[DataFile]) -> str:
-    names = [f.name for f in files]
-    return ", ".join(names[:5]) + (", …" if len(names) > 5 else "") or "none"
+def first_names(names: Sequence[str], shown: int = 5) -> str:
+    """``a, b, c, d, e, …``: the first ``shown`` names, for a message that says what there is
+    (``none`` when there are none)."""
+    return ", ".join(names[:shown]) + (", …" if len(names) > shown else "") or "none"
+
+
+def _names(files: Sequence[DataFile]) -> str:
+    return first_names([f.name for f in files])
