@@ -29,6 +29,7 @@ ENVIRONMENT = (
     "LAKEFEED_CLIENT_SECRET",
     "LAKEFEED_ORG",
     "LAKEFEED_SANDBOX",
+    "LAKEFEED_DEBUG",
 )
 
 #: What lakefeed creates is its owner's alone: the home holds the secret key, the database

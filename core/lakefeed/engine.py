@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from lakefeed.catalog.backlog import BacklogStore
     from lakefeed.catalog.batches import BatchStore
     from lakefeed.catalog.completion import BatchCompletion
-    from lakefeed.catalog.flows import Flow, FlowResources
+    from lakefeed.catalog.datasets import Dataset
+    from lakefeed.catalog.flows import Flow, FlowResources, SourceConnection, TargetConnection
     from lakefeed.catalog.ledger import FileLedger
     from lakefeed.catalog.mapping_sets import MappingSet
     from lakefeed.catalog.monitoring import MonitoringViews
@@ -508,33 +509,137 @@ class Lakefeed:
             connection.id, name=name, description=description, auth=auth, etag=etag
         )
 
-    def delete_connection(self, id_or_name: str) -> None:
+    def delete_connection(self, id_or_name: str, *, if_match: str | None = None) -> None:
         """Delete a base connection; refused while a flow reads through it or (a dataset base
-        connection) writes through it."""
+        connection) writes through it, and with ``if_match`` unless its etag is still that."""
+        from lakefeed.etags import etag_to_update
+
         connection = self.connection(id_or_name)
+        show = f"lakefeed connections show {connection.name} --json"
+        etag_to_update(if_match, connection.etag, f"Connection {connection.name!r}", show)
         self.flows.check_connection_unused(connection.id)
         self.connections.delete(connection.id)
 
-    def delete_flow(self, id_or_name: str) -> None:
-        """Delete a flow and its file ledger; refused while one of its runs is in progress.
-        Its runs and batches stay, as the history of what was ingested."""
-        from lakefeed.errors import RunInProgress
+    def update_flow(
+        self,
+        id_or_name: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        schedule: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+        state: str | None = None,
+        path: str | None = None,
+        recursive: bool | None = None,
+        if_match: str | None = None,
+    ) -> Flow:
+        """Change a flow's name, description, ``scheduleParams`` (whole), options (whole) and
+        state, and re-point its own source connection (``path``, ``recursive``; the path is
+        checked as listing checks it): one transaction, all or nothing
+        (:meth:`FlowResources.change_flow`). ``if_match``: only while the flow's etag is still
+        that one, checked in the transaction (:class:`PreconditionFailed` otherwise)."""
+        from lakefeed.etags import etag_to_update
 
         flow = self.flows.flow(id_or_name)
+        etag = etag_to_update(
+            if_match, flow.etag, f"Flow {flow.name!r}", f"lakefeed flows show {flow.id} --json"
+        )
+        return self.flows.change_flow(
+            flow.id,
+            name=name,
+            description=description,
+            schedule=schedule,
+            options=options,
+            state=state,
+            path=path,
+            recursive=recursive,
+            etag=etag,
+        )
+
+    def delete_flow(
+        self, id_or_name: str, *, if_match: str | None = None, with_connections: bool = False
+    ) -> list[SourceConnection | TargetConnection]:
+        """Delete a flow and its file ledger; refused while one of its runs is in progress.
+        Its runs and batches stay, as the history of what was ingested. ``if_match``: only
+        while its etag is still that one. ``with_connections``: also its source and target
+        connections no other flow uses (those ``lakefeed flows create`` made); returns the
+        connections deleted."""
+        from lakefeed.errors import RunInProgress
+        from lakefeed.etags import etag_to_update
+
+        flow = self.flows.flow(id_or_name)
+        etag = etag_to_update(
+            if_match, flow.etag, f"Flow {flow.name!r}", f"lakefeed flows show {flow.id} --json"
+        )
         if self.runs.active(flow.id):
             raise RunInProgress(
                 f"Flow {flow.name!r} has a run in progress.", fix="Delete it once the run ends."
             )
+        # The flow goes first (etag checked): a refused delete leaves its ledger whole.
+        removed = self.flows.remove_flow(flow.id, etag=etag, with_connections=with_connections)
         self.ledger.forget(flow.id)
         self.backlog.forget(flow.id)
         self.windows.forget(flow.id)
-        self.flows.flows.delete(flow.id)
+        return removed
 
-    def delete_dataset(self, id_or_name: str) -> None:
-        """Delete a dataset and its Iceberg table; refused while a flow writes to it."""
+    def update_dataset(
+        self,
+        id_or_name: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        tags: Mapping[str, list[str]] | None = None,
+        if_match: str | None = None,
+    ) -> Dataset:
+        """Change a dataset's name, description or tags (its schema never changes);
+        ``if_match``: only while its etag is still that one, checked as it is stored."""
+        from lakefeed.etags import etag_to_update
+
         dataset = self.datasets.get(id_or_name)
+        etag = etag_to_update(
+            if_match,
+            dataset.etag,
+            f"Dataset {dataset.name!r}",
+            f"lakefeed datasets show {dataset.id} --json",
+        )
+        return self.datasets.update(
+            dataset.id, name=name, description=description, tags=tags, etag=etag
+        )
+
+    def delete_dataset(self, id_or_name: str, *, if_match: str | None = None) -> None:
+        """Delete a dataset and its Iceberg table; refused while a flow writes to it, and
+        with ``if_match`` unless its etag is still that one."""
+        from lakefeed.etags import etag_to_update
+
+        dataset = self.datasets.get(id_or_name)
+        show = f"lakefeed datasets show {dataset.id} --json"
+        etag_to_update(if_match, dataset.etag, f"Dataset {dataset.name!r}", show)
         self.flows.check_dataset_unused(dataset.id)
         self.datasets.delete(dataset.id)
+
+    def update_schema(
+        self, id: str, document: Mapping[str, Any], *, if_match: str | None = None
+    ) -> dict[str, Any]:
+        """Replace tenant resource ``id`` ($id or meta:altId) with ``document``, as PUT does;
+        ``if_match``: only while its eTag is still that one."""
+        current = self._schema_at(id, if_match)
+        return self.schemas.update(current["$id"], document)
+
+    def delete_schema(self, id: str, *, if_match: str | None = None) -> dict[str, Any]:
+        """Delete tenant resource ``id``; ``if_match``: only while its eTag is still that one.
+        Returns the document deleted."""
+        current = self._schema_at(id, if_match)
+        self.schemas.delete(current["$id"])
+        return current
+
+    def _schema_at(self, id: str, if_match: str | None) -> dict[str, Any]:
+        from lakefeed.etags import etag_to_update
+
+        current = dict(self.schemas.get(id))
+        etag = str(current.get("meta:registryMetadata", {}).get("eTag", ""))
+        show = f"lakefeed schemas show {current['$id']} --json"
+        etag_to_update(if_match, etag, f"{current.get('title', id)!r}", show)
+        return current
 
     def session(self, connection: Connection | str) -> StorageSession:
         """A :class:`StorageSession` for a stored connection (or its id or name); a dataset

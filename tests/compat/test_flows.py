@@ -242,6 +242,7 @@ def test_interval_zero_with_frequency_once_is_accepted(
     response, _, _ = post_flow(sdk, parts, f"once zero {interval!r}", schedule)
     flow = item(sdk, f"flows/{created(response)['id']}")
     assert flow["scheduleParams"]["frequency"] == "once"
+    assert flow["scheduleParams"]["interval"] == "0"  # echoed, never silently dropped
     # Adobe's own collection PATCHes the schedule of such a flow the same way.
     new_start = str(int(soon()) + 60)
     again = patch(

@@ -11,7 +11,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query
 
-from lakefeed.errors import InvalidRequest, PreconditionFailed, PreconditionRequired
+from lakefeed.errors import InvalidRequest, PreconditionRequired
+from lakefeed.etags import etag_to_update, given_etag
 
 
 def if_match(
@@ -30,22 +31,21 @@ IfMatch = Annotated[str | None, Depends(if_match)]
 def check_delete_etag(if_match: str | None, current: str) -> None:
     """A DELETE needs no etag (as Adobe's), but one that is sent must be the current one:
     412 otherwise, as for PATCH."""
-    if if_match:
-        check_etag(if_match, current)
+    etag_to_update(if_match, current, "The resource", fix=_REFETCH)
 
 
 def check_etag(if_match: str | None, current: str) -> None:
-    """400 without ``If-Match``; 412 when it is not ``current`` (quoted or not)."""
-    if not if_match:
+    """400 without ``If-Match`` (or with an empty one); 412 when it is not ``current`` (quoted
+    or not) — the comparison of :func:`lakefeed.etags.etag_to_update`, as the CLI's."""
+    if given_etag(if_match) is None:
         raise PreconditionRequired(
             "The header 'If-Match' is missing.",
             fix="Send If-Match with the etag from the last GET.",
         )
-    if if_match.strip().strip('"') != current.strip('"') and if_match.strip() != "*":
-        raise PreconditionFailed(
-            f"Supplied version=[{if_match}] does not match the current version {current}.",
-            fix="GET the resource again, re-apply the change and send its new etag.",
-        )
+    etag_to_update(if_match, current, "The resource", fix=_REFETCH)
+
+
+_REFETCH = "GET the resource again, re-apply the change and send its new etag."
 
 
 def _pointer(path: str) -> list[str]:

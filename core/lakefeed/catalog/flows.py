@@ -24,7 +24,8 @@ from lakefeed.catalog.flow_shapes import (
     flow_options,
     schedule_extras,
 )
-from lakefeed.catalog.records import ResourceTable, Scope
+from lakefeed.catalog.labels import check_labels
+from lakefeed.catalog.records import ResourceTable, Scope, new_etag, now_ms
 from lakefeed.errors import (
     InvalidFlow,
     InvalidRequest,
@@ -127,7 +128,7 @@ class FlowResources:
             )
         if not str(path).strip():
             raise InvalidRequest("params.path is required.", fix="Give a file, folder or glob.")
-        _check_no_nul(str(path))
+        _check_path(str(path))
         data: dict[str, Any] = {"format": data_format}
         settings = self._format_settings(data_format, dict(properties or {}))
         if settings:
@@ -375,18 +376,7 @@ class FlowResources:
         source = self.source_connection(id)
         values = _named(name, description)
         if path is not None or recursive is not None:
-            params = dict(source.params)
-            if path is not None:
-                if not isinstance(path, str) or not path.strip():
-                    raise InvalidRequest(
-                        f"params.path must be a non-empty string, not {path!r}.",
-                        fix="Give a file, folder or glob.",
-                    )
-                _check_no_nul(path)
-                params["path"] = path
-            if recursive is not None:
-                params["recursive"] = _as_bool(recursive, "params.recursive")
-            values["params"] = params
+            values["params"] = _source_params(source, path, recursive)
         _update(self.sources, source.id, etag, values)
         return self.source_connection(source.id)
 
@@ -431,6 +421,126 @@ class FlowResources:
             )
         _update(self.flows, flow.id, etag, values)
         return self.flow(flow.id)
+
+    def change_flow(
+        self,
+        id: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        schedule: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+        state: str | None = None,
+        path: str | None = None,
+        recursive: bool | str | None = None,
+        etag: str | None = None,
+    ) -> Flow:
+        """Change a flow and re-point its own source connection (``path``, ``recursive``) in
+        one transaction: all of it or nothing. Everything is checked as by :meth:`update_flow`,
+        :meth:`set_flow_state` and :meth:`update_source_connection` before anything is
+        written; with ``etag``, only while the flow still has it (checked in the
+        transaction). The flow gets a new etag for any change, its source's included. A
+        source connection other flows read too is not re-pointed (:class:`InvalidRequest`)."""
+        flow = self.flow(id)
+        values = _named(name, description)
+        if schedule is not None:
+            values["schedule_params"] = {
+                **validate_schedule(schedule, current=flow.schedule).to_stored(),
+                **schedule_extras(schedule),
+            }
+        if options is not None:
+            values["options"] = flow_options({k: v for k, v in options.items() if v is not None})
+        if state is not None:
+            if state not in ("enabled", "disabled"):
+                raise InvalidRequest(
+                    f"A flow's state is enabled or disabled, not {state!r}.",
+                    fix="Use one of those.",
+                )
+            values["state"] = state
+        source_params = None
+        if path is not None or recursive is not None:
+            source_params = self._repointed(flow, path, recursive)
+        check_labels(values, "flow")
+        f, sc = tables.flows, tables.source_connections
+        stamp = {"etag": new_etag(), "updated_at": now_ms()}
+        where = self.scope.where(f) & (f.c.id == flow.id)
+        if etag is not None:
+            where = where & (f.c.etag == etag)
+        with self.engine.begin() as db:
+            if not db.execute(sa.update(f).where(where).values(**stamp, **values)).rowcount:
+                raise PreconditionFailed(
+                    f"Flow {flow.name!r} was changed by someone else.",
+                    fix="Read it again, re-apply the change and send its new etag.",
+                )
+            if source_params is not None:
+                mine = self.scope.where(sc) & (sc.c.id == flow.source_connection_id)
+                db.execute(
+                    sa.update(sc)
+                    .where(mine)
+                    .values(etag=new_etag(), updated_at=stamp["updated_at"], params=source_params)
+                )
+        return self.flow(flow.id)
+
+    def _repointed(
+        self, flow: Flow, path: str | None, recursive: bool | str | None
+    ) -> dict[str, Any]:
+        """The params of ``flow``'s source connection with a new ``path`` or ``recursive``;
+        refused when other flows read through that connection too."""
+        source = self.source_connection(flow.source_connection_id)
+        others = [
+            f.name
+            for f in self.list_flows()
+            if source.id in f.source_connection_ids and f.id != flow.id
+        ]
+        if others:
+            raise InvalidRequest(
+                f"Flow {flow.name!r} shares its source connection {source.id} with the flows "
+                f"{', '.join(map(repr, others))}: changing its path would re-point those too.",
+                fix="PATCH /sourceConnections/{id} changes it for all of them; or create a new "
+                "flow for the other path.",
+            )
+        return _source_params(source, path, recursive)
+
+    def remove_flow(
+        self, id: str, *, etag: str | None = None, with_connections: bool = False
+    ) -> list[SourceConnection | TargetConnection]:
+        """Delete a flow (with ``etag``: only while it still has it) and, ``with_connections``,
+        its source and target connections that no other flow uses, in one transaction;
+        returns the connections deleted."""
+        flow = self.flow(id)
+        removed: list[SourceConnection | TargetConnection] = []
+        if with_connections:
+            others = [f for f in self.list_flows() if f.id != flow.id]
+            removed += [
+                s
+                for s in self.source_connections(flow.source_connection_ids)
+                if not any(s.id in f.source_connection_ids for f in others)
+            ]
+            removed += [
+                t
+                for t in self.target_connections(flow.target_connection_ids)
+                if not any(t.id in f.target_connection_ids for f in others)
+            ]
+        f = tables.flows
+        where = self.scope.where(f) & (f.c.id == flow.id)
+        if etag is not None:
+            where = where & (f.c.etag == etag)
+        with self.engine.begin() as db:
+            if not db.execute(sa.delete(f).where(where)).rowcount:
+                raise PreconditionFailed(
+                    f"Flow {flow.name!r} was changed by someone else.",
+                    fix="Read it again and delete it with its new etag.",
+                )
+            for connection in removed:
+                table = (
+                    tables.source_connections
+                    if isinstance(connection, SourceConnection)
+                    else tables.target_connections
+                )
+                db.execute(
+                    sa.delete(table).where(self.scope.where(table) & (table.c.id == connection.id))
+                )
+        return removed
 
     def set_flow_state(self, id: str, state: str, *, etag: str | None = None) -> Flow:
         """Enable or disable a flow (``state`` ``enabled`` or ``disabled``); a disabled flow
@@ -481,12 +591,38 @@ class FlowResources:
         self.targets.delete(target.id)
 
 
-def _check_no_nul(path: str) -> None:
-    # No storage names a file with a NUL byte: refused when stored, not at the first run.
+def _source_params(
+    source: SourceConnection, path: str | None, recursive: bool | str | None
+) -> dict[str, Any]:
+    params = dict(source.params)
+    if path is not None:
+        if not isinstance(path, str) or not path.strip():
+            raise InvalidRequest(
+                f"params.path must be a non-empty string, not {path!r}.",
+                fix="Give a file, folder or glob.",
+            )
+        _check_path(path)
+        params["path"] = path
+    if recursive is not None:
+        params["recursive"] = _as_bool(recursive, "params.recursive")
+    return params
+
+
+def _check_path(path: str) -> None:
+    """Refuse, when stored rather than at the first run, a path no listing can take."""
+    from lakefeed.storage.listing import split_glob
+
+    # No storage names a file with a NUL byte.
     if "\x00" in path:
         raise InvalidRequest(
             f"params.path {path!r} contains a NUL byte.", fix="Remove the NUL byte (\\x00)."
         )
+    try:
+        split_glob(path)  # the rule listing applies (StorageSession.ls)
+    except ValueError as exc:
+        raise InvalidRequest(
+            f"params.path: {exc}.", fix="Put '*' only in the file-name part."
+        ) from None
 
 
 def _named(name: str | None, description: str | None) -> dict[str, Any]:

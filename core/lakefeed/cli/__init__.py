@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import click
@@ -28,6 +29,18 @@ class LakefeedGroup(click.Group):
         ctx.meta["lakefeed.json"] = "--json" in rest[: rest.index("--") if "--" in rest else None]
         return name, command, rest
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # The root options (--home …) are parsed before any command: a bad one is JSON too.
+        if ctx.parent is None:
+            ctx.meta["lakefeed.json"] = (
+                "--json" in args[: args.index("--") if "--" in args else None]
+            )
+        try:
+            return super().parse_args(ctx, args)
+        except click.ClickException as exc:
+            self._usage_error(ctx, exc)
+            raise
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -37,19 +50,35 @@ class LakefeedGroup(click.Group):
             print_error(exc)
             ctx.exit(1)
         except click.ClickException as exc:
-            if not ctx.meta.get("lakefeed.json"):
+            self._usage_error(ctx, exc)
+            raise
+        except (click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            # The last resort: a bug or a broken database file is one line (JSON under
+            # --json), never a traceback, unless LAKEFEED_DEBUG asks for it.
+            if os.environ.get("LAKEFEED_DEBUG", "").strip() not in ("", "0"):
                 raise
-            from lakefeed.cli.output import print_error
-            from lakefeed.errors import InvalidRequest
+            from lakefeed.cli.output import internal_error, print_error
 
-            usage = exc.ctx.get_usage() if isinstance(exc, click.UsageError) and exc.ctx else ""
-            print_error(
-                InvalidRequest(
-                    exc.format_message(),
-                    fix=f"{usage} (--help lists the options)." if usage else None,
-                )
-            )
-            ctx.exit(exc.exit_code)
+            print_error(internal_error(exc))
+            ctx.exit(1)
+
+    @staticmethod
+    def _usage_error(ctx: click.Context, exc: click.ClickException) -> None:
+        """Under ``--json``, ``exc`` as a JSON error on standard error, and exit with its code."""
+        if not ctx.meta.get("lakefeed.json"):
+            return
+        from lakefeed.cli.output import print_error
+        from lakefeed.errors import InvalidRequest
+
+        usage = exc.ctx.get_usage() if isinstance(exc, click.UsageError) and exc.ctx else ""
+        help_of = " ".join(["lakefeed", ctx.meta.get("lakefeed.command", ""), "--help"]).split()
+        fix = f"{usage} (--help lists the options)." if usage else None
+        print_error(
+            InvalidRequest(exc.format_message(), fix=fix or f"`{' '.join(help_of)}` lists them.")
+        )
+        ctx.exit(exc.exit_code)
 
 
 @click.group(cls=LakefeedGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from lakefeed.cli.context import engine
-from lakefeed.cli.output import console, fields_option, json_option, stream_json_list, table
+from lakefeed.cli.output import (
+    console,
+    fields_option,
+    json_option,
+    stream_json_lines,
+    stream_json_list,
+    table,
+)
 
 
 @click.group("batches")
@@ -33,8 +38,7 @@ def errors(batch_id: str, limit: int, offset: int, as_json: bool, json_lines: bo
     found = lf.row_errors.list(batch.id, limit=limit or None, offset=offset)
     rows = (row.to_dict() for row in found)
     if json_lines:
-        for row in rows:
-            click.echo(json.dumps(row, default=str, ensure_ascii=False))
+        stream_json_lines(rows)
         return
     if as_json:
         stream_json_list(rows, lambda row: row)

@@ -11,13 +11,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import click
 from click.shell_completion import CompletionItem
-
-if TYPE_CHECKING:
-    from lakefeed.engine import Lakefeed
 
 #: Parameter name → the kind of names it completes.
 COMPLETED_PARAMS = {
@@ -30,31 +27,34 @@ COMPLETED_PARAMS = {
 Completer = Callable[[click.Context, click.Parameter, str], list[CompletionItem]]
 
 
-def _engine(ctx: click.Context) -> Lakefeed | None:
-    """The engine of the home the command line names; None when there is none yet (completing
-    must never create a home)."""
+def _database_url(ctx: click.Context) -> str | None:
+    """A read-only URL of the database of the home the command line names; None when it has
+    none yet. Completing must never create a home or a database, nor migrate one."""
+    from lakefeed.config import Settings
+
     root = ctx.find_root()
     home = root.params.get("home") or os.environ.get("LAKEFEED_HOME")
     folder = Path(home).expanduser() if home else Path.home() / ".lakefeed"
     if not folder.is_dir():
         return None
-    from lakefeed.engine import Lakefeed
-
-    return Lakefeed(home=str(folder))
+    url = Settings.load(str(folder)).database_url
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.is_file():
+            return None
+        # SQLite's own read-only mode: no write, no journal, no schema change.
+        return f"sqlite:///file:{quote(str(path))}?mode=ro&uri=true"
+    return url  # a server database: only read (SELECT) below
 
 
 def names(ctx: click.Context, kind: str) -> list[str]:
-    """The names of the home's connections, flows or datasets, sorted."""
-    lf = _engine(ctx)
-    if lf is None:
-        return []
-    if kind == "connections":
-        found = [c.name for c in lf.connections.list()]
-    elif kind == "flows":
-        found = [f.name for f in lf.flows.list_flows()]
-    else:
-        found = [d.name for d in lf.datasets.list()]
-    return sorted(found)
+    """The names of the home's connections, flows or datasets (of the default org and
+    sandbox), sorted; read with one SELECT, never through the engine, which would create or
+    migrate the database."""
+    from lakefeed.catalog.names import read_names
+
+    url = _database_url(ctx)
+    return [] if url is None else read_names(url, kind)
 
 
 def name_completer(kind: str) -> Completer:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import click
@@ -14,6 +12,12 @@ from lakefeed.auth_choice import choose_auth_spec
 from lakefeed.cli.context import engine
 from lakefeed.cli.output import console, emit_json, fields_option, json_option, table
 from lakefeed.cli.resources import resources
+from lakefeed.cli.secret_input import (
+    prompt_secret,
+    read_text_source,
+    stdin_is_terminal,
+    warn_plain_secrets,
+)
 from lakefeed.errors import InvalidRequest
 from lakefeed.specs import DATASET_TARGET_SPEC_ID
 from lakefeed.storage.timeouts import MAX_SECONDS
@@ -27,34 +31,31 @@ def connections() -> None:
     """Base connections: credentials for one storage account or server."""
 
 
-def _param_value(raw: str) -> str:
+def _param_value(name: str, raw: str) -> str:
     # @FILE reads a value from a file so secrets stay out of shell history and `ps`.
-    if raw.startswith("@") and len(raw) > 1:
-        path = Path(raw[1:]).expanduser()
-        try:
-            return path.read_text().strip()
-        except OSError as exc:
-            raise InvalidRequest(
-                f"Cannot read parameter value from {str(path)!r}: {exc.strerror}.",
-                fix="Check the file after '@', or pass the value itself.",
-            ) from None
-    return raw
-
-
-def _read_params_file(name: str) -> str:
-    try:
-        return Path(name).expanduser().read_text()
-    except OSError as exc:
+    if raw == "@":
         raise InvalidRequest(
-            f"Cannot read --params-file {name!r}: {exc.strerror}.",
-            fix="Check the path, or pass '-' to read the JSON from stdin.",
-        ) from None
+            f"--param {name}=@ names no file (the value was not stored).",
+            fix=f"Write --param {name}=@FILE to read the value from FILE, or "
+            f"--param {name}=@- for standard input.",
+        )
+    if raw.startswith("@"):
+        return read_text_source(
+            raw[1:],
+            f"the value of --param {name}",
+            fix="Check the file after '@', or pass the value itself.",
+        ).strip()
+    return raw
 
 
 def parse_params(pairs: tuple[str, ...], params_file: str | None) -> dict[str, Any]:
     params: dict[str, Any] = {}
     if params_file:
-        text = sys.stdin.read() if params_file == "-" else _read_params_file(params_file)
+        text = read_text_source(
+            params_file,
+            "--params-file",
+            fix="Check the path, or pass '-' to read the JSON from standard input.",
+        )
         try:
             loaded = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -72,7 +73,7 @@ def parse_params(pairs: tuple[str, ...], params_file: str | None) -> dict[str, A
             raise InvalidRequest(
                 f"--param {pair!r} is not NAME=VALUE.", fix="Write e.g. --param bucketName=raw"
             )
-        params[name.strip()] = _param_value(value)
+        params[name.strip()] = _param_value(name.strip(), value)
     return params
 
 
@@ -116,10 +117,11 @@ def create(
     connection_spec = lf.connection_spec(spec)
     auth = choose_auth_spec(connection_spec, auth_spec, params)
     lf.plugins.source_type(spec).check_installed()  # before asking for a secret in vain
-    if sys.stdin.isatty() and not as_json:
+    warn_plain_secrets(auth, pairs)
+    if stdin_is_terminal() and not as_json:
         for p in auth.params:
             if p.required and p.secret and not params.get(p.name):
-                params[p.name] = click.prompt(p.title, hide_input=True)
+                params[p.name] = prompt_secret(p.title, p.name, confirm=False)
     # Test before storing, so a failed --test leaves nothing behind.
     tested = lf.session_for(spec, params, auth.name).test() if run_test else None
     connection = lf.create_connection(name, spec, auth.name, params, description=description)
@@ -128,9 +130,9 @@ def create(
             {"id": connection.id, "etag": connection.etag, **({"test": tested} if tested else {})}
         )
         return
-    console().print(f"Created connection [bold]{connection.name}[/] ({connection.id})")
+    console().print(f"Created connection [bold]{escape(connection.name)}[/] ({connection.id})")
     if tested:
-        console().print(f"[green]OK[/]: {tested}")
+        console().print(f"[green]OK[/]: {escape(tested)}")
 
 
 @connections.command("list")
@@ -261,7 +263,7 @@ def update(
     changed += [f"auth.params.{k}" for k in params]
     console().print(
         f"Updated connection [bold]{escape(updated.name)}[/] ({updated.id})"
-        + (f": {', '.join(changed)}" if changed else "")
+        + (f": {escape(', '.join(changed))}" if changed else "")
         + (" — tested OK" if run_test else "")
     )
 
@@ -282,7 +284,7 @@ def test(connection: str, timeout: float | None, as_json: bool) -> None:
     if as_json:
         emit_json({"result": True, "detail": detail})
         return
-    console().print(f"[green]OK[/]: {detail}")
+    console().print(f"[green]OK[/]: {escape(detail)}")
 
 
 @connections.command("delete")
@@ -291,14 +293,10 @@ def test(connection: str, timeout: float | None, as_json: bool) -> None:
 @json_option
 def delete(connection: str, if_match: str | None, as_json: bool) -> None:
     """Delete a connection."""
-    from lakefeed.etags import etag_to_update
-
     lf = engine()
     item = lf.connection(connection)
-    show = f"lakefeed connections show {item.name} --json"
-    etag_to_update(if_match, item.etag, f"Connection {item.name!r}", show)
-    lf.delete_connection(item.id)
+    lf.delete_connection(item.id, if_match=if_match)
     if as_json:
         emit_json({"deleted": item.id})
         return
-    console().print(f"Deleted connection [bold]{item.name}[/] ({item.id})")
+    console().print(f"Deleted connection [bold]{escape(item.name)}[/] ({item.id})")

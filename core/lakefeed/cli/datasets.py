@@ -147,24 +147,16 @@ def update(
     as_json: bool,
 ) -> None:
     """Change a dataset's name, description or tags; its schema never changes."""
-    from lakefeed.etags import etag_to_update
-
     lf = engine()
     current = lf.datasets.get(dataset)
-    etag = etag_to_update(
-        if_match,
-        current.etag,
-        f"Dataset {current.name!r}",
-        f"lakefeed datasets show {current.id} --json",
-    )
     tags = _tags(current.tags, tag_pairs) if tag_pairs else None
     if new_name is None and description is None and tags is None:
         raise InvalidRequest(
             f"Nothing to change in dataset {current.name!r}.",
             fix="Give --name, --description or --tag.",
         )
-    updated = lf.datasets.update(
-        current.id, name=new_name, description=description, tags=tags, etag=etag
+    updated = lf.update_dataset(
+        current.id, name=new_name, description=description, tags=tags, if_match=if_match
     )
     if as_json:
         emit_json(updated.to_dict())
@@ -176,12 +168,13 @@ def update(
 
 @datasets.command("delete")
 @click.argument("dataset")
+@click.option("--if-match", metavar="ETAG", help="Delete only while the etag is still ETAG.")
 @json_option
-def delete(dataset: str, as_json: bool) -> None:
+def delete(dataset: str, if_match: str | None, as_json: bool) -> None:
     """Delete a dataset and its Iceberg table (its data); refused while a flow writes to it."""
     lf = engine()
     item = lf.datasets.get(dataset)
-    lf.delete_dataset(item.id)
+    lf.delete_dataset(item.id, if_match=if_match)
     if as_json:
         emit_json({"deleted": item.id})
         return

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
+from rich.markup import escape
 
 from lakefeed.cli.context import engine
 from lakefeed.cli.output import (
@@ -18,10 +19,8 @@ from lakefeed.cli.output import (
     stream_json_list,
     table,
 )
-from lakefeed.errors import NoFilesMatch
 from lakefeed.formats import InspectedFile, schemas_agree
 from lakefeed.formats.parquet_footer import ParquetFooter
-from lakefeed.storage.listing import has_glob, split_glob
 from lakefeed.storage.session import FileFailure
 
 if TYPE_CHECKING:
@@ -37,25 +36,8 @@ _recursive = click.option(
 
 
 def listed(session: StorageSession, path: str, recursive: bool) -> Iterator[FileEntry]:
-    """The files at ``path``; a glob that matches none is :class:`NoFilesMatch` (a person
-    asking for files by pattern has mistyped it, or looks in the wrong folder)."""
-    entries = session.ls(path, recursive=recursive)
-    if not has_glob(path):
-        yield from entries
-        return
-    first = next(entries, None)
-    if first is None:
-        folder, pattern = split_glob(session.resolve(path))
-        where = f"{folder!r} or its sub-folders" if recursive else repr(folder)
-        raise NoFilesMatch(
-            f"No file matches {pattern!r} in {where}.",
-            fix=f"Check the names with `lakefeed ls {session.label} "
-            f"{split_glob(path)[0] or '.'} --recursive`. A glob matches file names in its "
-            "folder; with --recursive also paths below it ('2026-11-*.parquet' then takes "
-            "2026-11-27/orders-0.parquet).",
-        )
-    yield first
-    yield from entries
+    """The files at ``path``; a glob that matches none is :class:`NoFilesMatch`."""
+    return session.ls(path, recursive=recursive, require_match=True)
 
 
 def format_option(default: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -274,7 +256,8 @@ def _print_inspection(
         )
     for failure in failures:
         out.print(
-            f"[red]FAILED[/] {failure.entry.path}: [dim]{failure.error.code}[/] {failure.error}"
+            f"[red]FAILED[/] {escape(failure.entry.path)}: [dim]{failure.error.code}[/] "
+            f"{escape(str(failure.error))}"
         )
 
 

@@ -15,8 +15,7 @@ from lakefeed.cli.resources import Resources, resources
 from lakefeed.cli.runs_view import report_run, run_outcome
 
 if TYPE_CHECKING:
-    from lakefeed.catalog.flows import Flow
-    from lakefeed.engine import Lakefeed
+    from lakefeed.catalog.flows import SourceConnection, TargetConnection
 
 
 @click.group("flows")
@@ -275,16 +274,13 @@ def update(
     if_match: str | None,
     as_json: bool,
 ) -> None:
-    """Change a flow's name, description, source path, schedule, options or state; the
-    schedule and options given are merged over the flow's and checked as on create."""
+    """Change a flow's name, description, source path, schedule, options or state, all at
+    once or not at all; the schedule and options given are merged over the flow's and checked
+    as on create, the path as listing checks it."""
     from lakefeed.errors import InvalidRequest
-    from lakefeed.etags import etag_to_update
 
     lf = engine()
     current = lf.flows.flow(flow)
-    etag = etag_to_update(
-        if_match, current.etag, f"Flow {current.name!r}", f"lakefeed flows show {current.id} --json"
-    )
     shown = current.to_dict()
     schedule = dict(shown["scheduleParams"])
     for key, value in (("frequency", frequency), ("interval", interval), ("startTime", start_time)):
@@ -301,35 +297,32 @@ def update(
     if error_diagnostics is not None:
         options["errorDiagnosticsEnabled"] = error_diagnostics
     state = None if enable is None else ("enabled" if enable else "disabled")
-    changes: dict[str, Any] = {
-        "name": new_name,
-        "description": description,
-        "schedule": None if schedule == shown["scheduleParams"] else schedule,
-        "options": None if options == current.options else options,
-    }
+    if state == current.state:
+        state = None
     source = lf.flows.source_connection(current.source_connection_ids[0])
     if path == source.path:
         path = None
     if recursive == source.recursive:
         recursive = None
-    if path is not None or recursive is not None:
-        _check_own_source(lf, current, source.id, path)
-    unchanged = path is None and recursive is None and state in (None, current.state)
-    if all(v is None for v in changes.values()) and unchanged:
+    if path is not None and not path.strip():
+        raise InvalidRequest("--path is empty.", fix="Give a file, folder or glob.")
+    changes: dict[str, Any] = {
+        "name": new_name,
+        "description": description,
+        "schedule": None if schedule == shown["scheduleParams"] else schedule,
+        "options": None if options == current.options else options,
+        "state": state,
+        "path": path,
+        "recursive": recursive,
+    }
+    if all(v is None for v in changes.values()):
         raise InvalidRequest(
             f"Nothing to change in flow {current.name!r}.",
             fix="Give --name, --description, --path, a schedule or option flag, --enable or "
             "--disable.",
         )
-    updated = current
-    if any(v is not None for v in changes.values()):
-        updated = lf.flows.update_flow(current.id, etag=etag, **changes)
-        etag = None  # our own change gave it a new etag
-    if state is not None and state != updated.state:
-        updated = lf.flows.set_flow_state(updated.id, state, etag=etag)
-    if path is not None or recursive is not None:
-        # The source connection is the flow's own (`flows create` made it): re-point it.
-        lf.flows.update_source_connection(source.id, path=path, recursive=recursive)
+    # One call, one transaction: the etag is checked as the change is stored.
+    updated = lf.update_flow(current.id, if_match=if_match, **changes)
     if as_json:
         emit_json({"id": updated.id, "etag": updated.etag})
         return
@@ -337,44 +330,44 @@ def update(
     _print_flow(resources(), updated.to_dict())
 
 
-def _check_own_source(lf: Lakefeed, flow: Flow, source_id: str, path: str | None) -> None:
-    """Refuse to re-point a source connection other flows read too, or to an empty path,
-    before anything is changed."""
-    from lakefeed.errors import InvalidRequest
-
-    if path is not None and not path.strip():
-        raise InvalidRequest("--path is empty.", fix="Give a file, folder or glob.")
-    others = [
-        f.name
-        for f in lf.flows.list_flows()
-        if source_id in f.source_connection_ids and f.id != flow.id
-    ]
-    if others:
-        raise InvalidRequest(
-            f"Flow {flow.name!r} shares its source connection {source_id} with the flows "
-            f"{', '.join(map(repr, others))}: changing its path would re-point those too.",
-            fix="PATCH /sourceConnections/{id} changes it for all of them; or create a new "
-            "flow for the other path.",
-        )
-
-
 @flows.command("delete")
 @click.argument("flow")
 @click.option("--if-match", metavar="ETAG", help="Delete only while the etag is still ETAG.")
+@click.option(
+    "--with-connections",
+    is_flag=True,
+    help="Also delete the flow's source and target connections that no other flow uses.",
+)
 @json_option
-def delete(flow: str, if_match: str | None, as_json: bool) -> None:
-    """Delete a flow and its file ledger; its runs and batches stay, as history."""
-    from lakefeed.etags import etag_to_update
-
+def delete(flow: str, if_match: str | None, with_connections: bool, as_json: bool) -> None:
+    """Delete a flow and its file ledger; its runs and batches stay, as history. With
+    --with-connections also its source and target connections (the NAME-source and
+    NAME-target that `flows create` made) when no other flow uses them."""
     lf = engine()
     item = lf.flows.flow(flow)
-    show = f"lakefeed flows show {item.id} --json"
-    etag_to_update(if_match, item.etag, f"Flow {item.name!r}", show)
-    lf.delete_flow(item.id)
+    removed = lf.delete_flow(item.id, if_match=if_match, with_connections=with_connections)
     if as_json:
-        emit_json({"deleted": item.id})
+        answer: dict[str, Any] = {"deleted": item.id}
+        if with_connections:
+            answer["deletedConnections"] = [
+                {"id": c.id, "name": c.name, "kind": _kind(c)} for c in removed
+            ]
+        emit_json(answer)
         return
     console().print(f"Deleted flow [bold]{escape(item.name)}[/] ({item.id})")
+    for connection in removed:
+        console().print(
+            f"Deleted {_kind(connection)} connection [bold]{escape(connection.name)}[/] "
+            f"({connection.id})"
+        )
+    if with_connections and not removed:
+        console().print("Its source and target connections are used by other flows: kept.")
+
+
+def _kind(connection: SourceConnection | TargetConnection) -> str:
+    from lakefeed.catalog.flows import SourceConnection
+
+    return "source" if isinstance(connection, SourceConnection) else "target"
 
 
 @flows.command("backlog")

@@ -69,7 +69,7 @@ def ingest_command(
     schema_id = schema
     if schema is not None and _is_document(schema):
         schema_id = _schema_from_file(lf, schema, dataset)
-    with run_progress(as_json) as progress:
+    with run_progress(as_json) as report:
         run = lf.ingest(
             connection_or_url,
             path,
@@ -79,11 +79,12 @@ def ingest_command(
             recursive=recursive,
             partial_ingestion_percent=partial_ingestion_percent,
             error_diagnostics=error_diagnostics,
-            progress=progress,
+            progress=report.callback,
             data_format=format_name,
             format_properties=format_options,
             mapping=mapping,
         )
+        report.ended(run.metrics)
     report_run(LocalResources(lf), run.to_dict(), as_json)
 
 

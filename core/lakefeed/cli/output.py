@@ -24,7 +24,7 @@ from lakefeed.cli.fields import (
     select_fields,
     select_item,
 )
-from lakefeed.errors import LakefeedError
+from lakefeed.errors import InternalError, LakefeedError
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 
@@ -90,8 +90,7 @@ def print_error(exc: LakefeedError) -> None:
     """The error on standard error: its message and fix, or under ``--json`` one JSON object
     ``{"error": {"code", "title", "message", "fix"}}``."""
     if _meta().get(JSON_KEY):
-        error = {"code": exc.code, "title": exc.title, "message": exc.message, "fix": exc.fix}
-        click.echo(json.dumps({"error": error}, ensure_ascii=False), err=True)
+        click.echo(json.dumps({"error": error_dict(exc)}, ensure_ascii=False), err=True)
         return
     from rich.markup import escape
 
@@ -111,7 +110,11 @@ def table(
     from rich.markup import escape
     from rich.table import Table
 
-    t = Table(title=title, caption=caption)
+    # Titles and captions hold names people chose ('bad[/]name'): text, never markup.
+    t = Table(
+        title=None if title is None else escape(title),
+        caption=None if caption is None else escape(caption),
+    )
     for column in columns:
         t.add_column(column, overflow="fold")
     for row in rows:
@@ -130,7 +133,12 @@ def human_size(n: int) -> str:
 
 def stream_json_list(items: Iterable[Any], to_dict: Callable[[Any], Any]) -> None:
     """The list shape ``{"items": [...], "count": N}`` written item by item, so a huge listing
-    never sits in memory (``--fields`` without ``--json``: a table, which holds it all)."""
+    never sits in memory (``--fields`` without ``--json``: a table, which holds it all).
+
+    An error before the first item leaves standard output empty. An error after it cannot take
+    back what was written: the document is closed with the items so far, their ``count`` and
+    the ``error`` (as on standard error), so standard output still holds one valid JSON object
+    and a program tells a cut listing by its ``error`` key (and the exit code, 1)."""
     meta = _meta()
     fields = meta.get(FIELDS_KEY)
     if fields and meta.get(FIELDS_TABLE_KEY):
@@ -138,16 +146,58 @@ def stream_json_list(items: Iterable[Any], to_dict: Callable[[Any], Any]) -> Non
         return
     out = sys.stdout
     count = 0
-    for item in items:  # nothing is written before the first item: an error may come first
-        value = to_dict(item)
-        if fields:
-            if count == 0:  # the items share one shape: a field the first lacks is a typo
-                check_fields([value], fields)
-            value = select_item(value, fields)
-        out.write(
-            ('{"items": [\n  ' if count == 0 else ",\n  ")
-            + json.dumps(value, default=str, ensure_ascii=False)
-        )
-        count += 1
+    try:
+        for item in items:  # nothing is written before the first item: an error may come first
+            value = _picked(to_dict(item), fields, first=count == 0)
+            out.write(
+                ('{"items": [\n  ' if count == 0 else ",\n  ")
+                + json.dumps(value, default=str, ensure_ascii=False)
+            )
+            count += 1
+    except Exception as exc:
+        if count:
+            error = json.dumps(error_dict(exc), ensure_ascii=False)
+            out.write(f'\n], "count": {count}, "error": {error}}}\n')
+            out.flush()
+        raise
     out.write(('{"items": []' if count == 0 else "\n]") + f', "count": {count}}}\n')
     out.flush()
+
+
+def stream_json_lines(items: Iterable[Any]) -> None:
+    """One JSON object per line (``--json-lines``), with only the ``--fields`` if given."""
+    fields = _meta().get(FIELDS_KEY)
+    for count, item in enumerate(items):
+        click.echo(
+            json.dumps(_picked(item, fields, first=count == 0), default=str, ensure_ascii=False)
+        )
+
+
+def _picked(value: Any, fields: Sequence[str] | None, *, first: bool) -> Any:
+    if not fields:
+        return value
+    if first:  # the items share one shape: a field the first lacks is a typo
+        check_fields([value], fields)
+    return select_item(value, fields)
+
+
+def error_dict(exc: BaseException) -> dict[str, Any]:
+    """``exc`` as the ``error`` object of ``--json`` (an unforeseen one: ``InternalError``)."""
+    if not isinstance(exc, LakefeedError):
+        exc = internal_error(exc) if isinstance(exc, Exception) else LakefeedError(str(exc))
+    return {"code": exc.code, "title": exc.title, "message": exc.message, "fix": exc.fix}
+
+
+def internal_error(exc: Exception) -> InternalError:
+    """An unforeseen exception as :class:`InternalError`: its type, and for a database error the
+    driver's own message (never the statement or its parameters, which may hold secrets)."""
+    kind = type(exc).__name__
+    detail = ""
+    orig = getattr(exc, "orig", None)  # sqlalchemy's DBAPIError: the driver's exception
+    if isinstance(orig, Exception):
+        detail = f": {type(orig).__name__}: {str(orig).splitlines()[0] if str(orig) else ''}"
+    return InternalError(
+        f"lakefeed failed unexpectedly ({kind}{detail}).",
+        fix="If the message names the database, check the lakefeed.db of --home/LAKEFEED_HOME; "
+        "otherwise run again with LAKEFEED_DEBUG=1 for the traceback and report it.",
+    )

@@ -5,12 +5,13 @@ elsewhere (cron, CI, a log file) one summary line when the run ends, which survi
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lakefeed.cli.output import console, human_size
+from lakefeed.errors import LakefeedError
 
 if TYPE_CHECKING:
     from lakefeed.flows.runner import RunProgress
@@ -91,38 +92,82 @@ class RunTracker:
             "eta": f"ETA {self.eta()}" if total else "",
         }
 
-    def summary(self) -> str | None:
-        """One line of what the run did, for logs; None when it reported nothing."""
+    def summary(self, failure: str | None = None) -> str | None:
+        """One line of what the run did, for logs; None when it reported nothing and did not
+        fail. ``failure``: why the run failed (an error code, ``interrupted``…), said first."""
         p = self.last
+        elapsed = max(self.clock() - self.started, 0.0)
+        if failure is not None:
+            head = f"lakefeed: run {'interrupted' if failure == 'interrupted' else 'failed'}"
+            head += "" if failure == "interrupted" else f" ({failure})"
+            if p is None or not p.files_total:
+                listed = f" ({p.files_listed} files listed)" if p is not None else ""
+                return f"{head} in {elapsed:.2f} s{listed}"
+            return f"{head}: {self._done(p, elapsed)}"
         if p is None:
             return None
-        elapsed = max(self.clock() - self.started, 0.0)
         if not p.files_total:
             return f"lakefeed: no new files ({p.files_listed} listed) in {elapsed:.2f} s"
+        return f"lakefeed: {self._done(p, elapsed)}"
+
+    def _done(self, p: RunProgress, elapsed: float) -> str:
         seconds = self._working()
         rejected = f" ({p.failed_rows} rejected)" if p.failed_rows else ""
         return (
-            f"lakefeed: {p.files_done}/{p.files_total} files, {p.rows} rows{rejected}, "
+            f"{p.files_done}/{p.files_total} files, {p.rows} rows{rejected}, "
             f"{human_size(p.bytes_done)} in {elapsed:.2f} s "
             f"({p.rows / seconds:.0f} rows/s, {p.bytes_done / seconds / 1e6:.2f} MB/s)"
         )
 
 
+@dataclass
+class RunReport:
+    """What :func:`run_progress` hands the command: ``callback`` for the engine's ``progress``
+    (None under ``--json``), and :meth:`ended`, to tell it how the run ended."""
+
+    callback: ProgressCallback | None
+    failure: str | None = None
+
+    def ended(self, metrics: Mapping[str, Any]) -> None:
+        """The finished run's Flow Service ``metrics``: a failed run's summary line says so,
+        with its first error code."""
+        from lakefeed.flows.metrics import run_outcome
+
+        if run_outcome(metrics) == "failed":
+            errors = (metrics.get("statusSummary") or {}).get("errors") or []
+            self.failure = next((str(e["code"]) for e in errors if e.get("code")), "no code")
+
+    def raised(self, exc: BaseException) -> None:
+        if isinstance(exc, KeyboardInterrupt):
+            self.failure = "interrupted"
+        elif isinstance(exc, LakefeedError):
+            self.failure = exc.code
+        elif not isinstance(exc, SystemExit | GeneratorExit):
+            self.failure = type(exc).__name__
+
+
 @contextmanager
-def run_progress(as_json: bool) -> Iterator[ProgressCallback | None]:
-    """A progress callback for a run. In a terminal: a transient bar on standard error, shown
+def run_progress(as_json: bool) -> Iterator[RunReport]:
+    """A progress report for a run. In a terminal: a transient bar on standard error, shown
     at once (before the source is listed). Otherwise: nothing while it works, then one summary
-    line on standard error. With ``as_json``: None (programs want the result, not the bar)."""
+    line on standard error, also when the run failed, raised or was interrupted (it says so).
+    With ``as_json``: no callback (programs want the result, not the bar)."""
     if as_json:
-        yield None
+        yield RunReport(None)
         return
     err = console(stderr=True)
     tracker = RunTracker()
     if not err.is_terminal:
-        yield tracker.update
-        line = tracker.summary()
-        if line:
-            err.print(line, markup=False, highlight=False)
+        report = RunReport(tracker.update)
+        try:
+            yield report
+        except BaseException as exc:
+            report.raised(exc)
+            raise
+        finally:
+            line = tracker.summary(report.failure)
+            if line:
+                err.print(line, markup=False, highlight=False)
         return
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -145,4 +190,4 @@ def run_progress(as_json: bool) -> Iterator[ProgressCallback | None]:
         progress.update(task, **tracker.fields())
 
     with progress:
-        yield update
+        yield RunReport(update)

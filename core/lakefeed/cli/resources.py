@@ -186,8 +186,9 @@ class LocalResources(Resources):
     def run_flow(self, flow: Entity, *, as_json: bool, retry_failed: bool) -> Entity:
         from lakefeed.cli.progress import run_progress
 
-        with run_progress(as_json) as progress:
-            run = self.lf.run_flow(flow["id"], progress=progress, retry_failed=retry_failed)
+        with run_progress(as_json) as report:
+            run = self.lf.run_flow(flow["id"], progress=report.callback, retry_failed=retry_failed)
+            report.ended(run.metrics)
         return run.to_dict()
 
     def set_flow_state(self, flow: Entity, state: str) -> Entity:
@@ -199,8 +200,9 @@ class LocalResources(Resources):
     def retrigger(self, run_id: str, *, as_json: bool) -> Entity:
         from lakefeed.cli.progress import run_progress
 
-        with run_progress(as_json) as progress:
-            run = self.lf.retrigger_run(run_id, progress=progress)
+        with run_progress(as_json) as report:
+            run = self.lf.retrigger_run(run_id, progress=report.callback)
+            report.ended(run.metrics)
         return run.to_dict()
 
     def runs(self, flow_id: str | None = None) -> list[Entity]:

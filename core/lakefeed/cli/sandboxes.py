@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from lakefeed.cli.context import engine
 from lakefeed.cli.output import console, emit_json, fields_option, json_option, table
@@ -39,7 +40,7 @@ def create(name: str, org: str, sandbox_type: str, as_json: bool) -> None:
     if as_json:
         emit_json(_entity(org, name, sandbox_type))
         return
-    console().print(f"Created {sandbox_type} sandbox [bold]{name}[/] in org {org}")
+    console().print(f"Created {sandbox_type} sandbox [bold]{escape(name)}[/] in org {escape(org)}")
 
 
 @sandboxes.command("list")

@@ -136,13 +136,9 @@ def show(id: str, full: bool, as_json: bool) -> None:
 def update(id: str, file: str, if_match: str | None, as_json: bool) -> None:
     """Replace the tenant resource ID with the JSON document in FILE ('-': standard input), as
     PUT does; checked as on create and against what uses it."""
-    from lakefeed.etags import etag_to_update
-
-    registry = engine().schemas
-    current = registry.get(id)
-    etag = str(current.get("meta:registryMetadata", {}).get("eTag", ""))
-    etag_to_update(if_match, etag, f"{current['title']!r}", f"lakefeed schemas show {id} --json")
-    updated = registry.update(current["$id"], read_document(file))
+    lf = engine()
+    current = lf.schemas.get(id)  # an unknown ID is reported before FILE is read
+    updated = lf.update_schema(current["$id"], read_document(file), if_match=if_match)
     if as_json:
         emit_json(updated)
         return
@@ -153,12 +149,11 @@ def update(id: str, file: str, if_match: str | None, as_json: bool) -> None:
 
 @schemas.command("delete")
 @click.argument("id")
+@click.option("--if-match", metavar="ETAG", help="Delete only while the eTag is still ETAG.")
 @json_option
-def delete(id: str, as_json: bool) -> None:
+def delete(id: str, if_match: str | None, as_json: bool) -> None:
     """Delete the tenant resource ID; refused while a dataset or another resource uses it."""
-    registry = engine().schemas
-    current = registry.get(id)
-    registry.delete(current["$id"])
+    current = engine().delete_schema(id, if_match=if_match)
     if as_json:
         emit_json({"deleted": current["$id"]})
         return

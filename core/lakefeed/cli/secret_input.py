@@ -15,16 +15,37 @@ from lakefeed.specs import AuthSpec, Param
 
 def refuse_plain_secrets(auth: AuthSpec, pairs: tuple[str, ...]) -> None:
     """Refuse ``--param SECRET=VALUE``; ``--param SECRET=@FILE`` reads a file and is fine."""
+    for name in plain_secret_names(auth, pairs)[:1]:
+        raise InvalidRequest(
+            f"--param {name} is a secret and takes no value on the command line, where "
+            "it would show in `ps` and the shell history (the value was not stored).",
+            fix=f"Use --secret {name} (hidden prompt), --secret {name} --secret-file FILE, "
+            f"--secret {name} --secret-file - (standard input) or --param {name}=@FILE.",
+        )
+
+
+def plain_secret_names(auth: AuthSpec, pairs: tuple[str, ...]) -> list[str]:
+    """The secret params given as ``--param SECRET=VALUE`` (a plain value, not ``@FILE``)."""
+    found = []
     for pair in pairs:
         name, sep, value = pair.partition("=")
         name = name.strip()
         if sep and name in auth.secret_names and value and not value.startswith("@"):
-            raise InvalidRequest(
-                f"--param {name} is a secret and takes no value on the command line, where "
-                "it would show in `ps` and the shell history (the value was not stored).",
-                fix=f"Use --secret {name} (hidden prompt), --secret {name} --secret-file FILE, "
-                f"--secret {name} --secret-file - (standard input) or --param {name}=@FILE.",
-            )
+            found.append(name)
+    return found
+
+
+def warn_plain_secrets(auth: AuthSpec, pairs: tuple[str, ...]) -> None:
+    """``connections create`` still takes ``--param SECRET=VALUE`` (scripts use it), but says
+    on standard error that the value shows in ``ps`` and the shell history; names the param,
+    never the value."""
+    for name in plain_secret_names(auth, pairs):
+        click.echo(
+            f"Warning: --param {name} is a secret given on the command line, where it shows in "
+            f"`ps` and the shell history. Prefer --param {name}=@FILE, --params-file FILE "
+            "(or - for standard input), or leave it out to be prompted for it.",
+            err=True,
+        )
 
 
 def _secret_param(auth: AuthSpec, name: str) -> Param:
@@ -38,20 +59,53 @@ def _secret_param(auth: AuthSpec, name: str) -> Param:
     return param
 
 
-def _read_secret(source: str, name: str) -> str:
+def read_text_source(source: str, what: str, *, fix: str) -> str:
+    """The text of the file ``source`` (``~`` expanded; ``-``: standard input), the one reader of
+    ``NAME=@FILE``, ``--params-file`` and ``--secret-file``. A file that is missing, unreadable
+    or not UTF-8 text is :class:`InvalidRequest` naming the file and ``what`` was read from it,
+    never its contents."""
     if source == "-":
-        text = sys.stdin.read()
-    else:
-        path = Path(source).expanduser()
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+            return sys.stdin.read()
+        except UnicodeDecodeError:
             raise InvalidRequest(
-                f"Cannot read the new {name} from {str(path)!r}: {reason}.",
-                fix="Check the path of --secret-file, or pass '-' to read standard input.",
+                f"Cannot read {what} from standard input: it is not UTF-8 text.", fix=fix
             ) from None
-    return text.strip()
+    path = Path(source).expanduser()
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = (
+            exc.strerror or type(exc).__name__
+            if isinstance(exc, OSError)
+            else "it is not UTF-8 text"
+        )
+        raise InvalidRequest(f"Cannot read {what} from {str(path)!r}: {reason}.", fix=fix) from None
+
+
+def _read_secret(source: str, name: str) -> str:
+    return read_text_source(
+        source,
+        f"the new {name}",
+        fix="Check the path of --secret-file, or pass '-' to read standard input.",
+    ).strip()
+
+
+def stdin_is_terminal() -> bool:
+    """Whether standard input is a terminal a person can type a hidden answer into."""
+    return sys.stdin.isatty()
+
+
+def prompt_secret(text: str, name: str, *, confirm: bool) -> str:
+    """A hidden prompt for the secret ``name``; refused when standard input is not a terminal
+    (click would read the pipe, warning that the input may be echoed, or abort)."""
+    if not stdin_is_terminal():
+        raise InvalidRequest(
+            f"Cannot prompt for the secret {name}: standard input is not a terminal.",
+            fix=f"Pipe it with --secret {name} --secret-file -, or name a file with "
+            "--secret-file FILE.",
+        )
+    return str(click.prompt(text, hide_input=True, confirmation_prompt=confirm, err=True))
 
 
 def new_secrets(auth: AuthSpec, names: tuple[str, ...], secret_file: str | None) -> dict[str, str]:
@@ -80,9 +134,7 @@ def new_secrets(auth: AuthSpec, names: tuple[str, ...], secret_file: str | None)
         if secret_file is not None:
             value = _read_secret(secret_file, name)
         else:
-            value = click.prompt(
-                f"New {param.title} ({name})", hide_input=True, confirmation_prompt=True, err=True
-            )
+            value = prompt_secret(f"New {param.title} ({name})", name, confirm=True)
         if not value.strip():
             raise InvalidRequest(
                 f"The new value of {name} is empty.",

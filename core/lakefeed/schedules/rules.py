@@ -73,8 +73,9 @@ class Schedule:
 
     def to_stored(self) -> dict[str, Any]:
         out: dict[str, Any] = {"startTime": self.start_time, "frequency": self.frequency}
+        if self.interval is not None:
+            out["interval"] = self.interval  # with once only 0, kept as sent
         if self.frequency != "once":
-            out["interval"] = self.interval
             out["backfill"] = self.backfill
         return out
 
@@ -100,7 +101,8 @@ def validate_schedule(
     Without params a flow runs once, from now. ``startTime`` may not be in the past (unless it
     is the unchanged start of ``current``); once ``current``'s start has passed, ``frequency``
     cannot become ``once`` and ``backfill`` cannot change. ``interval`` 0 or null with ``once``
-    is taken as no interval. Fields other than these four are not looked at.
+    is taken as no interval (no :attr:`Schedule.period`); a 0 is kept, to be echoed back as
+    sent. Fields other than these four are not looked at.
     """
     params = dict(params or {})
     now = time.time() if now is None else now
@@ -148,7 +150,9 @@ def validate_schedule(
                 "scheduleParams.backfill is not allowed with frequency 'once'.",
                 fix="Remove backfill, or choose another frequency.",
             )
-        schedule = Schedule(start_time=start, frequency="once")
+        # A 0 is kept so that it is echoed back as sent; period stays None either way.
+        zero = params.get("interval") is not None
+        schedule = Schedule(start_time=start, frequency="once", interval=0 if zero else None)
     else:
         if params.get("interval") is None:
             raise InvalidSchedule(

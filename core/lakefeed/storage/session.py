@@ -18,6 +18,7 @@ from lakefeed.errors import (
     FileChangedWhileReading,
     InvalidRequest,
     LakefeedError,
+    NoFilesMatch,
     StorageError,
     StorageNotFound,
     StorageTimeout,
@@ -278,22 +279,50 @@ class StorageSession:
         with self._errors("testing the connection"):
             return self.source_type.test(self.auth, self.fs)
 
-    def ls(self, path: str, *, recursive: bool = False) -> Iterator[FileEntry]:
-        """Stream the files at ``path`` (file, folder, or glob in the last component)."""
+    def ls(
+        self, path: str, *, recursive: bool = False, require_match: bool = False
+    ) -> Iterator[FileEntry]:
+        """Stream the files at ``path`` (file, folder, or glob in the last component). With
+        ``require_match``, a glob that matches no file is :class:`NoFilesMatch` (a person asking
+        for files by pattern has mistyped it, or looks in the wrong folder) rather than an empty
+        listing; a flow's glob matching nothing is just nothing new, so it stays off there."""
         resolved = self.resolve(path)
         try:
-            split_glob(resolved)
+            _folder, pattern = split_glob(resolved)
         except ValueError as exc:
             raise InvalidRequest(str(exc), fix="Put '*' only in the file-name part.") from exc
+        matched = False
         with self._errors(f"listing {resolved!r}"):
-            yield from self.source_type.list_files(self.fs, resolved, recursive=recursive)
+            for entry in self.source_type.list_files(self.fs, resolved, recursive=recursive):
+                matched = True
+                yield entry
+        if require_match and pattern is not None and not matched:
+            raise self._no_match(path, resolved, recursive)
+
+    def _no_match(self, path: str, resolved: str, recursive: bool) -> NoFilesMatch:
+        folder, pattern = split_glob(resolved)
+        where = f"{folder!r} or its sub-folders" if recursive else repr(folder)
+        return NoFilesMatch(
+            f"No file matches {pattern!r} in {where} on {self.label!r}.",
+            fix=f"Check the names with `lakefeed ls {self.label} "
+            f"{split_glob(path)[0] or '.'} --recursive` (Python: session.ls(folder, "
+            "recursive=True)). A glob matches file names in its folder; recursively also paths "
+            "below it ('2026-11-*.parquet' then takes 2026-11-27/orders-0.parquet).",
+        )
 
     def inspect(
-        self, path: str, *, recursive: bool = False, file_format: FileFormat | None = None
+        self,
+        path: str,
+        *,
+        recursive: bool = False,
+        file_format: FileFormat | None = None,
+        require_match: bool = False,
     ) -> Iterator[InspectedFile | FileFailure]:
         """Every file at ``path`` inspected as ``file_format`` (default: the registry's default
-        format, Parquet); a file that fails is reported, never fatal."""
-        return self.inspect_files(self.ls(path, recursive=recursive), file_format)
+        format, Parquet); a file that fails is reported, never fatal. ``require_match``: as
+        :meth:`ls`."""
+        entries = self.ls(path, recursive=recursive, require_match=require_match)
+        return self.inspect_files(entries, file_format)
 
     def inspect_files(
         self, entries: Iterable[FileEntry], file_format: FileFormat | None = None

@@ -83,3 +83,24 @@ def test_the_documented_bash_script_is_generated(tmp_path: Path) -> None:
         check=True,
     ).stdout
     assert "_LAKEFEED_COMPLETE=bash_complete" in script and "complete -o nosort" in script
+
+
+def test_completing_never_creates_or_changes_a_database(tmp_path: Path, lf: Lakefeed) -> None:
+    """TAB in an empty home offers nothing and writes nothing; in a home with a database it
+    reads the names without writing to it."""
+    empty = tmp_path / "empty-home"
+    empty.mkdir()
+    assert complete("--home", str(empty), "ls", "") == []
+    assert complete("ls", "", env={"LAKEFEED_HOME": str(empty)}) == []
+    assert list(empty.iterdir()) == []  # no lakefeed.db, no secret key
+
+    lf.create_connection("raw", "local-files", None, {"rootPath": str(tmp_path)})
+    database = lf.settings.home / "lakefeed.db"
+    before = (database.stat().st_mtime_ns, database.read_bytes())
+    database.chmod(0o444)  # a write would fail (and be swallowed): compare the bytes too
+    try:
+        assert complete("--home", str(lf.settings.home), "ls", "r") == ["raw"]
+    finally:
+        database.chmod(0o644)
+    assert (database.stat().st_mtime_ns, database.read_bytes()) == before
+    assert not (lf.settings.home / "lakefeed.db-journal").exists()

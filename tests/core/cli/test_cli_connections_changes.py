@@ -159,6 +159,13 @@ def test_rotate_the_only_secret_from_stdin(lf: Lakefeed, run_cli: RunCli) -> Non
     assert NEW_SECRET not in _everything(out)
 
 
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Standard input is a terminal (CliRunner's is not): the hidden prompt asks."""
+    monkeypatch.setattr("lakefeed.cli.secret_input.stdin_is_terminal", lambda: True)
+
+
+@pytest.mark.usefixtures("terminal")
 def test_rotate_secret_with_hidden_prompt(s3: str, lf: Lakefeed, run_cli: RunCli) -> None:
     out = run_cli(
         "connections", "update", "s3", "--secret", "s3SecretKey", input=f"{NEW_SECRET}\n" * 2
@@ -168,6 +175,7 @@ def test_rotate_secret_with_hidden_prompt(s3: str, lf: Lakefeed, run_cli: RunCli
     assert _secret(lf) == NEW_SECRET
 
 
+@pytest.mark.usefixtures("terminal")
 def test_prompt_answers_that_differ_are_asked_again(s3: str, lf: Lakefeed, run_cli: RunCli) -> None:
     answers = f"{NEW_SECRET}\nsomething-else\n{NEW_SECRET}\n{NEW_SECRET}\n"
     out = run_cli("connections", "update", "s3", "--secret", "s3SecretKey", input=answers)

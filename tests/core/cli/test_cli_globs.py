@@ -116,3 +116,22 @@ def test_recursive_glob_on_an_object_store(lf: Lakefeed, run_cli: RunCli) -> Non
     ]
     flat = run_cli("ls", "lake", "2026-11-*.parquet", code=1)
     assert "LF-2405" in flat.stderr
+
+
+def test_the_python_api_refuses_a_glob_matching_nothing_when_asked(
+    days: Path, lf: Lakefeed
+) -> None:
+    from lakefeed.errors import NoFilesMatch
+
+    session = lf.session("raw")
+    with pytest.raises(NoFilesMatch) as caught:
+        list(session.ls("2025-*.parquet", recursive=True, require_match=True))
+    assert "'2025-*.parquet'" in caught.value.message and "sub-folders" in caught.value.message
+    with pytest.raises(NoFilesMatch):
+        list(session.inspect("2025-*.parquet", require_match=True))
+    # Off by default, as a flow's listing wants: nothing new, not an error.
+    assert list(session.ls("2025-*.parquet", recursive=True)) == []
+    found = list(session.ls("2026-11-*.parquet", recursive=True, require_match=True))
+    assert len(found) == 4
+    (days / "empty").mkdir()
+    assert list(session.ls("empty", require_match=True)) == []  # no glob: an empty folder

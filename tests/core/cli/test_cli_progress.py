@@ -113,3 +113,37 @@ def test_bar_in_a_terminal_is_drawn_at_once(three_files: Path, tmp_path: Path) -
     assert done.returncode == 0, done.stderr
     assert "Starting" in done.stderr  # drawn before anything was reported
     assert not SUMMARY.search(done.stderr)
+
+
+def test_summary_line_of_a_failed_run_says_it_failed(
+    landing: Path, lf: Lakefeed, profile_schema: dict, run_cli: RunCli
+) -> None:
+    """A run that fails (here: its folder does not exist) is not "no new files"."""
+    lf.datasets.create("numbers", profile_schema["$id"])
+    run_cli("flows", "create", "--name", "gone", "--connection", "raw",
+            "--path", "nothing/*.parquet", "--dataset", "numbers")  # fmt: skip
+    failed = run_cli("flows", "run", "gone", code=1)
+    assert re.search(r"^lakefeed: run failed \(LF-2404\) in [\d.]+ s", failed.stderr, re.M)
+    assert "no new files" not in failed.stderr
+
+
+def test_summary_line_when_the_command_raises(landing: Path, run_cli: RunCli) -> None:
+    # Refused before any file is read (no dataset, no schema): the log still has its line.
+    refused = run_cli("ingest", "raw", ".", "--dataset", "missing", code=1)
+    assert re.search(r"^lakefeed: run failed \(LF-\d+\) in [\d.]+ s$", refused.stderr, re.M)
+
+
+@pytest.mark.parametrize(
+    ("raised", "said"),
+    [(KeyboardInterrupt(), "run interrupted"), (RuntimeError("bug"), "run failed (RuntimeError)")],
+)
+def test_summary_line_survives_a_crash_or_ctrl_c(
+    raised: BaseException, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lakefeed.cli.progress import run_progress
+
+    with pytest.raises(type(raised)), run_progress(as_json=False) as report:
+        assert report.callback is not None
+        report.callback(RunProgress(files_total=2, bytes_total=10, phase="converting"))
+        raise raised
+    assert re.search(rf"^lakefeed: {re.escape(said)}: 0/2 files", capsys.readouterr().err, re.M)
