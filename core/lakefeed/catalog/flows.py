@@ -406,14 +406,7 @@ class FlowResources:
         """Change a flow; ``schedule`` and ``options`` are validated as on create and replace
         the old ones whole (so do the ``scheduleParams`` fields lakefeed does not use)."""
         flow = self.flow(id)
-        values = _named(name, description)
-        if schedule is not None:
-            values["schedule_params"] = {
-                **validate_schedule(schedule, current=flow.schedule).to_stored(),
-                **schedule_extras(schedule),
-            }
-        if options is not None:
-            values["options"] = flow_options({k: v for k, v in options.items() if v is not None})
+        values = _flow_values(flow, name, description, schedule, options)
         if transformations is not None:
             target = self.target_connection(flow.target_connection_id)
             values["transformations"] = self._check_transformations(
@@ -442,14 +435,7 @@ class FlowResources:
         transaction). The flow gets a new etag for any change, its source's included. A
         source connection other flows read too is not re-pointed (:class:`InvalidRequest`)."""
         flow = self.flow(id)
-        values = _named(name, description)
-        if schedule is not None:
-            values["schedule_params"] = {
-                **validate_schedule(schedule, current=flow.schedule).to_stored(),
-                **schedule_extras(schedule),
-            }
-        if options is not None:
-            values["options"] = flow_options({k: v for k, v in options.items() if v is not None})
+        values = _flow_values(flow, name, description, schedule, options)
         if state is not None:
             if state not in ("enabled", "disabled"):
                 raise InvalidRequest(
@@ -623,6 +609,27 @@ def _check_path(path: str) -> None:
         raise InvalidRequest(
             f"params.path: {exc}.", fix="Put '*' only in the file-name part."
         ) from None
+
+
+def _flow_values(
+    flow: Flow,
+    name: str | None,
+    description: str | None,
+    schedule: Mapping[str, Any] | None,
+    options: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The columns a change of these fields writes, each validated as on create; the
+    schedule and options replace the old ones whole (with the ``scheduleParams`` fields
+    lakefeed does not use)."""
+    values = _named(name, description)
+    if schedule is not None:
+        values["schedule_params"] = {
+            **validate_schedule(schedule, current=flow.schedule).to_stored(),
+            **schedule_extras(schedule),
+        }
+    if options is not None:
+        values["options"] = flow_options({k: v for k, v in options.items() if v is not None})
+    return values
 
 
 def _named(name: str | None, description: str | None) -> dict[str, Any]:
