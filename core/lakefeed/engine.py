@@ -516,9 +516,9 @@ class Lakefeed:
 
         connection = self.connection(id_or_name)
         show = f"lakefeed connections show {connection.name} --json"
-        etag_to_update(if_match, connection.etag, f"Connection {connection.name!r}", show)
+        etag = etag_to_update(if_match, connection.etag, f"Connection {connection.name!r}", show)
         self.flows.check_connection_unused(connection.id)
-        self.connections.delete(connection.id)
+        self.connections.delete(connection.id, etag=etag)  # the etag checked in the delete
 
     def update_flow(
         self,
@@ -608,38 +608,38 @@ class Lakefeed:
 
     def delete_dataset(self, id_or_name: str, *, if_match: str | None = None) -> None:
         """Delete a dataset and its Iceberg table; refused while a flow writes to it, and
-        with ``if_match`` unless its etag is still that one."""
+        with ``if_match`` unless its etag is still that one, checked as it is deleted."""
         from lakefeed.etags import etag_to_update
 
         dataset = self.datasets.get(id_or_name)
         show = f"lakefeed datasets show {dataset.id} --json"
-        etag_to_update(if_match, dataset.etag, f"Dataset {dataset.name!r}", show)
+        etag = etag_to_update(if_match, dataset.etag, f"Dataset {dataset.name!r}", show)
         self.flows.check_dataset_unused(dataset.id)
-        self.datasets.delete(dataset.id)
+        self.datasets.delete(dataset.id, etag=etag)
 
     def update_schema(
         self, id: str, document: Mapping[str, Any], *, if_match: str | None = None
     ) -> dict[str, Any]:
         """Replace tenant resource ``id`` ($id or meta:altId) with ``document``, as PUT does;
-        ``if_match``: only while its eTag is still that one."""
-        current = self._schema_at(id, if_match)
-        return self.schemas.update(current["$id"], document)
+        ``if_match``: only while its eTag is still that one, checked as it is stored."""
+        current, etag = self._schema_at(id, if_match)
+        return self.schemas.update(current["$id"], document, etag=etag)
 
     def delete_schema(self, id: str, *, if_match: str | None = None) -> dict[str, Any]:
-        """Delete tenant resource ``id``; ``if_match``: only while its eTag is still that one.
-        Returns the document deleted."""
-        current = self._schema_at(id, if_match)
-        self.schemas.delete(current["$id"])
+        """Delete tenant resource ``id``; ``if_match``: only while its eTag is still that one,
+        checked as it is deleted. Returns the document deleted."""
+        current, etag = self._schema_at(id, if_match)
+        self.schemas.delete(current["$id"], etag=etag)
         return current
 
-    def _schema_at(self, id: str, if_match: str | None) -> dict[str, Any]:
+    def _schema_at(self, id: str, if_match: str | None) -> tuple[dict[str, Any], str | None]:
+        """Resource ``id`` and the eTag to change it under (:func:`etag_to_update`)."""
         from lakefeed.etags import etag_to_update
 
         current = dict(self.schemas.get(id))
         etag = str(current.get("meta:registryMetadata", {}).get("eTag", ""))
         show = f"lakefeed schemas show {current['$id']} --json"
-        etag_to_update(if_match, etag, f"{current.get('title', id)!r}", show)
-        return current
+        return current, etag_to_update(if_match, etag, f"{current.get('title', id)!r}", show)
 
     def session(self, connection: Connection | str) -> StorageSession:
         """A :class:`StorageSession` for a stored connection (or its id or name); a dataset

@@ -154,10 +154,10 @@ def changed_text(
 @router.delete("/connections/{id}", status_code=204, response_class=Response)
 def delete_connection(who: CallerDep, id: str, if_match: IfMatch = None) -> Response:
     """Refused (400) while a flow reads or writes through the connection; 412 for an
-    ``If-Match`` that is not its etag."""
+    ``If-Match`` that is not its etag (checked again as it is deleted)."""
     connection = who.lf.connection(id)
     check_delete_etag(if_match, connection.etag)
-    who.lf.delete_connection(connection.id)
+    who.lf.delete_connection(connection.id, if_match=if_match)
     return Response(status_code=204)
 
 

@@ -177,7 +177,7 @@ def delete_flow(who: CallerDep, id: str, if_match: IfMatch = None) -> Response:
     412 for an ``If-Match`` that is not its etag."""
     flow = who.lf.flows.flow(id)
     check_delete_etag(if_match, flow.etag)
-    who.lf.delete_flow(flow.id)
+    who.lf.delete_flow(flow.id, if_match=if_match)  # checked again as it is deleted
     return Response(status_code=204)
 
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Header, Query, Response
 from pydantic import AfterValidator
 
-from lakefeed.api.patch import IfMatch, apply_patch, check_etag
+from lakefeed.api.patch import IfMatch, apply_patch, check_delete_etag, check_etag
 from lakefeed.api.schemaregistry_views import (
     ListQuery,
     Representation,
@@ -27,6 +27,7 @@ from lakefeed.api.schemaregistry_views import (
 from lakefeed.api.security import Caller, caller
 from lakefeed.engine import Lakefeed
 from lakefeed.errors import InvalidRequest, SchemaNotFound
+from lakefeed.etags import given_etag
 
 PREFIX = "/data/foundation/schemaregistry"
 router = APIRouter(tags=["schemaregistry"])
@@ -161,11 +162,12 @@ def create_resource(who: CallerDep, kind: WritableKind, document: Document) -> d
 def replace_resource(
     who: CallerDep, kind: WritableKind, id: str, document: Document, if_match: IfMatch = None
 ) -> dict[str, Any]:
-    """Replace a tenant resource with ``document`` (``If-Match`` checked when sent)."""
+    """Replace a tenant resource with ``document`` (``If-Match`` checked when sent, and
+    again as the change is stored)."""
     current = _find(who.lf, "tenant", kind, id)
-    _check_etag(current, if_match)
+    etag = _etag_to_write(current, if_match)
     check_document(document)
-    return who.lf.schemas.update(current["$id"], document)
+    return who.lf.schemas.update(current["$id"], document, etag=etag)
 
 
 @router.patch("/tenant/{kind}/{id:path}")
@@ -180,20 +182,37 @@ def patch_resource(
     group to a schema) and, but for schemas, the fields; ``meta:extends`` follows ``allOf``.
     ``If-Match`` is optional, as in the Schema Registry, and checked when sent."""
     current = _find(who.lf, "tenant", kind, id)
-    _check_etag(current, if_match)
+    etag = _etag_to_write(current, if_match)
     changed = apply_patch(current, operations, PATCHABLE[_kind(kind)])
     check_document(changed)
-    return who.lf.schemas.update(current["$id"], changed)
+    return who.lf.schemas.update(current["$id"], changed, etag=etag)
 
 
 @router.delete("/tenant/{kind}/{id:path}", status_code=204)
-def delete_resource(who: CallerDep, kind: WritableKind, id: str) -> Response:
-    """Delete a tenant resource; refused (400) while a dataset or another resource uses it."""
+def delete_resource(
+    who: CallerDep, kind: WritableKind, id: str, if_match: IfMatch = None
+) -> Response:
+    """Delete a tenant resource; refused (400) while a dataset or another resource uses it,
+    and (412) when an ``If-Match`` sent is not its eTag, checked as it is deleted."""
     current = _find(who.lf, "tenant", kind, id)
-    who.lf.schemas.delete(current["$id"], kind=_kind(kind))
+    etag = _etag_of(current)
+    check_delete_etag(if_match, etag)
+    etag_to_check = etag if given_etag(if_match) is not None else None
+    who.lf.schemas.delete(current["$id"], kind=_kind(kind), etag=etag_to_check)
     return Response(status_code=204)
 
 
-def _check_etag(document: dict[str, Any], if_match: str | None) -> None:
-    if if_match:
-        check_etag(if_match, str(document.get("meta:registryMetadata", {}).get("eTag", "")))
+def _etag_of(document: dict[str, Any]) -> str:
+    return str(document.get("meta:registryMetadata", {}).get("eTag", ""))
+
+
+def _etag_to_write(document: dict[str, Any], if_match: str | None) -> str | None:
+    """The eTag a PUT or PATCH stores its change under: None without ``If-Match`` (optional
+    here, as in the Schema Registry); the one ``document`` was read with when ``If-Match``
+    names it (412 otherwise), so the store refuses the change if another writer got in
+    first."""
+    if not if_match:
+        return None
+    etag = _etag_of(document)
+    check_etag(if_match, etag)
+    return etag

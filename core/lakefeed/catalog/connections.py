@@ -226,7 +226,16 @@ class ConnectionStore:
             )
         return self._from_row(row._mapping)
 
-    def delete(self, id_or_name: str) -> None:
+    def delete(self, id_or_name: str, *, etag: str | None = None) -> None:
+        """Delete a connection; with ``etag``, only while it still has that etag, checked in
+        the delete itself (:class:`PreconditionFailed` otherwise)."""
         connection = self.get(id_or_name)
+        where = self.scope & (table.c.id == connection.id)
+        if etag is not None:
+            where = where & (table.c.etag == etag)
         with self.engine.begin() as db:
-            db.execute(table.delete().where(self.scope & (table.c.id == connection.id)))
+            if not db.execute(table.delete().where(where)).rowcount and etag is not None:
+                raise PreconditionFailed(
+                    f"Connection {connection.name!r} was changed by someone else.",
+                    fix="Read it again and delete it with its new etag.",
+                )

@@ -130,5 +130,11 @@ class DatasetRecords:
     def list(self) -> Datasets:
         return [Dataset.from_row(row) for row in self.rows.select()]
 
-    def delete(self, id: str) -> None:
-        self.rows.delete(id)
+    def delete(self, id: str, *, etag: str | None = None) -> None:
+        """Delete a dataset's row; with ``etag``, only while it still has that etag, checked in
+        the delete itself (:class:`PreconditionFailed` otherwise)."""
+        if not self.rows.delete_if(id, etag) and etag is not None:
+            raise PreconditionFailed(
+                f"Dataset {id} was changed since etag {etag}.",
+                fix="GET the dataset again and delete it with its new etag.",
+            )

@@ -372,12 +372,14 @@ class FlowResources:
         etag: str | None = None,
     ) -> SourceConnection:
         """Rename, describe or re-point a source connection. With ``etag``, only while it still
-        has that etag (:class:`PreconditionFailed` otherwise); so for every ``update_*``."""
+        has that etag (:class:`PreconditionFailed` otherwise); so for every ``update_*``. The
+        flows that read through it get a new etag in the same transaction, as
+        :meth:`change_flow` gives one: a client holding a flow's etag sees its source moved."""
         source = self.source_connection(id)
         values = _named(name, description)
         if path is not None or recursive is not None:
             values["params"] = _source_params(source, path, recursive)
-        _update(self.sources, source.id, etag, values)
+        self._update_connection(self.sources, source.id, etag, values, "source_connection_ids")
         return self.source_connection(source.id)
 
     def update_target_connection(
@@ -388,9 +390,44 @@ class FlowResources:
         description: str | None = None,
         etag: str | None = None,
     ) -> TargetConnection:
+        """As :meth:`update_source_connection`: the flows that write through it get a new
+        etag in the same transaction."""
         target = self.target_connection(id)
-        _update(self.targets, target.id, etag, _named(name, description))
+        values = _named(name, description)
+        self._update_connection(self.targets, target.id, etag, values, "target_connection_ids")
         return self.target_connection(target.id)
+
+    def _update_connection(
+        self,
+        rows: ResourceTable,
+        id: str,
+        etag: str | None,
+        values: dict[str, Any],
+        flow_column: str,
+    ) -> None:
+        """Change source or target connection ``id`` (with ``etag``: only while it still has
+        it) and give every flow whose ``flow_column`` names it a new etag, in one
+        transaction."""
+        check_labels(values, rows.noun)
+        table, f = rows.table, tables.flows
+        stamp = {"etag": new_etag(), "updated_at": now_ms()}
+        where = self.scope.where(table) & (table.c.id == id)
+        if etag is not None:
+            where = where & (table.c.etag == etag)
+        with self.engine.begin() as db:
+            if not db.execute(sa.update(table).where(where).values(**stamp, **values)).rowcount:
+                raise PreconditionFailed(
+                    f"The {rows.noun} {id!r} was changed by someone else.",
+                    fix="GET it again, re-apply the change and send its new etag.",
+                )
+            # Read inside the transaction, after the write: a flow created meanwhile is seen.
+            flows = db.execute(sa.select(f.c.id, f.c[flow_column]).where(self.scope.where(f)))
+            for flow_id in [r.id for r in flows if id in (r[1] or ())]:
+                db.execute(
+                    sa.update(f)
+                    .where(self.scope.where(f) & (f.c.id == flow_id))
+                    .values(etag=new_etag(), updated_at=stamp["updated_at"])
+                )
 
     def update_flow(
         self,

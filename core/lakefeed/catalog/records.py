@@ -151,6 +151,15 @@ class ResourceTable:
                 self.table.delete().where(self.scope.where(self.table) & (self.table.c.id == id))
             )
 
+    def delete_if(self, id: str, etag: str | None) -> bool:
+        """:meth:`delete` only while the stored etag is still ``etag`` (any etag when None);
+        False when the row is gone or another writer changed it first."""
+        where = self.scope.where(self.table) & (self.table.c.id == id)
+        if etag is not None:
+            where = where & (self.table.c.etag == etag)
+        with self.engine.begin() as db:
+            return bool(db.execute(self.table.delete().where(where)).rowcount)
+
 
 class Audited(Protocol):
     """A record of a scoped resource table (:func:`tables._scoped`): id, scope, etag, times."""

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from lakefeed.catalog.records import Scope, record_from_row
 from lakefeed.catalog.tables import datasets
 from lakefeed.catalog.tables import registry_resources as table
+from lakefeed.errors import PreconditionFailed
 
 Documents = list[dict[str, Any]]
 
@@ -56,18 +57,45 @@ class SchemaDocuments:
         with self.engine.begin() as db:
             db.execute(table.insert().values(**row))
 
-    def replace(self, id: str, document: Mapping[str, Any], *, etag: str, at: int) -> None:
-        """Store ``document`` in place of resource ``id``'s."""
+    def replace(
+        self,
+        id: str,
+        document: Mapping[str, Any],
+        *,
+        etag: str,
+        at: int,
+        expected_etag: str | None = None,
+    ) -> None:
+        """Store ``document`` (whose eTag is ``etag``) in place of resource ``id``'s; with
+        ``expected_etag``, only while the stored one still has that eTag, checked in the
+        update itself (:class:`PreconditionFailed` otherwise)."""
+        values = {"title": document["title"], "document": dict(document)}
         with self.engine.begin() as db:
-            db.execute(
+            changed = db.execute(
                 table.update()
-                .where(self._in_scope & (table.c.id == id))
-                .values(title=document["title"], document=dict(document), etag=etag, updated_at=at)
-            )
+                .where(self._where(id, expected_etag))
+                .values(**values, etag=etag, updated_at=at)
+            ).rowcount
+        if not changed and expected_etag is not None:
+            raise self._changed(id)
 
-    def delete(self, id: str) -> None:
+    def delete(self, id: str, *, expected_etag: str | None = None) -> None:
+        """Delete resource ``id``; with ``expected_etag``, as :meth:`replace` checks it."""
         with self.engine.begin() as db:
-            db.execute(table.delete().where(self._in_scope & (table.c.id == id)))
+            deleted = db.execute(table.delete().where(self._where(id, expected_etag))).rowcount
+        if not deleted and expected_etag is not None:
+            raise self._changed(id)
+
+    def _where(self, id: str, expected_etag: str | None) -> sa.ColumnElement[bool]:
+        where = self._in_scope & (table.c.id == id)
+        return where if expected_etag is None else where & (table.c.etag == expected_etag)
+
+    @staticmethod
+    def _changed(id: str) -> PreconditionFailed:
+        return PreconditionFailed(
+            f"Schema Registry resource {id} was changed by someone else.",
+            fix="GET it again, re-apply the change and send its new eTag.",
+        )
 
     def find(self, id_or_alt_id: str) -> dict[str, Any] | None:
         """The stored document whose ``$id`` or ``meta:altId`` is ``id_or_alt_id``, or None."""

@@ -145,8 +145,11 @@ class DatasetStore:
         """The dataset's rows as of its latest commit."""
         return self.table(dataset).scan(limit=limit).to_arrow()
 
-    def delete(self, id_or_name: str) -> None:
+    def delete(self, id_or_name: str, *, etag: str | None = None) -> None:
+        """Delete a dataset and its table. With ``etag``, only while the dataset is still at
+        that version, checked as its row is deleted (:class:`PreconditionFailed` otherwise):
+        the row goes first, so a refused delete leaves the table whole."""
         dataset = self.get(id_or_name)
-        with contextlib.suppress(Exception):  # the record goes even if the table is gone
+        self.records.delete(dataset.id, etag=etag)
+        with contextlib.suppress(Exception):  # the record is gone even if the table is too
             self.catalog.purge_table(dataset.table_identifier)
-        self.records.delete(dataset.id)

@@ -226,11 +226,17 @@ class SchemaRegistry:
     # --- changing ----------------------------------------------------------------------------
 
     def update(
-        self, id_or_alt_id: str, document: Mapping[str, Any], *, kind: str | None = None
+        self,
+        id_or_alt_id: str,
+        document: Mapping[str, Any],
+        *,
+        kind: str | None = None,
+        etag: str | None = None,
     ) -> dict[str, Any]:
         """Replace what a tenant resource says (title, description, ``allOf``, fields…) with
         ``document``'s and return it; ``$id``, ``meta:altId`` and the computed keys stay the
-        registry's, and the minor ``version`` goes up.
+        registry's, and the minor ``version`` goes up. With ``etag``, only while the resource
+        still has that eTag, checked as it is stored (:class:`PreconditionFailed` otherwise).
 
         Checked as on create, and against what uses the resource: every tenant resource that
         references it must still compose, and the fields of a schema a dataset uses cannot
@@ -257,13 +263,13 @@ class SchemaRegistry:
         self._compose_new(kind, body, lookup)
         self._check_users_still_fit(current, body, lookup)
         now = int(time.time() * 1000)
-        etag = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        new_etag = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
         metadata = dict(current.get("meta:registryMetadata") or {})
         metadata.update(
-            {"repo:lastModifiedDate": now, "xdm:lastModifiedClientId": "lakefeed", "eTag": etag}
+            {"repo:lastModifiedDate": now, "xdm:lastModifiedClientId": "lakefeed", "eTag": new_etag}
         )
         body["meta:registryMetadata"] = metadata
-        self.documents.replace(id_, body, etag=etag, at=now)
+        self.documents.replace(id_, body, etag=new_etag, at=now, expected_etag=etag)
         return copy.deepcopy(body)
 
     def _check_users_still_fit(
@@ -323,8 +329,12 @@ class SchemaRegistry:
 
     # --- deleting ----------------------------------------------------------------------------
 
-    def delete(self, id_or_alt_id: str, *, kind: str | None = None) -> None:
-        """Delete a tenant resource that no other tenant resource or dataset still uses."""
+    def delete(
+        self, id_or_alt_id: str, *, kind: str | None = None, etag: str | None = None
+    ) -> None:
+        """Delete a tenant resource that no other tenant resource or dataset still uses; with
+        ``etag``, only while it still has that eTag, checked as it is deleted
+        (:class:`PreconditionFailed` otherwise)."""
         document = self._find(id_or_alt_id, kind)
         id_, label = document["$id"], KIND_LABELS[kind_of(document)]
         if document.get("meta:containerId") != "tenant":
@@ -340,7 +350,7 @@ class SchemaRegistry:
                 f"{', '.join(users)}.",
                 fix="Delete those first, or remove the reference from them.",
             )
-        self.documents.delete(id_)
+        self.documents.delete(id_, expected_etag=etag)
 
     def _users_of(self, id_: str) -> Documents:
         return [
