@@ -259,6 +259,8 @@ def _tags(tags: Any) -> dict[str, list[str]]:
     if not isinstance(tags, Mapping):
         raise InvalidRequest("tags must be an object of tag names to lists of values.", fix=fix)
     for name, values in tags.items():
+        if not str(name).strip():
+            raise InvalidRequest("A tag name cannot be empty.", fix=fix)
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise InvalidRequest(
                 f"Tag {str(name)[:100]!r} is {json.dumps(values)[:100]}, not a list of strings.",
@@ -313,7 +315,13 @@ def patch_dataset(
                 raise _schema_fixed(dataset)
         current = {"name": dataset.name, "description": dataset.description, "tags": dataset.tags}
         patched = apply_patch(current, body, [f"/{field}" for field in CHANGEABLE])
-        changes = _changes(patched)
+        if "name" not in patched:
+            raise InvalidRequest(
+                "A dataset's name cannot be removed.",
+                fix='Replace it instead: {"op": "replace", "path": "/name", "value": "…"}.',
+            )
+        # A removed description or tags is emptied, as a PUT without them does.
+        changes = {"description": "", "tags": {}, **_changes(patched)}
     elif isinstance(body, Mapping):
         if not _same_schema(who.lf, dataset, body.get("schemaRef", body.get("schema"))):
             raise _schema_fixed(dataset)

@@ -9,14 +9,17 @@
 - ``orderBy=name,desc:created`` (fields in turn; ``asc:`` is the default);
 - ``properties=a,b``: top-level fields kept, the key stays the id.
 
-A query parameter the route does not declare is refused by :func:`known_query_only`. Client
-patterns go through :mod:`lakefeed.api.matching`, never Python's ``re``.
+A query parameter the route does not declare, or one sent twice that takes one value (all but
+``property``), is refused by :func:`known_query_only`. Client patterns go through
+:mod:`lakefeed.api.matching`, never Python's ``re``.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import types
+import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -49,14 +52,42 @@ def known_query_only(request: Request) -> None:
             f"(accepted: {', '.join(sorted(accepted, key=str.lower)) or 'none'}).",
             fix="Drop it, or check its spelling against the REST reference.",
         )
+    repeatable = _query_names(dependant, lists_only=True)
+    repeated = [
+        name
+        for name in dict.fromkeys(request.query_params)
+        if name not in repeatable and len(request.query_params.getlist(name)) > 1
+    ]
+    if repeated:
+        names = ", ".join(repr(name) for name in repeated)
+        raise InvalidRequest(
+            f"Query parameter {names} is sent more than once for {request.method} "
+            f"{request.url.path} (it takes one value; only property= repeats).",
+            fix="Send it once, with its values comma-separated (name=a,b).",
+        )
 
 
-def _query_names(dependant: Any) -> set[str]:
-    """The query parameters a route declares, its dependencies' included."""
-    names = {param.alias for param in dependant.query_params}
+def _query_names(dependant: Any, *, lists_only: bool = False) -> set[str]:
+    """The query parameters a route declares, its dependencies' included (``lists_only``:
+    those that take several values, such as ``property``)."""
+    names = {
+        param.alias
+        for param in dependant.query_params
+        if not lists_only or _is_list(param.field_info.annotation)
+    }
     for sub in dependant.dependencies:
-        names |= _query_names(sub)
+        names |= _query_names(sub, lists_only=lists_only)
     return names
+
+
+def _is_list(annotation: Any) -> bool:
+    """Whether a parameter's type is a list (or an optional one)."""
+    origin = typing.get_origin(annotation)
+    if origin in (list, tuple, set, frozenset):
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_list(arg) for arg in typing.get_args(annotation))
+    return False
 
 
 def _number(text: str, name: str) -> float:

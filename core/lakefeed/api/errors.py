@@ -14,7 +14,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from lakefeed.api.server_paths import hider
 from lakefeed.errors import InvalidRequest, LakefeedError, RouteNotFound, TooManyAttempts
@@ -94,9 +96,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = str(exc.detail) if exc.detail else "HTTP error"
-        headers = {k.lower(): v for k, v in (getattr(exc, "headers", None) or {}).items()}
-        allowed = headers.get("allow")
+        headers = dict(getattr(exc, "headers", None) or {})
+        allowed = {k.lower(): v for k, v in headers.items()}.get("allow")
         if exc.status_code == 405 and allowed:
+            allowed = _allowed_methods(request) or allowed
+            headers = {k: v for k, v in headers.items() if k.lower() != "allow"}
+            headers["Allow"] = allowed
             message = (
                 f"{request.method} is not allowed on {request.url.path[:300]} (allowed: {allowed})."
             )
@@ -108,7 +113,7 @@ def install_error_handlers(app: FastAPI) -> None:
                 message=message,
             ),
             status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
+            headers=headers or None,
         )
 
     @app.exception_handler(UnicodeEncodeError)
@@ -140,6 +145,18 @@ def install_error_handlers(app: FastAPI) -> None:
             ),
             status_code=500,
         )
+
+
+def _allowed_methods(request: Request) -> str:
+    """The methods of every route whose path matches the request's (Starlette names only the
+    first one's), comma-separated; empty when none is found."""
+    scope = {**request.scope, "type": "http"}
+    methods: set[str] = set()
+    # The routes of included routers too (FastAPI includes them lazily: app.routes is empty).
+    for route in iter_route_contexts(request.app.router.routes):
+        if route.methods and route.matches(scope)[0] is not Match.NONE:
+            methods |= set(route.methods)
+    return ", ".join(sorted(methods))
 
 
 def _unknown_path(request: Request, errors: Sequence[Any]) -> RouteNotFound | None:

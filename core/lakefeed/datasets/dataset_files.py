@@ -88,7 +88,8 @@ class DatasetFiles:
 
     def committed(self, dataset_id: str | None = None) -> Iterator[DataSetFile]:
         """The dataSetFiles of every committed batch (of ``dataset_id``; an unknown one is
-        :class:`ResourceNotFound` at once), oldest batch first. Lazy: a batch's manifests are
+        :class:`ResourceNotFound` at once), oldest batch first; batches of a deleted dataset
+        are skipped. Lazy: a batch's manifests are
         read when its files are reached, so a page reads only the batches up to its end."""
         if dataset_id is None:
             return self._committed(None)
@@ -100,8 +101,14 @@ class DatasetFiles:
             if batch.snapshot_id is None:
                 continue
             if batch.dataset_id not in tables:
-                tables[batch.dataset_id] = self._table(batch)
-            yield from _grouped(tables[batch.dataset_id], batch)
+                try:
+                    tables[batch.dataset_id] = self._table(batch)
+                except ResourceNotFound:
+                    if dataset_id is not None:
+                        raise
+                    tables[batch.dataset_id] = None  # deleted with its files: none to list
+            if tables[batch.dataset_id] is not None:
+                yield from _grouped(tables[batch.dataset_id], batch)
 
     def get(self, dataset_file_id: str) -> DataSetFile:
         """The dataSetFile ``<batchId>-<n>``, or :class:`ResourceNotFound`."""
