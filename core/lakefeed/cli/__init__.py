@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import sys
 from typing import Any
 
 import click
 
 from lakefeed.__about__ import __version__
 from lakefeed.errors import LakefeedError
+
+#: The exit status of a command whose reader went away (`lakefeed ls | head`): 128 + SIGPIPE,
+#: as a shell reports a Unix tool ended by a closed pipe.
+CLOSED_PIPE_EXIT = 141
+
+
+def closed_pipe(exc: BaseException) -> bool:
+    """Whether ``exc`` is a write to a pipe whose reader has gone (BrokenPipeError, EPIPE)."""
+    return isinstance(exc, OSError) and exc.errno == errno.EPIPE
+
+
+def silence_stdout() -> None:
+    """Point standard output at the null device, so the interpreter's last flush of what is
+    still buffered does not print "Exception ignored … BrokenPipeError" (as Python's docs on
+    SIGPIPE advise)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass  # no real file descriptor (e.g. captured in tests): nothing will be flushed to it
 
 
 class LakefeedGroup(click.Group):
@@ -55,6 +78,9 @@ class LakefeedGroup(click.Group):
         except (click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:
+            if closed_pipe(exc):
+                silence_stdout()
+                ctx.exit(CLOSED_PIPE_EXIT)
             # The last resort: a bug or a broken database file is one line (JSON under
             # --json), never a traceback, unless LAKEFEED_DEBUG asks for it.
             if os.environ.get("LAKEFEED_DEBUG", "").strip() not in ("", "0"):
@@ -191,4 +217,15 @@ def main(argv: list[str] | None = None) -> None:
         from lakefeed.cli.output import print_error
 
         print_error(exc)
-    cli.main(args=argv, prog_name="lakefeed")
+    try:
+        cli.main(args=argv, prog_name="lakefeed")
+    finally:
+        # Flush here, so a reader that went away after the command ended (its output still
+        # buffered) ends the process quietly too, not with noise at interpreter exit.
+        try:
+            sys.stdout.flush()
+        except OSError as exc:
+            if not closed_pipe(exc):
+                raise
+            silence_stdout()
+            sys.exit(CLOSED_PIPE_EXIT)

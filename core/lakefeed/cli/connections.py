@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import click
@@ -48,6 +49,15 @@ def _param_value(name: str, raw: str) -> str:
     return raw
 
 
+def _param_named(number: int, pair: str) -> str:
+    """A malformed ``--param`` named for a message, never with its value (it may be a secret):
+    the name before a ``:`` or a space (``s3SecretKey:…``), else only its position."""
+    found = re.match(r"\s*([A-Za-z_][A-Za-z0-9_.-]{0,63})\s*[:\s]", pair)
+    if found:
+        return f"--param {found.group(1)!r}"
+    return f"--param number {number}"
+
+
 def parse_params(pairs: tuple[str, ...], params_file: str | None) -> dict[str, Any]:
     params: dict[str, Any] = {}
     if params_file:
@@ -64,14 +74,22 @@ def parse_params(pairs: tuple[str, ...], params_file: str | None) -> dict[str, A
                 f"column {exc.colno}.",
                 fix='Write one JSON object, e.g. {"s3AccessKey": "...", "s3SecretKey": "..."}.',
             ) from None
+        except RecursionError:
+            source = "standard input" if params_file == "-" else repr(params_file[:200])
+            raise InvalidRequest(
+                f"--params-file {source} is nested too deeply to read: it is not a JSON object "
+                "of params.",
+                fix='Write one JSON object, e.g. {"s3AccessKey": "...", "s3SecretKey": "..."}.',
+            ) from None
         if not isinstance(loaded, dict):
             raise InvalidRequest("--params-file must hold a JSON object.", fix="Wrap it in {}.")
         params.update(loaded)
-    for pair in pairs:
+    for number, pair in enumerate(pairs, 1):
         name, sep, value = pair.partition("=")
         if not sep or not name:
             raise InvalidRequest(
-                f"--param {pair!r} is not NAME=VALUE.", fix="Write e.g. --param bucketName=raw"
+                f"{_param_named(number, pair)} is not NAME=VALUE.",
+                fix="Write e.g. --param bucketName=raw (NAME, then '=', then the value).",
             )
         params[name.strip()] = _param_value(name.strip(), value)
     return params

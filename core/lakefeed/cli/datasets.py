@@ -115,7 +115,8 @@ def _tags(current: dict[str, Any], pairs: tuple[str, ...]) -> dict[str, Any]:
         name, sep, values = pair.partition("=")
         if not sep or not name.strip():
             raise InvalidRequest(
-                f"--tag {pair!r} is not NAME=VALUE.", fix="Write e.g. --tag team=growth,ops"
+                f"--tag {(pair if len(pair) <= 80 else pair[:80] + '…')!r} is not NAME=VALUE.",
+                fix="Write e.g. --tag team=growth,ops",
             )
         listed = [v.strip() for v in values.split(",") if v.strip()]
         if listed:
