@@ -544,6 +544,9 @@ class Lakefeed:
         etag = etag_to_update(
             if_match, flow.etag, f"Flow {flow.name!r}", f"lakefeed flows show {flow.id} --json"
         )
+        if path is not None:
+            source = self.flows.source_connection(flow.source_connection_id)
+            self.check_source_path(source.base_connection_id, path)
         return self.flows.change_flow(
             flow.id,
             name=name,
@@ -640,6 +643,12 @@ class Lakefeed:
         etag = str(current.get("meta:registryMetadata", {}).get("eTag", ""))
         show = f"lakefeed schemas show {current['$id']} --json"
         return current, etag_to_update(if_match, etag, f"{current.get('title', id)!r}", show)
+
+    def check_source_path(self, connection: Connection | str, path: str) -> None:
+        """Raise as listing does when ``path`` cannot be read through ``connection``: a path
+        that leaves the connection's root folder is :class:`InvalidRequest` (LF-1001), as on
+        ``lakefeed ls`` and ``POST``/``PATCH /sourceConnections``."""
+        self.session(connection).resolve(path)
 
     def session(self, connection: Connection | str) -> StorageSession:
         """A :class:`StorageSession` for a stored connection (or its id or name); a dataset

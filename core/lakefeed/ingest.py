@@ -102,6 +102,9 @@ class IngestChain:
                 fix="Pass the dataset's schema (--schema), or ingest into an existing dataset.",
             )
         connection, path = self.connection(source, path)
+        # A glob that matches no file at all is a typo (NoFilesMatch), checked before anything
+        # is made; files that match but were all ingested already are just nothing new.
+        next(self.lf.session(connection).ls(path, recursive=recursive, require_match=True), None)
         # Checked before anything is made: a bad property creates nothing.
         file_format = self.lf.file_format_for(path, data_format, format_properties)
         # As stored (keys as the format spells them, values normalised): "GZIP" and "gzip",

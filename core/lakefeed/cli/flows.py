@@ -120,6 +120,7 @@ def create(
             fix="Choose another name; `lakefeed flows list` shows the existing ones.",
         )
     base = lf.connection(connection)
+    lf.check_source_path(base, path)
     target_dataset = lf.datasets.get(dataset)
     source = lf.flows.create_source_connection(
         name=f"{name}-source",
@@ -282,15 +283,28 @@ def update(
     lf = engine()
     current = lf.flows.flow(flow)
     shown = current.to_dict()
-    schedule = dict(shown["scheduleParams"])
-    for key, value in (("frequency", frequency), ("interval", interval), ("startTime", start_time)):
-        if value is not None:
-            schedule[key] = value
-    if backfill is not None:
-        schedule["backfill"] = backfill
-    if str(schedule.get("frequency")).lower() == "once":
-        schedule.pop("interval", None)  # forbidden with once, as backfill is
-        schedule.pop("backfill", None)
+    stored = dict(shown["scheduleParams"])
+    given = {
+        key: value
+        for key, value in (
+            ("frequency", frequency),
+            ("interval", interval),
+            ("startTime", start_time),
+            ("backfill", backfill),
+        )
+        if value is not None
+    }
+    schedule: dict[str, Any] | None = None
+    if given:  # merged over the stored scheduleParams, fields lakefeed does not use included
+        schedule = {**stored, **given}
+        becomes_once = str(schedule.get("frequency")).lower() == "once"
+        if becomes_once and str(stored.get("frequency")).lower() != "once":
+            # The old frequency's interval and backfill, unless given now (then refused).
+            for key in ("interval", "backfill"):
+                if key not in given:
+                    schedule.pop(key, None)
+        if schedule == stored:
+            schedule = None
     options = dict(current.options)
     if partial_ingestion_percent is not None:
         options["partialIngestionPercent"] = partial_ingestion_percent
@@ -309,7 +323,7 @@ def update(
     changes: dict[str, Any] = {
         "name": new_name,
         "description": description,
-        "schedule": None if schedule == shown["scheduleParams"] else schedule,
+        "schedule": schedule,
         "options": None if options == current.options else options,
         "state": state,
         "path": path,

@@ -189,7 +189,10 @@ def infer(
 
     lf = engine()
     chosen = lf.file_format_for(path, format_name, format_options)
-    results = list(lf.session(connection).inspect(path, recursive=recursive, file_format=chosen))
+    session = lf.session(connection)
+    results = list(
+        session.inspect(path, recursive=recursive, file_format=chosen, require_match=True)
+    )
     fields = infer_fields(
         results,
         file_kind=chosen.label,

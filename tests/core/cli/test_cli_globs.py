@@ -135,3 +135,11 @@ def test_the_python_api_refuses_a_glob_matching_nothing_when_asked(
     assert len(found) == 4
     (days / "empty").mkdir()
     assert list(session.ls("empty", require_match=True)) == []  # no glob: an empty folder
+
+
+def test_schemas_infer_from_a_glob_matching_nothing_is_the_same_error(
+    days: Path, run_cli: RunCli
+) -> None:
+    """Not "no readable Parquet file" (LF-1202), which sends the user looking at files."""
+    refused = run_cli("schemas", "infer", "raw", "2027-*.parquet", "--recursive", code=1)
+    assert "LF-2405" in refused.stderr and "'2027-*.parquet'" in refused.stderr
