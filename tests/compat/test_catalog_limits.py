@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from api_support import ORG, Server, refused
+from compat.flowservice_parts import XED_FULL, ok
 from lakefeed.catalog.records import Scope
 from lakefeed.engine import Lakefeed
 from lakefeed.testing.profiles import create_profile_schema, profile_table
@@ -22,13 +23,7 @@ CATALOG = "/data/foundation/catalog"
 REGISTRY = "/data/foundation/schemaregistry"
 FLOWSERVICE = "/data/foundation/flowservice"
 TENANT = "acme0001"
-XED_FULL = "application/vnd.adobe.xed-full+json;version=1"
 HUGE = "99999999999999999999999999"
-
-
-def ok(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 @dataclass

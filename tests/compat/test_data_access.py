@@ -14,17 +14,13 @@ import pytest
 
 import lakefeed.datasets.writer as writer
 from api_support import ORG, Server, refused
+from compat.flowservice_parts import ok
 from lakefeed.catalog.records import Scope
 from lakefeed.formats.parquet import ParquetFormat
 from lakefeed.testing.profiles import create_profile_schema, profile_table
 
 EXPORT = "/data/foundation/export"
 TENANT = "acme0001"
-
-
-def ok(response: httpx.Response) -> Any:
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def parquet_rows(content: bytes) -> list[str]:

@@ -4,13 +4,12 @@ streamed, and "not listed" messages name the first few files."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pyarrow.parquet as pq
 import pytest
 
 from api_support import ORG, Server, refused
+from compat.flowservice_parts import ok
 from lakefeed.api.export import ROWS_PER_FILE
 from lakefeed.catalog.records import Scope
 from lakefeed.catalog.row_errors import RowError
@@ -20,11 +19,6 @@ from lakefeed.testing.profiles import create_profile_schema, profile_table
 EXPORT = "/data/foundation/export"
 TENANT = "acme0001"
 REJECTED = ROWS_PER_FILE + 7
-
-
-def ok(response: httpx.Response) -> Any:
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 @pytest.fixture(scope="module")

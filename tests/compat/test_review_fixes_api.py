@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from api_support import ORG, Server, refused
+from compat.flowservice_parts import XED_FULL, ok
 from lakefeed.catalog.records import Scope
 from lakefeed.engine import Lakefeed
 from lakefeed.testing.profiles import create_profile_schema, profile_table
@@ -20,12 +21,6 @@ from lakefeed.testing.profiles import create_profile_schema, profile_table
 CATALOG = "/data/foundation/catalog"
 FLOWSERVICE = "/data/foundation/flowservice"
 TENANT = "acme0001"
-XED_FULL = "application/vnd.adobe.xed-full+json;version=1"
-
-
-def ok(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 @dataclass

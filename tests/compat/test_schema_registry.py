@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from api_support import refused
+from compat.flowservice_parts import ok
 from lakefeed.testing.profiles import PROFILE_CLASS, PROFILE_FIELD_GROUPS, loyalty_field_group
 
 SR = "/data/foundation/schemaregistry"
@@ -18,11 +19,6 @@ TENANT = "acme0001"  # of the sdk's org
 XED_ID = "application/vnd.adobe.xed-id+json"
 XDM_ID = "application/vnd.adobe.xdm-id+json"
 SUMMARY_KEYS = {"$id", "meta:altId", "version", "title"}
-
-
-def ok(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 @pytest.fixture(scope="module")
