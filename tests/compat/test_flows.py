@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from api_support import ORG, Server, created, item, refused
+from compat.flowservice_parts import local_connection
 from lakefeed.catalog.records import Scope
 from lakefeed.specs import CLOUD_STORAGE_FLOW_SPEC_ID, DATASET_TARGET_SPEC_ID
 from lakefeed.testing.profiles import create_profile_schema
@@ -48,12 +49,7 @@ def parts(server: Server, sdk: httpx.Client, tmp_path_factory: pytest.TempPathFa
     local_spec_id = specs["items"][0]["id"]
     base = created(
         sdk.post(
-            f"{FS}/connections",
-            json={
-                "name": "flow compat landing",
-                "auth": {"specName": "Local Path", "params": {"rootPath": str(root)}},
-                "connectionSpec": {"id": local_spec_id, "version": "1.0"},
-            },
+            f"{FS}/connections", json=local_connection(local_spec_id, root, "flow compat landing")
         )
     )
     dataset_base = created(
