@@ -51,13 +51,22 @@ class Server:
 
 @contextmanager
 def running_server(
-    home: Path, local_roots: Iterable[Path] = (), allow_endpoints: Iterable[str] = ()
+    home: Path,
+    local_roots: Iterable[Path] = (),
+    allow_endpoints: Iterable[str] = (),
+    database_url: str | None = None,
 ) -> Iterator[Server]:
     """A server over ``home`` whose ``LAKEFEED_LOCAL_ROOTS`` is ``local_roots`` and whose
-    ``LAKEFEED_ALLOW_ENDPOINTS`` is ``allow_endpoints``. ``Server.lf`` is the unconfined
-    engine (the Python API's view); the app uses a confined copy of it."""
+    ``LAKEFEED_ALLOW_ENDPOINTS`` is ``allow_endpoints``; its database is ``database_url`` when
+    given (else the settings' own). ``Server.lf`` is the unconfined engine (the Python API's
+    view); the app uses a confined copy of it."""
+    settings = Settings.load(home)
+    if database_url is not None:
+        settings = dataclasses.replace(
+            settings, database_url=database_url, iceberg_catalog_url=database_url
+        )
     settings = dataclasses.replace(
-        Settings.load(home),
+        settings,
         local_roots=tuple(str(root) for root in local_roots),
         allow_endpoints=tuple(allow_endpoints),
     )

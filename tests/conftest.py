@@ -1,4 +1,5 @@
-"""Shared fixtures: an isolated LAKEFEED_HOME per test."""
+"""Shared fixtures: an isolated LAKEFEED_HOME per test; the database-dependent tests run once on
+SQLite and once on PostgreSQL (tests/databases.py)."""
 
 from __future__ import annotations
 
@@ -7,18 +8,58 @@ from pathlib import Path
 
 import pytest
 
+from databases import BACKENDS, DATABASE_TESTS, fresh_postgres_database
 from lakefeed.config import ENVIRONMENT
 from lakefeed.plugins import reset_plugins
+
+TESTS = Path(__file__).parent
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every test of the database-dependent folders once per backend."""
+    relative = metafunc.definition.path.relative_to(TESTS).as_posix()
+    if not relative.startswith(DATABASE_TESTS):
+        return
+    if "database_backend" not in metafunc.fixturenames:
+        metafunc.fixturenames.append("database_backend")
+    metafunc.parametrize("database_backend", BACKENDS, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
+def database_backend(request: pytest.FixtureRequest) -> str:
+    """``sqlite`` or ``postgresql``: the backend this test runs on (SQLite outside the
+    database-dependent folders)."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture(scope="module")
+def module_database_url(database_backend: str) -> Iterator[str | None]:
+    """For a module-scoped server: a PostgreSQL database of its own, or None (SQLite in its
+    home)."""
+    if database_backend == "postgresql":
+        with fresh_postgres_database() as url:
+            yield url
+    else:
+        yield None
 
 
 @pytest.fixture(autouse=True)
 def _isolated_home(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Path]:
-    """No test ever touches ~/.lakefeed."""
+    """No test ever touches ~/.lakefeed. On the PostgreSQL run, LAKEFEED_DATABASE_URL names a
+    fresh database of the test's own."""
     home = tmp_path_factory.mktemp("lakefeed-home")
     for var in ENVIRONMENT:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("LAKEFEED_HOME", str(home))
-    yield home
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None and callspec.params.get("database_backend") == "postgresql":
+        with fresh_postgres_database() as url:
+            monkeypatch.setenv("LAKEFEED_DATABASE_URL", url)
+            yield home
+    else:
+        yield home
     reset_plugins()

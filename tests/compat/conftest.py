@@ -14,9 +14,13 @@ from api_support import Server, running_server
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, module_database_url: str | None
+) -> Iterator[Server]:
     home, tmp = tmp_path_factory.mktemp("compat-home"), tmp_path_factory.getbasetemp()
-    with running_server(home, local_roots=[tmp], allow_endpoints=["127.0.0.1"]) as running:
+    with running_server(
+        home, local_roots=[tmp], allow_endpoints=["127.0.0.1"], database_url=module_database_url
+    ) as running:
         yield running
 
 

@@ -6,6 +6,7 @@ import stat
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from lakefeed import Lakefeed
 from lakefeed.catalog.secretbox import SecretBox
@@ -21,12 +22,25 @@ SECRET = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"
 S3_PARAMS = {"s3AccessKey": "AKIAEXAMPLE", "s3SecretKey": SECRET, "bucketName": "raw"}
 
 
+def _stored_bytes(lf: Lakefeed, home: Path) -> bytes:
+    """Everything the database holds: SQLite's files, or every table's rows as PostgreSQL
+    sends them."""
+    if lf.db.dialect.name == "sqlite":
+        wal = home / "lakefeed.db-wal"
+        return (home / "lakefeed.db").read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    with lf.db.connect() as db:
+        tables = sa.inspect(db).get_table_names()
+        return b"".join(
+            repr(row).encode()
+            for table in tables
+            for row in db.execute(sa.text(f'SELECT * FROM "{table}"'))
+        )
+
+
 def test_secret_is_encrypted_at_rest_and_key_file_is_private(tmp_path: Path) -> None:
     lf = Lakefeed(home=tmp_path)
     conn = lf.create_connection("s3-raw", "amazon-s3", "Access Key", S3_PARAMS)
-    database = (tmp_path / "lakefeed.db").read_bytes()
-    wal = tmp_path / "lakefeed.db-wal"
-    stored = database + (wal.read_bytes() if wal.exists() else b"")
+    stored = _stored_bytes(lf, tmp_path)
     assert SECRET.encode() not in stored
     assert b"AKIAEXAMPLE" in stored  # non-secret params stay queryable
     key = tmp_path / "secret.key"

