@@ -26,6 +26,7 @@ from lakefeed.catalog.records import (
     now_ms,
     record_from_row,
 )
+from lakefeed.catalog.row_locks import take_row
 from lakefeed.errors import ResourceNotFound
 
 t = tables.runs
@@ -163,13 +164,10 @@ class RunStore:
 
     def _leave_scheduled(self, run_id: str, **values: Any) -> bool:
         """Update a run only while it is ``scheduled``: one process wins."""
-        update = (
-            t.update()
-            .where(self.scope.where(t), t.c.id == run_id, t.c.state == "scheduled")
-            .values(updated_at=now_ms(), etag=new_etag(), **values)
-        )
+        scheduled = (self.scope.where(t), t.c.id == run_id, t.c.state == "scheduled")
+        update = t.update().where(*scheduled).values(updated_at=now_ms(), etag=new_etag(), **values)
         with self.engine.begin() as db:
-            return bool(db.execute(update).rowcount == 1)
+            return take_row(db, t, *scheduled) and db.execute(update).rowcount == 1
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -255,19 +253,16 @@ class RunStore:
         """Make this process the owner of an ``inProgress`` run whose owner is gone, to
         recover it; False when the run changed meanwhile (another process adopted or finished
         it), so one process recovers it."""
-        update = (
-            t.update()
-            .where(
-                self.scope.where(t),
-                t.c.id == run.id,
-                t.c.state == "inProgress",
-                t.c.owner == run.owner,
-                t.c.heartbeat_at == run.heartbeat_at,
-            )
-            .values(owner=this_process(), heartbeat_at=now_ms())
+        unchanged = (
+            self.scope.where(t),
+            t.c.id == run.id,
+            t.c.state == "inProgress",
+            t.c.owner == run.owner,
+            t.c.heartbeat_at == run.heartbeat_at,
         )
+        update = t.update().where(*unchanged).values(owner=this_process(), heartbeat_at=now_ms())
         with self.engine.begin() as db:
-            return bool(db.execute(update).rowcount == 1)
+            return take_row(db, t, *unchanged) and db.execute(update).rowcount == 1
 
     def set_owner(self, run_id: str, *, owner: str, heartbeat_at: int) -> None:
         """Record ``owner`` (and its last heartbeat) as the run's owner: recovery gives a run

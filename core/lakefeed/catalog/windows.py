@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from lakefeed.catalog import tables
 from lakefeed.catalog.records import Scope, record_from_row
+from lakefeed.catalog.row_locks import take_row
 from lakefeed.schedules.clock import Clock
 from lakefeed.schedules.windows import Window
 
@@ -149,9 +150,10 @@ class WindowClaims:
         now = self._now_ms()
         if held.lease_expires_at >= now:
             return None
+        unchanged = (*held._where(), t.c.lease_expires_at == held.lease_expires_at)
         update = (
             t.update()
-            .where(*held._where(), t.c.lease_expires_at == held.lease_expires_at)
+            .where(*unchanged)
             .values(
                 owner=self.owner,
                 lease_expires_at=now + self.lease_ms,
@@ -159,7 +161,7 @@ class WindowClaims:
             )
         )
         with self.engine.begin() as db:
-            if db.execute(update).rowcount != 1:
+            if not take_row(db, t, *unchanged) or db.execute(update).rowcount != 1:
                 return None
         return Claim(held.flow_id, held.ims_org_id, held.sandbox_name, held.window, True)
 
@@ -222,7 +224,7 @@ class WindowClaims:
         else:
             change = t.delete().where(*held._where())
         with self.engine.begin() as db:
-            return bool(db.execute(change).rowcount == 1)
+            return take_row(db, t, *held._where()) and db.execute(change).rowcount == 1
 
 
 class WindowStore:
