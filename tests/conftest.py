@@ -22,7 +22,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     if "database_backend" not in metafunc.fixturenames:
         metafunc.fixturenames.append("database_backend")
-    metafunc.parametrize("database_backend", BACKENDS, indirect=True, scope="module")
+    # The PostgreSQL run needs the test servers: `make test-unit` (-m "not servers") skips it.
+    backends = [
+        pytest.param(backend, marks=pytest.mark.servers) if backend == "postgresql" else backend
+        for backend in BACKENDS
+    ]
+    metafunc.parametrize("database_backend", backends, indirect=True, scope="module")
 
 
 @pytest.fixture(scope="module")

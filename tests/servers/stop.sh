@@ -3,7 +3,7 @@
 # $LAKEFEED_TEST_SERVERS_ROOT/run/servers.pids (one "name pid port token" line per process).
 # A PID is signalled only while its /proc/PID/cmdline still contains the token, so a PID that the
 # kernel has meanwhile given to another process is left alone. Reverse start order (radosgw, then
-# osd, then mon, ...); SIGTERM, up to 20 s, then SIGKILL. Exit 1 if a process would not stop.
+# osd, then mon, ...); SIGTERM (SIGINT for PostgreSQL), up to 20 s, then SIGKILL. Exit 1 if a process would not stop.
 set -euo pipefail
 
 ROOT=${LAKEFEED_TEST_SERVERS_ROOT:-/tmp/lakefeed-test-servers}
@@ -51,7 +51,10 @@ while read -r name pid port token; do
   # The osd's memstore is written to disk only by a clean shutdown: until we know it was clean,
   # the cluster must not be reused by a KEEP_DATA start.
   if [ "$name" = ceph-osd ]; then rm -f "$CEPH_INITIALIZED"; fi
-  kill -TERM "$pid" 2>/dev/null || true
+  # PostgreSQL's SIGTERM waits for every client to disconnect; SIGINT is its "fast" shutdown.
+  signal=TERM
+  if [ "$name" = postgres ]; then signal=INT; fi
+  kill -"$signal" "$pid" 2>/dev/null || true
   clean=1
   if ! wait_gone "$pid" "$token" 200; then
     log "$name (pid $pid): still running 20 s after SIGTERM, sending SIGKILL"
