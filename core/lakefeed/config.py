@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 #: Every environment variable lakefeed reads: its settings, the plugin switches and the CLI's
@@ -13,11 +15,15 @@ from pathlib import Path
 ENVIRONMENT = (
     "LAKEFEED_HOME",
     "LAKEFEED_DATABASE_URL",
+    "LAKEFEED_DATABASE_AUTO_UPGRADE",
     "LAKEFEED_SECRET_KEY_FILE",
     "LAKEFEED_ICEBERG_CATALOG_URL",
     "LAKEFEED_WAREHOUSE",
+    "LAKEFEED_WAREHOUSE_OPTIONS",
+    "LAKEFEED_WAREHOUSE_OPTIONS_FILE",
     "LAKEFEED_LOCAL_ROOTS",
     "LAKEFEED_ALLOW_ENDPOINTS",
+    "LAKEFEED_ALLOW_AMBIENT_CREDENTIALS",
     "LAKEFEED_CONNECT_TIMEOUT",
     "LAKEFEED_READ_TIMEOUT",
     "LAKEFEED_SCHEDULE_MINUTE_MINIMUM",
@@ -60,7 +66,8 @@ class Settings:
     secret_key_file: Path
     #: SQLAlchemy URL of the Iceberg SQL catalog; the control-plane database by default.
     iceberg_catalog_url: str
-    #: Where Iceberg tables keep their data and metadata files (a URI).
+    #: Where Iceberg tables keep their data and metadata files (a URI: ``file://``, ``s3://``,
+    #: ``gs://``, ``abfs://``).
     warehouse: str
     #: Folders that local-files connections may read when used over REST
     #: (``LAKEFEED_LOCAL_ROOTS``); empty: none, local-files is refused over REST.
@@ -69,17 +76,30 @@ class Settings:
     #: link-local, private or unspecified addresses (``LAKEFEED_ALLOW_ENDPOINTS``): hosts,
     #: ``host:port`` or CIDR networks; see :mod:`lakefeed.storage.endpoints`.
     allow_endpoints: tuple[str, ...] = ()
+    #: Whether connections over REST may act with the server's own cloud identity: auth specs
+    #: marked ambient (``LAKEFEED_ALLOW_AMBIENT_CREDENTIALS``; off by default).
+    allow_ambient_credentials: bool = False
     #: Seconds a connection test may take in all (``LAKEFEED_CONNECT_TIMEOUT``).
     connect_timeout: float = 30.0
     #: Seconds a storage read may wait for data before it fails (``LAKEFEED_READ_TIMEOUT``).
     read_timeout: float = 60.0
+    #: Upgrade an older database schema when the database is opened
+    #: (``LAKEFEED_DATABASE_AUTO_UPGRADE``); False: refuse to start, operators run
+    #: ``lakefeed db upgrade``.
+    database_auto_upgrade: bool = True
+    #: The warehouse's own pyiceberg FileIO properties (``LAKEFEED_WAREHOUSE_OPTIONS_FILE``,
+    #: then ``LAKEFEED_WAREHOUSE_OPTIONS`` over it): endpoint, region, credentials. Never
+    #: shown: they hold secrets. Empty: the cloud SDK's default credential chain.
+    warehouse_options: Mapping[str, str] = field(default_factory=dict, repr=False, hash=False)
 
     @classmethod
     def load(cls, home: str | os.PathLike[str] | None = None) -> Settings:
         """Settings from arguments, then environment (``LAKEFEED_HOME``,
         ``LAKEFEED_DATABASE_URL``, ``LAKEFEED_SECRET_KEY_FILE``, ``LAKEFEED_ICEBERG_CATALOG_URL``,
         ``LAKEFEED_WAREHOUSE``, ``LAKEFEED_LOCAL_ROOTS``, ``LAKEFEED_ALLOW_ENDPOINTS``,
-        ``LAKEFEED_CONNECT_TIMEOUT``, ``LAKEFEED_READ_TIMEOUT``), then defaults."""
+        ``LAKEFEED_ALLOW_AMBIENT_CREDENTIALS``,
+        ``LAKEFEED_CONNECT_TIMEOUT``, ``LAKEFEED_READ_TIMEOUT``,
+        ``LAKEFEED_DATABASE_AUTO_UPGRADE``), then defaults."""
         root = Path(home or os.environ.get("LAKEFEED_HOME") or Path.home() / ".lakefeed")
         root = root.expanduser().resolve()
         database_url = (
@@ -98,8 +118,15 @@ class Settings:
             warehouse=warehouse,
             local_roots=tuple(os.path.expanduser(r.strip()) for r in local_roots if r.strip()),
             allow_endpoints=tuple(e.strip() for e in allow_endpoints if e.strip()),
+            allow_ambient_credentials=_switch(
+                "LAKEFEED_ALLOW_AMBIENT_CREDENTIALS", cls.allow_ambient_credentials
+            ),
             connect_timeout=_seconds("LAKEFEED_CONNECT_TIMEOUT", cls.connect_timeout),
             read_timeout=_seconds("LAKEFEED_READ_TIMEOUT", cls.read_timeout),
+            database_auto_upgrade=_switch(
+                "LAKEFEED_DATABASE_AUTO_UPGRADE", cls.database_auto_upgrade
+            ),
+            warehouse_options=_warehouse_options(),
         )
 
 
@@ -122,3 +149,85 @@ def _seconds(variable: str, default: float) -> float:
             fix=f"Set {variable} to a number of seconds such as {default:g}, or unset it.",
         )
     return value
+
+
+_ON = ("1", "true", "yes", "on")
+_OFF = ("0", "false", "no", "off")
+
+
+def _switch(variable: str, default: bool) -> bool:
+    """An on/off setting from the environment variable ``variable`` (unset or empty: the
+    default)."""
+    from lakefeed.errors import InvalidRequest
+
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return default
+    if raw.lower() in _ON:
+        return True
+    if raw.lower() in _OFF:
+        return False
+    raise InvalidRequest(
+        f"{variable}={raw!r} is neither on nor off.",
+        fix=f"Set {variable} to 1 or 0 (true/false, yes/no, on/off), or unset it.",
+    )
+
+
+def _warehouse_options() -> dict[str, str]:
+    """The JSON object in the file ``LAKEFEED_WAREHOUSE_OPTIONS_FILE`` names (secrets stay out
+    of the process environment), then the one in ``LAKEFEED_WAREHOUSE_OPTIONS`` over it. Which
+    names are FileIO properties is checked when the warehouse is opened
+    (:func:`lakefeed.datasets.warehouse.file_io_properties`)."""
+    from lakefeed.errors import WarehouseConfigError
+
+    options: dict[str, str] = {}
+    path = os.environ.get("LAKEFEED_WAREHOUSE_OPTIONS_FILE", "").strip()
+    if path:
+        try:
+            text = Path(path).expanduser().read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8"
+            raise WarehouseConfigError(
+                f"LAKEFEED_WAREHOUSE_OPTIONS_FILE={path!r} cannot be read: {reason}.",
+                fix="Point LAKEFEED_WAREHOUSE_OPTIONS_FILE at a JSON file this user can read, "
+                "or unset it.",
+            ) from None
+        options.update(_options_object(text, f"The warehouse options file {path!r}"))
+    raw = os.environ.get("LAKEFEED_WAREHOUSE_OPTIONS", "").strip()
+    if raw:
+        options.update(_options_object(raw, "LAKEFEED_WAREHOUSE_OPTIONS"))
+    return options
+
+
+def _options_object(text: str, where: str) -> dict[str, str]:
+    """A JSON object of strings (numbers and booleans written as pyiceberg reads them). Errors
+    never quote the text: it holds secrets."""
+    from lakefeed.errors import WarehouseConfigError
+
+    fix = (
+        'Give a JSON object of FileIO properties, e.g. {"s3.endpoint": "https://…", '
+        '"s3.access-key-id": "…", "s3.secret-access-key": "…"}.'
+    )
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise WarehouseConfigError(
+            f"{where} is not valid JSON (line {exc.lineno}, column {exc.colno}).", fix=fix
+        ) from None
+    if not isinstance(value, dict):
+        raise WarehouseConfigError(
+            f"{where} is a JSON {type(value).__name__}, not an object.", fix=fix
+        )
+    options = {}
+    for key, item in value.items():
+        if isinstance(item, bool):
+            item = "true" if item else "false"
+        elif isinstance(item, int | float):
+            item = str(item)
+        elif not isinstance(item, str):
+            raise WarehouseConfigError(
+                f"{where}: the value of {key!r} is a JSON {type(item).__name__}, not a string.",
+                fix=fix,
+            )
+        options[key] = item
+    return options

@@ -50,6 +50,17 @@ class LakefeedError(Exception):
         }
 
 
+#: How much of a value from the caller a message quotes.
+QUOTED_CHARS = 200
+
+
+def quoted(text: str) -> str:
+    """``text``, from the caller (a header, a query parameter), as a message quotes it: in
+    quotes, cut at :data:`QUOTED_CHARS` characters with an ellipsis, so an answer never echoes
+    kilobytes of input back."""
+    return repr(text if len(text) <= QUOTED_CHARS else text[: QUOTED_CHARS - 1] + "…")
+
+
 # --- configuration and plugins ---------------------------------------------------------------
 
 
@@ -156,6 +167,14 @@ class MethodNotOffered(LakefeedError):
     title = "Method not allowed"
 
 
+class CatalogReadOnly(MethodNotOffered):
+    """A write through the Iceberg REST catalog (create, commit, drop, rename, register):
+    lakefeed's datasets are written by flows, so the catalog only reads."""
+
+    code = "LF-1111"
+    title = "The Iceberg REST catalog is read-only"
+
+
 class DatasetSchemaFixed(InvalidRequest):
     """A dataset update that would change its schema: its table was created from it."""
 
@@ -184,6 +203,107 @@ class SecretKeyError(LakefeedError):
     title = "Secrets cannot be decrypted"
 
 
+class SecretKeyFileMalformed(SecretKeyError):
+    """A line of the secret key file is not a Fernet key, or the file holds no key."""
+
+    code = "LF-1951"
+    title = "Secret key file malformed"
+
+
+class SecretKeyFileMissing(SecretKeyError):
+    """``lakefeed keys`` found no key file to rotate, retire or read."""
+
+    code = "LF-1952"
+    title = "Secret key file missing"
+
+
+class SecretKeyFileUnwritable(SecretKeyError):
+    """The key file (or its backup) cannot be written; it is left as it was."""
+
+    code = "LF-1953"
+    title = "Secret key file cannot be written"
+
+
+class SecretsUnreadable(SecretKeyError):
+    """``lakefeed keys retire`` found stored secrets that no key of the key file opens, so
+    it retires nothing."""
+
+    code = "LF-1954"
+    title = "Stored secrets open with no key"
+
+
+class KeyRotationRefused(SecretKeyError):
+    """``lakefeed keys rotate`` or ``retire`` refused because of the key file's staged key:
+    no key staged (and no ``--new-key``), ``--new-key`` while one is, or stored secrets sealed
+    with the staged key already (another machine rotated: this copy of the file is stale)."""
+
+    code = "LF-1955"
+    title = "Key rotation refused"
+
+
+class KeyRotationRunning(SecretKeyError):
+    """Another ``lakefeed keys rotate`` or ``retire`` holds the database's rotation lock
+    (PostgreSQL), on this machine or another."""
+
+    code = "LF-1956"
+    title = "Another key rotation is running"
+
+
+class WarehouseConfigError(LakefeedError):
+    """``LAKEFEED_WAREHOUSE`` or its options cannot be used: a scheme lakefeed does not write
+    to, options that are not a JSON object of FileIO properties, an unreadable options file."""
+
+    code = "LF-1970"
+    http_status = 500
+    title = "Warehouse configuration error"
+
+
+class DatabaseBehind(LakefeedError):
+    """The database schema is older than this lakefeed's (or not made yet), and
+    ``LAKEFEED_DATABASE_AUTO_UPGRADE=0`` forbids upgrading it at start."""
+
+    code = "LF-1960"
+    http_status = 503
+    title = "Database schema needs an upgrade"
+
+
+class DatabaseAhead(LakefeedError):
+    """The database schema is at a revision this lakefeed does not know: a newer one
+    upgraded it."""
+
+    code = "LF-1961"
+    http_status = 503
+    title = "Database schema is newer than lakefeed"
+
+
+class DatabaseUnrecognised(LakefeedError):
+    """The database has lakefeed's table names but no schema revision, and not the tables and
+    columns of lakefeed 0.1.0 (the release before revisions were recorded)."""
+
+    code = "LF-1962"
+    http_status = 503
+    title = "Database schema not recognised"
+
+
+class DatabaseUnreachable(LakefeedError):
+    """The database ``LAKEFEED_DATABASE_URL`` names cannot be opened: its server refuses or
+    does not answer, the user or password is wrong, the database does not exist (or, for
+    SQLite, the file cannot be opened). Names host, port and database, never the password."""
+
+    code = "LF-1963"
+    http_status = 503
+    title = "Database unreachable"
+
+
+class DatabaseUrlInvalid(LakefeedError):
+    """``LAKEFEED_DATABASE_URL`` is not a URL lakefeed can open: not a URL, an unknown scheme
+    (``postgres://``), a port that is not a number, a driver that is not installed."""
+
+    code = "LF-1964"
+    http_status = 500
+    title = "Database URL invalid"
+
+
 class InternalError(LakefeedError):
     """A failure lakefeed did not foresee (a bug, or a broken database file): the CLI reports
     it as this, without a traceback unless ``LAKEFEED_DEBUG`` is set."""
@@ -200,6 +320,20 @@ class ResourceNotFound(LakefeedError):
     code = "LF-1104"
     http_status = 404
     title = "Resource not found"
+
+
+class NamespaceNotFound(ResourceNotFound):
+    """An Iceberg REST catalog namespace that is not the sandbox's own."""
+
+    code = "LF-1105"
+    title = "Namespace not found"
+
+
+class TableNotFound(ResourceNotFound):
+    """An Iceberg REST catalog table that names no dataset of the sandbox."""
+
+    code = "LF-1106"
+    title = "Table not found"
 
 
 class SchemaNotFound(ResourceNotFound):
@@ -318,6 +452,66 @@ class DatasetError(LakefeedError):
     http_status = 500
     title = "Dataset error"
     transient = True  # the target failed, not the source file being written
+
+
+class WarehouseError(DatasetError):
+    """The warehouse (``LAKEFEED_WAREHOUSE``) failed to read or write a table's files, for a
+    reason none of the subclasses names; the vendor exception is ``__cause__``."""
+
+    code = "LF-3100"
+    http_status = 502
+    title = "Warehouse error"
+
+
+class WarehouseAccessDenied(WarehouseError):
+    """The warehouse refused its credentials, or they may not read or write there."""
+
+    code = "LF-3101"
+    title = "Warehouse access denied"
+
+
+class WarehouseNotFound(WarehouseError):
+    """The warehouse's bucket or container does not exist."""
+
+    code = "LF-3104"
+    title = "Warehouse bucket not found"
+
+
+class WarehouseUnreachable(WarehouseError):
+    """The warehouse's endpoint did not answer (refused, unresolvable, timed out)."""
+
+    code = "LF-3105"
+    title = "Warehouse unreachable"
+
+
+class MaintenanceConflict(DatasetError):
+    """Table maintenance gave way to another writer: a compaction whose input files another
+    commit removed meanwhile, or a commit still refused after its retries. Nothing changed."""
+
+    code = "LF-3001"
+    http_status = 409
+    title = "Maintenance conflict"
+
+
+class CommitOutcomeUnknown(DatasetError):
+    """A batch's commit failed after the catalog was asked to record it, and the table could
+    not be read again to see whether it did (the catalog's database dropped the connection and
+    is still away). The batch's data files are kept; recovery settles the batch from the
+    table's snapshots once the catalog answers."""
+
+    code = "LF-3003"
+    http_status = 503
+    title = "Commit outcome unknown"
+
+
+class MaintenanceNotSupported(DatasetError):
+    """A table whose layout the maintenance commands do not handle (partitioned, or with
+    delete files: lakefeed writes neither, another engine may have)."""
+
+    code = "LF-3002"
+    http_status = 400
+    title = "Maintenance not supported"
+    transient = False
 
 
 # --- storage ---------------------------------------------------------------------------------
@@ -537,6 +731,24 @@ class EndpointForbidden(Forbidden):
 
     code = "LF-2121"
     title = "Endpoint not allowed"
+
+
+class AmbientCredentialsForbidden(Forbidden):
+    """``lakefeed serve``: a connection's auth spec acts with the server's own cloud identity
+    (an ambient auth spec: a default credential chain, an assumed role, managed identity) and
+    the operator has not enabled that with ``LAKEFEED_ALLOW_AMBIENT_CREDENTIALS=1``."""
+
+    code = "LF-2122"
+    title = "Ambient credentials not allowed"
+
+
+class AmbientEndpointForbidden(AmbientCredentialsForbidden):
+    """``lakefeed serve``: a connection with an ambient auth spec names an endpoint that would
+    receive the server's own identity (its token, or requests signed with its keys) and that
+    is neither one of the vendor's own endpoints nor listed in ``LAKEFEED_ALLOW_ENDPOINTS``."""
+
+    code = "LF-2123"
+    title = "Endpoint not allowed for ambient credentials"
 
 
 class MissingHeader(LakefeedError):

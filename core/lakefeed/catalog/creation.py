@@ -5,7 +5,10 @@ second ``CREATE TABLE`` fails ("table connections already exists"). On SQLite â€
 creation runs under an exclusive lock on the database's folder, so processes create the schema
 one after the other and the later ones find it made. Where that lock is not available
 (PostgreSQL across machines, a platform without ``flock``), a creation that lost the race is
-tried again: the tables the winner made are found and skipped.
+tried again: the tables the winner made are found and skipped. (lakefeed's own schema is
+upgraded under this lock too, and on PostgreSQL under an advisory lock as well:
+:mod:`lakefeed.catalog.migrate`; pyiceberg creates the Iceberg catalog's tables with
+``create_all``.)
 """
 
 from __future__ import annotations

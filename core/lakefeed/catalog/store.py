@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import sqlalchemy as sa
 
+from lakefeed.catalog import migrate
 from lakefeed.catalog.creation import create_schema, sqlite_path
-from lakefeed.catalog.tables import metadata
+from lakefeed.catalog.database_url import create_engine, reach, read_only_sqlite_url
+from lakefeed.catalog.migrate import SchemaStatus, SchemaUpgrade
 from lakefeed.config import make_private_file
+from lakefeed.errors import InvalidRequest
 
 #: Pooled SQLite connections kept open. ``lakefeed serve`` runs sync routes on anyio's worker
 #: threads (40 by default) plus a few run workers, each holding at most one connection at a
@@ -22,6 +25,13 @@ SQLITE_MAX_OVERFLOW = 16
 #: anyway (the same as the busy timeout).
 SQLITE_TIMEOUT = 30
 
+#: Connections to a database server (PostgreSQL) kept open per process, and opened beyond
+#: them at peaks (closed again when given back): ``lakefeed serve`` answers on up to 40 worker
+#: threads, each holding one connection at a time. SQLAlchemy's default (5 + 10) made requests
+#: queue for a connection under the 50-client load check.
+SERVER_POOL_SIZE = 10
+SERVER_MAX_OVERFLOW = 30
+
 #: The control-plane database, as the stores take it (callers above the catalog name it so).
 Database: TypeAlias = sa.Engine
 
@@ -30,12 +40,40 @@ _HOLDS_LOCK = "lakefeed_write_lock"
 _RELEASE_PENDING = "lakefeed_write_lock_release"
 
 
-def open_engine(url: str) -> sa.Engine:
-    """An engine for ``url`` with the schema created; SQLite gets WAL and a busy timeout so a
-    CLI and a server can share one file."""
+#: What opening a database does with a schema older than this lakefeed's: upgrade it, refuse
+#: (:class:`~lakefeed.errors.DatabaseBehind`), or leave it (``lakefeed db`` looks at it first).
+SchemaPolicy = Literal["upgrade", "refuse", "as-is"]
+
+
+def open_engine(url: str, *, schema: SchemaPolicy = "upgrade") -> sa.Engine:
+    """An engine for ``url`` with its schema at this lakefeed's revision (``schema``: what to do
+    when it is not); SQLite gets WAL and a busy timeout so a CLI and a server can share one
+    file. A database at the newest revision costs one query; one at a revision this lakefeed
+    does not know is refused (:class:`~lakefeed.errors.DatabaseAhead`) unless ``as-is``. A
+    database that cannot be reached is :class:`~lakefeed.errors.DatabaseUnreachable`, a URL
+    that cannot be used :class:`~lakefeed.errors.DatabaseUrlInvalid`."""
+    engine = connect(url)
+    try:
+        reach(engine)
+        if schema == "as-is" or migrate.at_head(engine):
+            return engine
+        if schema == "refuse":
+            migrate.check(engine)
+        else:
+            # Several processes may be starting on an empty database at once.
+            create_schema(url, lambda: migrate.upgrade(engine))
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def connect(url: str) -> sa.Engine:
+    """An engine for ``url``, its schema untouched (nothing connected yet;
+    :class:`~lakefeed.errors.DatabaseUrlInvalid` for a URL that cannot be used)."""
     if url.startswith("sqlite:///"):
         prepare_sqlite_file(url)
-        engine = sa.create_engine(
+        engine = create_engine(
             url,
             connect_args={"timeout": SQLITE_TIMEOUT},
             pool_size=SQLITE_POOL_SIZE,
@@ -51,14 +89,54 @@ def open_engine(url: str) -> sa.Engine:
 
         _serialize_writes(engine)
     else:
-        engine = sa.create_engine(url, pool_pre_ping=True)
-
-    def create() -> None:
-        metadata.create_all(engine)
-        _create_missing_indexes(engine)
-
-    create_schema(url, create)  # several processes may be starting on an empty home
+        engine = create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=SERVER_POOL_SIZE,
+            max_overflow=SERVER_MAX_OVERFLOW,
+        )
+        sa.event.listen(engine, "handle_error", _refuse_nul_bytes)
     return engine
+
+
+def _refuse_nul_bytes(context: sa.engine.ExceptionContext) -> BaseException | None:
+    """PostgreSQL stores no NUL byte in text (SQLite does): a value holding one (an id or a
+    name in a JSON body, say) is the caller's mistake, not the database's failure."""
+    if "cannot contain NUL" in str(context.original_exception):  # psycopg's DataError
+        return InvalidRequest(
+            "A value contains a NUL byte (\\u0000), which no id, name or text lakefeed stores "
+            "may hold.",
+            fix="Remove the NUL byte from the request.",
+        )
+    return None
+
+
+def schema_status(url: str) -> SchemaStatus:
+    """Where the schema of the database at ``url`` stands; nothing changed, and nothing created:
+    a SQLite file is opened read-only, and one that does not exist is ``missing``."""
+    path = sqlite_path(url)
+    if path is not None:
+        if not path.is_file():
+            return SchemaStatus(None, migrate.HEAD, "missing")
+        engine = create_engine(read_only_sqlite_url(path), poolclass=sa.pool.NullPool)
+    else:
+        engine = connect(url)
+    try:
+        reach(engine)
+        return migrate.status(engine)
+    finally:
+        engine.dispose()
+
+
+def upgrade_schema(url: str) -> SchemaUpgrade:
+    """Upgrade the database at ``url`` to this lakefeed's revision (see
+    :func:`lakefeed.catalog.migrate.upgrade`); safe beside other processes doing the same."""
+    engine = connect(url)
+    try:
+        reach(engine)
+        return create_schema(url, lambda: migrate.upgrade(engine))
+    finally:
+        engine.dispose()
 
 
 def prepare_sqlite_file(url: str) -> None:
@@ -68,21 +146,6 @@ def prepare_sqlite_file(url: str) -> None:
     path = sqlite_path(url)
     if path is not None:
         make_private_file(path)
-
-
-def _create_missing_indexes(engine: sa.Engine) -> None:
-    """``create_all`` skips the indexes of tables that already exist: add the ones a newer
-    lakefeed declares to a database an older one created."""
-    with engine.begin() as db:
-        inspector = sa.inspect(db)
-        for table in metadata.sorted_tables:
-            if not table.indexes:
-                continue
-            present = {index["name"] for index in inspector.get_indexes(table.name)}
-            for index in table.indexes:
-                if index.name not in present:
-                    # IF NOT EXISTS: another process may be adding it at the same moment.
-                    db.execute(sa.schema.CreateIndex(index, if_not_exists=True))
 
 
 def _serialize_writes(engine: sa.Engine) -> None:

@@ -1,4 +1,7 @@
-"""SQLAlchemy Core tables of the control-plane store (SQLite by default, PostgreSQL-ready)."""
+"""SQLAlchemy Core tables of the control-plane store (SQLite by default, PostgreSQL-ready).
+
+Databases get this schema through the Alembic revisions in ``migrations/versions``, never from
+``create_all``: a change here goes with a new revision (see ``migrations/__init__.py``)."""
 
 from __future__ import annotations
 
@@ -62,6 +65,8 @@ datasets = _scoped(
     sa.Column("schema_content_type", sa.String(255), nullable=False),
     sa.Column("table_identifier", sa.String(512), nullable=False),  # Iceberg namespace.table
     sa.Column("tags", sa.JSON, nullable=False),
+    # Scheduled table maintenance (revision 0002); NULL, never JSON null: none.
+    sa.Column("maintenance", sa.JSON(none_as_null=True), nullable=True),
     sa.UniqueConstraint("ims_org_id", "sandbox_name", "name", name="uq_dataset_name"),
 )
 

@@ -128,13 +128,18 @@ class LakefeedGroup(click.Group):
     envvar="LAKEFEED_CLIENT_SECRET",
     help="Client secret for --server (prefer the variable: flags show in `ps`).",
 )
-@click.option("--org", envvar="LAKEFEED_ORG", help="Org id (x-gw-ims-org-id) for --server.")
+@click.option(
+    "--org",
+    envvar="LAKEFEED_ORG",
+    help="Org id (x-gw-ims-org-id) the command works in: on --server, or in --home (default "
+    "there: local, the CLI's own org).",
+)
 @click.option(
     "--sandbox",
     envvar="LAKEFEED_SANDBOX",
     default="prod",
     show_default=True,
-    help="Sandbox (x-sandbox-name) for --server.",
+    help="Sandbox (x-sandbox-name) the command works in, on --server or in --home.",
 )
 @click.pass_context
 def cli(
@@ -157,7 +162,7 @@ def cli(
         if not ctx.meta.get("lakefeed.help"):
             check_remote_command(ctx.meta.get("lakefeed.command", ""))
         remote = Remote(server, api_key, client_secret, org, sandbox)
-    ctx.obj = LazyEngine(home, remote)
+    ctx.obj = LazyEngine(home, remote, org=org or "local", sandbox=sandbox)
 
 
 def _register_commands() -> None:
@@ -166,9 +171,11 @@ def _register_commands() -> None:
         batches,
         connections,
         datasets,
+        db,
         files,
         flows,
         ingest,
+        keys,
         mappings,
         plugins,
         runs,
@@ -195,6 +202,8 @@ def _register_commands() -> None:
     cli.add_command(scheduler.scheduler_command)
     cli.add_command(auth.auth)
     cli.add_command(sandboxes.sandboxes)
+    cli.add_command(db.db)
+    cli.add_command(keys.keys)
     _complete_names()
 
 
