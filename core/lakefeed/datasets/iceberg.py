@@ -6,8 +6,12 @@ The catalog is pyiceberg's SQL catalog, in the control-plane database unless
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -36,12 +40,14 @@ BATCH_PROPERTY = "lakefeed.batch-id"
 
 
 def open_catalog(settings: Settings) -> SqlCatalog:
-    from pyiceberg.catalog.sql import SqlCatalog
-
+    """The SQL catalog, its tables under ``settings.warehouse`` and read and written with the
+    warehouse's own FileIO properties (:mod:`lakefeed.datasets.warehouse`)."""
     from lakefeed.catalog.creation import create_schema
     from lakefeed.catalog.store import prepare_sqlite_file
     from lakefeed.config import make_private_folder
+    from lakefeed.datasets.warehouse import file_io_properties
 
+    io_properties = file_io_properties(settings.warehouse, settings.warehouse_options)
     if settings.warehouse.startswith("file://"):
         from pathlib import Path
         from urllib.parse import unquote, urlparse
@@ -50,8 +56,70 @@ def open_catalog(settings: Settings) -> SqlCatalog:
     if settings.iceberg_catalog_url.startswith("sqlite:///"):
         prepare_sqlite_file(settings.iceberg_catalog_url)
     url = settings.iceberg_catalog_url
+    catalog_class = _catalog_class()
     # The catalog creates its tables as it opens: safe when several processes start at once.
-    return create_schema(url, lambda: SqlCatalog("lakefeed", uri=url, warehouse=settings.warehouse))
+    return create_schema(
+        url,
+        lambda: catalog_class("lakefeed", uri=url, warehouse=settings.warehouse, **io_properties),
+    )
+
+
+@functools.cache
+def _catalog_class() -> type[SqlCatalog]:
+    from pyiceberg.catalog.sql import SqlCatalog
+    from pyiceberg.io import FileIO, load_file_io
+
+    from lakefeed.datasets.warehouse import without_file_io_properties
+
+    class WarehouseSqlCatalog(SqlCatalog):
+        """pyiceberg's SQL catalog whose tables' FileIO has the warehouse's properties from
+        the operator's settings alone: FileIO properties in a table's metadata (which pyiceberg
+        would let override them) are ignored, so no table can redirect the warehouse's
+        endpoint or credentials."""
+
+        def _load_file_io(
+            self, properties: Mapping[str, str] | None = None, location: str | None = None
+        ) -> FileIO:
+            table_properties = without_file_io_properties(properties or {})
+            return load_file_io({**self.properties, **table_properties}, location)
+
+        def _write_metadata(  # type: ignore[override]
+            self, metadata: Any, io: FileIO, metadata_path: str
+        ) -> None:
+            # A commit writes its new metadata file, then points the table's row at it.
+            super()._write_metadata(metadata, io, metadata_path)
+            attempt = _COMMIT_ATTEMPT.get()
+            if attempt is not None:
+                attempt.reached_catalog = True
+
+    return WarehouseSqlCatalog
+
+
+@dataclass
+class CommitAttempt:
+    """One commit to a table, watched: ``reached_catalog`` turns True once the catalog has
+    written the commit's metadata file and goes on to record it in the table's row. A failure
+    before that left the table as it was; from then on the commit may have landed even though
+    it raised (the database dropped the connection during ``COMMIT``)."""
+
+    reached_catalog: bool
+
+
+_COMMIT_ATTEMPT: ContextVar[CommitAttempt | None] = ContextVar(
+    "lakefeed_commit_attempt", default=None
+)
+
+
+@contextmanager
+def watched_commit(table: Any) -> Iterator[CommitAttempt]:
+    """Watch the commits made to ``table`` in the block (in this thread). A table of another
+    catalog than lakefeed's, which does not say how far it got, counts as reached at once."""
+    attempt = CommitAttempt(reached_catalog=not isinstance(table.catalog, _catalog_class()))
+    token = _COMMIT_ATTEMPT.set(attempt)
+    try:
+        yield attempt
+    finally:
+        _COMMIT_ATTEMPT.reset(token)
 
 
 def check_no_system_column(names: Iterable[str], of: str) -> None:

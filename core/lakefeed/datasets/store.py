@@ -14,7 +14,8 @@ import pyarrow as pa
 from lakefeed.catalog.datasets import Dataset, DatasetRecords
 from lakefeed.catalog.labels import check_labels
 from lakefeed.datasets.iceberg import namespace_for, table_name_for, table_schema
-from lakefeed.errors import DatasetError, InvalidRequest
+from lakefeed.datasets.warehouse import raised_by_warehouse, warehouse_error
+from lakefeed.errors import DatasetError, InvalidRequest, LakefeedError
 
 __all__ = ["DEFAULT_CONTENT_TYPE", "Dataset", "DatasetStore"]
 
@@ -67,7 +68,8 @@ class DatasetStore:
             self._ensure_namespace(namespace)
             self.catalog.create_table(identifier, schema=columns)
         except Exception as exc:
-            raise DatasetError(
+            failure = self._warehouse_failure(exc, f"creating the table of dataset {name!r}")
+            raise failure or DatasetError(
                 f"Could not create the Iceberg table {identifier!r} for dataset {name!r}: {exc}",
                 fix="Check that the warehouse (LAKEFEED_WAREHOUSE) is writable.",
             ) from exc
@@ -111,12 +113,19 @@ class DatasetStore:
         description: str | None = None,
         tags: Mapping[str, Any] | None = None,
         etag: str | None = None,
+        maintenance: Mapping[str, Any] | None = None,
     ) -> Dataset:
-        """Rename a dataset, or change its description or tags (what is None stays). The
-        schema never changes: the table was created from it. With ``etag``, only while the
-        dataset is still at that version."""
+        """Rename a dataset, or change its description, tags or scheduled ``maintenance``
+        (``{}`` turns it off; what is None stays). The schema never changes: the table was
+        created from it. With ``etag``, only while the dataset is still at that version."""
         dataset = self.get(id_or_name)
         values: dict[str, Any] = {}
+        if maintenance is not None:
+            from lakefeed.datasets.maintenance_policy import MaintenancePolicy
+
+            values["maintenance"] = (
+                MaintenancePolicy.from_json(maintenance).document if maintenance else None
+            )
         if name is not None:
             if not name.strip():
                 raise InvalidRequest("A dataset needs a name.", fix="Pass a non-empty name.")
@@ -135,15 +144,34 @@ class DatasetStore:
         try:
             return self.catalog.load_table(dataset.table_identifier)
         except Exception as exc:
-            raise DatasetError(
+            failure = self._warehouse_failure(exc, f"loading the table of dataset {dataset.name!r}")
+            raise failure or DatasetError(
                 f"The Iceberg table {dataset.table_identifier!r} of dataset {dataset.name!r} "
                 f"cannot be loaded: {exc}",
                 fix="Check LAKEFEED_ICEBERG_CATALOG_URL and LAKEFEED_WAREHOUSE.",
             ) from exc
 
+    def _warehouse_failure(self, exc: Exception, action: str) -> LakefeedError | None:
+        """``exc`` as a :class:`~lakefeed.errors.WarehouseError` when the warehouse's client
+        raised it; None when the catalog's database or pyiceberg's own checks did."""
+        if not raised_by_warehouse(exc):
+            return None
+        catalog = self.__dict__.get("catalog")  # None: opening it failed (a local folder)
+        properties = dict(getattr(catalog, "properties", None) or {})
+        return warehouse_error(
+            exc, action=action, properties=properties, location=properties.get("warehouse", "")
+        )
+
     def read(self, dataset: Dataset, *, limit: int | None = None) -> pa.Table:
         """The dataset's rows as of its latest commit."""
-        return self.table(dataset).scan(limit=limit).to_arrow()
+        table = self.table(dataset)
+        try:
+            return table.scan(limit=limit).to_arrow()
+        except Exception as exc:
+            failure = self._warehouse_failure(exc, f"reading the rows of dataset {dataset.name!r}")
+            if failure is None:
+                raise
+            raise failure from exc
 
     def delete(self, id_or_name: str, *, etag: str | None = None) -> None:
         """Delete a dataset and its table. With ``etag``, only while the dataset is still at

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,7 +24,17 @@ from typing import Any
 
 import pyarrow as pa
 
-from lakefeed.datasets.iceberg import BATCH_PROPERTY, RUN_PROPERTY, SYSTEM_COLUMN
+from lakefeed.datasets.iceberg import (
+    BATCH_PROPERTY,
+    RUN_PROPERTY,
+    SYSTEM_COLUMN,
+    snapshot_for_batch,
+    watched_commit,
+)
+from lakefeed.datasets.warehouse import raised_by_warehouse, warehouse_error
+from lakefeed.errors import CommitOutcomeUnknown
+
+log = logging.getLogger("lakefeed.writer")
 
 #: Roll to a new data file past this many bytes written (compressed, as on storage).
 TARGET_FILE_BYTES = 128 * 1024 * 1024
@@ -43,7 +54,8 @@ class DataFileTarget:
     properties: dict[str, str]
     spec_id: int
     location: str
-    io_properties: dict[str, str]
+    #: The warehouse's FileIO properties: its credentials among them, so never shown.
+    io_properties: dict[str, str] = field(repr=False)
     # Per-process caches (shapes, the FileIO): not part of the value.
     _cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -99,14 +111,23 @@ class SourceWriter:
     :meth:`rollback` or :meth:`finish`); :meth:`discard` waits and drops it. A source writer
     is finished or discarded before its batch is committed or aborted."""
 
-    def __init__(self, target: DataFileTarget, index: int, present: set[int] | None = None):
+    def __init__(
+        self,
+        target: DataFileTarget,
+        index: int,
+        present: set[int] | None = None,
+        *,
+        file_bytes: int | None = None,
+    ):
         """``present`` holds the ids of the table's leaf fields the source file has (see
         :func:`present_leaf_ids`): its data files then hold only those columns, plus the
         lineage. The others are null in every row of it, and Iceberg readers read a column a
         data file lacks as null, so writing 25 columns of a 200-column schema costs what 25 do.
+        ``file_bytes``: roll over there instead of at :data:`TARGET_FILE_BYTES` (compaction).
         """
         self.target = target
         self.index = index
+        self._file_bytes = file_bytes
         self.data_files: list[Any] = []
         self.rows = 0
         self.bytes_written = 0
@@ -165,11 +186,16 @@ class SourceWriter:
     def _write_now(self, data: pa.Table | pa.RecordBatch) -> None:
         if isinstance(data, pa.RecordBatch):
             data = pa.Table.from_batches([data])
-        data = data.select(self._shape.arrow.names).cast(self._shape.arrow)
+        data = data.select(self._shape.arrow.names)
+        if not data.schema.equals(self._shape.arrow, check_metadata=True):
+            # (Rows already in the shape skip it: a cast refuses a null struct whose field is
+            # required, which a compaction reads where a data file lacked the struct.)
+            data = data.cast(self._shape.arrow)
         if self._writer is None:
             self._open()
         self._writer.write(data)
-        if self._written() >= TARGET_FILE_BYTES:
+        limit = TARGET_FILE_BYTES if self._file_bytes is None else self._file_bytes
+        if self._written() >= limit:
             self._close_file()
 
     def _wait(self, *, raising: bool = True) -> None:
@@ -251,6 +277,9 @@ class BatchWriter:
         self.rows = 0
         self.bytes_written = 0
         self._sources = 0  # the index of the last source started
+        #: True while a commit that may have landed is not settled (:meth:`settle`): the
+        #: batch's files may be in the table, so :meth:`abort` keeps them.
+        self.unsettled = False
 
     def next_index(self) -> int:
         """The number of the next source file of the batch (names its data files)."""
@@ -265,48 +294,158 @@ class BatchWriter:
 
     def commit(self, extra_properties: dict[str, str] | None = None) -> int:
         """Add every data file in one snapshot; returns its id. The table is reloaded first, so
-        commits of other batches that happened meanwhile are kept."""
-        from pyiceberg.exceptions import CommitFailedException
+        commits of other batches that happened meanwhile are kept.
+
+        A commit that fails once the catalog was asked to record it (the database dropped the
+        connection during ``COMMIT``) may have landed all the same: the table is read again,
+        and the batch's snapshot, if it is there, is the commit's (:meth:`settle`). When the
+        table cannot be read, :class:`~lakefeed.errors.CommitOutcomeUnknown` is raised and
+        :attr:`unsettled` stays True: the files must be kept for recovery to decide."""
+        from pyiceberg.exceptions import CommitFailedException, ValidationException
 
         properties = {RUN_PROPERTY: self.target.run_id, BATCH_PROPERTY: self.target.batch_id}
         properties.update(extra_properties or {})
         for attempt in range(COMMIT_ATTEMPTS):
-            self.table.refresh()
-            try:
-                with (
-                    self.table.transaction() as tx,
-                    tx.update_snapshot(snapshot_properties=properties).fast_append() as append,
-                ):
-                    for data_file in self.data_files:
-                        append.append_data_file(data_file)
-                break
-            except CommitFailedException:
-                # Another batch committed to this table meanwhile: appends never conflict,
-                # so reload and try again.
-                if attempt == COMMIT_ATTEMPTS - 1:
+            head = None
+            with watched_commit(self.table) as watch:
+                try:
+                    self.table.refresh()
+                    head = self.table.metadata.current_snapshot_id
+                    with (
+                        self.table.transaction() as tx,
+                        tx.update_snapshot(snapshot_properties=properties).fast_append() as append,
+                    ):
+                        for data_file in self.data_files:
+                            append.append_data_file(data_file)
+                    break
+                except (CommitFailedException, ValidationException):
+                    # Another commit changed the table meanwhile (a batch, or maintenance: a
+                    # compaction, or an expiry that removed the snapshot this attempt began
+                    # from). Neither exception lands anything, and appends never conflict:
+                    # reload and try again.
+                    if attempt == COMMIT_ATTEMPTS - 1:
+                        raise
+                    continue
+                except Exception as exc:
+                    if watch.reached_catalog:
+                        self.unsettled = True
+                        landed = self.settle(exc)
+                        if landed is not None:
+                            return landed
+                    if (
+                        isinstance(exc, FileNotFoundError)
+                        and attempt < COMMIT_ATTEMPTS - 1
+                        and self._moved_on(head)
+                    ):
+                        continue  # an expiry deleted the manifests of the snapshot it began from
+                    # The manifests and the metadata file are written before the catalog
+                    # points at them: a warehouse that fails them leaves the table as it was.
+                    if not raised_by_warehouse(exc):
+                        raise
+                    raise self._warehouse_error(exc, "committing the batch") from exc
+                except BaseException:
+                    self.unsettled = self.unsettled or watch.reached_catalog  # an interrupt
                     raise
         snapshot = self.table.current_snapshot()
         assert snapshot is not None
         return int(snapshot.snapshot_id)
 
+    def settle(self, failure: BaseException) -> int | None:
+        """After ``failure`` of a commit that may have landed: the id of the batch's snapshot
+        when the table has it (the commit happened), None when it has not (nothing landed; the
+        files may go). :class:`~lakefeed.errors.CommitOutcomeUnknown` when the table cannot be
+        read again (the catalog's database still away): then nobody knows, and the batch's
+        files must stay."""
+        try:
+            self.table.refresh()
+        except Exception as exc:
+            raise CommitOutcomeUnknown(
+                f"The commit of batch {self.target.batch_id} failed after the catalog was asked "
+                f"to record it ({type(failure).__name__}), and the table could not be read "
+                f"again to see whether it did ({type(exc).__name__}). Its data files are kept "
+                "and nothing is ledgered: the run is left to recovery, which rolls the batch "
+                "forward if the table has its snapshot and back if not.",
+                fix="Check that the catalog's database (LAKEFEED_ICEBERG_CATALOG_URL, by "
+                "default LAKEFEED_DATABASE_URL) answers; the next run of the flow, or a "
+                "starting `lakefeed serve` or `lakefeed scheduler`, then recovers the run.",
+            ) from exc
+        self.unsettled = False
+        snapshot = snapshot_for_batch(self.table, self.target.batch_id)
+        return None if snapshot is None else int(snapshot.snapshot_id)
+
+    def _moved_on(self, head: int | None) -> bool:
+        """Whether the table's current snapshot is no longer ``head`` (reloaded to see)."""
+        try:
+            self.table.refresh()
+        except Exception:
+            return False
+        return self.table.metadata.current_snapshot_id != head
+
     def abort(self) -> None:
-        """Forget the batch: delete every file written under its prefix."""
-        remove_batch_files(self.table, self.target.data_prefix)
+        """Forget the batch: delete every file written under its prefix. Never raises: it runs
+        while another error is handled (often the warehouse's own), and files left behind
+        are never read (only committed files are); recovery and orphan removal find them.
+        The files of a commit that may have landed (:attr:`unsettled`) are kept."""
+        if self.unsettled:
+            log.warning(
+                "batch %s: its commit may have landed; its data files are kept for recovery",
+                self.target.batch_id,
+            )
+            return
+        try:
+            remove_batch_files(self.table, self.target.data_prefix)
+        except Exception as exc:
+            error = self._warehouse_error(exc, "removing the data files of an aborted batch")
+            log.warning("%s", error)
         self.data_files = []
+
+    def _warehouse_error(self, exc: Exception, action: str) -> Exception:
+        return warehouse_error(
+            exc,
+            action=action,
+            properties=self.target.io_properties,
+            location=self.target.data_prefix,
+        )
 
 
 def remove_batch_files(table: Any, data_prefix: str) -> int:
-    """Delete the data files under ``data_prefix`` (a batch that was never committed); returns
-    how many there were. ``table`` is unused today but keeps the door open for table FileIO."""
-    import fsspec
+    """Delete the data files under ``data_prefix`` (a batch that was never committed) through
+    the table's FileIO, with the warehouse's own credentials; returns how many there were.
+    A file that cannot be deleted raises :class:`~lakefeed.errors.WarehouseError`."""
+    from lakefeed.datasets.table_files import list_files
 
-    del table
-    filesystem, root = fsspec.core.url_to_fs(data_prefix)
-    if not filesystem.exists(root):
-        return 0
-    files = filesystem.find(root)
-    filesystem.rm(root, recursive=True)
-    return len(files)
+    io = table.io
+    properties = dict(io.properties)
+    try:
+        locations = [stored.location for stored in list_files(io, data_prefix)]
+        for location in locations:
+            with contextlib.suppress(FileNotFoundError):  # gone already: as good as deleted
+                io.delete(location)
+        _remove_folder(io, data_prefix)
+    except Exception as exc:
+        if not raised_by_warehouse(exc):
+            raise
+        action = "removing the data files of a batch that was not committed"
+        raise warehouse_error(
+            exc, action=action, properties=properties, location=data_prefix
+        ) from exc
+    return len(locations)
+
+
+def _remove_folder(io: Any, data_prefix: str) -> None:
+    """The batch's emptied folder: a local one, or the marker object pyarrow's S3 filesystem
+    leaves when it deletes a folder's last file (fsspec's object stores have no folders)."""
+    from urllib.parse import unquote, urlparse
+
+    if hasattr(io, "fs_by_scheme"):  # pyiceberg's PyArrowFileIO
+        scheme, netloc, path = io.parse_location(data_prefix, io.properties)
+        with contextlib.suppress(FileNotFoundError):
+            io.fs_by_scheme(scheme, netloc).delete_dir(path)
+        return
+    parsed = urlparse(data_prefix)
+    if parsed.scheme in ("", "file") and not parsed.netloc:
+        with contextlib.suppress(FileNotFoundError):
+            os.rmdir(unquote(parsed.path) if parsed.scheme else data_prefix)
 
 
 _POOL: tuple[int, ThreadPoolExecutor] | None = None

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from lakefeed.datasets.iceberg import SYSTEM_COLUMN, SYSTEM_TYPE
+from lakefeed.datasets.warehouse import warehouse_error
 from lakefeed.datasets.writer import SourceWriter, present_leaf_ids
 from lakefeed.errors import DatasetError, LakefeedError
 from lakefeed.formats.base import PartFailed, PartStarted, RejectedRows, RowItem
@@ -123,7 +124,7 @@ def convert_file(task: ConversionTask, report: Report) -> ConversionResult:
             items = task.format.read_rows(source, task.inspected, batch_rows=task.batch_rows)
             for item in items:
                 state.take(item)
-        with _writing():
+        with _writing(task.output):
             data_files = state.writer.finish()
     except _ReportFailed as failed:
         state.writer.discard()
@@ -198,7 +199,7 @@ class _Conversion:
             self._flush_row_errors()  # the member before it is done: its rejected rows stand
             self.part = PartOutcome(item.name, member_path(self.task.entry, item.name))
             self.parts.append(self.part)
-            with _writing():
+            with _writing(self.task.output):
                 self.mark = self.writer.checkpoint()
             self.part_rows = 0
         elif isinstance(item, PartFailed):
@@ -214,7 +215,7 @@ class _Conversion:
             part = PartOutcome(item.name, member_path(self.task.entry, item.name))
             self.parts.append(part)
         else:  # its rows so far are dropped: a member goes in whole or not at all
-            with _writing():
+            with _writing(self.task.output):
                 self.writer.rollback(self.mark)
             self.rows_in -= part.records_in
             self.rows_out -= part.records_out
@@ -258,7 +259,7 @@ class _Conversion:
         good = conformed.data
         good_rows = conformed.good if kept is None else kept.take(conformed.good)
         if good.num_rows:
-            with _writing():
+            with _writing(self.task.output):
                 self.writer.write(_with_lineage(good, good_rows, self.part_rows, self))
         if conformed.losses:
             self.losses.append(conformed.losses)
@@ -401,14 +402,25 @@ def _maps_as_objects(value: Any) -> Any:
 
 
 @contextmanager
-def _writing() -> Iterator[None]:
-    """Around the source writer's calls: a failure there (the warehouse full or unreachable;
-    raised by the call after the write that failed, as writes run in a writer thread) is the
-    dataset's, not the source file's: the file fails for this run only."""
+def _writing(target: DataFileTarget) -> Iterator[None]:
+    """Around the source writer's calls: a failure there (the warehouse full, unreachable or
+    refusing its credentials; raised by the call after the write that failed, as writes run in
+    a writer thread) is the dataset's, not the source file's: the file fails for this run only,
+    with a :class:`~lakefeed.errors.WarehouseError` that has the warehouse's secrets removed."""
     try:
         yield
+    except DatasetError:
+        raise
     except Exception as exc:
-        raise DatasetError(
-            f"Writing the batch's data files failed: {type(exc).__name__}: {exc}",
-            fix="Check that the warehouse (LAKEFEED_WAREHOUSE) is writable and has room.",
-        ) from exc
+        error = warehouse_error(
+            exc,
+            action="writing the batch's data files",
+            properties=target.io_properties,
+            location=target.data_prefix,
+        )
+        if not isinstance(error, DatasetError):
+            error = DatasetError(
+                f"Writing the batch's data files failed: {error}",
+                fix="Check that the warehouse (LAKEFEED_WAREHOUSE) is writable and has room.",
+            )
+        raise error from exc

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lakefeed.catalog.ledger import identity_key
-from lakefeed.catalog.owners import HEARTBEAT_EVERY_MS
+from lakefeed.catalog.owners import HEARTBEAT_EVERY_MS, this_process
 from lakefeed.catalog.records import now_ms
 from lakefeed.catalog.row_errors import MAX_ROW_ERRORS_PER_BATCH, RowError
 from lakefeed.datasets.writer import BatchWriter
 from lakefeed.errors import (
+    CommitOutcomeUnknown,
     FileChangedWhileReading,
     LakefeedError,
     RunCancelled,
@@ -432,12 +433,24 @@ class RunExecution:
 
     def _fail(self, exc: BaseException) -> None:
         """The run stopped on an error of its own (not a file's): record it, commit nothing
-        unless the commit already happened (then finish recording it)."""
+        unless the commit already happened (then finish recording it). A commit that may have
+        happened (it failed once the catalog was asked to record it) is looked up in the table;
+        when the table cannot tell, the run is left to recovery with its files."""
+        writer = self.writer
+        if isinstance(exc, CommitOutcomeUnknown):
+            self._leave_to_recovery(exc)
+            return
+        if self.committed_snapshot is None and writer is not None and writer.unsettled:
+            try:  # an interrupt during the commit
+                self.committed_snapshot = writer.settle(exc)
+            except CommitOutcomeUnknown as unknown:
+                self._leave_to_recovery(unknown)
+                return
         if self.committed_snapshot is not None:
             recover(self.ctx, self.ctx.runs.get(self.run.id), force=True)
             return
-        if self.writer is not None:
-            self.writer.abort()
+        if writer is not None:
+            writer.abort()
         m = self.metrics
         error = exc if isinstance(exc, LakefeedError) else None
         m.error(
@@ -450,6 +463,27 @@ class RunExecution:
         self.converted = []
         self.converted_files = 0
         self._complete(batch_values={"status": "failed"} if self.batch_id else None)
+
+    def _leave_to_recovery(self, error: CommitOutcomeUnknown) -> None:
+        """The batch's commit may have landed and the table cannot say: nothing is deleted
+        and nothing ledgered (either could lose or double rows). The run keeps its batch
+        ``loading`` and stays ``inProgress`` with ``error``, its heartbeat cleared as a gone
+        process's would be, so recovery settles it from the table's snapshots as soon as it
+        can: the next run of the flow does it first, as does a starting server or scheduler."""
+        m = self.metrics
+        m.error(error.code, str(error))
+        m.status = "failed"
+        m.output_records = 0
+        self.ctx.runs.update(
+            self.run.id,
+            metrics=m.to_flow_service(),
+            activities=m.activities(
+                source_connection_id=self.flow.source_connection_id,
+                target_connection_id=self.flow.target_connection_id,
+                batch_id=self.batch_id,
+            ),
+        )
+        self.ctx.runs.set_owner(self.run.id, owner=this_process(), heartbeat_at=0)
 
 
 def _brief(error: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from lakefeed.catalog.records import Scope, now_ms
 from lakefeed.catalog.runs import Run
 from lakefeed.datasets.iceberg import snapshot_for_batch
 from lakefeed.datasets.writer import remove_batch_files
-from lakefeed.errors import CorruptParquet, NotParquet, SchemaMismatch
+from lakefeed.errors import CommitOutcomeUnknown, CorruptParquet, NotParquet, SchemaMismatch
 from lakefeed.flows import metrics as codes
 from lakefeed.flows.metrics import run_outcome
 
@@ -61,6 +61,8 @@ def recover(ctx: RunContext, run: Run, *, force: bool = False) -> bool:
     metrics = dict(run.metrics)
     status = metrics.setdefault("statusSummary", {"status": "failed", "errors": []})
     errors = list(status.get("errors") or [])
+    # A run that stopped on a commit it could not see the outcome of: its process is alive.
+    unknown = any(e.get("code") == CommitOutcomeUnknown.code for e in errors)
     if not batches:
         errors.append(_error("before it planned a batch; nothing was written"))
         metrics["statusSummary"] = {"status": "failed", "errors": errors}
@@ -84,7 +86,7 @@ def recover(ctx: RunContext, run: Run, *, force: bool = False) -> bool:
         "failedRecordCount": sum(f.records_failed for f in done),
     }
     if snapshot is not None or batch.status == "success":
-        errors.append(_error("after its commit; the batch was completed (rolled forward)"))
+        errors.append(_error("after its commit; the batch was completed (rolled forward)", unknown))
         metrics["recordSummary"] = totals
         # What the batch's file plan says the run took: the counts it had not recorded yet.
         metrics.setdefault("fileSummary", {}).update(
@@ -108,7 +110,8 @@ def recover(ctx: RunContext, run: Run, *, force: bool = False) -> bool:
         errors.append(
             _error(
                 f"before its commit; the batch was rolled back ({removed} data files removed) "
-                "and its files are planned again"
+                "and its files are planned again",
+                unknown,
             )
         )
         converted, failed = [], []
@@ -140,8 +143,10 @@ def _failed_for_good(error: dict[str, Any]) -> bool:
     return error.get("code") in _PERMANENT_CODES if permanent is None else bool(permanent)
 
 
-def _error(when: str) -> dict[str, Any]:
-    return {
-        "code": codes.INTERRUPTED,
-        "message": f"The process running this run stopped {when}.",
-    }
+def _error(when: str, commit_outcome_unknown: bool = False) -> dict[str, Any]:
+    if commit_outcome_unknown:
+        when = when.replace("after its commit", "after its commit landed", 1)
+        message = f"Recovery found that the run stopped {when}."
+    else:
+        message = f"The process running this run stopped {when}."
+    return {"code": codes.INTERRUPTED, "message": message}

@@ -61,7 +61,8 @@ def test_a_failed_write_fails_its_file_for_this_run_wherever_it_surfaces(tmp_pat
     }
     assert set(failed) == {"one-batch.parquet", "three-batches.parquet", "members.zip"}, failed
     for error in failed.values():
-        assert "Writing the batch's data files failed" in error["message"], error
+        assert "while writing the batch's data files" in error["message"], error
+        assert error["code"] == "LF-3100", error  # a WarehouseError: the dataset's fault
         assert "!/" not in error["message"]  # the dataset's fault, not a member's
     assert table.refresh().current_snapshot() is None
     assert data.is_file()  # nothing was written past the blocker
