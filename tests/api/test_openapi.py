@@ -5,7 +5,7 @@ server with one resource of each kind so those values reach past the lookups: ne
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,9 +34,11 @@ EXAMPLES = 12
 
 
 @pytest.fixture(scope="module")
-def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, httpx.Client]]:
+def fuzzed(
+    tmp_path_factory: pytest.TempPathFactory, server_database: Callable[[], str | None]
+) -> Iterator[tuple[Server, httpx.Client]]:
     home = Path(tmp_path_factory.mktemp("fuzz-home"))
-    with running_server(home) as server, server.client() as client:
+    with running_server(home, database_url=server_database()) as server, server.client() as client:
         yield server, client
 
 
@@ -115,10 +117,15 @@ class Seeded:
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
+def seeded(
+    tmp_path_factory: pytest.TempPathFactory, server_database: Callable[[], str | None]
+) -> Iterator[Seeded]:
     landing = Path(tmp_path_factory.mktemp("fuzz-landing"))
     home = Path(tmp_path_factory.mktemp("fuzz-seeded-home"))
-    with running_server(home, local_roots=[landing]) as server, server.client() as client:
+    with (
+        running_server(home, local_roots=[landing], database_url=server_database()) as server,
+        server.client() as client,
+    ):
         lf = server.lf.scoped(Scope(ORG, "prod"))
         (landing / "drop").mkdir()
         pq.write_table(
@@ -163,6 +170,11 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
             "path": ("input_files", "row_errors"),
             "refresh": ("true",),
             "requestDataSource": ("true",),
+            # The Iceberg REST catalog: sandbox prod, its namespace, the dataset's table.
+            "prefix": ("prod",),
+            "warehouse": ("prod",),
+            "namespace": ("prod",),
+            "table": ("profiles",),
         }
         yield Seeded(server, client, good)
 

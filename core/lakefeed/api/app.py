@@ -2,8 +2,9 @@
 
 Routers, one per service: ``ims`` (token exchange), ``flowservice``, ``catalog``,
 ``schemaregistry``, ``dataprep`` (mapping sets) and ``export``, each under its Platform base
-path. Runs started over HTTP execute in a worker pool of the server process, so requests never
-wait for them.
+path; and ``iceberg_rest``, the Iceberg REST catalog query engines read datasets through, under
+``/iceberg``. Runs started over HTTP execute in a worker pool of the server process, so
+requests never wait for them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lakefeed.__about__ import __version__
 from lakefeed.api.errors import error_body, install_error_handlers
+from lakefeed.api.iceberg_rest_errors import iceberg_error_body, in_catalog
 from lakefeed.api.request_guards import RefuseNulBytes
 from lakefeed.api.request_shapes import HeadAsGet, TrailingSlashes
 from lakefeed.api.throttle import LoginThrottle
@@ -53,7 +55,7 @@ class BodySizeLimit:
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None:
             if declared.isdigit() and int(declared) > self.limit:
-                await self._too_large(send)
+                await self._too_large(scope, send)
                 return
             await self.app(scope, receive, send)
             return
@@ -66,7 +68,7 @@ class BodySizeLimit:
             chunk = message.get("body", b"")
             seen += len(chunk)
             if seen > self.limit:
-                await self._too_large(send)
+                await self._too_large(scope, send)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -78,18 +80,23 @@ class BodySizeLimit:
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, send: Send) -> None:
+    async def _too_large(self, scope: Scope, send: Send) -> None:
         import json
 
-        body = json.dumps(
-            error_body(
+        message = f"The request body is larger than {self.limit} bytes."
+        if in_catalog(scope["path"]):
+            shaped = iceberg_error_body(
+                413, "BadRequestException", f"{message} Send a smaller one."
+            )
+        else:
+            shaped = error_body(
                 status=413,
                 code="LF-1600",
                 title="Request body too large",
-                message=f"The request body is larger than {self.limit} bytes.",
+                message=message,
                 fix="Send a smaller body.",
             )
-        ).encode()
+        body = json.dumps(shaped).encode()
         await send(
             {
                 "type": "http.response.start",
@@ -109,13 +116,20 @@ def _recover_interrupted(lf: Lakefeed) -> None:
 
 def confined_engine(lf: Lakefeed, extra_allowed: tuple[str, ...] = ()) -> Lakefeed:
     """``lf`` as the server uses it for API clients: confined to the endpoints its settings
-    (``LAKEFEED_ALLOW_ENDPOINTS``) and ``extra_allowed`` allow; ``lf`` itself when it is
-    confined already. A bad allow-list entry is :class:`InvalidRequest`."""
+    (``LAKEFEED_ALLOW_ENDPOINTS``) and ``extra_allowed`` allow, and to connections of their
+    own unless ``LAKEFEED_ALLOW_AMBIENT_CREDENTIALS`` lets them use the server's identity;
+    ``lf`` itself when it is confined already. A bad allow-list entry is
+    :class:`InvalidRequest`."""
     from lakefeed.storage.endpoints import EndpointPolicy
 
     if lf.endpoints is not None:
         return lf
-    return lf.confined(EndpointPolicy((*lf.settings.allow_endpoints, *extra_allowed)))
+    return lf.confined(
+        EndpointPolicy(
+            (*lf.settings.allow_endpoints, *extra_allowed),
+            ambient_credentials=lf.settings.allow_ambient_credentials,
+        )
+    )
 
 
 def create_app(
@@ -139,6 +153,7 @@ def create_app(
         dataprep,
         export,
         flowservice,
+        iceberg_rest,
         ims,
         metrics,
         not_offered,
@@ -184,7 +199,17 @@ def create_app(
     app.state.run_workers = ThreadPoolExecutor(RUN_WORKERS, thread_name_prefix="lakefeed-run")
     install_error_handlers(app)
     # not_offered before schemaregistry: its /{container}/{kind} route would take descriptors.
-    modules = (ims, flowservice, catalog, not_offered, schemaregistry, dataprep, export, metrics)
+    modules = (
+        ims,
+        flowservice,
+        catalog,
+        not_offered,
+        schemaregistry,
+        dataprep,
+        export,
+        metrics,
+        iceberg_rest,
+    )
     for module in modules:
         app.include_router(module.router, prefix=module.PREFIX)
     app.add_middleware(HeadAsGet, router=app.router)

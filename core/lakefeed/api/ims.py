@@ -29,6 +29,14 @@ def token(
         raise InvalidRequest(
             f"grant_type {grant_type!r} is not supported.", fix="Use client_credentials."
         )
+    access_token, expires_in = exchange(request, client_id, client_secret)
+    return {"access_token": access_token, "token_type": "bearer", "expires_in": expires_in}
+
+
+def exchange(request: Request, client_id: str, client_secret: str) -> tuple[str, int]:
+    """The client-credentials grant, throttled: ``(access_token, expires_in seconds)``;
+    :class:`AuthenticationRequired` for wrong credentials, :class:`TooManyAttempts` while the
+    client id or the caller's address is locked out."""
     throttle: LoginThrottle = request.app.state.login_throttle
     address = request.client.host if request.client else ""
     throttle.check(client_id, address)  # 429 while locked out, whatever the secret
@@ -38,4 +46,4 @@ def token(
         throttle.failed(client_id, address)
         raise
     throttle.succeeded(client_id)
-    return {"access_token": access_token, "token_type": "bearer", "expires_in": expires_in}
+    return access_token, expires_in

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, unquote
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lakefeed.api.errors import error_response
+from lakefeed.api.iceberg_rest_errors import iceberg_error_response, in_catalog
 from lakefeed.errors import InvalidRequest
 
 NUL = "\x00"
@@ -44,4 +45,5 @@ class RefuseNulBytes:
         if error is None:
             await self.app(scope, receive, send)
             return
-        await error_response(error)(scope, receive, send)
+        respond = iceberg_error_response if in_catalog(scope["path"]) else error_response
+        await respond(error)(scope, receive, send)

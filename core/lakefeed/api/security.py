@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from lakefeed.catalog.auth import DEFAULT_SANDBOX, AccessToken, ApiClient, digest
 from lakefeed.catalog.records import Scope, now_ms
 from lakefeed.engine import Lakefeed
-from lakefeed.errors import AuthenticationRequired, Forbidden, MissingHeader
+from lakefeed.errors import AuthenticationRequired, Forbidden, MissingHeader, quoted
 
 
 @dataclass(frozen=True)
@@ -111,12 +111,12 @@ def _auth_cache(lf: Lakefeed) -> _AuthCache:
         return cache
 
 
-async def caller(request: Request) -> Caller:
-    """FastAPI dependency of every Platform route.
+async def token_client(request: Request) -> ApiClient:
+    """The API client of the request's ``Authorization: Bearer`` token:
+    :class:`AuthenticationRequired` (401) when it is missing, unknown or expired.
 
-    Async, so that a request whose token and sandbox were checked in the last few seconds is
-    authenticated on the event loop, without a trip through the thread pool; the store is
-    read (in the thread pool) otherwise."""
+    Async, so that a token checked in the last few seconds is accepted on the event loop,
+    without a trip through the thread pool; the store is read (in the thread pool) otherwise."""
     lf = root_engine(request)
     cache = _auth_cache(lf)
     header = request.headers.get("authorization", "")
@@ -132,7 +132,29 @@ async def caller(request: Request) -> Caller:
     if access is None or access.expires_at <= now_ms():
         access = await run_in_threadpool(lf.auth.verify, token)
         cache.keep_token(key, access)
-    client = access.client
+    return access.client
+
+
+async def sandbox_engine(request: Request, client: ApiClient, sandbox: str) -> Lakefeed:
+    """The engine seen from ``client``'s org and ``sandbox``: :class:`SandboxNotFound` (404)
+    when the org has no such sandbox, :class:`Forbidden` (403) when the client may not use it."""
+    lf = root_engine(request)
+    cache = _auth_cache(lf)
+    org = client.ims_org_id
+    if sandbox != DEFAULT_SANDBOX and not cache.sandbox(org, sandbox):
+        await run_in_threadpool(lf.auth.sandbox, org, sandbox)  # 404 when there is no such one
+        cache.keep_sandbox(org, sandbox)
+    if not client.may_use(sandbox):
+        raise Forbidden(
+            f"This API client may not use sandbox {quoted(sandbox)}.",
+            fix="Use one of its sandboxes, or create a client for this one.",
+        )
+    return scoped_engine(lf, Scope(org, sandbox))
+
+
+async def caller(request: Request) -> Caller:
+    """FastAPI dependency of every Platform route (see :func:`token_client`)."""
+    client = await token_client(request)
     api_key = request.headers.get("x-api-key")
     if not api_key:
         raise Forbidden("The x-api-key header is missing.", fix="Send your client's API key.")
@@ -148,7 +170,7 @@ async def caller(request: Request) -> Caller:
         )
     if org != client.ims_org_id:
         raise Forbidden(
-            f"The token's client does not belong to org {org!r}.",
+            f"The token's client does not belong to org {quoted(org)}.",
             fix="Send the org the API client was created for.",
         )
     sandbox = request.headers.get("x-sandbox-name")
@@ -156,12 +178,4 @@ async def caller(request: Request) -> Caller:
         raise MissingHeader(
             "The x-sandbox-name header is missing.", fix="Send x-sandbox-name: prod (or another)."
         )
-    if sandbox != DEFAULT_SANDBOX and not cache.sandbox(org, sandbox):
-        await run_in_threadpool(lf.auth.sandbox, org, sandbox)  # 404 when there is no such one
-        cache.keep_sandbox(org, sandbox)
-    if not client.may_use(sandbox):
-        raise Forbidden(
-            f"This API client may not use sandbox {sandbox!r}.",
-            fix="Use one of its sandboxes, or create a client for this one.",
-        )
-    return Caller(scoped_engine(lf, Scope(org, sandbox)), client, org, sandbox)
+    return Caller(await sandbox_engine(request, client, sandbox), client, org, sandbox)

@@ -18,7 +18,13 @@ import sqlalchemy as sa
 
 from lakefeed.catalog import tables
 from lakefeed.catalog.records import now_ms
-from lakefeed.errors import AuthenticationRequired, InvalidRequest, NameTaken, SandboxNotFound
+from lakefeed.errors import (
+    AuthenticationRequired,
+    InvalidRequest,
+    NameTaken,
+    SandboxNotFound,
+    quoted,
+)
 
 DEFAULT_SANDBOX = "prod"
 TOKEN_TTL_SECONDS = 24 * 3600  # as IMS tokens
@@ -206,7 +212,7 @@ class AuthStore:
             found = db.execute(_SANDBOX, {"ims_org_id": ims_org_id, "name": name}).first()
         if found is None:
             raise SandboxNotFound(
-                f"Sandbox {name!r} does not exist in org {ims_org_id!r}.",
+                f"Sandbox {quoted(name)} does not exist in org {ims_org_id!r}.",
                 fix="`lakefeed sandboxes list --org ORG` shows them; names are lowercase.",
             )
         return name

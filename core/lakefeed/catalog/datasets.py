@@ -30,6 +30,8 @@ class Dataset:
     etag: str
     created_at: int
     updated_at: int
+    #: Scheduled table maintenance (:mod:`lakefeed.datasets.maintenance_policy`); None: none.
+    maintenance: dict[str, Any] | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> Dataset:
@@ -91,6 +93,7 @@ class DatasetRecords:
             schema_content_type=schema_content_type,
             table_identifier=table_identifier,
             tags=dict(tags),
+            maintenance=None,
         )
         try:
             self.rows.insert(row)
@@ -106,6 +109,11 @@ class DatasetRecords:
 
     def get(self, id_or_name: str) -> Dataset:
         return Dataset.from_row(self.rows.get(id_or_name))
+
+    def named(self, name: str) -> Dataset | None:
+        """The dataset named exactly ``name`` (never one whose id it is), or None."""
+        found = self.rows.select(table.c.name == name, limit=1)
+        return Dataset.from_row(found[0]) if found else None
 
     def update(self, dataset: Dataset, *, etag: str | None = None, **values: Any) -> Dataset:
         """Change ``name``, ``description`` or ``tags`` of ``dataset`` (only while its etag is
@@ -129,6 +137,17 @@ class DatasetRecords:
 
     def list(self) -> Datasets:
         return [Dataset.from_row(row) for row in self.rows.select()]
+
+    def all_scopes_maintained(self) -> Datasets:
+        """The datasets of every org and sandbox with scheduled maintenance, oldest first: the
+        scheduler daemon serves them all."""
+        query = (
+            sa.select(table)
+            .where(table.c.maintenance.is_not(None))
+            .order_by(table.c.created_at, table.c.id)
+        )
+        with self.rows.engine.connect() as db:
+            return [Dataset.from_row(row) for row in db.execute(query).mappings()]
 
     def delete(self, id: str, *, etag: str | None = None) -> None:
         """Delete a dataset's row; with ``etag``, only while it still has that etag, checked in
