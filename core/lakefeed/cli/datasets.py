@@ -1,14 +1,23 @@
-"""``lakefeed datasets create|list|show|update|delete|preview|batches``."""
+"""``lakefeed datasets create|list|show|update|delete|preview|batches``, and table maintenance:
+``compact``, ``expire-snapshots``, ``remove-orphans``."""
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from lakefeed.cli.cells import compact, jsonable, timestamp
 from lakefeed.cli.context import engine
-from lakefeed.cli.output import console, emit_json, fields_option, json_option, table
+from lakefeed.cli.output import (
+    console,
+    emit_json,
+    fields_option,
+    human_size,
+    json_option,
+    table,
+)
 from lakefeed.cli.resources import resources
 from lakefeed.errors import InvalidRequest
 
@@ -105,6 +114,9 @@ def show(dataset: str, as_json: bool) -> None:
         ("batches", item["batchCount"]),
         ("created (UTC)", timestamp(item.get("created"))),
     ]
+    if "maintenance" in item:  # a server does not say
+        settings = item["maintenance"]
+        rows.append(("maintenance", json.dumps(settings) if settings else "off"))
     table(f"Dataset {item['name']}", ["field", "value"], rows)
 
 
@@ -137,6 +149,11 @@ def _tags(current: dict[str, Any], pairs: tuple[str, ...]) -> dict[str, Any]:
     metavar="NAME=VALUE[,VALUE…]",
     help="Set a tag's values (NAME= removes it); repeatable.",
 )
+@click.option(
+    "--maintenance",
+    metavar="JSON",
+    help="Scheduled table maintenance settings as a JSON object ('{}' turns it off).",
+)
 @click.option("--if-match", metavar="ETAG", help="Change only while the etag is still ETAG.")
 @json_option
 def update(
@@ -144,27 +161,55 @@ def update(
     new_name: str | None,
     description: str | None,
     tag_pairs: tuple[str, ...],
+    maintenance: str | None,
     if_match: str | None,
     as_json: bool,
 ) -> None:
-    """Change a dataset's name, description or tags; its schema never changes."""
+    """Change a dataset's name, description, tags or scheduled maintenance; its schema never
+    changes."""
     lf = engine()
     current = lf.datasets.get(dataset)
     tags = _tags(current.tags, tag_pairs) if tag_pairs else None
-    if new_name is None and description is None and tags is None:
+    settings = None if maintenance is None else _maintenance(maintenance)
+    if new_name is None and description is None and tags is None and settings is None:
         raise InvalidRequest(
             f"Nothing to change in dataset {current.name!r}.",
-            fix="Give --name, --description or --tag.",
+            fix="Give --name, --description, --tag or --maintenance.",
         )
     updated = lf.update_dataset(
-        current.id, name=new_name, description=description, tags=tags, if_match=if_match
+        current.id,
+        name=new_name,
+        description=description,
+        tags=tags,
+        if_match=if_match,
+        maintenance=settings,
     )
     if as_json:
-        emit_json(updated.to_dict())
+        emit_json({**updated.to_dict(), "maintenance": updated.maintenance})
         return
     from rich.markup import escape
 
     console().print(f"Updated dataset [bold]{escape(updated.name)}[/] ({updated.id})")
+    if settings is not None:
+        console().print(
+            f"Scheduled maintenance: {escape(json.dumps(updated.maintenance))}"
+            if updated.maintenance
+            else "Scheduled maintenance: off"
+        )
+
+
+def _maintenance(text: str) -> dict[str, Any]:
+    try:
+        settings = json.loads(text)
+    except ValueError:
+        settings = None
+    if not isinstance(settings, dict):
+        raise InvalidRequest(
+            f"--maintenance {(text if len(text) <= 80 else text[:80] + '…')!r} is not a JSON "
+            "object.",
+            fix='Write e.g. --maintenance \'{"compact": true, "expireOlderThan": "7d"}\'.',
+        )
+    return settings
 
 
 @datasets.command("delete")
@@ -297,6 +342,168 @@ def batches(dataset: str, as_json: bool) -> None:
             for b in items
         ),
     )
+
+
+@datasets.command("compact")
+@click.argument("dataset")
+@click.option(
+    "--target-file-size",
+    default="128MiB",
+    show_default=True,
+    help="Size of the files written; files under 3/4 of it are rewritten (128MiB, 64MB, …).",
+)
+@click.option(
+    "--min-input-files",
+    type=click.IntRange(min=2),
+    default=5,
+    show_default=True,
+    help="Do nothing unless at least this many files are small.",
+)
+@click.option("--dry-run", is_flag=True, help="Say what would be rewritten; change nothing.")
+@json_option
+def compact_(
+    dataset: str, target_file_size: str, min_input_files: int, dry_run: bool, as_json: bool
+) -> None:
+    """Rewrite a dataset's small data files into files of the target size, in one replace
+    snapshot: the same rows and lineage, fewer files. Runs may commit meanwhile."""
+    from lakefeed.datasets.maintenance import parse_size
+
+    lf = engine()
+    item = lf.datasets.get(dataset)
+    size = parse_size(target_file_size)
+    result = lf.compact_dataset(
+        item.id, target_file_bytes=size, min_input_files=min_input_files, dry_run=dry_run
+    )
+    if as_json:
+        emit_json({"dataset": {"id": item.id, "name": item.name}, **result.to_dict()})
+        return
+    from rich.markup import escape
+
+    name = escape(item.name)
+    if not result.rewritten_files:
+        console().print(
+            f"Nothing to compact in dataset [bold]{name}[/]: fewer than {min_input_files} of "
+            f"its {result.files_before} data files are under 3/4 of {human_size(size)}."
+        )
+        return
+    if result.dry_run:
+        console().print(
+            f"Dry run: would rewrite {result.rewritten_files} of the {result.files_before} "
+            f"data files of dataset [bold]{name}[/] ({result.rows} rows) into about "
+            f"{result.written_files}. Nothing changed."
+        )
+        return
+    console().print(f"Compacted dataset [bold]{name}[/] in snapshot {result.snapshot_id}")
+    table(
+        None,
+        ["", "data files", "bytes"],
+        [
+            ("before", result.files_before, human_size(result.bytes_before)),
+            ("after", result.files_after, human_size(result.bytes_after)),
+        ],
+        caption=f"{result.rewritten_files} files ({result.rows} rows) rewritten into "
+        f"{result.written_files}",
+    )
+
+
+@datasets.command("expire-snapshots")
+@click.argument("dataset")
+@click.option(
+    "--older-than",
+    default="7d",
+    show_default=True,
+    help="Expire snapshots older than this (90s, 30m, 12h, 7d, 2w).",
+)
+@click.option(
+    "--retain-last",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Keep at least this many of the newest snapshots (the current one always stays).",
+)
+@click.option("--dry-run", is_flag=True, help="Say what would be expired; change nothing.")
+@json_option
+def expire_snapshots(
+    dataset: str, older_than: str, retain_last: int, dry_run: bool, as_json: bool
+) -> None:
+    """Expire a dataset's old snapshots and delete the files only they referenced. The
+    snapshots of batches still loading stay (recovery looks them up)."""
+    lf = engine()
+    item = lf.datasets.get(dataset)
+    result = lf.expire_snapshots(
+        item.id, older_than=older_than, retain_last=retain_last, dry_run=dry_run
+    )
+    if as_json:
+        emit_json({"dataset": {"id": item.id, "name": item.name}, **result.to_dict()})
+        return
+    from rich.markup import escape
+
+    name = escape(item.name)
+    expired = len(result.expired_snapshots)
+    if not expired:
+        console().print(
+            f"No snapshot of dataset [bold]{name}[/] to expire: none older than {older_than} "
+            f"beyond the newest {retain_last} ({result.kept_snapshots} kept)."
+        )
+    elif result.dry_run:
+        console().print(
+            f"Dry run: would expire {expired} snapshots of dataset [bold]{name}[/] (keeping "
+            f"{result.kept_snapshots}) and delete {result.deleted_files} files. Nothing changed."
+        )
+    else:
+        console().print(
+            f"Expired {expired} snapshots of dataset [bold]{name}[/] (kept "
+            f"{result.kept_snapshots}); deleted {result.deleted_files} files only they used."
+        )
+    _report_undeleted(result.failed_files)
+
+
+@datasets.command("remove-orphans")
+@click.argument("dataset")
+@click.option(
+    "--older-than",
+    default="3d",
+    show_default=True,
+    help="Remove unreferenced files older than this: younger ones may be a run's, uncommitted.",
+)
+@click.option("--dry-run", is_flag=True, help="List what would be removed; change nothing.")
+@json_option
+def remove_orphans(dataset: str, older_than: str, dry_run: bool, as_json: bool) -> None:
+    """Delete the files under a dataset's table that no snapshot or metadata references and
+    that are older than the retention (left by crashed runs, failed commits, expiries)."""
+    lf = engine()
+    item = lf.datasets.get(dataset)
+    result = lf.remove_orphan_files(item.id, older_than=older_than, dry_run=dry_run)
+    if as_json:
+        emit_json({"dataset": {"id": item.id, "name": item.name}, **result.to_dict()})
+        return
+    from rich.markup import escape
+
+    name = escape(item.name)
+    count, size = len(result.orphans), human_size(result.orphan_bytes)
+    kept = f"{result.kept_recent} unreferenced files newer than {older_than} stay"
+    if result.dry_run:
+        console().print(
+            f"Dry run: would remove {count} orphan files ({size}) of dataset [bold]{name}[/]; "
+            f"{kept}. Nothing changed."
+        )
+    else:
+        console().print(
+            f"Removed {count} orphan files ({size}) of dataset [bold]{name}[/]; {kept}."
+        )
+    if result.orphans:
+        table(None, ["orphan file"], ([location] for location in result.orphans))
+    _report_undeleted(result.failed_files)
+
+
+def _report_undeleted(locations: list[str]) -> None:
+    if locations:
+        from rich.markup import escape
+
+        console(stderr=True).print(
+            f"[yellow]{len(locations)} files could not be deleted[/] (first: "
+            f"{escape(locations[0])}); remove-orphans deletes them later."
+        )
 
 
 def _short_type(t: pa.DataType) -> str:

@@ -227,6 +227,7 @@ class LocalResources(Resources):
             "currentSnapshotId": snapshot.snapshot_id if snapshot is not None else None,
             "rowCount": int(summary.get("total-records", 0)),
             "batchCount": len(self.lf.batches.list(item.id)),
+            "maintenance": item.maintenance,
         }
 
     def batch(self, id: str) -> Entity:

@@ -8,6 +8,8 @@ and the dataSetFile ``<batchId>-<n>`` holds its parts (several when the source r
 
 Only the files the batch's Iceberg snapshot added are listed, and a file is found by looking its
 name up in that list, never by joining a name to a location: no name reaches another file.
+Once table maintenance expired a batch's snapshot, the batch lists no files: its rows live on
+in the files a compaction wrote, which belong to no batch.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 from lakefeed.catalog.batches import Batch, BatchStore
 from lakefeed.datasets.iceberg import SYSTEM_COLUMN
 from lakefeed.datasets.store import DatasetStore
-from lakefeed.errors import DatasetError, ResourceNotFound
+from lakefeed.errors import ResourceNotFound
 from lakefeed.values import jsonable
 
 #: ``<source number>-<part>.parquet``, as :class:`~lakefeed.datasets.writer.SourceWriter` names.
@@ -166,6 +168,8 @@ class DatasetFiles:
         dataset = self.datasets.get(dataset_id)
         table = self.datasets.table(dataset)
         tasks = [FileScanTask(f.iceberg) for f in self.preview_files(table, dataset.id, limit)]
+        if not tasks:  # no batch lists files (compacted, snapshots expired): the table's own
+            tasks = list(_first_tasks(table, limit))
         schema = table.schema()
         columns = schema.select(*[f.name for f in schema.fields if f.name != SYSTEM_COLUMN])
         scan = ArrowScan(table.metadata, table.io, columns, AlwaysTrue(), limit=limit)
@@ -238,11 +242,9 @@ def _added_files(table: Any, batch: Batch) -> list[DataFile]:
 
     snapshot = table.metadata.snapshot_by_id(batch.snapshot_id)
     if snapshot is None:
-        raise DatasetError(
-            f"The Iceberg snapshot {batch.snapshot_id} of batch {batch.id} is no longer in the "
-            "table's metadata, so its files cannot be listed.",
-            fix="Keep the snapshots of batches you still read (do not expire them).",
-        )
+        # Expired (``lakefeed datasets expire-snapshots``) with the files only it held: the
+        # batch's rows live on in the files a compaction wrote, which are no batch's own.
+        return []
     prefix = batch.data_prefix.rstrip("/") + "/"
     found = []
     for manifest in snapshot.manifests(table.io):
@@ -264,6 +266,16 @@ def _added_files(table: Any, batch: Batch) -> list[DataFile]:
                 )
             )
     return found
+
+
+def _first_tasks(table: Any, limit: int) -> Iterator[Any]:
+    """Scan tasks of the table's current files until they hold ``limit`` rows."""
+    planned = 0
+    for task in table.scan().plan_files():
+        if planned >= limit:
+            return
+        yield task
+        planned += task.file.record_count
 
 
 def first_names(names: Sequence[str], shown: int = 5) -> str:

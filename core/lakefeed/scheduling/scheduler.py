@@ -37,6 +37,7 @@ from lakefeed.flows.metrics import unstarted_metrics
 from lakefeed.schedules.clock import Clock, SystemClock
 from lakefeed.schedules.windows import due_window
 from lakefeed.scheduling import LEASE_SECONDS, POLL_SECONDS
+from lakefeed.scheduling.maintenance import MaintenancePasses
 
 if TYPE_CHECKING:
     from lakefeed.catalog.flows import Flow
@@ -90,6 +91,7 @@ class Scheduler:
         self._busy: set[str] = set()  # flows this process is running a window or run of
         self._lock = threading.Lock()
         self._last_discovery: dict[str, float] = {}
+        self.maintenance = MaintenancePasses(lf, self.claims, self.clock, self._renewing)
 
     # -- one pass ------------------------------------------------------------------------------
 
@@ -145,6 +147,7 @@ class Scheduler:
             if run is not None:
                 runs.append(run)
         self._discover()
+        self.maintenance.run_due()
         return runs
 
     def recover_interrupted(self) -> list[Run]:
@@ -184,6 +187,13 @@ class Scheduler:
             self.recover_interrupted()
         except Exception:
             log.exception("recovering interrupted runs failed; their leases decide instead")
+        # A long compaction must not hold up claiming due windows either.
+        threading.Thread(
+            target=self.maintenance.run_forever,
+            args=(stop, self.poll_seconds),
+            name="lakefeed-maintenance",
+            daemon=True,
+        ).start()
         if self.discover_every is not None:
             # Listings of slow or unreachable sources must not hold up claiming due windows.
             threading.Thread(
