@@ -85,13 +85,14 @@ def choose_auth_spec(
     """The auth spec ``given`` names; without one, the only auth spec of ``spec``, else the
     only one that knows every param given — or, of several, the only one whose required params
     are all given. :class:`UnknownAuthSpec` listing the choices when that leaves none or more
-    than one."""
+    than one. An :attr:`~lakefeed.specs.AuthSpec.ambient` auth spec is never chosen this way
+    (it acts with the machine's own identity: a connection uses it only when asked to)."""
     if given:
         return auth_spec_named(spec, given)
     if len(spec.auth_specs) == 1:
         return spec.auth_specs[0]
     names = set(params)
-    fitting = [a for a in spec.auth_specs if names <= {p.name for p in a.params}]
+    fitting = [a for a in spec.auth_specs if not a.ambient and names <= {p.name for p in a.params}]
     if len(fitting) > 1 and names:
         complete = [a for a in fitting if all(p.name in names for p in a.params if p.required)]
         if len(complete) == 1:
@@ -99,15 +100,22 @@ def choose_auth_spec(
     if len(fitting) == 1:
         return fitting[0]
     if not fitting:
+        ambient = [a for a in spec.auth_specs if a.ambient and names <= {p.name for p in a.params}]
         raise UnknownAuthSpec(
             f"No auth spec of connection spec {spec.name!r} takes all of the params given "
-            f"({', '.join(sorted(names))}); its auth specs are {_labels(spec, spec.auth_specs)}.",
+            f"({', '.join(sorted(names))}); its auth specs are {_labels(spec, spec.auth_specs)}."
+            + (
+                f" {_labels(spec, ambient)} would, but uses this machine's own credentials, "
+                "so it is used only when named."
+                if ambient
+                else ""
+            ),
             fix=f"Check the param names (`lakefeed specs {spec.name}` lists them per auth "
             "spec), or pick one with --auth.",
         )
     raise UnknownAuthSpec(
         f"Connection spec {spec.name!r} has several auth specs"
         + (" that fit the params given" if names else "")
-        + f": {_labels(spec, fitting)}; say which one to use.",
+        + f": {_labels(spec, fitting if names else spec.auth_specs)}; say which one to use.",
         fix="Pass --auth with one of the aliases in parentheses (or the full name).",
     )

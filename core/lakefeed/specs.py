@@ -67,12 +67,30 @@ class Param:
 
 @dataclass(frozen=True)
 class AuthSpec:
-    """One way of authenticating against a backend (``auth.specName`` of a connection)."""
+    """One way of authenticating against a backend (``auth.specName`` of a connection).
+
+    ``ambient``: the connection carries no credentials of its own and acts with the identity
+    of the machine lakefeed runs on (environment variables, credential files, a cloud metadata
+    service). The CLI and the Python API may use such auth specs freely; ``lakefeed serve``
+    only when its operator sets ``LAKEFEED_ALLOW_AMBIENT_CREDENTIALS=1``
+    (:meth:`lakefeed.storage.endpoints.EndpointPolicy.check_credentials`), and an ambient auth
+    spec is never picked by elimination: it is used only when named.
+
+    ``vendor_hosts``: for an ambient auth spec, the host names of the vendor's own endpoints,
+    the only ones (on port 443) that ``lakefeed serve`` lets such a connection send the
+    server's identity to, besides what its operator lists in ``LAKEFEED_ALLOW_ENDPOINTS``
+    (:func:`lakefeed.storage.endpoints.vendor_host`). A leading ``*.`` stands for one or more
+    labels (``*.blob.core.windows.net``), any other ``*`` for characters inside one label
+    (``s3.*.amazonaws.com``). Name only hosts the vendor runs and whose requests no
+    customer's code sees.
+    """
 
     name: str
     type: str
     description: str
     params: tuple[Param, ...]
+    ambient: bool = False
+    vendor_hosts: tuple[str, ...] = ()
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -90,6 +108,9 @@ class AuthSpec:
             "required": [p.name for p in self.params if p.required],
             "additionalProperties": False,
         }
+        if self.ambient:
+            schema["x-ambient"] = True
+            schema["x-vendor-hosts"] = list(self.vendor_hosts)
         return schema
 
     def to_dict(self) -> dict[str, Any]:

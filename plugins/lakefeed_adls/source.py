@@ -12,11 +12,13 @@ from lakefeed.secrets import AuthParams
 from lakefeed.storage.azure import (
     AzureBlobApiSource,
     azure_filesystem,
+    check_token_endpoint,
     connection_string_endpoints,
+    default_credential_filesystem,
     is_path_style,
 )
 from lakefeed.storage.source import url_endpoint
-from lakefeed_adls.spec import SPEC
+from lakefeed_adls.spec import ACCOUNT_KEY, CONNECTION_STRING, DEFAULT_CREDENTIAL, SPEC
 
 
 def parse_account_url(url: str) -> tuple[str, str, str]:
@@ -47,10 +49,12 @@ class AdlsGen2Files(AzureBlobApiSource):
     requires = (("adlfs", "lakefeed[azure]"), ("azure.identity", "lakefeed[azure]"))
 
     def check_params(self, auth: AuthParams) -> None:
+        if auth.spec_name == DEFAULT_CREDENTIAL:
+            check_token_endpoint(auth["url"], "url")
         self.endpoint(auth)  # parses the account URL or connection string
 
     def endpoint(self, auth: AuthParams) -> tuple[str, int]:
-        if auth.spec_name == "Connection String Authentication for adls-gen2":
+        if auth.spec_name == CONNECTION_STRING:
             return connection_string_endpoints(auth["connectionString"])[0]
         return url_endpoint(parse_account_url(auth["url"])[2])
 
@@ -58,15 +62,17 @@ class AdlsGen2Files(AzureBlobApiSource):
         connection_string = self._connection_string(auth)
         if connection_string is not None:
             return connection_string_endpoints(connection_string)
+        if auth.spec_name == DEFAULT_CREDENTIAL:
+            return [self.endpoint(auth)]  # the URL's own host, not the account's default
         # A service principal reaches the account by name, wherever the url points.
         account = parse_account_url(auth["url"])[0]
         return [self.endpoint(auth), url_endpoint(f"https://{account}.blob.core.windows.net")]
 
     def _connection_string(self, auth: AuthParams) -> str | None:
         """The connection string the filesystem is opened with, if it is opened with one."""
-        if auth.spec_name == "Connection String Authentication for adls-gen2":
+        if auth.spec_name == CONNECTION_STRING:
             return str(auth["connectionString"])
-        if auth.spec_name == "Account Key Authentication for adls-gen2":
+        if auth.spec_name == ACCOUNT_KEY:
             account, scheme, endpoint = parse_account_url(auth["url"])
             return (
                 f"DefaultEndpointsProtocol={scheme};AccountName={account};"
@@ -78,6 +84,8 @@ class AdlsGen2Files(AzureBlobApiSource):
         connection_string = self._connection_string(auth)
         if connection_string is not None:
             return azure_filesystem(connection_string=connection_string)
+        if auth.spec_name == DEFAULT_CREDENTIAL:
+            return default_credential_filesystem(parse_account_url(auth["url"])[2])
         account = parse_account_url(auth["url"])[0]
         return azure_filesystem(
             account_name=account,

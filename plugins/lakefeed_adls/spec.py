@@ -1,10 +1,14 @@
 """The ADLS Gen2 connection spec: Flow Service's service-principal auth, plus account-key and
-connection-string variants (also what the Azurite emulator accepts)."""
+connection-string variants (also what the Azurite emulator accepts) and the machine's own
+identity (DefaultAzureCredential)."""
 
 from lakefeed.specs import AuthSpec, ConnectionSpec, Param
-from lakefeed.storage.azure import CONNECTION_STRING_PARAM
+from lakefeed.storage.azure import AZURE_BLOB_HOSTS, AZURE_DFS_HOSTS, CONNECTION_STRING_PARAM
 
 ADLS_SPEC_ID = "b3ba5556-48be-44b7-8b85-ff2b69b46dc4"
+ACCOUNT_KEY = "Account Key Authentication for adls-gen2"
+CONNECTION_STRING = "Connection String Authentication for adls-gen2"
+DEFAULT_CREDENTIAL = "Default Azure Credential for adls-gen2"
 
 URL = Param(
     "url",
@@ -40,7 +44,7 @@ SPEC = ConnectionSpec(
             ),
         ),
         AuthSpec(
-            name="Account Key Authentication for adls-gen2",
+            name=ACCOUNT_KEY,
             type="Account Key",
             description="The storage account's access key.",
             params=(
@@ -51,10 +55,28 @@ SPEC = ConnectionSpec(
             ),
         ),
         AuthSpec(
-            name="Connection String Authentication for adls-gen2",
+            name=CONNECTION_STRING,
             type="ConnectionString",
             description="A storage account connection string.",
             params=(CONNECTION_STRING_PARAM,),
+        ),
+        AuthSpec(
+            name=DEFAULT_CREDENTIAL,
+            type="Ambient Credentials",
+            description="azure-identity's DefaultAzureCredential on the machine lakefeed runs "
+            "on: a service principal from AZURE_TENANT_ID, AZURE_CLIENT_ID and "
+            "AZURE_CLIENT_SECRET, workload identity or managed identity. Over REST only where "
+            "the server sets LAKEFEED_ALLOW_AMBIENT_CREDENTIALS=1.",
+            params=(
+                Param(
+                    "url",
+                    "Account URL",
+                    "https://ACCOUNT.dfs.core.windows.net (https: tokens need TLS).",
+                    required=True,
+                ),
+            ),
+            ambient=True,
+            vendor_hosts=AZURE_DFS_HOSTS + AZURE_BLOB_HOSTS,
         ),
     ),
 )

@@ -1,6 +1,7 @@
 """Azure Blob source: the shared Blob-API source (:mod:`lakefeed.storage.azure`) opened with a
-connection string or a SAS URI. A SAS URI becomes a connection string with
-``SharedAccessSignature`` so that account-level, container-level and emulator URIs all work."""
+connection string, a SAS URI or the machine's DefaultAzureCredential. A SAS URI becomes a
+connection string with ``SharedAccessSignature`` so that account-level, container-level and
+emulator URIs all work."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ from lakefeed.secrets import AuthParams
 from lakefeed.storage.azure import (
     AzureBlobApiSource,
     azure_filesystem,
+    check_token_endpoint,
     connection_string_endpoints,
+    default_credential_filesystem,
     is_path_style,
 )
-from lakefeed_azure_blob.spec import SPEC
+from lakefeed.storage.source import url_endpoint
+from lakefeed_azure_blob.spec import DEFAULT_CREDENTIAL, SAS_URI, SPEC
 
 
 def split_sas_uri(uri: str) -> tuple[str, str, str]:
@@ -43,29 +47,35 @@ def sas_connection_string(uri: str) -> str:
 
 class AzureBlobFiles(AzureBlobApiSource):
     spec = SPEC
-    requires = (("adlfs", "lakefeed[azure]"),)
+    requires = (("adlfs", "lakefeed[azure]"), ("azure.identity", "lakefeed[azure]"))
 
     def filesystem(self, auth: AuthParams) -> Any:
+        if auth.spec_name == DEFAULT_CREDENTIAL:
+            return default_credential_filesystem(auth["serviceEndpoint"])
         return azure_filesystem(connection_string=self._connection_string(auth))
 
     def _connection_string(self, auth: AuthParams) -> str:
-        if auth.spec_name == "SAS URI Authentication":
+        if auth.spec_name == SAS_URI:
             return sas_connection_string(auth["sasUri"])
         return str(auth["connectionString"])
 
     def check_params(self, auth: AuthParams) -> None:
+        if auth.spec_name == DEFAULT_CREDENTIAL:
+            check_token_endpoint(auth["serviceEndpoint"], "serviceEndpoint")
         self.endpoint(auth)  # parses the SAS URI or connection string
 
     def endpoint(self, auth: AuthParams) -> tuple[str, int]:
         return self.endpoints(auth)[0]
 
     def endpoints(self, auth: AuthParams) -> list[tuple[str, int]]:
+        if auth.spec_name == DEFAULT_CREDENTIAL:
+            return [url_endpoint(auth["serviceEndpoint"])]
         # From the very string the filesystem is opened with: a SAS token holding
         # ";BlobEndpoint=…" would otherwise point the SDK elsewhere than what is checked.
         return connection_string_endpoints(self._connection_string(auth))
 
     def root(self, auth: AuthParams, fs: Any) -> str:
-        if auth.spec_name == "SAS URI Authentication":
+        if auth.spec_name == SAS_URI:
             return split_sas_uri(auth["sasUri"])[2]
         return ""
 

@@ -1,9 +1,11 @@
 """The Azure Blob connection spec, with Flow Service's id and auth param names."""
 
 from lakefeed.specs import AuthSpec, ConnectionSpec, Param
-from lakefeed.storage.azure import CONNECTION_STRING_PARAM
+from lakefeed.storage.azure import AZURE_BLOB_HOSTS, CONNECTION_STRING_PARAM
 
 AZURE_BLOB_SPEC_ID = "4c10e202-c428-4796-9208-5f1f5732b1cf"
+SAS_URI = "SAS URI Authentication"
+DEFAULT_CREDENTIAL = "Default Azure Credential"
 
 SPEC = ConnectionSpec(
     id=AZURE_BLOB_SPEC_ID,
@@ -20,7 +22,7 @@ SPEC = ConnectionSpec(
             params=(CONNECTION_STRING_PARAM,),
         ),
         AuthSpec(
-            name="SAS URI Authentication",
+            name=SAS_URI,
             type="SAS URI Authentication",
             description="A shared access signature URI for the account or one container.",
             params=(
@@ -32,6 +34,24 @@ SPEC = ConnectionSpec(
                     secret=True,
                 ),
             ),
+        ),
+        AuthSpec(
+            name=DEFAULT_CREDENTIAL,
+            type="Ambient Credentials",
+            description="azure-identity's DefaultAzureCredential on the machine lakefeed runs "
+            "on: a service principal from AZURE_TENANT_ID, AZURE_CLIENT_ID and "
+            "AZURE_CLIENT_SECRET, workload identity or managed identity. Over REST only where "
+            "the server sets LAKEFEED_ALLOW_AMBIENT_CREDENTIALS=1.",
+            params=(
+                Param(
+                    "serviceEndpoint",
+                    "Blob service endpoint",
+                    "https://ACCOUNT.blob.core.windows.net",
+                    required=True,
+                ),
+            ),
+            ambient=True,
+            vendor_hosts=AZURE_BLOB_HOSTS,
         ),
     ),
 )

@@ -1,4 +1,5 @@
-"""GCS source: s3fs against the XML API for HMAC keys; gcsfs for service accounts."""
+"""GCS source: s3fs against the XML API for HMAC keys; gcsfs for service accounts, anonymous
+access and application default credentials."""
 
 from __future__ import annotations
 
@@ -6,16 +7,20 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from lakefeed.errors import InvalidAuthParams
+from lakefeed.errors import InvalidAuthParams, StorageAuthenticationFailed, StorageError
 from lakefeed.secrets import AuthParams
 from lakefeed.storage import FileEntry, SourceType
 from lakefeed.storage.entries import to_utc
+from lakefeed.storage.errors import cause_chain
 from lakefeed.storage.object_store import PAGE_SIZE
 from lakefeed.storage.s3_protocol import S3ProtocolSource, s3_filesystem
 from lakefeed.storage.source import url_endpoint
 from lakefeed.storage.timeouts import storage_timeouts
 from lakefeed.storage.versions import changed_while_reading
-from lakefeed_gcs.spec import GOOGLE_XML_API, HMAC, SERVICE_ACCOUNT, SPEC
+from lakefeed_gcs.spec import APPLICATION_DEFAULT, GOOGLE_XML_API, HMAC, SERVICE_ACCOUNT, SPEC
+
+#: What the machine's own credentials are asked for: lakefeed only lists and reads sources.
+READ_ONLY = "https://www.googleapis.com/auth/devstorage.read_only"
 
 
 def _is_s3(fs: Any) -> bool:
@@ -75,6 +80,13 @@ class GcsFiles(S3ProtocolSource):
         if auth.spec_name == SERVICE_ACCOUNT:
             token = service_account_info(auth["serviceAccountKey"])
             project = project or token.get("project_id")
+        elif auth.spec_name == APPLICATION_DEFAULT:
+            import google.auth
+
+            # Reads GOOGLE_APPLICATION_CREDENTIALS or the gcloud login; on Google Cloud it may
+            # ask the metadata server whether it runs there. The token comes at first use.
+            token, default_project = google.auth.default(scopes=[READ_ONLY])
+            project = project or default_project
         timeouts = storage_timeouts()
         return GCSFileSystem(
             token=token,
@@ -145,6 +157,11 @@ class GcsFiles(S3ProtocolSource):
             if current is not None:
                 raise changed_while_reading(entry, current) from exc
             raise
+
+    def translate_error(self, exc: BaseException) -> type[StorageError] | None:
+        if any(type(e).__name__ == "DefaultCredentialsError" for e in cause_chain(exc)):
+            return StorageAuthenticationFailed  # no application default credentials found
+        return None
 
     def check_params(self, auth: AuthParams) -> None:
         if auth.spec_name == SERVICE_ACCOUNT:

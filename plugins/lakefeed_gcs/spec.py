@@ -9,6 +9,10 @@ GOOGLE_XML_API = "https://storage.googleapis.com"
 HMAC = "Basic Authentication for google-cloud"
 SERVICE_ACCOUNT = "Service Account Authentication for google-cloud"
 ANONYMOUS = "Anonymous Access for google-cloud"
+APPLICATION_DEFAULT = "Application Default Credentials for google-cloud"
+#: Google's own Cloud Storage hosts: the only ones ``lakefeed serve`` sends the server's
+#: application default credentials (a bearer token) to, unless its operator lists another.
+GOOGLE_STORAGE_HOSTS = ("storage.googleapis.com", "*.storage.googleapis.com")
 
 
 def _endpoint(default: str | None, what: str) -> Param:
@@ -64,6 +68,26 @@ SPEC = ConnectionSpec(
             type="Anonymous",
             description="No credentials: public buckets, or a local emulator.",
             params=(BUCKET_PARAM, FOLDER_PARAM, _endpoint(None, "JSON API")),
+        ),
+        AuthSpec(
+            name=APPLICATION_DEFAULT,
+            type="Ambient Credentials",
+            description="Google's application default credentials on the machine lakefeed runs "
+            "on (GOOGLE_APPLICATION_CREDENTIALS, the gcloud login, the metadata server's "
+            "service account), through the GCS JSON API. Over REST only where the server sets "
+            "LAKEFEED_ALLOW_AMBIENT_CREDENTIALS=1.",
+            params=(
+                Param(
+                    "projectId",
+                    "Project",
+                    "Project id (defaults to the credentials' project).",
+                ),
+                BUCKET_PARAM,
+                FOLDER_PARAM,
+                _endpoint(None, "JSON API"),
+            ),
+            ambient=True,
+            vendor_hosts=GOOGLE_STORAGE_HOSTS,
         ),
     ),
 )

@@ -26,7 +26,11 @@ def test_aliases_are_derived_from_names_and_types() -> None:
     }
     assert auth_aliases(spec("amazon-s3"), spec("amazon-s3").auth_specs[0])[0] == "access-key"
     blob = spec("azure-blob")
-    assert [auth_aliases(blob, a)[0] for a in blob.auth_specs] == ["connection-string", "sas-uri"]
+    assert [auth_aliases(blob, a)[0] for a in blob.auth_specs] == [
+        "connection-string",
+        "sas-uri",
+        "default-azure-credential",
+    ]
 
 
 def test_every_bundled_auth_spec_has_an_alias_of_its_own() -> None:
@@ -48,6 +52,10 @@ def test_every_bundled_auth_spec_has_an_alias_of_its_own() -> None:
         ("adls-gen2", "account-key", "Account Key Authentication for adls-gen2"),
         ("google-cloud", "service-account", "Service Account Authentication for google-cloud"),
         ("amazon-s3", "access key", "Access Key"),
+        ("amazon-s3", "default", "Default Credential Chain"),
+        ("amazon-s3", "iam-role", "IAMRole Based"),
+        ("adls-gen2", "default-azure", "Default Azure Credential for adls-gen2"),
+        ("google-cloud", "application-default", "Application Default Credentials for google-cloud"),
     ],
 )
 def test_names_aliases_and_abbreviations(spec_name: str, given: str, expected: str) -> None:

@@ -7,6 +7,11 @@ route that stores, tests, explores or runs a local-files connection checks here 
 the root. With the variable unset, local-files connections are refused over REST altogether.
 A connection is checked when its source type reads local paths
 (:attr:`lakefeed.storage.SourceType.reads_local_paths`, which the local-files plugin sets).
+
+The same routes first refuse a connection that would act with the server's own cloud identity
+(an ambient auth spec) unless ``LAKEFEED_ALLOW_AMBIENT_CREDENTIALS`` allows it: the rule lives
+in the server's :class:`~lakefeed.storage.endpoints.EndpointPolicy`, applied here before a
+connection is stored or used, and by the storage session whenever it connects.
 """
 
 from __future__ import annotations
@@ -37,7 +42,10 @@ def _inside(path: str, folder: str) -> bool:
 
 def check_root(settings: Settings, session: StorageSession) -> None:
     """Raise :class:`Forbidden` unless ``session`` reads no local paths, or its root resolves
-    inside one of ``settings.local_roots``."""
+    inside one of ``settings.local_roots``; first, ``AmbientCredentialsForbidden`` when
+    it would act with the server's own identity and the server does not allow that
+    (:meth:`StorageSession.check_credentials`)."""
+    session.check_credentials()
     if not session.source_type.reads_local_paths:
         return
     if not settings.local_roots:
@@ -78,6 +86,6 @@ def check_path(settings: Settings, session: StorageSession, path: str) -> None:
 
 def check_flow(lf: Lakefeed, flow: Flow) -> None:
     """:func:`check_path` for the source a run of ``flow`` would read: every route that starts
-    a run calls it first."""
+    a run calls it first, and so does the in-process scheduler."""
     source = lf.flows.source_connection(flow.source_connection_id)
     check_path(lf.settings, lf.session(source.base_connection_id), source.path)

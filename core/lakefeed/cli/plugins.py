@@ -95,8 +95,9 @@ def specs_command(spec: str | None, as_json: bool) -> None:
     one = specs[0]
     click.echo(f"{one.label} ({one.name}, {one.id})\n{one.description}\n")
     for auth in one.auth_specs:
+        ambient = " (ambient: this machine's own credentials)" if auth.ambient else ""
         table(
-            f"auth spec: {auth.name}",
+            f"auth spec: {auth.name}{ambient}",
             ["param", "type", "required", "secret", "default", "description"],
             (
                 (

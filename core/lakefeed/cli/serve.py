@@ -110,4 +110,12 @@ def serve_command(
         + (f" except LAKEFEED_ALLOW_ENDPOINTS={allowed}" if allowed else ""),
         err=True,
     )
+    click.echo(
+        "connections may use this server's own cloud credentials "
+        "(LAKEFEED_ALLOW_AMBIENT_CREDENTIALS=1)"
+        if lf.endpoints.ambient_credentials
+        else "connections may not use this server's own cloud credentials "
+        "(LAKEFEED_ALLOW_AMBIENT_CREDENTIALS is not set)",
+        err=True,
+    )
     uvicorn.run(app, host=host, port=port, log_level=log_level)

@@ -5,7 +5,8 @@ both through it).
 :func:`connection_string_endpoints` finds the endpoints a connection string points the Azure
 SDK at; :class:`AzureBlobApiSource` lists containers one page of List Blobs at a time and reads
 the listed version of a blob; :data:`CONNECTION_STRING_PARAM` is the ``connectionString``
-param. adlfs and the Azure SDK are imported only when used (``pip install 'lakefeed[azure]'``),
+param; :func:`default_credential_filesystem` opens an account with the machine's own identity.
+adlfs and the Azure SDK are imported only when used (``pip install 'lakefeed[azure]'``),
 so importing this module stays cheap.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from lakefeed.errors import InvalidAuthParams
 from lakefeed.specs import Param
@@ -25,6 +27,17 @@ from lakefeed.storage.versions import changed_while_reading
 
 #: Where ``UseDevelopmentStorage=true`` points the Azure SDK (Azurite's Blob service).
 DEVELOPMENT_STORAGE = "http://127.0.0.1:10000/devstoreaccount1"
+
+#: Microsoft's own Blob service hosts (public cloud, Azure China, Azure US Government): the
+#: only ones ``lakefeed serve`` sends the server's DefaultAzureCredential token to, unless its
+#: operator lists another (:attr:`lakefeed.specs.AuthSpec.vendor_hosts`).
+AZURE_BLOB_HOSTS = (
+    "*.blob.core.windows.net",
+    "*.blob.core.chinacloudapi.cn",
+    "*.blob.core.usgovcloudapi.net",
+)
+#: The same for Data Lake Storage Gen2's dfs hosts, which lakefeed reads through the Blob API.
+AZURE_DFS_HOSTS = tuple(host.replace(".blob.", ".dfs.") for host in AZURE_BLOB_HOSTS)
 
 #: A storage account connection string, parsed by :func:`connection_string_endpoints`.
 CONNECTION_STRING_PARAM = Param(
@@ -50,6 +63,40 @@ def azure_filesystem(**kwargs: Any) -> Any:
     )
 
 
+def check_token_endpoint(url: str, param: str) -> None:
+    """Raise :class:`InvalidAuthParams` unless ``url`` is an https account URL: the Azure SDK
+    sends Microsoft Entra tokens over TLS only."""
+    parts = urlsplit(url.strip())
+    if parts.scheme != "https" or not parts.netloc:
+        raise InvalidAuthParams(
+            f"{param} {url!r} is not an https URL: Microsoft Entra tokens are sent to the "
+            "storage account over https only.",
+            fix=f"Set {param} to https://ACCOUNT.blob.core.windows.net (or the account's "
+            "dfs URL for ADLS Gen2).",
+        )
+
+
+def default_credential_filesystem(blob_endpoint: str) -> Any:
+    """adlfs at ``blob_endpoint`` (``https://ACCOUNT.blob.core.windows.net``, or with the
+    account in the path on an IP or ``localhost`` host), authenticated with azure-identity's
+    ``DefaultAzureCredential``: the machine's own identity — a service principal from
+    ``AZURE_TENANT_ID``/``AZURE_CLIENT_ID``/``AZURE_CLIENT_SECRET`` (or a certificate),
+    workload identity, managed identity, then the developer tools' logins. No I/O until the
+    first request asks for a token."""
+    from azure.identity.aio import DefaultAzureCredential
+
+    parts = urlsplit(blob_endpoint.strip().rstrip("/"))
+    if is_path_style(parts.netloc):
+        account = parts.path.strip("/").split("/")[0]
+    else:
+        account = parts.netloc.split(".")[0]
+    return azure_filesystem(
+        account_name=account,
+        account_host=parts.netloc + parts.path,  # adlfs prefixes https://
+        credential=DefaultAzureCredential(),  # adlfs closes it with the filesystem
+    )
+
+
 @functools.cache
 def _bounded_filesystem_class() -> type:
     from adlfs import AzureBlobFileSystem
@@ -69,10 +116,32 @@ def _bounded_filesystem_class() -> type:
                 )
             elif self.credential is not None:
                 self.service_client = BlobServiceClient(
-                    account_url=self.account_url, credential=self.credential, **bounds
+                    account_url=self.account_url,
+                    credential=self.credential,
+                    retry_policy=_token_failures_final(),
+                    **bounds,
                 )
 
     return BoundedAzureBlobFileSystem
+
+
+def _token_failures_final() -> Any:
+    """The storage SDK's default retries (an exponential back-off from 15 s, 3 retries),
+    except that a credential that cannot get a token fails at once: the SDK would ask again
+    after each back-off (a minute and a half for a refused client secret, past a connection
+    test's deadline), and a refusal by Microsoft Entra ID is no transient failure."""
+    from azure.core.exceptions import ClientAuthenticationError
+    from azure.storage.blob.aio import ExponentialRetry
+
+    class TokenFailuresFinal(ExponentialRetry):
+        def increment(
+            self, settings: Any, request: Any, response: Any = None, error: Any = None
+        ) -> bool:
+            if isinstance(error, ClientAuthenticationError):
+                return False
+            return bool(super().increment(settings, request, response, error))
+
+    return TokenFailuresFinal()
 
 
 def is_path_style(host: str) -> bool:

@@ -9,17 +9,37 @@ to a loopback, link-local, private, unspecified or otherwise non-public address,
 operator allows it (``LAKEFEED_ALLOW_ENDPOINTS``, ``lakefeed serve --allow-endpoint``). The
 server applies it when a connection is stored or changed, and again each time a session
 connects, against the addresses the host resolves to at that moment.
+
+The same policy keeps callers away from the server's own cloud identity: an auth spec marked
+:attr:`~lakefeed.specs.AuthSpec.ambient` (a default credential chain, an assumed role, managed
+identity: credentials the server finds in its environment, its files or its metadata service)
+is refused unless the operator enables it (``LAKEFEED_ALLOW_AMBIENT_CREDENTIALS=1``), checked
+at the same moments (:meth:`EndpointPolicy.check_credentials`). Even then such a connection
+reaches only the vendor's own endpoints (:attr:`~lakefeed.specs.AuthSpec.vendor_hosts`, on
+port 443) and those the operator lists: the server's token or signed requests would otherwise
+go to any public host an API client names. That check reads names only, before any lookup.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import ipaddress
 import re
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from lakefeed.errors import EndpointForbidden, InvalidRequest, StorageUnreachable
+from lakefeed.errors import (
+    AmbientCredentialsForbidden,
+    AmbientEndpointForbidden,
+    EndpointForbidden,
+    InvalidRequest,
+    StorageUnreachable,
+)
+
+if TYPE_CHECKING:
+    from lakefeed.specs import AuthSpec
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -29,6 +49,9 @@ _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _LOOPBACK = ipaddress.IPv4Address("127.0.0.1")
 _HOST_NAME = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?\.?$")
 ALLOW_VARIABLE = "LAKEFEED_ALLOW_ENDPOINTS"
+AMBIENT_VARIABLE = "LAKEFEED_ALLOW_AMBIENT_CREDENTIALS"
+#: The only port a vendor endpoint is accepted on for ambient credentials: https's.
+VENDOR_PORT = 443
 
 
 def shown(host: str, port: int) -> str:
@@ -129,14 +152,92 @@ def _normal(host: str) -> str:
     return host.strip("[]").lower().rstrip(".")
 
 
-class EndpointPolicy:
-    """Refuses endpoints on non-public addresses, except those in ``allowed``."""
+def vendor_host(host: str, patterns: Iterable[str]) -> bool:
+    """Whether the host name ``host`` matches one of ``patterns``
+    (:attr:`lakefeed.specs.AuthSpec.vendor_hosts`): a leading ``*.`` matches one or more
+    labels, any other ``*`` characters inside one label; case and a final dot are ignored.
+    An address never matches."""
+    if ip_literal(host) is not None:
+        return False
+    labels = _normal(host).split(".")
+    for pattern in patterns:
+        wanted = _normal(pattern).split(".")
+        if wanted[0] == "*":
+            wanted = wanted[1:]
+            if len(labels) <= len(wanted):
+                continue
+        elif len(labels) != len(wanted):
+            continue
+        tail = labels[len(labels) - len(wanted) :]
+        if all(fnmatch.fnmatchcase(label, glob) for label, glob in zip(tail, wanted, strict=True)):
+            return True
+    return False
 
-    def __init__(self, allowed: Iterable[str] = ()) -> None:
+
+class EndpointPolicy:
+    """Refuses endpoints on non-public addresses, except those in ``allowed``; and ambient
+    auth specs unless ``ambient_credentials``."""
+
+    def __init__(self, allowed: Iterable[str] = (), *, ambient_credentials: bool = False) -> None:
         self.allowed = tuple(AllowedEndpoint.parse(text) for text in allowed if text.strip())
+        self.ambient_credentials = ambient_credentials
 
     def __repr__(self) -> str:
-        return f"EndpointPolicy({[entry.text for entry in self.allowed]!r})"
+        return (
+            f"EndpointPolicy({[entry.text for entry in self.allowed]!r}, "
+            f"ambient_credentials={self.ambient_credentials!r})"
+        )
+
+    def check_credentials(
+        self, auth: AuthSpec, *, source: str, endpoints: Iterable[tuple[str, int]]
+    ) -> None:
+        """Raise :class:`AmbientCredentialsForbidden` when ``auth`` acts with the server's own
+        identity (:attr:`AuthSpec.ambient`) and the operator has not allowed that; and
+        :class:`AmbientEndpointForbidden` when one of ``endpoints`` (the connection's, as
+        :meth:`lakefeed.storage.SourceType.endpoints` lists them) would receive that identity
+        and is neither the vendor's (:attr:`AuthSpec.vendor_hosts` on port 443) nor listed by
+        the operator. No I/O: names are compared, never resolved."""
+        if not auth.ambient:
+            return
+        if not self.ambient_credentials:
+            raise AmbientCredentialsForbidden(
+                f"The auth spec {auth.name!r} of {source} uses this server's own cloud "
+                "credentials (its environment, credential files or metadata service), and the "
+                f"server does not let API clients use them: {AMBIENT_VARIABLE} is not set to 1.",
+                fix="Give the connection credentials of its own (another auth spec of the "
+                f"connection spec); or, if every API client may act with the server's identity, "
+                f"its operator can set {AMBIENT_VARIABLE}=1 on the server.",
+            )
+        for host, port in endpoints:
+            if (port == VENDOR_PORT and vendor_host(host, auth.vendor_hosts)) or self._listed(
+                host, port
+            ):
+                continue
+            endpoint = shown(host.strip("[]"), port) if host else "(no host)"
+            vendors = ", ".join(auth.vendor_hosts[:3]) or "none declared"
+            if len(auth.vendor_hosts) > 3:  # all of them: "x-vendor-hosts" of the auth spec
+                vendors += f" and {len(auth.vendor_hosts) - 3} more"
+            raise AmbientEndpointForbidden(
+                f"The endpoint {endpoint} of {source} would be sent this server's own cloud "
+                f"identity (the auth spec {auth.name!r} signs in as the server), and it is "
+                f"neither one of the vendor's endpoints ({vendors}; port {VENDOR_PORT}) nor "
+                f"one the server's operator allows in {ALLOW_VARIABLE}.",
+                fix="Leave the endpoint unset or use the vendor's own; or, if the server's "
+                f"identity may be sent to {endpoint}, its operator can list it with "
+                f"{ALLOW_VARIABLE}={endpoint} (or `lakefeed serve --allow-endpoint {endpoint}`).",
+            )
+
+    def _listed(self, host: str, port: int) -> bool:
+        """Whether an allow-list entry names ``host:port``: a name entry by name, an address
+        or network entry for an address written as one (or a localhost name); no lookup."""
+        if not host:
+            return False
+        literal = ip_literal(host)
+        name = _normal(host)
+        if literal is None and (name == "localhost" or name.endswith(".localhost")):
+            literal = _LOOPBACK
+        address = None if literal is None else _embedded_ipv4(literal)
+        return any(entry.allows(host, port, address) for entry in self.allowed)
 
     def check(self, endpoints: Iterable[tuple[str, int]], *, source: str, connecting: bool) -> None:
         """Raise :class:`EndpointForbidden` when one of ``endpoints`` has a refused address.

@@ -38,20 +38,35 @@ FOLDER_PARAM = Param(
 )
 
 
+def s3_config() -> dict[str, Any]:
+    """botocore client settings: the session's connect and read timeouts, bounded retries."""
+    timeouts = storage_timeouts()
+    return {
+        "connect_timeout": timeouts.connect,
+        "read_timeout": timeouts.read,
+        "retries": {"max_attempts": BOTOCORE_ATTEMPTS, "mode": "standard"},
+    }
+
+
 def s3_filesystem(
-    key: str,
-    secret: str,
+    key: str | None,
+    secret: str | None,
     *,
     token: str | None = None,
     endpoint_url: str | None = None,
     region: str | None = None,
+    session: Any = None,
 ) -> Any:
     """An s3fs filesystem with the session's connect and read timeouts and bounded retries
-    (no ambient credentials used): a stalled read fails after at most
-    ``S3FS_ATTEMPTS**2 * BOTOCORE_ATTEMPTS`` read timeouts (s3fs nests its retries)."""
+    (:func:`s3_config`): a stalled read fails after at most
+    ``S3FS_ATTEMPTS**2 * BOTOCORE_ATTEMPTS`` read timeouts (s3fs nests its retries).
+
+    With ``key`` and ``secret`` only those keys are used, never ambient credentials. Without
+    them, the credentials are ``session``'s (an ``aiobotocore`` session), else botocore's
+    default chain: environment, shared credentials and config files, container and instance
+    metadata — the machine's own identity (an ambient auth spec's)."""
     import s3fs
 
-    timeouts = storage_timeouts()
     client_kwargs: dict[str, Any] = {}
     if region:
         client_kwargs["region_name"] = region
@@ -61,11 +76,8 @@ def s3_filesystem(
         token=token,
         endpoint_url=endpoint_url or None,
         client_kwargs=client_kwargs,
-        config_kwargs={
-            "connect_timeout": timeouts.connect,
-            "read_timeout": timeouts.read,
-            "retries": {"max_attempts": BOTOCORE_ATTEMPTS, "mode": "standard"},
-        },
+        config_kwargs=s3_config(),
+        session=session,
         skip_instance_cache=True,
         use_listings_cache=False,
     )

@@ -201,11 +201,25 @@ class StorageSession:
             remote_text=self.endpoints is None,
         )
 
+    def check_credentials(self) -> None:
+        """Raise :class:`lakefeed.errors.AmbientCredentialsForbidden` when the session has an
+        endpoint policy that refuses the connection's ambient auth spec, or
+        :class:`lakefeed.errors.AmbientEndpointForbidden` when it refuses to send the server's
+        identity to one of the connection's endpoints (no-op without a policy); no I/O."""
+        if self.endpoints is not None:
+            auth = self.source_type.spec.auth_spec(self.auth.spec_name)
+            endpoints: list[tuple[str, int]] = []
+            if auth.ambient and self.endpoints.ambient_credentials:  # else refused anyway
+                with self._errors("checking the endpoints"):
+                    endpoints = self.source_type.endpoints(self.auth)
+            self.endpoints.check_credentials(auth, source=repr(self.label), endpoints=endpoints)
+
     def check_endpoints(self, *, connecting: bool = False) -> None:
         """Raise :class:`lakefeed.errors.EndpointForbidden` when the session has an endpoint
-        policy and one of the connection's endpoints is refused by it (no-op without one).
-        ``connecting``: the addresses are the ones about to be used, so a host that does not
-        resolve is refused too."""
+        policy and one of the connection's endpoints is refused by it (no-op without one), and
+        first :meth:`check_credentials`. ``connecting``: the addresses are the ones about to be
+        used, so a host that does not resolve is refused too."""
+        self.check_credentials()
         if self.endpoints is not None:
             with self._errors("checking the endpoints"):
                 endpoints = self.source_type.endpoints(self.auth)
