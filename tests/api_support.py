@@ -55,11 +55,13 @@ def running_server(
     local_roots: Iterable[Path] = (),
     allow_endpoints: Iterable[str] = (),
     database_url: str | None = None,
+    allow_ambient_credentials: bool = False,
 ) -> Iterator[Server]:
-    """A server over ``home`` whose ``LAKEFEED_LOCAL_ROOTS`` is ``local_roots`` and whose
-    ``LAKEFEED_ALLOW_ENDPOINTS`` is ``allow_endpoints``; its database is ``database_url`` when
-    given (else the settings' own). ``Server.lf`` is the unconfined engine (the Python API's
-    view); the app uses a confined copy of it."""
+    """A server over ``home`` whose ``LAKEFEED_LOCAL_ROOTS`` is ``local_roots``, whose
+    ``LAKEFEED_ALLOW_ENDPOINTS`` is ``allow_endpoints`` and whose
+    ``LAKEFEED_ALLOW_AMBIENT_CREDENTIALS`` is ``allow_ambient_credentials``; its database is
+    ``database_url`` when given (else the settings' own). ``Server.lf`` is the unconfined
+    engine (the Python API's view); the app uses a confined copy of it."""
     settings = Settings.load(home)
     if database_url is not None:
         settings = dataclasses.replace(
@@ -69,6 +71,7 @@ def running_server(
         settings,
         local_roots=tuple(str(root) for root in local_roots),
         allow_endpoints=tuple(allow_endpoints),
+        allow_ambient_credentials=allow_ambient_credentials,
     )
     lf = Lakefeed(settings=settings)
     app = create_app(lf)

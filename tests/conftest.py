@@ -3,7 +3,8 @@ SQLite and once on PostgreSQL (tests/databases.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -38,14 +39,18 @@ def database_backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="module")
-def module_database_url(database_backend: str) -> Iterator[str | None]:
-    """For a module-scoped server: a PostgreSQL database of its own, or None (SQLite in its
-    home)."""
-    if database_backend == "postgresql":
-        with fresh_postgres_database() as url:
-            yield url
-    else:
-        yield None
+def server_database(database_backend: str) -> Iterator[Callable[[], str | None]]:
+    """For module-scoped servers: each call gives a PostgreSQL database of its own on the
+    PostgreSQL run (dropped at the end of the module), None on SQLite (the server's home
+    holds its database). Depending on the backend, such a server is made again for each run."""
+    with ExitStack() as stack:
+
+        def new_database() -> str | None:
+            if database_backend != "postgresql":
+                return None
+            return stack.enter_context(fresh_postgres_database())
+
+        yield new_database
 
 
 @pytest.fixture(autouse=True)

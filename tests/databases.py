@@ -25,6 +25,7 @@ DATABASE_TESTS = (
     "core/test_concurrent_first_use.py",
     "core/test_run_liveness.py",
     "core/test_labels.py",
+    "core/flows/test_commit_outcome.py",
 )
 
 
@@ -47,7 +48,14 @@ def fresh_postgres_database(prefix: str = "lf_test") -> Iterator[str]:
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
     try:
         with admin.connect() as db:
-            db.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            # A production cluster sorts text by a language's rules (en_US.UTF-8 and the
+            # like), not byte by byte as SQLite does: test on such a collation.
+            db.execute(
+                sa.text(
+                    f'CREATE DATABASE "{name}" TEMPLATE template0 LOCALE_PROVIDER icu '
+                    "ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+                )
+            )
         yield base.set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as db:

@@ -113,11 +113,17 @@ def kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="module")
-def server(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(
+    kind: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    server_database: Callable[[], str | None],
+) -> Iterator[Server]:
     # One server per kind: both kinds' scenarios start from the same empty server
     # (tests/api/conftest.py's server, once more).
     home, tmp = tmp_path_factory.mktemp(f"client-{kind}-home"), tmp_path_factory.getbasetemp()
-    with running_server(home, local_roots=[tmp], allow_endpoints=["127.0.0.1"]) as running:
+    with running_server(
+        home, local_roots=[tmp], allow_endpoints=["127.0.0.1"], database_url=server_database()
+    ) as running:
         yield running
 
 

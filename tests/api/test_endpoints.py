@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -50,17 +50,27 @@ def banner() -> Iterator[BannerServer]:
 
 
 @pytest.fixture(scope="module")
-def closed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def closed(
+    tmp_path_factory: pytest.TempPathFactory, server_database: Callable[[], str | None]
+) -> Iterator[Server]:
     """A server without LAKEFEED_ALLOW_ENDPOINTS."""
-    with running_server(tmp_path_factory.mktemp("closed-endpoints")) as running:
+    with running_server(
+        tmp_path_factory.mktemp("closed-endpoints"), database_url=server_database()
+    ) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
-def allowing(tmp_path_factory: pytest.TempPathFactory, banner: BannerServer) -> Iterator[Server]:
+def allowing(
+    tmp_path_factory: pytest.TempPathFactory,
+    banner: BannerServer,
+    server_database: Callable[[], str | None],
+) -> Iterator[Server]:
     """A server that allows the banner server's port on 127.0.0.1, and nothing else."""
     home = tmp_path_factory.mktemp("allowing-endpoints")
-    with running_server(home, allow_endpoints=[f"127.0.0.1:{banner.port}"]) as running:
+    with running_server(
+        home, allow_endpoints=[f"127.0.0.1:{banner.port}"], database_url=server_database()
+    ) as running:
         yield running
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -282,11 +282,15 @@ def test_a_small_chunked_body_still_reaches_the_route(api: httpx.Client) -> None
 
 
 @pytest.fixture(scope="module")
-def confined(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def confined(
+    tmp_path_factory: pytest.TempPathFactory, server_database: Callable[[], str | None]
+) -> Iterator[Server]:
     base = tmp_path_factory.mktemp("secret-layout")
     allowed = base / "srv-drops-7f3a"
     allowed.mkdir()
-    with running_server(base / "home-b41c", local_roots=[allowed]) as running:
+    with running_server(
+        base / "home-b41c", local_roots=[allowed], database_url=server_database()
+    ) as running:
         yield running
 
 

@@ -7,7 +7,7 @@ import dataclasses
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,17 +57,25 @@ def disk(tmp_path_factory: pytest.TempPathFactory) -> Disk:
 
 
 @pytest.fixture(scope="module")
-def closed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def closed(
+    tmp_path_factory: pytest.TempPathFactory, server_database: Callable[[], str | None]
+) -> Iterator[Server]:
     """A server without LAKEFEED_LOCAL_ROOTS."""
-    with running_server(tmp_path_factory.mktemp("closed-home")) as running:
+    with running_server(
+        tmp_path_factory.mktemp("closed-home"), database_url=server_database()
+    ) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
-def confined(tmp_path_factory: pytest.TempPathFactory, disk: Disk) -> Iterator[Server]:
+def confined(
+    tmp_path_factory: pytest.TempPathFactory,
+    disk: Disk,
+    server_database: Callable[[], str | None],
+) -> Iterator[Server]:
     """A server with LAKEFEED_LOCAL_ROOTS=<drops>."""
     home = tmp_path_factory.mktemp("confined-home")
-    with running_server(home, local_roots=[disk.drops]) as running:
+    with running_server(home, local_roots=[disk.drops], database_url=server_database()) as running:
         yield running
 
 

@@ -5,7 +5,7 @@ or not, as those collections do) and never follows a redirect (a 307 is an answe
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -15,11 +15,11 @@ from api_support import Server, running_server
 
 @pytest.fixture(scope="module")
 def server(
-    tmp_path_factory: pytest.TempPathFactory, module_database_url: str | None
+    tmp_path_factory: pytest.TempPathFactory, server_database: Callable[[], str | None]
 ) -> Iterator[Server]:
     home, tmp = tmp_path_factory.mktemp("compat-home"), tmp_path_factory.getbasetemp()
     with running_server(
-        home, local_roots=[tmp], allow_endpoints=["127.0.0.1"], database_url=module_database_url
+        home, local_roots=[tmp], allow_endpoints=["127.0.0.1"], database_url=server_database()
     ) as running:
         yield running
 
