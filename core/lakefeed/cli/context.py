@@ -54,9 +54,22 @@ class Remote:
 
 
 class LazyEngine:
-    def __init__(self, home: str | None, remote: Remote | None = None) -> None:
+    """``org`` and ``sandbox``: the scope commands on the local home work in (``--org``,
+    ``--sandbox``): the CLI's own org by default, or an org the REST service serves, so an
+    operator can reach datasets and flows its API clients made."""
+
+    def __init__(
+        self,
+        home: str | None,
+        remote: Remote | None = None,
+        *,
+        org: str = "local",
+        sandbox: str = "prod",
+    ) -> None:
         self.home = home
         self.remote = remote
+        self.org = org
+        self.sandbox = sandbox
         self._engine: Lakefeed | None = None
         self._client: Client | None = None
 
@@ -68,9 +81,10 @@ class LazyEngine:
                 fix="Run it without --server (and LAKEFEED_SERVER).",
             )
         if self._engine is None:
+            from lakefeed.catalog.records import Scope
             from lakefeed.engine import Lakefeed
 
-            self._engine = Lakefeed(home=self.home)
+            self._engine = Lakefeed(home=self.home, scope=Scope(self.org, self.sandbox))
         return self._engine
 
     def client(self) -> Client:
