@@ -67,7 +67,8 @@ def _isolated_home(
     monkeypatch.setenv("LAKEFEED_HOME", str(home))
     callspec = getattr(request.node, "callspec", None)
     if callspec is not None and callspec.params.get("database_backend") == "postgresql":
-        with fresh_postgres_database() as url:
+        empty = request.node.get_closest_marker("empty_database") is not None
+        with fresh_postgres_database(empty=empty) as url:
             monkeypatch.setenv("LAKEFEED_DATABASE_URL", url)
             yield home
     else:

@@ -65,16 +65,42 @@ class _Databases:
         self.ready: queue.Queue[str] = queue.Queue(maxsize=self.AHEAD)
         self.used: queue.Queue[str] = queue.Queue()
         self.failure: Exception | None = None
+        self.template = self._migrated_template()
         for work in (self._make, self._drop):
             threading.Thread(target=work, daemon=True).start()
         atexit.register(self.close)
+
+    def _migrated_template(self) -> str:
+        """A database at this lakefeed's schema revision, with the Iceberg SQL catalog's
+        tables: the tests' databases are copies of it, as a deployment's database is migrated
+        once, not at every start (the migration tests take empty ones)."""
+        from pyiceberg.catalog.sql import SqlCatalog
+
+        from lakefeed.catalog.store import open_engine
+
+        name = self.empty()
+        url = self.url(name)
+        open_engine(url).dispose()
+        catalog = SqlCatalog("template", uri=url, warehouse="file:///nonexistent")
+        catalog.engine.dispose()
+        return name
+
+    def url(self, name: str) -> str:
+        return self.base.set(database=name).render_as_string(hide_password=False)
+
+    def empty(self) -> str:
+        """A new database with no table."""
+        name = f"lf_test_{uuid.uuid4().hex[:16]}"
+        with self.admin.connect() as db:
+            db.execute(sa.text(_create_sql(name)))
+        return name
 
     def _make(self) -> None:
         try:
             while True:
                 name = f"lf_test_{uuid.uuid4().hex[:16]}"
                 with self.admin.connect() as db:
-                    db.execute(sa.text(_create_sql(name)))
+                    db.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
                 self.ready.put(name)
         except Exception as exc:  # the server went away: every later take() says so
             self.failure = exc
@@ -99,12 +125,13 @@ class _Databases:
         self.used.put(name)
 
     def close(self) -> None:
-        """Drop the spare databases and wait for the drops (at interpreter exit)."""
+        """Drop the spare databases and the template, and wait for the drops (at exit)."""
         while True:
             try:
                 self.used.put(self.ready.get_nowait())
             except queue.Empty:
                 break
+        self.used.put(self.template)
         self.used.join()
 
 
@@ -113,16 +140,17 @@ _databases_lock = threading.Lock()
 
 
 @contextmanager
-def fresh_postgres_database(prefix: str = "lf_test") -> Iterator[str]:
-    """A new, empty PostgreSQL database for as long as the block runs; dropped after, with
-    any connection still open to it."""
+def fresh_postgres_database(*, empty: bool = False) -> Iterator[str]:
+    """A new PostgreSQL database of the caller's own for as long as the block runs, dropped
+    after (with any connection still open to it): at this lakefeed's schema revision, or with
+    no table at all when ``empty`` (what the migration tests start from)."""
     global _databases
     with _databases_lock:
         if _databases is None:
             _databases = _Databases()
     databases = _databases
-    name = databases.take()
+    name = databases.empty() if empty else databases.take()
     try:
-        yield databases.base.set(database=name).render_as_string(hide_password=False)
+        yield databases.url(name)
     finally:
         databases.give_back(name)

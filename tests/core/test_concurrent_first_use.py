@@ -17,6 +17,9 @@ import pytest
 from lakefeed import Lakefeed
 from lakefeed.catalog.secretbox import SecretBox
 
+# Their databases start with no table: they test the schema being made and migrated.
+pytestmark = pytest.mark.empty_database
+
 PROCESSES = 8
 ROUNDS = 2
 SECRET = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"

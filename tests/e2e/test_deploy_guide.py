@@ -155,7 +155,7 @@ class Site:
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Site]:
     with ExitStack() as stack:
-        url = stack.enter_context(fresh_postgres_database("lf_deploy"))
+        url = stack.enter_context(fresh_postgres_database(empty=True))
         yield Site(tmp_path, url, stack)
 
 

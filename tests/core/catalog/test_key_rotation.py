@@ -507,6 +507,7 @@ def test_keys_commands_on_a_read_only_key_folder_refuse_cleanly(
     assert sorted(p.name for p in folder.iterdir()) == ["secret.key", "secret.key.lock"]
 
 
+@pytest.mark.empty_database
 def test_keys_status_on_a_fresh_home_creates_no_database(
     lf: Lakefeed, run_cli: RunCli, database_backend: str
 ) -> None:

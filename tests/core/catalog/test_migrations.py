@@ -33,6 +33,9 @@ from lakefeed.cli import _register_commands, cli
 from lakefeed.config import Settings
 from lakefeed.errors import DatabaseAhead, DatabaseBehind, DatabaseUnrecognised, InvalidRequest
 
+# Their databases start with no table: they test the schema being made and migrated.
+pytestmark = pytest.mark.empty_database
+
 PROCESSES = 8
 
 

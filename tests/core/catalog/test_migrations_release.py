@@ -25,6 +25,9 @@ from lakefeed.catalog import migrate
 from lakefeed.catalog.records import Scope
 from lakefeed.catalog.store import connect
 
+# Their databases start with no table: they test the schema being made and migrated.
+pytestmark = pytest.mark.empty_database
+
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 RELEASE_DB = FIXTURES / "lakefeed-0.1.0.db"
 RELEASE_KEY = FIXTURES / "lakefeed-0.1.0.key"
@@ -175,7 +178,7 @@ def test_a_release_database_without_a_revision_is_recognised_and_upgraded(
     with ExitStack() as stack:
         url = f"sqlite:///{tmp_path / 'revision-0001.db'}"
         if engine.dialect.name == "postgresql":
-            url = stack.enter_context(fresh_postgres_database())
+            url = stack.enter_context(fresh_postgres_database(empty=True))
         revision_0001 = connect(url)
         with revision_0001.begin() as db:
             command.upgrade(migrate.alembic_config(db), migrate.RELEASE_REVISION)
