@@ -131,15 +131,15 @@ class LakefeedGroup(click.Group):
 @click.option(
     "--org",
     envvar="LAKEFEED_ORG",
-    help="Org id (x-gw-ims-org-id) the command works in: on --server, or in --home (default "
-    "there: local, the CLI's own org).",
+    help="Org id (x-gw-ims-org-id) the command works in: on --server, or in --home when given "
+    "as this flag (default there: local, the CLI's own org; LAKEFEED_ORG is for --server).",
 )
 @click.option(
     "--sandbox",
     envvar="LAKEFEED_SANDBOX",
     default="prod",
     show_default=True,
-    help="Sandbox (x-sandbox-name) the command works in, on --server or in --home.",
+    help="Sandbox (x-sandbox-name) the command works in, on --server or (as this flag) in --home.",
 )
 @click.pass_context
 def cli(
@@ -162,7 +162,16 @@ def cli(
         if not ctx.meta.get("lakefeed.help"):
             check_remote_command(ctx.meta.get("lakefeed.command", ""))
         remote = Remote(server, api_key, client_secret, org, sandbox)
-    ctx.obj = LazyEngine(home, remote, org=org or "local", sandbox=sandbox)
+    # In the local home only the flags choose the scope: LAKEFEED_ORG and LAKEFEED_SANDBOX are
+    # set for --server, and must not move local commands into another org without a word.
+    local_org = org if _given(ctx, "org") else None
+    local_sandbox = sandbox if _given(ctx, "sandbox") else "prod"
+    ctx.obj = LazyEngine(home, remote, org=local_org or "local", sandbox=local_sandbox)
+
+
+def _given(ctx: click.Context, name: str) -> bool:
+    """Whether the option ``name`` was given on the command line (not by its variable)."""
+    return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
 
 
 def _register_commands() -> None:
