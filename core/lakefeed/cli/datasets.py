@@ -464,16 +464,25 @@ def expire_snapshots(
     "--older-than",
     default="3d",
     show_default=True,
-    help="Remove unreferenced files older than this: younger ones may be a run's, uncommitted.",
+    help="Remove unreferenced files older than this (at least 24h without --force): younger "
+    "ones may be a run's or a compaction's, uncommitted.",
 )
 @click.option("--dry-run", is_flag=True, help="List what would be removed; change nothing.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Allow --older-than under 24h. Dangerous: only when no run or compaction is in "
+    "progress on the dataset (their uncommitted files would be deleted).",
+)
 @json_option
-def remove_orphans(dataset: str, older_than: str, dry_run: bool, as_json: bool) -> None:
+def remove_orphans(
+    dataset: str, older_than: str, dry_run: bool, force: bool, as_json: bool
+) -> None:
     """Delete the files under a dataset's table that no snapshot or metadata references and
     that are older than the retention (left by crashed runs, failed commits, expiries)."""
     lf = engine()
     item = lf.datasets.get(dataset)
-    result = lf.remove_orphan_files(item.id, older_than=older_than, dry_run=dry_run)
+    result = lf.remove_orphan_files(item.id, older_than=older_than, dry_run=dry_run, force=force)
     if as_json:
         emit_json({"dataset": {"id": item.id, "name": item.name}, **result.to_dict()})
         return

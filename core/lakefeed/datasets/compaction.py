@@ -11,8 +11,9 @@ The commit replaces exactly the files that were read. A run may commit meanwhile
 files are kept (appends never conflict with a rewrite), and the commit is retried on the new
 head as long as every rewritten file is still live there. When another commit removed one of
 them (another compaction), the compaction gives way: nothing changes and its new files are
-deleted. Snapshots of batches are never touched, so recovery still finds a batch by its
-snapshot's ``lakefeed.batch-id``.
+deleted. So it does when a file it wrote is gone before its commit (an orphan removal
+forced under its 24-hour minimum took it). Snapshots of batches are never touched, so
+recovery still finds a batch by its snapshot's ``lakefeed.batch-id``.
 """
 
 from __future__ import annotations
@@ -209,6 +210,7 @@ def _commit(table: Any, removed: list[Any], added: list[Any]) -> int:
     from pyiceberg.exceptions import CommitFailedException, ValidationException
 
     for attempt in range(COMMIT_ATTEMPTS):
+        _check_written(table, added)
         try:
             if attempt:
                 table.refresh()
@@ -244,6 +246,21 @@ def _commit(table: Any, removed: list[Any], added: list[Any]) -> int:
                 ) from exc
             time.sleep(0.05 * 2**attempt)  # backoff between whole commits, not a wait for state
     raise AssertionError("unreachable")
+
+
+def _check_written(table: Any, added: list[Any]) -> None:
+    """:class:`MaintenanceConflict` (the rest of ``added`` deleted) when a file the compaction
+    wrote is gone: an orphan removal with a short retention took it, and a snapshot naming it
+    would lose its rows once the files it replaced are expired."""
+    missing = [f.file_path for f in added if not table.io.new_input(f.file_path).exists()]
+    if missing:
+        _drop(table.io, added)
+        raise MaintenanceConflict(
+            f"Compaction of table {_name(table)} lost {len(missing)} of the files it wrote "
+            f"before its commit (e.g. {missing[0]}; removed as orphans?). Nothing changed.",
+            fix="Run the compaction again, and no orphan removal with a retention under 24h "
+            "while it runs.",
+        )
 
 
 def _drop(io: Any, data_files: list[Any]) -> None:

@@ -12,7 +12,9 @@ again, so their snapshots may go.
 **Orphan removal** deletes files under the table's location that its metadata does not
 reference, once they are older than a retention: a run or a compaction writes its files before
 it commits them, and the retention is what keeps those safe; the data folders of batches still
-loading are skipped whatever their age.
+loading are skipped whatever their age. The retention is at least
+:data:`MIN_ORPHAN_OLDER_THAN` (24 hours, as Iceberg's Spark procedure enforces) unless
+``force`` is given, which is safe only while no run or compaction writes to the table.
 """
 
 from __future__ import annotations
@@ -37,6 +39,11 @@ from lakefeed.errors import DatasetError, InvalidRequest, MaintenanceConflict
 DEFAULT_EXPIRE_OLDER_THAN = "7d"
 DEFAULT_RETAIN_LAST = 1
 DEFAULT_ORPHAN_OLDER_THAN = "3d"
+#: The shortest orphan retention without ``force``: a compaction's new files are protected by
+#: nothing else until it commits.
+MIN_ORPHAN_OLDER_THAN = timedelta(hours=24)
+#: The longest duration accepted (longer ones overflow the dates they are subtracted from).
+MAX_DURATION = timedelta(days=3650)
 #: Commits of one expiry (the metadata is read again before each).
 COMMIT_ATTEMPTS = 5
 
@@ -52,16 +59,26 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
 
 
 def parse_duration(text: str | timedelta, option: str = "--older-than") -> timedelta:
-    """``30m``, ``12h``, ``7d``, ``2w`` (``s`` seconds too) as a :class:`timedelta`."""
+    """``30m``, ``12h``, ``7d``, ``2w`` (``s`` seconds too) as a :class:`timedelta`, at most
+    :data:`MAX_DURATION`."""
     if isinstance(text, timedelta):
-        return text
-    match = _DURATION.match(text or "")
-    if match is None:
+        duration = text
+    else:
+        match = _DURATION.match(text or "")
+        if match is None:
+            raise InvalidRequest(
+                f"{option} {text[:40]!r} is not a duration.",
+                fix="Write a whole number and a unit: 90s, 30m, 12h, 7d or 2w.",
+            )
+        seconds = int(match.group(1)) * _UNITS[match.group(2).lower()]
+        # Clipped just past the maximum: a timedelta of 10**20 seconds overflows.
+        duration = timedelta(seconds=min(seconds, MAX_DURATION.total_seconds() + 1))
+    if duration > MAX_DURATION:
         raise InvalidRequest(
-            f"{option} {text[:40]!r} is not a duration.",
-            fix="Write a whole number and a unit: 90s, 30m, 12h, 7d or 2w.",
+            f"{option} {str(text)[:40]!r} is longer than the maximum of 3650d (10 years).",
+            fix="Give a duration of at most 3650d.",
         )
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2).lower()])
+    return duration
 
 
 def parse_size(text: str | int, option: str = "--target-file-size") -> int:
@@ -204,6 +221,18 @@ def expire_snapshots(
     return ExpiryResult(chosen, len(table.metadata.snapshots), deleted, failed)
 
 
+def check_orphan_retention(older_than: timedelta, *, force: bool = False) -> None:
+    """:class:`InvalidRequest` for an orphan retention below :data:`MIN_ORPHAN_OLDER_THAN`
+    (unless ``force``): a shorter one deletes the uncommitted files of a compaction."""
+    if older_than < MIN_ORPHAN_OLDER_THAN and not force:
+        raise InvalidRequest(
+            f"An orphan retention of {older_than} is below the minimum of 24h: files a "
+            "compaction or run has written but not yet committed would be deleted.",
+            fix="Give --older-than 24h or more (default 3d); --force (force=True) allows "
+            "less, only when no run or compaction is in progress on the dataset.",
+        )
+
+
 def _only_in(io: Any, metadata: Any, expired: Iterable[Any], kept: Iterable[Any]) -> set[str]:
     """Files the ``expired`` snapshots reference and no ``kept`` one does."""
     return referenced_files(metadata, io, expired) - referenced_files(metadata, io, kept)
@@ -215,11 +244,15 @@ def remove_orphan_files(
     older_than: timedelta,
     protected_prefixes: Iterable[str] = (),
     dry_run: bool = False,
+    force: bool = False,
     now: datetime | None = None,
 ) -> OrphanResult:
     """Delete the files under the table's location that its metadata does not reference and
     that were last modified before ``older_than`` ago; files under ``protected_prefixes`` (the
-    data folders of batches still loading) are kept whatever their age."""
+    data folders of batches still loading) are kept whatever their age. A retention below
+    :data:`MIN_ORPHAN_OLDER_THAN` is refused unless ``force`` (dangerous: it deletes the files
+    of a compaction or run in progress)."""
+    check_orphan_retention(older_than, force=force)
     cutoff = (now or datetime.now(UTC)) - older_than
     protected = tuple(normalised(p).rstrip("/") + "/" for p in protected_prefixes)
     table.refresh()

@@ -5,15 +5,23 @@ table, with which settings, how often. Stored as the JSON of the dataset's ``mai
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from lakefeed.datasets.compaction import DEFAULT_MIN_INPUT_FILES
-from lakefeed.datasets.maintenance import DEFAULT_RETAIN_LAST, parse_duration, parse_size
-from lakefeed.errors import InvalidRequest, LakefeedError
+from lakefeed.datasets.maintenance import (
+    DEFAULT_RETAIN_LAST,
+    MIN_ORPHAN_OLDER_THAN,
+    parse_duration,
+    parse_size,
+)
+from lakefeed.errors import InternalError, InvalidRequest, LakefeedError
 from lakefeed.schedules.rules import Schedule
+
+log = logging.getLogger("lakefeed.maintenance")
 
 #: The keys of the JSON, with their defaults (None: the step is off unless given).
 DEFAULTS: dict[str, Any] = {
@@ -70,6 +78,10 @@ class MaintenancePolicy:
             remove_orphans_older_than=_duration(doc, "removeOrphansOlderThan"),
             document=doc,
         )
+        orphans = policy.remove_orphans_older_than
+        if orphans is not None and orphans < MIN_ORPHAN_OLDER_THAN:
+            # Never forced here: a scheduled pass cannot know that nothing writes meanwhile.
+            raise _invalid("'removeOrphansOlderThan' must be at least 24h (the minimum)")
         if not policy.steps():
             raise _invalid(
                 "runs nothing: set 'compact': true, 'expireOlderThan' or 'removeOrphansOlderThan'"
@@ -115,11 +127,13 @@ def run_policy(
     compact: Callable[..., Any],
     expire: Callable[..., Any],
     remove_orphans: Callable[..., Any],
+    dataset_name: str = "",
 ) -> dict[str, Any]:
     """Run the policy's steps with the given callables (a dataset's ``compact_dataset``,
     ``expire_snapshots`` and ``remove_orphan_files``): compaction first, so the expiry that
     follows deletes the files it replaced. A step that fails is reported and the next one
-    runs. Returns each step's result (``to_dict()``) or ``{"error": …}``, by step."""
+    runs, whatever the failure (an unexpected one is logged with ``dataset_name``). Returns
+    each step's result (``to_dict()``) or ``{"error": …}``, by step."""
     calls: dict[str, Callable[[], Any]] = {
         "compaction": lambda: compact(
             target_file_bytes=policy.target_file_bytes,
@@ -136,7 +150,20 @@ def run_policy(
             report[step] = calls[step]().to_dict()
         except LakefeedError as exc:
             report[step] = {"error": exc.to_dict()}
+        except Exception as exc:  # a broken table: the other steps and datasets still run
+            log.exception("dataset %s: maintenance step %s failed", dataset_name, step)
+            report[step] = {"error": _unexpected(step, dataset_name, exc).to_dict()}
     return report
+
+
+def _unexpected(step: str, dataset_name: str, exc: Exception) -> InternalError:
+    # The type only: the exception's text may quote a storage request (the log has it all).
+    return InternalError(
+        f"Maintenance step {step} of dataset {dataset_name!r} failed unexpectedly "
+        f"({type(exc).__name__}).",
+        fix="See the log (lakefeed.maintenance) for the traceback; check the table's files "
+        "(a data file missing after a restore?).",
+    )
 
 
 def _duration(doc: Mapping[str, Any], key: str) -> timedelta | None:

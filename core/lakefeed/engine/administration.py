@@ -113,7 +113,8 @@ class Administration(Installation):
         policy = MaintenancePolicy.stored(dataset.name, dataset.maintenance)
         return run_policy(policy, compact=partial(self.compact_dataset, dataset.id),
                           expire=partial(self.expire_snapshots, dataset.id),
-                          remove_orphans=partial(self.remove_orphan_files, dataset.id))  # fmt: skip
+                          remove_orphans=partial(self.remove_orphan_files, dataset.id),
+                          dataset_name=dataset.name)  # fmt: skip
 
     def maintained_datasets(self) -> list[Dataset]:
         """The datasets of every org and sandbox with scheduled maintenance (the scheduler's)."""
@@ -122,15 +123,24 @@ class Administration(Installation):
         return DatasetRecords(self.db, self.scope).all_scopes_maintained()
 
     def remove_orphan_files(
-        self, id_or_name: str, *, older_than: timedelta | str = "3d", dry_run: bool = False
-    ) -> OrphanResult:
+        self, id_or_name: str, *, older_than: timedelta | str = "3d", dry_run: bool = False,
+        force: bool = False,
+    ) -> OrphanResult:  # fmt: skip
         """Delete the files under a dataset's table that nothing references and that are older
-        than ``older_than`` (``3d``); the folders of batches still loading are skipped."""
-        from lakefeed.datasets.maintenance import parse_duration, remove_orphan_files
+        than ``older_than`` (``3d``, at least 24h); the folders of batches still loading are
+        skipped. ``force`` allows a retention under 24h: dangerous, it deletes the files of a
+        compaction or run in progress, so only when none is."""
+        from lakefeed.datasets.maintenance import (
+            check_orphan_retention,
+            parse_duration,
+            remove_orphan_files,
+        )
 
+        retention = parse_duration(older_than)
+        check_orphan_retention(retention, force=force)  # before anything is read
         dataset = self.datasets.get(id_or_name)
         loading = self.batches.search(dataset_id=dataset.id, status="loading")
         return remove_orphan_files(
-            self.datasets.table(dataset), older_than=parse_duration(older_than),
-            protected_prefixes=[b.data_prefix for b in loading], dry_run=dry_run,
+            self.datasets.table(dataset), older_than=retention,
+            protected_prefixes=[b.data_prefix for b in loading], dry_run=dry_run, force=force,
         )  # fmt: skip

@@ -18,7 +18,7 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from lakefeed.catalog.records import Scope
-from lakefeed.errors import LakefeedError
+from lakefeed.errors import InternalError, LakefeedError
 from lakefeed.schedules.windows import due_window
 
 if TYPE_CHECKING:
@@ -105,8 +105,15 @@ class MaintenancePasses:
                 report = lf.run_maintenance(dataset.id)
         except LakefeedError as exc:  # the dataset went, or its settings did
             report = {"error": exc.to_dict()}
-        except BaseException:
-            self.claims.release(claim)  # due again
+        except Exception as exc:  # a broken dataset: the period is done, the others still run
+            log.exception("dataset %s (%s): maintenance pass failed", dataset.id, dataset.name)
+            failure = InternalError(
+                f"The maintenance pass failed unexpectedly ({type(exc).__name__}).",
+                fix="See the scheduler's log (lakefeed.scheduler.maintenance) for the traceback.",
+            )
+            report = {"error": failure.to_dict()}
+        except BaseException:  # interrupted: due again
+            self.claims.release(claim)
             raise
         self.claims.finish(claim, "")
         self.passes += 1

@@ -112,3 +112,36 @@ def test_scheduled_maintenance_settings(run_cli: RunCli, tmp_path: Path) -> None
     assert (
         json.loads(run_cli("datasets", "show", "profiles", "--json").stdout)["maintenance"] is None
     )
+
+
+def test_short_orphan_retentions_need_force(run_cli: RunCli, tmp_path: Path) -> None:
+    batches = SmallBatches.make(tmp_path)
+    batches.batch(5)
+    stray = Path(batches.table().location().removeprefix("file://")) / "data" / "left.parquet"
+    stray.write_bytes(b"x" * 10)
+    age(stray, days=0.5)
+
+    refused = run_cli("datasets", "remove-orphans", "profiles", "--older-than", "0s", code=1)
+    settings = '{"compact": true, "removeOrphansOlderThan": "0s"}'
+    scheduled = run_cli("datasets", "update", "profiles", "--maintenance", settings, code=1)
+
+    assert "LF-1001" in refused.stderr and "minimum of 24h" in refused.stderr
+    assert "LF-1001" in scheduled.stderr and "at least 24h" in scheduled.stderr
+    assert stray.exists()
+    forced = run_cli("datasets", "remove-orphans", "profiles", "--older-than", "0s", "--force")
+    assert "Removed 1 orphan files" in forced.stdout and not stray.exists()
+
+
+def test_durations_too_long_are_clear_errors(run_cli: RunCli, tmp_path: Path) -> None:
+    SmallBatches.make(tmp_path).batch(5)
+    settings = '{"expireOlderThan": "99999999999d"}'
+
+    failures = [
+        run_cli("datasets", "expire-snapshots", "profiles", "--older-than", "9999999999d", code=1),
+        run_cli("datasets", "remove-orphans", "profiles", "--older-than", "9999999999d", code=1),
+        run_cli("datasets", "update", "profiles", "--maintenance", settings, code=1),
+    ]
+
+    for failed in failures:
+        assert "Error LF-1001" in failed.stderr and "maximum of 3650d" in failed.stderr
+        assert "LF-1999" not in failed.stderr

@@ -160,3 +160,30 @@ def test_partitioned_tables_are_refused(tmp_path: Path) -> None:
         compact_table(table, min_input_files=2)
 
     assert raised.value.code == "LF-3002" and "partitioned" in str(raised.value)
+
+
+def test_a_compaction_whose_new_file_went_commits_nothing(
+    batches: SmallBatches, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An orphan removal (forced, short retention) deleting a compaction's files before its
+    commit: the compaction gives way instead of committing a snapshot naming a missing file."""
+    for _ in range(4):
+        batches.batch(10)
+    before, location = batches.rows(), batches.table().metadata_location
+    real = compaction._rewrite
+    written: list[str] = []
+
+    def rewrite_then_lose_one(table, inputs, target_file_bytes):  # type: ignore[no-untyped-def]
+        files = real(table, inputs, 1)  # one file per row group: several files
+        written.extend(f.file_path for f in files)
+        Path(files[0].file_path.removeprefix("file://")).unlink()
+        return files
+
+    monkeypatch.setattr(compaction, "_rewrite", rewrite_then_lose_one)
+
+    with pytest.raises(MaintenanceConflict) as raised:
+        batches.lf.compact_dataset("profiles", min_input_files=2)
+
+    assert "lost 1 of the files it wrote" in str(raised.value)
+    assert batches.table().metadata_location == location and batches.rows().equals(before)
+    assert written and not any(Path(p.removeprefix("file://")).exists() for p in written)

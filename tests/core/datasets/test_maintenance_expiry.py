@@ -120,7 +120,7 @@ def test_recovery_rolls_forward_after_compaction_and_expiry(
         other.batch(10)
     compacted = batches.lf.compact_dataset("profiles")
     expiry = batches.lf.expire_snapshots("profiles", older_than="0s")
-    orphans = batches.lf.remove_orphan_files("profiles", older_than="0s")
+    orphans = batches.lf.remove_orphan_files("profiles", older_than="0s", force=True)
 
     table = batches.table()
     kept = snapshot_for_batch(table, loading.id)

@@ -40,7 +40,7 @@ def test_compact_expire_and_remove_orphans_in_the_bucket(
 
     compacted = batches.lf.compact_dataset("profiles")
     expired = batches.lf.expire_snapshots("profiles", older_than="0s")
-    orphans = batches.lf.remove_orphan_files("profiles", older_than="0s")
+    orphans = batches.lf.remove_orphan_files("profiles", older_than="0s", force=True)
 
     assert (compacted.files_before, compacted.files_after) == (5, 1)
     assert len(expired.expired_snapshots) == 5 and expired.deleted_files == 15
@@ -53,4 +53,4 @@ def test_compact_expire_and_remove_orphans_in_the_bucket(
     (data,) = [p for p in stored if "/data/" in p]  # only the compacted file is left
     assert data.endswith(live.file_path.split("/data/", 1)[1])
     assert lineage(batches.rows()) == before
-    assert batches.lf.remove_orphan_files("profiles", older_than="0s").orphans == []
+    assert batches.lf.remove_orphan_files("profiles", older_than="0s", force=True).orphans == []

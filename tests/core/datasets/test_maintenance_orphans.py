@@ -4,6 +4,7 @@ retention; fresh ones, referenced ones and a loading batch's stay."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,25 @@ def test_a_listing_that_does_not_match_the_metadata_removes_nothing(
 
     assert "did not find its current metadata file" in str(raised.value)
     assert files_on_disk(batches.table()) == on_disk
+
+
+def test_a_retention_under_24h_needs_force(batches: SmallBatches) -> None:
+    """A compaction's uncommitted files are protected by the retention alone: under 24 hours
+    it is refused unless forced."""
+    batches.batch(5)
+    root = Path(batches.table().location().removeprefix("file://"))
+    stray = root / "data" / "lakefeed-compact-running" / "000001-000.parquet"
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(b"PAR1 not really")
+    age(stray, days=0.5)
+
+    for short in ("0s", "23h", timedelta(hours=12)):
+        with pytest.raises(InvalidRequest) as raised:
+            batches.lf.remove_orphan_files("profiles", older_than=short)
+        assert raised.value.code == "LF-1001" and "minimum of 24h" in str(raised.value)
+    assert stray.exists()
+    assert batches.lf.remove_orphan_files("profiles", older_than="24h").orphans == []
+
+    forced = batches.lf.remove_orphan_files("profiles", older_than="1h", force=True)
+
+    assert forced.orphans == [f"file://{stray}"] and not stray.exists()

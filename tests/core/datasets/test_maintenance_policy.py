@@ -41,6 +41,10 @@ def test_settings_get_their_defaults_and_steps() -> None:
         ({"expireOlderThan": 7}, "'expireOlderThan' must be a duration"),
         ({"expireOlderThan": "a week"}, "is not a duration"),
         ({"compact": True, "targetFileSize": "huge"}, "is not a size"),
+        ({"removeOrphansOlderThan": "0s"}, "'removeOrphansOlderThan' must be at least 24h"),
+        ({"removeOrphansOlderThan": "23h"}, "'removeOrphansOlderThan' must be at least 24h"),
+        ({"expireOlderThan": "99999999999d"}, "maximum of 3650d"),
+        ({"compact": True, "every": "9999999999d"}, "maximum of 3650d"),
         ([], "must be a JSON object"),
     ],
 )
@@ -88,3 +92,14 @@ def test_settings_are_stored_with_the_dataset_and_turned_off_with_nothing(
     with pytest.raises(InvalidRequest) as raised:
         lf.run_maintenance("profiles")
     assert "has no scheduled maintenance" in str(raised.value)
+
+
+def test_durations_stop_at_ten_years() -> None:
+    assert parse_duration("3650d") == timedelta(days=3650)
+    for too_long in ("3651d", "9999999999d", "99999999999999999999w", timedelta(days=4000)):
+        with pytest.raises(InvalidRequest) as raised:
+            parse_duration(too_long)
+        assert "maximum of 3650d" in str(raised.value)
+    assert MaintenancePolicy.from_json({"removeOrphansOlderThan": "24h"}).steps() == [
+        "orphanRemoval"
+    ]

@@ -106,3 +106,33 @@ def test_the_daemon_runs_passes_on_its_own_thread(tmp_path: Path) -> None:
         daemon.join(timeout=60)
     assert scheduler.maintenance.passes == 1
     assert len(data_files(batches.table())) == 1
+
+
+def test_a_broken_dataset_does_not_stop_the_others(tmp_path: Path) -> None:
+    """A data file of one maintained dataset is gone (a bad restore): its pass reports the
+    failure and the other dataset is still compacted in the same pass; both periods are done."""
+    batches = SmallBatches.make(tmp_path)
+    lf = batches.lf
+    lf.datasets.create("second", batches.schema_id)
+    for _ in range(3):
+        batches.batch(10)
+        batches.put(10)
+        lf.ingest(str(batches.landing), "*.parquet", dataset="second", schema=batches.schema_id)
+    settings = {"every": "1h", "compact": True, "minInputFiles": 2}
+    for name in ("profiles", "second"):
+        lf.update_dataset(name, maintenance=settings)
+    maintained = lf.maintained_datasets()
+    broken, other = maintained[0], maintained[1]  # the broken one first: it ran first
+    lost = data_files(lf.datasets.table(broken))[0].file_path
+    Path(lost.removeprefix("file://")).unlink()
+    clock = ManualClock(1_900_000_000 - 1_900_000_000 % HOUR + 60)
+    scheduler = Scheduler(lf, clock=clock, owner="sched-a")
+
+    reports = scheduler.maintenance.run_due()
+
+    assert reports[broken.id]["compaction"]["error"]["code"] == "LF-1999"
+    assert "compaction" in reports[other.id] and "error" not in reports[other.id]["compaction"]
+    assert len(data_files(lf.datasets.table(other))) == 1
+    assert scheduler.maintenance.passes == 2
+    for dataset in (broken, other):
+        assert [w.state for w in lf.windows.of_flow(KEY_PREFIX + dataset.id)] == ["done"]
