@@ -108,9 +108,22 @@ class _Databases:
     def _drop(self) -> None:
         while True:
             name = self.used.get()
-            with self.admin.connect() as db:
-                db.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            self.used.task_done()
+            try:
+                self._drop_one(name)
+            finally:
+                self.used.task_done()
+
+    def _drop_one(self, name: str) -> None:
+        """Drop ``name``; a few tries, since FORCE may not end a backend of another role
+        (autovacuum working on it) at once. A database left behind costs only disk: start.sh
+        begins every cluster empty."""
+        for attempt in range(5):
+            try:
+                with self.admin.connect() as db:
+                    db.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                return
+            except sa.exc.DBAPIError:
+                time.sleep(0.2 * (attempt + 1))
 
     def take(self) -> str:
         deadline = time.monotonic() + 120
@@ -132,7 +145,9 @@ class _Databases:
             except queue.Empty:
                 break
         self.used.put(self.template)
-        self.used.join()
+        deadline = time.monotonic() + 60  # never hold the interpreter's exit for long
+        while self.used.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
 _databases: _Databases | None = None
