@@ -5,6 +5,7 @@ with failures reported as :class:`~lakefeed.errors.DatabaseUrlInvalid` and
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -18,6 +19,8 @@ URL_FORMS = (
     "postgresql+psycopg://user:password@host:5432/database (PostgreSQL) or "
     "sqlite:////absolute/path/lakefeed.db (SQLite)"
 )
+#: Seconds a busy SQLite database (another process migrating it) is waited for.
+BUSY_SECONDS = 30.0
 #: The password of a URL that could not be parsed: between ``user:`` and the last ``@``.
 _PASSWORD = re.compile(r"(?<=://)([^/:@]*):.*@")
 
@@ -47,10 +50,19 @@ def reach(engine: sa.Engine) -> None:
     refuses or does not answer, a wrong user or password, a database that does not exist, a
     SQLite file that cannot be opened is :class:`DatabaseUnreachable`. (A file that is not a
     database is not unreachable: its error goes on as the driver raised it.)"""
-    try:
-        engine.connect().close()
-    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
-        raise unreachable(engine.url, exc.orig or exc) from exc
+    deadline = time.monotonic() + BUSY_SECONDS
+    while True:
+        try:
+            engine.connect().close()
+            return
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+            # SQLite answers "database is locked" to the connection's PRAGMAs while another
+            # process creates or migrates the schema (several starting at once): busy, not
+            # unreachable.
+            if "locked" in str(exc.orig or exc) and time.monotonic() < deadline:
+                time.sleep(0.05)
+                continue
+            raise unreachable(engine.url, exc.orig or exc) from exc
 
 
 def unreachable(url: sa.URL, exc: BaseException) -> DatabaseUnreachable:
