@@ -25,8 +25,12 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
+
+if TYPE_CHECKING:
+    from lakefeed.engine import Lakefeed
 
 ORG = "LOAD0001@AdobeOrg"
 FS = "/data/foundation/flowservice"
@@ -60,13 +64,27 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _prepare(home: Path) -> tuple[dict[str, str], str, str]:
-    """A client, its token and a flow over a landing folder with a few files."""
+def _engine(home: Path, database_url: str | None) -> Lakefeed:
+    """The engine over ``home`` and ``database_url`` (None: SQLite in the home)."""
+    import dataclasses
+
     from lakefeed import Lakefeed
+    from lakefeed.config import Settings
+
+    settings = Settings.load(home)
+    if database_url:
+        settings = dataclasses.replace(
+            settings, database_url=database_url, iceberg_catalog_url=database_url
+        )
+    return Lakefeed(settings=settings)
+
+
+def _prepare(home: Path, database_url: str | None) -> tuple[dict[str, str], str, str]:
+    """A client, its token and a flow over a landing folder with a few files."""
     from lakefeed.catalog.records import Scope
     from lakefeed.testing.profiles import create_profile_schema
 
-    root = Lakefeed(home=home)
+    root = _engine(home, database_url)
     lf = root.scoped(Scope(ORG, "prod"))
     api_key, _ = root.auth.create_client(ORG)
     token, _ = root.auth.issue_token(api_key)
@@ -229,18 +247,15 @@ def run_load_check(
 ) -> tuple[LoadResult, Counter[str], int]:
     """Run the check on a fresh ``home`` (and ``database_url``, or SQLite in the home);
     returns the result, the connections made and deleted, and those left in the store."""
-    if database_url:
-        os.environ["LAKEFEED_DATABASE_URL"] = database_url
-    headers, flow_id, spec_id = _prepare(home)
+    headers, flow_id, spec_id = _prepare(home, database_url)
     result = LoadResult(database=database, clients=clients, seconds=seconds)
     with _serving(home, database_url) as url:
         created = asyncio.run(_load(url, headers, flow_id, spec_id, str(home / "landing"), result))
-    from lakefeed import Lakefeed
     from lakefeed.catalog.records import Scope
 
     left = [
         c
-        for c in Lakefeed(home=home).scoped(Scope(ORG, "prod")).connections.list()
+        for c in _engine(home, database_url).scoped(Scope(ORG, "prod")).connections.list()
         if c.name.startswith("load-")
     ]
     return result, created, len(left)
