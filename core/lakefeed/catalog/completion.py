@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from lakefeed.catalog import tables
-from lakefeed.catalog.ledger import LOOKUP_CHUNK, identity_key
+from lakefeed.catalog.ledger import LOOKUP_CHUNK, entry_columns, identity_key
 from lakefeed.catalog.records import Scope, chunked, now_ms
 from lakefeed.errors import ResourceNotFound
 from lakefeed.storage.entries import FileEntry
@@ -92,8 +92,7 @@ def _ledger_row(
     return {
         "flow_id": flow_id,
         "identity": identity_key(entry),
-        "path": entry.path,
-        "entry": entry.to_dict(),
+        **entry_columns(entry),
         "status": status,
         "batch_id": batch_id,
         "run_id": run_id,

@@ -16,12 +16,13 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from lakefeed.catalog import tables
-from lakefeed.catalog.records import Scope, chunked, record_from_row
+from lakefeed.catalog.records import Scope, chunked
 from lakefeed.storage.entries import FileEntry, to_utc
 
 t = tables.file_ledger
@@ -31,18 +32,44 @@ t = tables.file_ledger
 LOOKUP_CHUNK = 500
 
 
+#: Hex digits of an identity key: 128 bits of SHA-256, far from any collision in one flow's
+#: ledger, and half the bytes of the whole digest in every row and index entry (revision 0003
+#: cut the stored keys to this prefix).
+IDENTITY_DIGITS = 32
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
 def identity_key(entry: FileEntry) -> str:
     """A fixed-length key for a file version (path + etag/version + size + mtime)."""
-    return hashlib.sha256(json.dumps(entry.identity).encode()).hexdigest()
+    digest = hashlib.sha256(json.dumps(entry.identity).encode()).hexdigest()
+    return digest[:IDENTITY_DIGITS]
 
 
-def entry_from_json(data: Mapping[str, Any]) -> FileEntry:
+def entry_columns(entry: FileEntry) -> dict[str, Any]:
+    """``entry`` as the compact columns the ledger and batch plans store it in: ``path``,
+    ``size``, ``mtime_us`` (epoch microseconds: exact, so the identity is the same when read
+    back), ``etag`` and ``version``."""
+    mtime = to_utc(entry.mtime)
+    return {
+        "path": entry.path,
+        "size": entry.size,
+        "mtime_us": None if mtime is None else (mtime - _EPOCH) // _MICROSECOND,
+        "etag": entry.etag,
+        "version": entry.version,
+    }
+
+
+def entry_from_columns(row: Mapping[str, Any]) -> FileEntry:
+    """The FileEntry of a row stored with :func:`entry_columns`."""
+    micros = row["mtime_us"]
     return FileEntry(
-        path=data["path"],
-        size=int(data["size"]),
-        mtime=to_utc(data.get("mtime")),
-        etag=data.get("etag"),
-        version=data.get("version"),
+        path=row["path"],
+        size=int(row["size"]),
+        mtime=None if micros is None else _EPOCH + timedelta(microseconds=int(micros)),
+        etag=row["etag"],
+        version=row["version"],
     )
 
 
@@ -62,7 +89,17 @@ class LedgerEntry:
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> LedgerEntry:
-        return record_from_row(cls, row, entry=entry_from_json(row["entry"]))
+        return cls(
+            flow_id=row["flow_id"],
+            identity=row["identity"],
+            path=row["path"],
+            entry=entry_from_columns(row),
+            status=row["status"],
+            batch_id=row["batch_id"],
+            run_id=row["run_id"],
+            error=row["error"],
+            recorded_at=row["recorded_at"],
+        )
 
 
 @dataclass(frozen=True)

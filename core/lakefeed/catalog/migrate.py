@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 #: The newest revision in ``migrations/versions`` (a test holds them equal): a database here
 #: needs no Alembic at all.
-HEAD = "0002"
+HEAD = "0003"
 #: The revision of the schema lakefeed 0.1.0 created without Alembic.
 RELEASE_REVISION = "0001"
 RELEASE_VERSION = "0.1.0"

@@ -156,34 +156,50 @@ batches = _scoped(
     sa.Column("completed_at", sa.BigInteger, nullable=True),
 )
 
-# The files a batch planned to ingest, written before its data: recovery reads it back.
+# The files a batch planned to ingest, written before its data: recovery reads it back, and
+# the batch's diagnostics list them (input_files). A file version is its path and the compact
+# columns of lakefeed.catalog.ledger.entry_columns (revision 0003: no JSON, no stored hash;
+# about 150 bytes a file). SQLite keeps these rows in their primary key's b-tree (WITHOUT
+# ROWID), so the key is not stored a second time in an index.
 batch_files = sa.Table(
     "batch_files",
     metadata,
     sa.Column("batch_id", sa.String(36), primary_key=True),
     sa.Column("path", sa.String(2048), primary_key=True),
-    sa.Column("identity", sa.String(64), nullable=False),  # hash of FileEntry.identity
-    sa.Column("entry", sa.JSON, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("mtime_us", sa.BigInteger, nullable=True),  # epoch microseconds, UTC
+    sa.Column("etag", sa.String(1024), nullable=True),
+    sa.Column("version", sa.String(1024), nullable=True),
     sa.Column("status", sa.String(16), nullable=False),  # planned | converted | failed
     sa.Column("records_in", sa.BigInteger, nullable=False, default=0),
     sa.Column("records_out", sa.BigInteger, nullable=False, default=0),
     sa.Column("records_failed", sa.BigInteger, nullable=False, default=0),
-    sa.Column("error", sa.JSON, nullable=True),
+    sa.Column("error", sa.JSON(none_as_null=True), nullable=True),
+    sqlite_with_rowid=False,
+    # Half of each page kept free: a row's one update (its outcome) then stays on its page
+    # (a HOT update), and the primary key gets no second entry for it.
+    postgresql_with={"fillfactor": 50},
 )
 
-# Exactly-once: a flow never ingests the same file version twice.
+# Exactly-once: a flow never ingests the same file version twice. ``identity`` is
+# lakefeed.catalog.ledger.identity_key: 32 hex digits (128 bits) of the SHA-256 of the
+# version's identity. Compact as batch_files (revision 0003).
 file_ledger = sa.Table(
     "file_ledger",
     metadata,
     sa.Column("flow_id", sa.String(36), primary_key=True),
-    sa.Column("identity", sa.String(64), primary_key=True),
+    sa.Column("identity", sa.String(32), primary_key=True),
     sa.Column("path", sa.String(2048), nullable=False),
-    sa.Column("entry", sa.JSON, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("mtime_us", sa.BigInteger, nullable=True),  # epoch microseconds, UTC
+    sa.Column("etag", sa.String(1024), nullable=True),
+    sa.Column("version", sa.String(1024), nullable=True),
     sa.Column("status", sa.String(16), nullable=False),  # committed | failed
     sa.Column("batch_id", sa.String(36), nullable=True),
     sa.Column("run_id", sa.String(36), nullable=False),
-    sa.Column("error", sa.JSON, nullable=True),
+    sa.Column("error", sa.JSON(none_as_null=True), nullable=True),
     sa.Column("recorded_at", sa.BigInteger, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 row_errors = sa.Table(

@@ -3,7 +3,7 @@ backlog's discovery plan the same way (:func:`plan_run`)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -55,23 +55,27 @@ class FlowPlan:
         start_time: int,
         window: Window | None = None,
         failed: Collection[str] = frozenset(),
+        keys: Sequence[str] | None = None,
     ) -> FlowPlan:
         """Drop what the ledger holds (``ledgered``; ``failed``, identities that failed for
         good, are kept apart: they are reported as such, not as skipped); with ``backfill``
         false, drop files last modified before the flow's ``start_time`` (epoch seconds); with
         a ``window``, drop files last modified outside it (its end second included). Files
-        without a modification time are taken: there is no way to know they are old."""
+        without a modification time are taken: there is no way to know they are old.
+        ``keys``: the entries' identity keys, when the caller has them already."""
         plan = cls()
+        entries = list(entries)
+        identities = keys if keys is not None else [identity_key(e) for e in entries]
         start = datetime.fromtimestamp(start_time, tz=UTC)
         low: datetime | None = None
         high: datetime | None = None
         if window is not None:
             low = datetime.fromtimestamp(window.start or 0, tz=UTC)
             high = datetime.fromtimestamp(window.end + 1, tz=UTC)
-        for entry in entries:
+        for entry, identity in zip(entries, identities, strict=True):
             if not is_data_file(entry):
                 plan.ignored.append(entry)
-            elif (identity := identity_key(entry)) in ledgered:
+            elif identity in ledgered:
                 plan.already_ingested.append(entry)
             elif identity in failed:
                 plan.failed_before.append(entry)
@@ -101,7 +105,8 @@ def plan_run(
     errors of the file versions that failed for good before (by identity key), which the plan
     keeps apart unless ``retry_failed``."""
     entries = list(listed)
-    known = ctx.ledger.lookup(flow.id, [identity_key(e) for e in entries])
+    keys = [identity_key(e) for e in entries]  # hashed once: a no-op run's main own cost
+    known = ctx.ledger.lookup(flow.id, keys)
     failed = {} if retry_failed else known.failed
     schedule = flow.schedule
     plan = FlowPlan.build(
@@ -111,5 +116,6 @@ def plan_run(
         backfill=schedule.backfill,
         start_time=schedule.start_time,
         window=window,
+        keys=keys,
     )
     return plan, failed

@@ -120,8 +120,8 @@ def test_an_empty_database_is_upgraded_to_exactly_the_declared_tables(
     Lakefeed().iceberg_catalog()  # pyiceberg's tables first, in the same database
     done = migrate.upgrade(engine)
 
-    assert (done.before, done.after, done.upgraded, done.adopted) == (None, "0002", True, False)
-    assert versions(engine) == ["0002"]
+    assert (done.before, done.after, done.upgraded, done.adopted) == (None, "0003", True, False)
+    assert versions(engine) == ["0003"]
     with engine.connect() as db:
         options = {
             "include_object": migrate.include_object,
@@ -139,7 +139,7 @@ def test_revision_0002_adds_the_maintenance_column_and_goes_back(engine: sa.Engi
     before = schema(engine)
     assert "maintenance" not in [c[0] for c in before["datasets"]["columns"]]
 
-    migrate.upgrade(engine)
+    migrate_to(engine, "0002")
     after = schema(engine)
     assert after["datasets"]["columns"][-1][0::2] == ("maintenance", True)
     assert {t: s for t, s in after.items() if t != "datasets"} == {
@@ -197,7 +197,7 @@ def test_a_database_behind_is_upgraded_when_lakefeed_opens_it(engine: sa.Engine)
 
     assert Lakefeed().flows.list_flows() == []
 
-    assert versions(engine) == ["0002"]
+    assert versions(engine) == ["0003"]
     assert "maintenance" in {c["name"] for c in sa.inspect(engine).get_columns("datasets")}
 
 
@@ -220,13 +220,13 @@ def test_refusing_auto_upgrade_fails_clearly_and_changes_nothing(
     assert shown.exit_code == 0, shown.output
     assert json.loads(shown.output) == {
         "revision": start,
-        "head": "0002",
+        "head": "0003",
         "state": "behind" if start else "empty",
         "upToDate": False,
     }
     upgraded = lakefeed_cli("db", "upgrade")
     assert upgraded.exit_code == 0, upgraded.output
-    expected = f"from revision {start} to 0002" if start else "at revision 0002."
+    expected = f"from revision {start} to 0003" if start else "at revision 0003."
     assert expected in upgraded.output
     assert Lakefeed().flows.list_flows() == []
 
@@ -235,23 +235,23 @@ def test_db_current_and_upgrade_print_the_revisions(engine: sa.Engine) -> None:
     migrate_to(engine, "0001")
     assert lakefeed_cli("db", "current").output.splitlines() == [
         "Revision: 0001",
-        "Head:     0002",
+        "Head:     0003",
         "Status:   behind: `lakefeed db upgrade` upgrades it",
     ]
     upgraded = lakefeed_cli("db", "upgrade", "--json")
     assert json.loads(upgraded.output) == {
         "from": "0001",
-        "to": "0002",
+        "to": "0003",
         "upgraded": True,
         "unversioned": False,
     }
     again = lakefeed_cli("db", "upgrade")
     assert (again.exit_code, again.output) == (
         0,
-        "The database schema is at revision 0002 already: nothing to do.\n",
+        "The database schema is at revision 0003 already: nothing to do.\n",
     )
     assert json.loads(lakefeed_cli("db", "current", "--json").output)["upToDate"] is True
-    assert versions(engine) == ["0002"]
+    assert versions(engine) == ["0003"]
 
 
 def test_db_current_creates_no_home_and_no_database(tmp_path: Path, database_backend: str) -> None:
@@ -263,7 +263,7 @@ def test_db_current_creates_no_home_and_no_database(tmp_path: Path, database_bac
     state = "missing" if database_backend == "sqlite" else "empty"
     assert json.loads(shown.output) == {
         "revision": None,
-        "head": "0002",
+        "head": "0003",
         "state": state,
         "upToDate": False,
     }
@@ -334,9 +334,9 @@ def test_an_unversioned_database_missing_an_index_gets_it_when_stamped(
 
     done = migrate.upgrade(engine)
 
-    assert (done.before, done.after, done.adopted) == ("0001", "0002", True)
+    assert (done.before, done.after, done.adopted) == ("0001", "0003", True)
     assert "ix_runs_state" in {i["name"] for i in sa.inspect(engine).get_indexes("runs")}
-    assert versions(engine) == ["0002"]
+    assert versions(engine) == ["0003"]
 
 
 #: The revision another Alembic-managed application keeps in Alembic's default table.
@@ -389,12 +389,12 @@ def test_another_alembic_application_s_tables_are_left_alone(engine: sa.Engine, 
 
     shown = lakefeed_cli("db", "current", "--json")
     assert json.loads(shown.output) == {
-        "revision": "0002",
-        "head": "0002",
+        "revision": "0003",
+        "head": "0003",
         "state": "current",
         "upToDate": True,
     }
-    assert versions(engine) == ["0002"]
+    assert versions(engine) == ["0003"]
     assert other_application_rows(engine) == before
     assert before == ([OTHER_APP_REVISION], [(1, 1250), (2, 9900)])
 
@@ -459,5 +459,5 @@ def test_processes_starting_at_once_on_an_empty_database_all_succeed(
                 p.kill()
 
     assert [(code, err[-2000:]) for code, err in results if code != 0] == []
-    assert versions(engine) == ["0002"]
+    assert versions(engine) == ["0003"]
     assert migrate.status(engine).up_to_date
