@@ -4,6 +4,7 @@ identity (DefaultAzureCredential)."""
 
 from lakefeed.specs import AuthSpec, ConnectionSpec, Param
 from lakefeed.storage.azure import AZURE_BLOB_HOSTS, AZURE_DFS_HOSTS, CONNECTION_STRING_PARAM
+from lakefeed.storage.object_store import MAX_READS_PARAM
 
 ADLS_SPEC_ID = "b3ba5556-48be-44b7-8b85-ff2b69b46dc4"
 ACCOUNT_KEY = "Account Key Authentication for adls-gen2"
@@ -41,6 +42,7 @@ SPEC = ConnectionSpec(
                     secret=True,
                 ),
                 Param("tenant", "Tenant", "Tenant id or domain.", required=True),
+                MAX_READS_PARAM,
             ),
         ),
         AuthSpec(
@@ -52,13 +54,14 @@ SPEC = ConnectionSpec(
                 Param(
                     "accountKey", "Account key", "Storage account key.", required=True, secret=True
                 ),
+                MAX_READS_PARAM,
             ),
         ),
         AuthSpec(
             name=CONNECTION_STRING,
             type="ConnectionString",
             description="A storage account connection string.",
-            params=(CONNECTION_STRING_PARAM,),
+            params=(CONNECTION_STRING_PARAM, MAX_READS_PARAM),
         ),
         AuthSpec(
             name=DEFAULT_CREDENTIAL,
@@ -74,6 +77,7 @@ SPEC = ConnectionSpec(
                     "https://ACCOUNT.dfs.core.windows.net (https: tokens need TLS).",
                     required=True,
                 ),
+                MAX_READS_PARAM,
             ),
             ambient=True,
             vendor_hosts=AZURE_DFS_HOSTS + AZURE_BLOB_HOSTS,

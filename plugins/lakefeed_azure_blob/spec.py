@@ -2,6 +2,7 @@
 
 from lakefeed.specs import AuthSpec, ConnectionSpec, Param
 from lakefeed.storage.azure import AZURE_BLOB_HOSTS, CONNECTION_STRING_PARAM
+from lakefeed.storage.object_store import MAX_READS_PARAM
 
 AZURE_BLOB_SPEC_ID = "4c10e202-c428-4796-9208-5f1f5732b1cf"
 SAS_URI = "SAS URI Authentication"
@@ -19,7 +20,7 @@ SPEC = ConnectionSpec(
             name="ConnectionString",
             type="ConnectionString",
             description="An account connection string (AccountName, AccountKey, endpoints).",
-            params=(CONNECTION_STRING_PARAM,),
+            params=(CONNECTION_STRING_PARAM, MAX_READS_PARAM),
         ),
         AuthSpec(
             name=SAS_URI,
@@ -33,6 +34,7 @@ SPEC = ConnectionSpec(
                     required=True,
                     secret=True,
                 ),
+                MAX_READS_PARAM,
             ),
         ),
         AuthSpec(
@@ -49,6 +51,7 @@ SPEC = ConnectionSpec(
                     "https://ACCOUNT.blob.core.windows.net",
                     required=True,
                 ),
+                MAX_READS_PARAM,
             ),
             ambient=True,
             vendor_hosts=AZURE_BLOB_HOSTS,

@@ -4,7 +4,7 @@ access and application default credentials."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from lakefeed.errors import InvalidAuthParams, StorageAuthenticationFailed, StorageError
@@ -140,6 +140,9 @@ class GcsFiles(S3ProtocolSource):
         if _is_s3(fs):
             return super().pins_version(fs, entry)
         return bool(entry.version)
+
+    def async_read(self, fs: Any) -> Callable[[FileEntry, int, int], Awaitable[bytes]] | None:
+        return super().async_read(fs) if _is_s3(fs) else None  # JSON API: read_range, threads
 
     def read_range(self, fs: Any, entry: FileEntry, start: int, end: int) -> bytes:
         if _is_s3(fs):

@@ -1,6 +1,7 @@
 """The Google Cloud Storage connection spec, with Flow Service's id and auth param names."""
 
 from lakefeed.specs import AuthSpec, ConnectionSpec, Param
+from lakefeed.storage.object_store import MAX_READS_PARAM
 from lakefeed.storage.s3_protocol import BUCKET_PARAM, FOLDER_PARAM
 
 GCS_SPEC_ID = "32e8f412-cdf7-464c-9885-78184cb113fd"
@@ -43,6 +44,7 @@ SPEC = ConnectionSpec(
                 BUCKET_PARAM,
                 FOLDER_PARAM,
                 _endpoint(GOOGLE_XML_API, "XML (S3-compatible) API"),
+                MAX_READS_PARAM,
             ),
         ),
         AuthSpec(
@@ -61,13 +63,14 @@ SPEC = ConnectionSpec(
                 BUCKET_PARAM,
                 FOLDER_PARAM,
                 _endpoint(None, "JSON API"),
+                MAX_READS_PARAM,
             ),
         ),
         AuthSpec(
             name=ANONYMOUS,
             type="Anonymous",
             description="No credentials: public buckets, or a local emulator.",
-            params=(BUCKET_PARAM, FOLDER_PARAM, _endpoint(None, "JSON API")),
+            params=(BUCKET_PARAM, FOLDER_PARAM, _endpoint(None, "JSON API"), MAX_READS_PARAM),
         ),
         AuthSpec(
             name=APPLICATION_DEFAULT,
@@ -85,6 +88,7 @@ SPEC = ConnectionSpec(
                 BUCKET_PARAM,
                 FOLDER_PARAM,
                 _endpoint(None, "JSON API"),
+                MAX_READS_PARAM,
             ),
             ambient=True,
             vendor_hosts=GOOGLE_STORAGE_HOSTS,

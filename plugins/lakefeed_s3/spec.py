@@ -1,6 +1,7 @@
 """The Amazon S3 connection spec, with Flow Service's id and auth param names."""
 
 from lakefeed.specs import AuthSpec, ConnectionSpec, Param
+from lakefeed.storage.object_store import MAX_READS_PARAM
 from lakefeed.storage.s3_protocol import BUCKET_PARAM, FOLDER_PARAM
 
 S3_SPEC_ID = "ecadc60c-7455-4d87-84dc-2a0e293d997b"
@@ -78,6 +79,7 @@ SPEC = ConnectionSpec(
                 REGION,
                 BUCKET_PARAM,
                 FOLDER_PARAM,
+                MAX_READS_PARAM,
             ),
         ),
         AuthSpec(
@@ -86,7 +88,7 @@ SPEC = ConnectionSpec(
             description="The AWS default credential chain of the machine lakefeed runs on "
             "(environment variables, shared credentials and config files, container or "
             f"instance role). {SERVER_ONLY}",
-            params=(SERVICE_URL, REGION, BUCKET_PARAM, FOLDER_PARAM),
+            params=(SERVICE_URL, REGION, BUCKET_PARAM, FOLDER_PARAM, MAX_READS_PARAM),
             ambient=True,
             vendor_hosts=AWS_HOSTS,
         ),
@@ -116,6 +118,7 @@ SPEC = ConnectionSpec(
                 REGION,
                 BUCKET_PARAM,
                 FOLDER_PARAM,
+                MAX_READS_PARAM,
             ),
             ambient=True,
             vendor_hosts=AWS_HOSTS,

@@ -205,10 +205,13 @@ class SftpFiles(SourceType):
         )
 
     @contextmanager
-    def ranged_reads(self, fs: Any) -> Iterator[RangeReader]:
+    def ranged_reads(self, fs: Any, *, concurrency: int | None = None) -> Iterator[RangeReader]:
         """Ranges read over up to ``maxConcurrentConnections`` connections of their own (the
-        session's connection may be in the middle of streaming the listing)."""
+        session's connection may be in the middle of streaming the listing); never more,
+        whatever ``concurrency`` asks."""
         size = int(fs.lakefeed_options["max_connections"])
+        if concurrency is not None:
+            size = max(1, min(size, concurrency))
         idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
         opened: list[Any] = []
         lock = threading.Lock()

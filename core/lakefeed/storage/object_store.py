@@ -11,11 +11,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from lakefeed.specs import Param
 from lakefeed.storage.entries import FileEntry
 from lakefeed.storage.listing import glob_selects, split_glob
 from lakefeed.storage.source import SourceType
 
 PAGE_SIZE = 1000
+#: Reads in flight at once while inspecting files, per connection (the object stores' auth
+#: specs take it; :attr:`lakefeed.storage.session.StorageSession.read_concurrency`).
+MAX_READS_PARAM = Param(
+    "maxConcurrentReads",
+    "Concurrent reads",
+    "Requests in flight at once while reading file footers (default 32, at most 256); lower "
+    "it for a store that throttles, raise it for a distant one.",
+    type="integer",
+    minimum=1,
+)
 
 
 class ObjectStoreSource(SourceType):

@@ -10,7 +10,7 @@ params its :meth:`S3ProtocolSource.root` reads. s3fs is imported only when a fil
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, ClassVar
 
 from lakefeed.secrets import AuthParams
@@ -144,15 +144,28 @@ class S3ProtocolSource(ObjectStoreSource):
     def read_range(self, fs: Any, entry: FileEntry, start: int, end: int) -> bytes:
         if not self.pins_version(fs, entry):
             return super().read_range(fs, entry, start, end)
-        if start >= end:
-            return b""
         from fsspec.asyn import sync
 
+        return bytes(sync(fs.loop, self._read_pinned, fs, entry, start, end))
+
+    def async_read(self, fs: Any) -> Callable[[FileEntry, int, int], Awaitable[bytes]] | None:
+        if not hasattr(fs, "_call_s3"):
+            return None  # a subclass's filesystem of another kind
+
+        async def read(entry: FileEntry, start: int, end: int) -> bytes:
+            if not self.pins_version(fs, entry):
+                return bytes(await fs._cat_file(entry.path, start=start, end=end))
+            return await self._read_pinned(fs, entry, start, end)
+
+        return read
+
+    async def _read_pinned(self, fs: Any, entry: FileEntry, start: int, end: int) -> bytes:
+        if start >= end:
+            return b""
         bucket, _, key = entry.path.partition("/")
         version = _version_id(entry)
         pin = {"VersionId": version} if version else {"IfMatch": f'"{entry.etag}"'}
-
-        async def get() -> bytes:
+        try:
             response = await fs._call_s3(
                 "get_object", Bucket=bucket, Key=key, Range=f"bytes={start}-{end - 1}", **pin
             )
@@ -160,9 +173,6 @@ class S3ProtocolSource(ObjectStoreSource):
                 return bytes(await response["Body"].read())
             finally:
                 response["Body"].close()
-
-        try:
-            return bytes(sync(fs.loop, get))
         except Exception as exc:
             if _precondition_failed(exc):
                 raise changed_while_reading(entry) from exc

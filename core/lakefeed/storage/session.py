@@ -7,9 +7,11 @@ or one of the session's :class:`~lakefeed.formats.FormatRegistry`.
 
 from __future__ import annotations
 
+import inspect
+import io
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -23,11 +25,21 @@ from lakefeed.errors import (
     StorageNotFound,
     StorageTimeout,
 )
-from lakefeed.formats import FileFormat, FormatRegistry, InspectedFile
+from lakefeed.formats import FileFormat, FormatRegistry, InspectedFile, RangeReader
 from lakefeed.secrets import AuthParams
 from lakefeed.storage.entries import FileEntry
 from lakefeed.storage.errors import translate
 from lakefeed.storage.listing import is_file_info, split_glob
+from lakefeed.storage.object_store import MAX_READS_PARAM
+from lakefeed.storage.read_ahead import (
+    BodyBuffer,
+    ahead,
+    format_key,
+    inspect_once,
+    scope_key,
+    version_key,
+    whole_small_files,
+)
 from lakefeed.storage.source import SourceType
 from lakefeed.storage.timeouts import MAX_SECONDS, StorageTimeouts, using_timeouts
 from lakefeed.storage.versions import (
@@ -41,6 +53,8 @@ if TYPE_CHECKING:
     from lakefeed.storage.endpoints import EndpointPolicy
 
 PREVIEW_MAX_ROWS = 100
+#: The largest ``maxConcurrentReads`` a connection may set.
+MAX_READS_LIMIT = 256
 
 
 @dataclass(frozen=True)
@@ -101,6 +115,8 @@ class StorageSession:
         self.endpoints = endpoints
         self.timeouts = timeouts or StorageTimeouts()
         self.formats = formats if formats is not None else FormatRegistry.bundled()
+        #: small files read whole by the current run's inspection, for :meth:`reading`
+        self._bodies: BodyBuffer | None = None
 
     @contextmanager
     def _errors(self, action: str) -> Iterator[None]:
@@ -147,9 +163,15 @@ class StorageSession:
         the block becomes FileChangedWhileReading when the file changed meanwhile: a file
         rewritten under the reader is not corrupt.
         """
-        with self._errors(f"opening {entry.path!r}"):
-            pinned = self.source_type.pins_version(self.fs, entry)
-        source = self.open_input(entry)
+        bodies = self._bodies
+        body = bodies.take(version_key(entry)) if bodies is not None else None
+        if body is not None:
+            # Read whole during inspection, pinned to the listed version (read_ahead).
+            pinned, source = True, io.BytesIO(body)
+        else:
+            with self._errors(f"opening {entry.path!r}"):
+                pinned = self.source_type.pins_version(self.fs, entry)
+            source = self.open_input(entry)
         try:
             yield source
         except Exception as exc:
@@ -339,16 +361,99 @@ class StorageSession:
         return self.inspect_files(entries, file_format)
 
     def inspect_files(
-        self, entries: Iterable[FileEntry], file_format: FileFormat | None = None
+        self,
+        entries: Iterable[FileEntry],
+        file_format: FileFormat | None = None,
+        *,
+        read_ahead: bool = False,
     ) -> Iterator[InspectedFile | FileFailure]:
         """Already-listed ``entries`` inspected as ``file_format`` (default: the registry's
-        default format), in order, from ranged reads (:meth:`SourceType.inspect_files`)."""
+        default format), in order, from ranged reads, at most :attr:`read_concurrency` at
+        once. A file version the backend pins (:meth:`SourceType.pins_version`) is inspected
+        once per process: inspecting it again answers what the first inspection told.
+
+        ``read_ahead``, for a run that converts each file in this thread before it asks for
+        the next one: inspection runs on a thread of its own, ahead of the caller, and small
+        files (up to :data:`~lakefeed.storage.read_ahead.WHOLE_FILE_BYTES`) the backend pins
+        are read whole, in one request, for :meth:`reading` to serve while the files before
+        them convert (at most :data:`~lakefeed.storage.read_ahead.BODY_BUFFER_BYTES` held,
+        until the caller is done with the inspected files)."""
         chosen = file_format or self.formats.default()
-        for entry, result in self.source_type.inspect_files(self.fs, entries, chosen):
+        if read_ahead:
+            _ = self.fs  # opened in this thread, not on the read-ahead thread
+            results = self._ahead(entries, chosen)
+        else:
+            results = self._inspect(entries, chosen, None)
+        for entry, result in results:
             if isinstance(result, BaseException):
                 yield FileFailure(entry, self._translate(result, f"reading {entry.path!r}"))
             else:
                 yield result
+
+    @property
+    def read_concurrency(self) -> int | None:
+        """Reads in flight at once while inspecting: the connection's ``maxConcurrentReads``,
+        else None (the source type's default)."""
+        given = self.auth.get(MAX_READS_PARAM.name)
+        if given is None:
+            return None
+        return max(1, min(int(given), MAX_READS_LIMIT))
+
+    def _ranged_reads(self) -> AbstractContextManager[RangeReader]:
+        source_type = self.source_type
+        ranged_reads = type(source_type).ranged_reads
+        takes_concurrency = "concurrency" in inspect.signature(ranged_reads).parameters
+        if takes_concurrency and self.read_concurrency is not None:
+            return source_type.ranged_reads(self.fs, concurrency=self.read_concurrency)
+        return source_type.ranged_reads(self.fs)
+
+    def _ahead(
+        self, entries: Iterable[FileEntry], file_format: FileFormat
+    ) -> Iterator[tuple[FileEntry, InspectedFile | BaseException]]:
+        """Inspection on a thread of its own; the bytes of the files inspected last stay for
+        :meth:`reading` after the last result (a caller may group files before converting
+        them), until taken or the next read-ahead; a caller that stops early drops them."""
+        bodies = self._bodies = BodyBuffer()
+
+        def produce() -> Iterator[tuple[FileEntry, InspectedFile | BaseException]]:
+            return self._inspect(entries, file_format, bodies)
+
+        try:
+            for entry, result in ahead(produce, waiting=bodies.starving):
+                if isinstance(result, BaseException):
+                    bodies.take(version_key(entry))  # a failed file is not read again
+                yield entry, result
+        except BaseException:
+            bodies.stop()
+            if self._bodies is bodies:
+                self._bodies = None
+            raise
+
+    def _inspect(
+        self, entries: Iterable[FileEntry], file_format: FileFormat, bodies: BodyBuffer | None
+    ) -> Iterator[tuple[FileEntry, InspectedFile | BaseException]]:
+        source_type, fs = self.source_type, self.fs
+        if type(source_type).inspect_files is not SourceType.inspect_files:
+            # The backend inspects in its own way (local files: natively).
+            yield from source_type.inspect_files(fs, entries, file_format)
+            return
+
+        def pins(entry: FileEntry) -> bool:
+            return source_type.pins_version(fs, entry)
+
+        with self._ranged_reads() as read:
+            yield from inspect_once(
+                entries,
+                file_format,
+                read if bodies is None else whole_small_files(read, bodies, pins),
+                scope=(self._scope, format_key(file_format)),
+                pins=pins,
+                bodies=bodies,
+            )
+
+    @cached_property
+    def _scope(self) -> str:
+        return scope_key(self.source_type.spec.id, self.auth)
 
     def inspect_file(self, path: str, file_format: FileFormat | None = None) -> InspectedFile:
         """The single file ``path`` inspected as ``file_format`` (default: the format that

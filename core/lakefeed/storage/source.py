@@ -9,7 +9,7 @@ better. What a file's bytes mean is its format's business (:mod:`lakefeed.format
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, ClassVar
@@ -20,7 +20,7 @@ from lakefeed.secrets import AuthParams
 from lakefeed.specs import ConnectionSpec
 from lakefeed.storage.entries import FileEntry, entry_from_info
 from lakefeed.storage.listing import list_path
-from lakefeed.storage.ranges import async_reader, pooled_reader
+from lakefeed.storage.ranges import async_reader, gathered_reader, pooled_reader
 from lakefeed.storage.versions import read_retrying
 
 
@@ -111,19 +111,35 @@ class SourceType:
             yield from file_format.inspect(entries, read)
 
     @contextmanager
-    def ranged_reads(self, fs: Any) -> Iterator[RangeReader]:
+    def ranged_reads(self, fs: Any, *, concurrency: int | None = None) -> Iterator[RangeReader]:
         """A :data:`~lakefeed.formats.RangeReader` for inspecting files, valid inside the
-        block: batches of ranges through :meth:`read_range` (so pinned to the listed version
-        where it pins) on a pool of :attr:`read_concurrency` threads; with the default
-        ``read_range`` on an async filesystem, concurrent requests on its event loop."""
+        block, with at most ``concurrency`` (default :attr:`read_concurrency`) reads in
+        flight: batches of ranges through :meth:`async_read` on the filesystem's event loop
+        where the backend has it, else through :meth:`read_range` (so pinned to the listed
+        version where it pins) on a pool of threads; with the default ``read_range`` on an
+        async filesystem, concurrent requests on its event loop. An override that reads in
+        its own way (SFTP: one connection per worker) may leave ``concurrency`` out."""
+        workers = max(1, concurrency or self.read_concurrency)
+        read_async = self.async_read(fs)
+        if read_async is not None:
+            yield gathered_reader(
+                fs, read_async, lambda e, a, b: self.read_listed(fs, e, a, b), workers
+            )
+            return
         if getattr(fs, "async_impl", False) and type(self).read_range is SourceType.read_range:
             # The default read_range, as concurrent requests on the filesystem's event loop.
             yield async_reader(fs)
             return
-        with ThreadPoolExecutor(max_workers=self.read_concurrency) as pool:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
             yield pooled_reader(
                 pool, lambda entry, start, end: self.read_listed(fs, entry, start, end)
             )
+
+    def async_read(self, fs: Any) -> Callable[[FileEntry, int, int], Awaitable[bytes]] | None:
+        """A coroutine function that reads what :meth:`read_range` reads (the same version
+        pin), on ``fs``'s event loop, for backends whose filesystem is async: many ranges then
+        share the loop instead of a thread each. None (the default): no such reads."""
+        return None
 
     def read_listed(self, fs: Any, entry: FileEntry, start: int, end: int) -> bytes:
         """Bytes ``start`` to ``end`` of the version ``entry`` names: :meth:`read_range`, and

@@ -112,7 +112,7 @@ def read_retrying(
         try:
             data = read(start, end)
         except Exception as exc:
-            if attempt == READ_ATTEMPTS or not _broken_transfer(exc):
+            if attempt == READ_ATTEMPTS or not broken_transfer(exc):
                 raise
         else:
             if len(data) == expected:
@@ -128,7 +128,9 @@ def read_retrying(
     raise AssertionError("unreachable")
 
 
-def _broken_transfer(exc: BaseException) -> bool:
+def broken_transfer(exc: BaseException) -> bool:
+    """Whether ``exc`` is a transfer that broke on the way (a reset, a body cut short, a
+    5xx), worth reading again; not a timeout, nor an error lakefeed decided already."""
     from lakefeed.errors import StorageServerError
     from lakefeed.storage.errors import cause_chain, classify
 
