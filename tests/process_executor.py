@@ -15,8 +15,8 @@ from lakefeed.flows.convert import (
     ConversionTask,
     Report,
     TaskEvent,
-    convert_file,
 )
+from lakefeed.flows.tasks import convert
 
 
 def convert_elsewhere(task: ConversionTask) -> tuple[ConversionResult, list[TaskEvent], int]:
@@ -24,7 +24,7 @@ def convert_elsewhere(task: ConversionTask) -> tuple[ConversionResult, list[Task
     import os
 
     events: list[TaskEvent] = []
-    return convert_file(task, events.append), events, os.getpid()
+    return convert(task, events.append), events, os.getpid()
 
 
 class ProcessExecutor:

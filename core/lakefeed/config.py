@@ -26,6 +26,8 @@ ENVIRONMENT = (
     "LAKEFEED_ALLOW_AMBIENT_CREDENTIALS",
     "LAKEFEED_CONNECT_TIMEOUT",
     "LAKEFEED_READ_TIMEOUT",
+    "LAKEFEED_EXECUTOR",
+    "LAKEFEED_EXECUTOR_KEY",
     "LAKEFEED_SCHEDULE_MINUTE_MINIMUM",
     "LAKEFEED_LOAD_PLUGINS",
     "LAKEFEED_DISABLE_PLUGINS",
@@ -91,6 +93,9 @@ class Settings:
     #: then ``LAKEFEED_WAREHOUSE_OPTIONS`` over it): endpoint, region, credentials. Never
     #: shown: they hold secrets. Empty: the cloud SDK's default credential chain.
     warehouse_options: Mapping[str, str] = field(default_factory=dict, repr=False, hash=False)
+    #: What converts a batch's files (``LAKEFEED_EXECUTOR``): ``inprocess``, ``processes``,
+    #: ``processes:N`` or ``dask://HOST:PORT`` (see :mod:`lakefeed.flows.executors`).
+    executor: str = "inprocess"
 
     @classmethod
     def load(cls, home: str | os.PathLike[str] | None = None) -> Settings:
@@ -99,7 +104,7 @@ class Settings:
         ``LAKEFEED_WAREHOUSE``, ``LAKEFEED_LOCAL_ROOTS``, ``LAKEFEED_ALLOW_ENDPOINTS``,
         ``LAKEFEED_ALLOW_AMBIENT_CREDENTIALS``,
         ``LAKEFEED_CONNECT_TIMEOUT``, ``LAKEFEED_READ_TIMEOUT``,
-        ``LAKEFEED_DATABASE_AUTO_UPGRADE``), then defaults."""
+        ``LAKEFEED_DATABASE_AUTO_UPGRADE``, ``LAKEFEED_EXECUTOR``), then defaults."""
         root = Path(home or os.environ.get("LAKEFEED_HOME") or Path.home() / ".lakefeed")
         root = root.expanduser().resolve()
         database_url = (
@@ -127,6 +132,7 @@ class Settings:
                 "LAKEFEED_DATABASE_AUTO_UPGRADE", cls.database_auto_upgrade
             ),
             warehouse_options=_warehouse_options(),
+            executor=os.environ.get("LAKEFEED_EXECUTOR", "").strip() or cls.executor,
         )
 
 

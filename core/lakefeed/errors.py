@@ -304,6 +304,35 @@ class DatabaseUrlInvalid(LakefeedError):
     title = "Database URL invalid"
 
 
+class ExecutorConfigError(LakefeedError):
+    """``LAKEFEED_EXECUTOR`` (or ``--executor``) names no executor lakefeed has, or the Dask
+    executor lacks what it needs: ``distributed`` installed, ``LAKEFEED_EXECUTOR_KEY``."""
+
+    code = "LF-1980"
+    http_status = 500
+    title = "Executor configuration error"
+
+
+class ExecutorUnavailable(LakefeedError):
+    """The Dask scheduler an executor names does not answer, or has no workers: nothing was
+    converted, and the run's files are tried again by the next run."""
+
+    code = "LF-1981"
+    http_status = 503
+    title = "Executor unavailable"
+    transient = True
+
+
+class ConversionWorkerLost(LakefeedError):
+    """The process converting a file died (killed, out of memory) on every attempt: the file
+    fails for this run only and is tried again by the next one."""
+
+    code = "LF-1982"
+    http_status = 500
+    title = "Conversion worker lost"
+    transient = True
+
+
 class InternalError(LakefeedError):
     """A failure lakefeed did not foresee (a bug, or a broken database file): the CLI reports
     it as this, without a traceback unless ``LAKEFEED_DEBUG`` is set."""

@@ -141,6 +141,13 @@ class LakefeedGroup(click.Group):
     show_default=True,
     help="Sandbox (x-sandbox-name) the command works in, on --server or (as this flag) in --home.",
 )
+@click.option(
+    "--executor",
+    envvar="LAKEFEED_EXECUTOR",
+    metavar="SPEC",
+    help="What converts a run's files: inprocess (default), processes (one worker per core), "
+    "processes:N, or dask://HOST:PORT (a dask.distributed cluster; docs/how-to/scale-out.md).",
+)
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -150,6 +157,7 @@ def cli(
     client_secret: str | None,
     org: str | None,
     sandbox: str,
+    executor: str | None,
 ) -> None:
     """lakefeed: ingest Parquet files from cloud storage into governed datasets."""
     from lakefeed.cli.context import LazyEngine
@@ -166,7 +174,9 @@ def cli(
     # set for --server, and must not move local commands into another org without a word.
     local_org = org if _given(ctx, "org") else None
     local_sandbox = sandbox if _given(ctx, "sandbox") else "prod"
-    ctx.obj = LazyEngine(home, remote, org=local_org or "local", sandbox=local_sandbox)
+    ctx.obj = LazyEngine(
+        home, remote, org=local_org or "local", sandbox=local_sandbox, executor=executor
+    )
 
 
 def _given(ctx: click.Context, name: str) -> bool:
@@ -181,6 +191,7 @@ def _register_commands() -> None:
         connections,
         datasets,
         db,
+        executor_key,
         files,
         flows,
         ingest,
@@ -194,6 +205,7 @@ def _register_commands() -> None:
         serve,
     )
 
+    cli.add_command(executor_key.executor_key_command)
     cli.add_command(plugins.plugins_command)
     cli.add_command(plugins.specs_command)
     cli.add_command(connections.connections)

@@ -65,11 +65,13 @@ class LazyEngine:
         *,
         org: str = "local",
         sandbox: str = "prod",
+        executor: str | None = None,
     ) -> None:
         self.home = home
         self.remote = remote
         self.org = org
         self.sandbox = sandbox
+        self.executor = executor  # --executor / LAKEFEED_EXECUTOR, made when the engine is
         self._engine: Lakefeed | None = None
         self._client: Client | None = None
 
@@ -84,7 +86,9 @@ class LazyEngine:
             from lakefeed.catalog.records import Scope
             from lakefeed.engine import Lakefeed
 
-            self._engine = Lakefeed(home=self.home, scope=Scope(self.org, self.sandbox))
+            self._engine = Lakefeed(
+                home=self.home, scope=Scope(self.org, self.sandbox), executor=self.executor
+            )
         return self._engine
 
     def client(self) -> Client:

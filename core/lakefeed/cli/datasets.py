@@ -117,6 +117,8 @@ def show(dataset: str, as_json: bool) -> None:
     if "maintenance" in item:  # a server does not say
         settings = item["maintenance"]
         rows.append(("maintenance", json.dumps(settings) if settings else "off"))
+    if "targetFileSize" in item:
+        rows.append(("target file size", human_size(item["targetFileSize"])))
     table(f"Dataset {item['name']}", ["field", "value"], rows)
 
 
@@ -154,6 +156,12 @@ def _tags(current: dict[str, Any], pairs: tuple[str, ...]) -> dict[str, Any]:
     metavar="JSON",
     help="Scheduled table maintenance settings as a JSON object ('{}' turns it off).",
 )
+@click.option(
+    "--target-file-size",
+    metavar="SIZE",
+    help="Size the data files of its runs aim at (e.g. 64MiB; default 128MiB): small source "
+    "files are gathered into files of this size.",
+)
 @click.option("--if-match", metavar="ETAG", help="Change only while the etag is still ETAG.")
 @json_option
 def update(
@@ -162,19 +170,26 @@ def update(
     description: str | None,
     tag_pairs: tuple[str, ...],
     maintenance: str | None,
+    target_file_size: str | None,
     if_match: str | None,
     as_json: bool,
 ) -> None:
-    """Change a dataset's name, description, tags or scheduled maintenance; its schema never
-    changes."""
+    """Change a dataset's name, description, tags, scheduled maintenance or target data file
+    size; its schema never changes."""
     lf = engine()
     current = lf.datasets.get(dataset)
     tags = _tags(current.tags, tag_pairs) if tag_pairs else None
     settings = None if maintenance is None else _maintenance(maintenance)
-    if new_name is None and description is None and tags is None and settings is None:
+    size = None
+    if target_file_size is not None:
+        from lakefeed.datasets.maintenance import parse_size
+
+        size = parse_size(target_file_size)
+    nothing = new_name is None and description is None and tags is None and settings is None
+    if nothing and size is None:
         raise InvalidRequest(
             f"Nothing to change in dataset {current.name!r}.",
-            fix="Give --name, --description, --tag or --maintenance.",
+            fix="Give --name, --description, --tag, --maintenance or --target-file-size.",
         )
     updated = lf.update_dataset(
         current.id,
@@ -183,9 +198,11 @@ def update(
         tags=tags,
         if_match=if_match,
         maintenance=settings,
+        target_file_size=size,
     )
     if as_json:
-        emit_json({**updated.to_dict(), "maintenance": updated.maintenance})
+        extra = {} if size is None else {"targetFileSize": size}
+        emit_json({**updated.to_dict(), "maintenance": updated.maintenance, **extra})
         return
     from rich.markup import escape
 
@@ -196,6 +213,8 @@ def update(
             if updated.maintenance
             else "Scheduled maintenance: off"
         )
+    if size is not None:
+        console().print(f"Target file size: {human_size(size)}")
 
 
 def _maintenance(text: str) -> dict[str, Any]:

@@ -218,6 +218,8 @@ class LocalResources(Resources):
         return self.lf.datasets.get(ref).to_dict()
 
     def dataset_details(self, dataset: Entity) -> Entity:
+        from lakefeed.datasets.writer import target_file_bytes
+
         item = self.lf.datasets.get(dataset["id"])
         iceberg = self.lf.datasets.table(item)
         snapshot = iceberg.current_snapshot()
@@ -228,6 +230,7 @@ class LocalResources(Resources):
             "rowCount": int(summary.get("total-records", 0)),
             "batchCount": len(self.lf.batches.list(item.id)),
             "maintenance": item.maintenance,
+            "targetFileSize": target_file_bytes(iceberg.properties),
         }
 
     def batch(self, id: str) -> Entity:

@@ -114,10 +114,13 @@ class DatasetStore:
         tags: Mapping[str, Any] | None = None,
         etag: str | None = None,
         maintenance: Mapping[str, Any] | None = None,
+        target_file_bytes: int | None = None,
     ) -> Dataset:
-        """Rename a dataset, or change its description, tags or scheduled ``maintenance``
-        (``{}`` turns it off; what is None stays). The schema never changes: the table was
-        created from it. With ``etag``, only while the dataset is still at that version."""
+        """Rename a dataset, or change its description, tags, scheduled ``maintenance``
+        (``{}`` turns it off) or the size its runs' data files aim at (``target_file_bytes``,
+        the table's ``write.target-file-size-bytes``); what is None stays. The schema never
+        changes: the table was created from it. With ``etag``, only while the dataset is still
+        at that version."""
         dataset = self.get(id_or_name)
         values: dict[str, Any] = {}
         if maintenance is not None:
@@ -135,9 +138,40 @@ class DatasetStore:
         if tags is not None:
             values["tags"] = dict(tags)
         check_labels({k: v for k, v in values.items() if k != "tags"}, "dataset")
-        if not values:
-            return dataset
-        return self.records.update(dataset, etag=etag, **values)
+        if values:
+            dataset = self.records.update(dataset, etag=etag, **values)
+        if target_file_bytes is not None:
+            self.set_target_file_bytes(dataset, target_file_bytes)
+        return dataset
+
+    def set_target_file_bytes(self, dataset: Dataset, size: int) -> None:
+        """Make the data files runs write into ``dataset`` roll over at ``size`` bytes (small
+        source files are gathered into files of that size): the standard Iceberg table
+        property ``write.target-file-size-bytes``, which other engines writing the table
+        honour too."""
+        from lakefeed.datasets.writer import TARGET_FILE_SIZE_PROPERTY
+
+        if size < 1:
+            raise InvalidRequest(
+                "The target file size must be at least 1 byte.", fix="Give e.g. 128MiB."
+            )
+        table = self.table(dataset)
+        try:
+            with table.transaction() as tx:
+                tx.set_properties({TARGET_FILE_SIZE_PROPERTY: str(size)})
+        except Exception as exc:
+            action = f"setting the target file size of dataset {dataset.name!r}"
+            failure = self._warehouse_failure(exc, action)
+            raise failure or DatasetError(
+                f"Could not set the target file size of dataset {dataset.name!r}: {exc}",
+                fix="Check LAKEFEED_ICEBERG_CATALOG_URL and LAKEFEED_WAREHOUSE, then try again.",
+            ) from exc
+
+    def target_file_bytes(self, dataset: Dataset) -> int:
+        """The size the data files of ``dataset``'s runs aim at (128 MiB unless set)."""
+        from lakefeed.datasets.writer import target_file_bytes
+
+        return target_file_bytes(self.table(dataset).properties)
 
     def table(self, dataset: Dataset) -> Any:
         """The dataset's pyiceberg ``Table``."""

@@ -3,9 +3,11 @@
 Rows are written as they arrive (a whole source file is never in memory), each batch encoded in a
 writer thread while the caller prepares the next one: Parquet encoding and compression release
 the GIL, so they use a second core while parsing and mapping use the first. Each source file gets
-its own data files (a :class:`SourceWriter`, rolling over at :data:`TARGET_FILE_BYTES` written,
-from a :class:`DataFileTarget` that holds what it needs of the table as values), so a source
-file that fails half-way is dropped whole, and a source can be converted apart from the batch.
+its own data files (a :class:`SourceWriter`, rolling over at the table's target file size, from
+a :class:`DataFileTarget` that holds what it needs of the table as values), so a source file
+that fails half-way is dropped whole, and a source can be converted apart from the batch; a
+group of small source files shares one writer (:mod:`lakefeed.flows.coalesce`), each file's rows
+added once the file was read whole.
 :class:`BatchWriter` gathers the sources' data files. Nothing is visible to readers
 until :meth:`commit`, which adds every data file in one snapshot carrying the run and batch ids.
 :meth:`abort` deletes the files written so far; recovery (:func:`remove_batch_files`) does the
@@ -18,6 +20,7 @@ import contextlib
 import functools
 import logging
 import os
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,8 +39,11 @@ from lakefeed.errors import CommitOutcomeUnknown
 
 log = logging.getLogger("lakefeed.writer")
 
-#: Roll to a new data file past this many bytes written (compressed, as on storage).
+#: Roll to a new data file past this many bytes written (compressed, as on storage), unless
+#: the table's :data:`TARGET_FILE_SIZE_PROPERTY` says otherwise.
 TARGET_FILE_BYTES = 128 * 1024 * 1024
+#: The standard Iceberg table property for the size of the data files writers aim at.
+TARGET_FILE_SIZE_PROPERTY = "write.target-file-size-bytes"
 COMMIT_ATTEMPTS = 5
 
 
@@ -81,6 +87,12 @@ class DataFileTarget:
         return state
 
     @property
+    def target_file_bytes(self) -> int:
+        """Bytes a data file of the table is rolled over at: the table's
+        ``write.target-file-size-bytes``, else :data:`TARGET_FILE_BYTES`."""
+        return target_file_bytes(self.properties)
+
+    @property
     def io(self) -> Any:
         if "io" not in self._cache:
             from pyiceberg.io import load_file_io
@@ -100,9 +112,21 @@ class DataFileTarget:
         return shapes[key]
 
 
+def target_file_bytes(properties: Mapping[str, str]) -> int:
+    """The data file size a table's ``properties`` ask for (:data:`TARGET_FILE_BYTES` when
+    they do not say, or say something that is not a positive number of bytes)."""
+    text = properties.get(TARGET_FILE_SIZE_PROPERTY)
+    try:
+        size = int(text) if text is not None else 0
+    except ValueError:
+        size = 0
+    return size if size > 0 else TARGET_FILE_BYTES
+
+
 class SourceWriter:
-    """The data files of one source file, numbered ``index`` in its batch: rows stream in,
-    files roll over at :data:`TARGET_FILE_BYTES`, and the source's files are kept whole
+    """The data files of one source file (or of a group of small ones), numbered ``index`` in
+    its batch: rows stream in, files roll over at the table's target size
+    (:attr:`DataFileTarget.target_file_bytes`), and the source's files are kept whole
     (:meth:`finish`) or dropped whole (:meth:`discard`).
 
     :meth:`write` hands its rows to a writer thread and returns; one batch at most is in
@@ -123,7 +147,7 @@ class SourceWriter:
         :func:`present_leaf_ids`): its data files then hold only those columns, plus the
         lineage. The others are null in every row of it, and Iceberg readers read a column a
         data file lacks as null, so writing 25 columns of a 200-column schema costs what 25 do.
-        ``file_bytes``: roll over there instead of at :data:`TARGET_FILE_BYTES` (compaction).
+        ``file_bytes``: roll over there instead of at the table's target size (compaction).
         """
         self.target = target
         self.index = index
@@ -133,6 +157,9 @@ class SourceWriter:
         self.bytes_written = 0
         self._shape = target.shape(present)
         self._part = 0
+        # Every writer names its files afresh: a task converted again (its worker died) never
+        # overwrites a file the dead attempt may still be writing.
+        self._token = os.urandom(4).hex()
         self._writer: Any = None
         self._output: Any = None
         self._path: str | None = None
@@ -194,7 +221,7 @@ class SourceWriter:
         if self._writer is None:
             self._open()
         self._writer.write(data)
-        limit = TARGET_FILE_BYTES if self._file_bytes is None else self._file_bytes
+        limit = self.target.target_file_bytes if self._file_bytes is None else self._file_bytes
         if self._written() >= limit:
             self._close_file()
 
@@ -225,7 +252,7 @@ class SourceWriter:
 
     def _open(self) -> None:
         target = self.target
-        self._path = f"{target.data_prefix}/{self.index:06d}-{self._part:03d}.parquet"
+        self._path = f"{target.data_prefix}/{self.index:06d}-{self._part:03d}-{self._token}.parquet"
         self._part += 1
         self._output = target.io.new_output(self._path)
         shape = self._shape

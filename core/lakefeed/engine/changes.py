@@ -162,10 +162,13 @@ class ResourceChanges(Installation):
         tags: Mapping[str, list[str]] | None = None,
         if_match: str | None = None,
         maintenance: Mapping[str, Any] | None = None,
+        target_file_size: int | str | None = None,
     ) -> Dataset:
-        """Change a dataset's name, description, tags or scheduled ``maintenance`` settings
-        (``{}`` turns it off; its schema never changes); ``if_match``: only while its etag is
-        still that one, checked as it is stored."""
+        """Change a dataset's name, description, tags, scheduled ``maintenance`` settings
+        (``{}`` turns it off) or ``target_file_size`` (bytes, or ``"64MiB"``: the size its runs'
+        data files aim at, small source files gathered into files of that size; the Iceberg
+        table property ``write.target-file-size-bytes``). Its schema never changes;
+        ``if_match``: only while its etag is still that one, checked as it is stored."""
         from lakefeed.etags import etag_to_update
 
         dataset = self.datasets.get(id_or_name)
@@ -175,8 +178,14 @@ class ResourceChanges(Installation):
             f"Dataset {dataset.name!r}",
             f"lakefeed datasets show {dataset.id} --json",
         )
+        size = None
+        if target_file_size is not None:
+            from lakefeed.datasets.maintenance import parse_size
+
+            size = parse_size(target_file_size, "target_file_size")
         return self.datasets.update(dataset.id, name=name, description=description, tags=tags,
-                                    etag=etag, maintenance=maintenance)  # fmt: skip
+                                    etag=etag, maintenance=maintenance,
+                                    target_file_bytes=size)  # fmt: skip
 
     def delete_dataset(self, id_or_name: str, *, if_match: str | None = None) -> None:
         """Delete a dataset and its Iceberg table; refused while a flow writes to it, and

@@ -64,11 +64,13 @@ class Installation:
         settings: Settings | None = None,
         scope: Scope | None = None,
         endpoints: EndpointPolicy | None = None,
-        executor: Executor | None = None,
+        executor: Executor | str | None = None,
     ) -> None:
         """``endpoints``: the endpoints storage sessions may reach (``lakefeed serve``'s
         policy, see :meth:`confined`); None, the default, reaches any endpoint. ``executor``
-        runs the conversion of a batch's files (default: one after another, in-process)."""
+        runs the conversion of a batch's files: an :class:`~lakefeed.flows.executors.Executor`,
+        or its name (``"processes:4"``, ``"dask://host:8786"``); default: ``LAKEFEED_EXECUTOR``,
+        else one file after another, in-process."""
         self.settings = settings or Settings.load(home)
         self._plugins = plugins
         self.scope = scope or Scope()
@@ -264,12 +266,18 @@ class Installation:
 
     @property
     def executor(self) -> Executor:
-        """What converts a batch's files (in-process unless another was given)."""
-        if self._executor is None:
-            from lakefeed.flows.executors import InProcessExecutor
+        """What converts a batch's files: the one given, else the one the settings name
+        (``LAKEFEED_EXECUTOR``; in-process by default), made once and shared with the scoped
+        copies of this installation (a pool of processes, a cluster's client)."""
+        if self._executor is not None and not isinstance(self._executor, str):
+            return self._executor
+        if "executor" not in self._shared:
+            from lakefeed.flows.executor_choice import executor_from
 
-            self._executor = InProcessExecutor()
-        return self._executor
+            spec = self._executor if isinstance(self._executor, str) else self.settings.executor
+            self._shared["executor"] = executor_from(spec)
+        executor: Executor = self._shared["executor"]
+        return executor
 
     @cached_property
     def run_context(self) -> RunContext:

@@ -45,8 +45,21 @@ MAPPER_ERROR = "MAPPER-3700-400"
 
 
 @dataclass(frozen=True)
+class SourceFile:
+    """One file of a task: its number in the batch (its events and outcome carry it), the
+    listed entry and what inspecting it told."""
+
+    index: int
+    entry: FileEntry
+    inspected: InspectedFile
+
+
+@dataclass(frozen=True)
 class ConversionTask:
-    index: int  # the file's number in its batch; names its data files
+    """One file to convert into data files of its own, or (with :attr:`also`) a group of small
+    files converted into shared data files (:mod:`lakefeed.flows.coalesce`)."""
+
+    index: int  # the (first) file's number in its batch; names the task's data files
     entry: FileEntry
     source: SourceAccess
     format: FileFormat
@@ -59,6 +72,14 @@ class ConversionTask:
     #: the flow's mapping set (``transformations``), applied to every batch before conforming
     mapping: CompiledMappingSet | None = None
     mapping_id: str | None = None
+    #: the small files after the first whose rows go into the same data files; each is read
+    #: whole before its rows are added, so one that fails adds nothing
+    also: tuple[SourceFile, ...] = ()
+
+    @property
+    def files(self) -> tuple[SourceFile, ...]:
+        """Every file of the task, the first one first."""
+        return (SourceFile(self.index, self.entry, self.inspected), *self.also)
 
 
 @dataclass(frozen=True)
@@ -99,6 +120,10 @@ class ConversionResult:
     error: LakefeedError | None = None  # the file failed; nothing of it is kept
     #: an archive's members, each a file of its own (empty for a plain file)
     parts: list[PartOutcome] = field(default_factory=list)
+    #: a group's outcome per file, in the task's order (empty for a one-file task): each a
+    #: result of its own whose ``data_files`` are empty, as the group's files are this
+    #: result's ``data_files`` (and its ``losses`` the group's)
+    files: list[ConversionResult] = field(default_factory=list)
 
 
 class _ReportFailed(Exception):
@@ -115,7 +140,10 @@ def convert_file(task: ConversionTask, report: Report) -> ConversionResult:
     files are deleted and the error is raised as it came.
 
     An archive's members are files of their own: each gets a :class:`PartOutcome`, and a
-    member that cannot be read loses only its own rows."""
+    member that cannot be read loses only its own rows. A group of small files
+    (:attr:`ConversionTask.also`) is :func:`lakefeed.flows.coalesce.convert_group`'s;
+    :func:`lakefeed.flows.tasks.convert` takes either.
+    """
     state = _Conversion(task, report)
     entry, session = task.entry, task.source.session()
     try:

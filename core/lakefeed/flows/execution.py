@@ -1,5 +1,6 @@
 """A run's execution, stage by stage: plan (:mod:`.plan`), inspect, hand one conversion task
-per file to the executor (:mod:`.convert`, :mod:`.executors`), decide (:mod:`.decision`),
+per file, or per group of small files (:mod:`.coalesce`), to the executor (:mod:`.convert`,
+:mod:`.executors`), decide (:mod:`.decision`),
 commit, record (:mod:`.completion`). This module only orchestrates them and keeps the run's
 counts, its progress and its heartbeat.
 
@@ -29,6 +30,7 @@ from lakefeed.errors import (
     SchemaMismatch,
 )
 from lakefeed.flows import metrics as codes
+from lakefeed.flows.coalesce import group_full, groupable
 from lakefeed.flows.completion import record_outcome
 from lakefeed.flows.convert import (
     BatchConverted,
@@ -36,6 +38,7 @@ from lakefeed.flows.convert import (
     ConversionTask,
     PartOutcome,
     RowErrors,
+    SourceFile,
     TaskEvent,
 )
 from lakefeed.flows.decision import BatchTotals, decide
@@ -56,6 +59,9 @@ if TYPE_CHECKING:
     from lakefeed.storage.access import SourceAccess
     from lakefeed.storage.entries import FileEntry
     from lakefeed.storage.session import StorageSession
+
+#: Converted files recorded in the batch's file plan at once (see :meth:`_record_converted`).
+RECORD_CONVERTED_EVERY = 500
 
 
 @dataclass
@@ -98,6 +104,8 @@ class RunExecution:
     bytes_finished: int = 0  # of the files done
     dataset_name: str = ""
     in_flight: dict[int, _FileState] = field(default_factory=dict)
+    #: converted files not yet recorded in the batch's file plan: path, records in/out/failed
+    unrecorded: list[tuple[str, int, int, int]] = field(default_factory=list)
 
     def execute(self) -> None:
         """Run to the end. A lakefeed error (source unreachable, dataset gone, …) fails the run
@@ -185,7 +193,7 @@ class RunExecution:
                 self._report()
             yield entry
 
-    # -- inspection, then one task per file that may match ----------------------------------
+    # -- inspection, then one task per file (or group of small files) that may match ---------
 
     def _tasks(
         self,
@@ -198,36 +206,78 @@ class RunExecution:
     ) -> Iterator[ConversionTask]:
         """Inspect the files (many at once), fail those that cannot match the target, and yield
         a conversion task for each of the others, made when the executor draws it. With a
-        mapping, rows are matched to the target after it shapes them, batch by batch."""
+        mapping, rows are matched to the target after it shapes them, batch by batch. Small
+        files are grouped into one task until their bytes reach the target file size: their
+        rows share data files (:mod:`lakefeed.flows.coalesce`)."""
         assert self.writer is not None and self.progress is not None
-        for item in session.inspect_files(entries, file_format):
+        output = self.writer.target
+        group: list[SourceFile] = []  # small files waiting for the rest of their group
+        group_bytes = 0
+        checked: dict[Any, list[str]] = {}  # problems by file schema: files share schemas
+        # In this thread's executor, the next files are read while one converts.
+        read_ahead = getattr(self.ctx.executor, "name", None) == "inprocess"
+        for item in session.inspect_files(entries, file_format, read_ahead=read_ahead):
             self.progress.files_inspected += 1
             if isinstance(item, FileFailure):
                 self._file_failed(item.entry, item.error)
                 self._file_done(item.entry)
                 continue
-            problems = [] if mapping is not None else target.check_file(item.schema)
+            problems = checked.get(item.schema) if mapping is None else []
+            if problems is None:
+                problems = checked[item.schema] = target.check_file(item.schema)
             if problems:
                 self._file_failed(item.entry, self._mismatch(item.entry, problems))
                 self._file_done(item.entry)
                 continue
-            index = self.writer.next_index()
-            self.in_flight[index] = _FileState(
-                item.entry, item.num_rows or 0, self.progress.bytes_done
+            file = SourceFile(self.writer.next_index(), item.entry, item)
+            small = groupable(
+                item,
+                file_format,
+                mapped=mapping is not None,
+                target_bytes=output.target_file_bytes,
             )
-            yield ConversionTask(
-                index=index,
-                entry=item.entry,
-                source=access,
-                format=file_format,
-                inspected=item,
-                target=target,
-                output=self.writer.target,
-                keep_row_errors=self.flow.error_diagnostics,
-                row_error_room=max(MAX_ROW_ERRORS_PER_BATCH - self.row_errors_stored, 0),
-                mapping=mapping,
-                mapping_id=None if self.flow.mapping is None else self.flow.mapping[0],
-            )
+            if not small:
+                yield self._task([file], access, file_format, target, mapping)
+                continue
+            group.append(file)
+            group_bytes += item.entry.size
+            if group_full(len(group), group_bytes, output):
+                yield self._task(group, access, file_format, target, mapping)
+                group, group_bytes = [], 0
+        if group:
+            yield self._task(group, access, file_format, target, mapping)
+
+    def _task(
+        self,
+        files: list[SourceFile],
+        access: SourceAccess,
+        file_format: FileFormat,
+        target: TargetSchema,
+        mapping: CompiledMappingSet | None,
+    ) -> ConversionTask:
+        """The task converting ``files`` (one, or a group), as the executor draws it: the
+        files are in flight from now on."""
+        assert self.writer is not None and self.progress is not None
+        bytes_before = self.progress.bytes_done
+        for file in files:
+            num_rows = file.inspected.num_rows or 0
+            self.in_flight[file.index] = _FileState(file.entry, num_rows, bytes_before)
+            bytes_before += file.entry.size
+        first = files[0]
+        return ConversionTask(
+            index=first.index,
+            entry=first.entry,
+            source=access,
+            format=file_format,
+            inspected=first.inspected,
+            target=target,
+            output=self.writer.target,
+            keep_row_errors=self.flow.error_diagnostics,
+            row_error_room=max(MAX_ROW_ERRORS_PER_BATCH - self.row_errors_stored, 0),
+            mapping=mapping,
+            mapping_id=None if self.flow.mapping is None else self.flow.mapping[0],
+            also=tuple(files[1:]),
+        )
 
     def _mismatch(self, entry: FileEntry, problems: list[str]) -> SchemaMismatch:
         return SchemaMismatch(
@@ -271,6 +321,19 @@ class RunExecution:
         state.row_errors_stored += stored
 
     def _take(self, result: ConversionResult) -> None:
+        """A task ended: each of its files is taken (a group's files one by one, as if each
+        had been converted alone), then the data files a group shares are kept."""
+        assert self.writer is not None
+        if not result.files:
+            self._take_file(result)
+            return
+        for outcome in result.files:
+            self._take_file(outcome)
+        for loss in result.losses:
+            self.metrics.note_losses(loss)
+        self.writer.keep(result.data_files, rows=0, size=result.bytes_written)
+
+    def _take_file(self, result: ConversionResult) -> None:
         """A file's conversion ended: keep what it wrote, or fail it whole."""
         assert self.writer is not None and self.batch_id is not None
         state = self.in_flight.pop(result.index)
@@ -304,13 +367,8 @@ class RunExecution:
             self.converted_files += 1
             if result.records_failed:
                 self.rejected_by_file[entry.path] = result.records_failed
-            self.ctx.batches.record_file(
-                self.batch_id,
-                entry.path,
-                status="converted",
-                records_in=result.records_in,
-                records_out=result.records_out,
-                records_failed=result.records_failed,
+            self._record_converted(
+                entry.path, result.records_in, result.records_out, result.records_failed
             )
         self._file_done(entry)
 
@@ -326,14 +384,19 @@ class RunExecution:
             return
         if part.records_failed:
             self.rejected_by_file[part.path] = part.records_failed
-        self.ctx.batches.record_file(
-            self.batch_id,
-            part.path,
-            status="converted",
-            records_in=part.records_in,
-            records_out=part.records_out,
-            records_failed=part.records_failed,
-        )
+        self._record_converted(part.path, part.records_in, part.records_out, part.records_failed)
+
+    def _record_converted(self, path: str, records_in: int, out: int, failed: int) -> None:
+        """Record a converted file in the batch's file plan, in bulk: every converted file is
+        recorded before the commit (:meth:`_decide`), which is when recovery needs them."""
+        self.unrecorded.append((path, records_in, out, failed))
+        if len(self.unrecorded) >= RECORD_CONVERTED_EVERY:
+            self._flush_converted()
+
+    def _flush_converted(self) -> None:
+        assert self.batch_id is not None
+        unrecorded, self.unrecorded = self.unrecorded, []
+        self.ctx.batches.record_converted(self.batch_id, unrecorded)
 
     def _file_done(self, entry: FileEntry) -> None:
         assert self.progress is not None
@@ -386,6 +449,7 @@ class RunExecution:
         """Commit the batch, or fail it with nothing committed."""
         m, writer = self.metrics, self.writer
         assert writer is not None
+        self._flush_converted()
         decision = decide(
             BatchTotals(
                 input_files=m.input_files,

@@ -108,7 +108,7 @@ def test_data_files_carry_column_statistics_that_prune_scans(table: object) -> N
         each.write(rows(start, 10))
         kept(writer, each)
     writer.commit()
-    (data_file,) = [f for f in writer.data_files if f.file_path.endswith("000002-000.parquet")]
+    (data_file,) = [f for f in writer.data_files if "/000002-000-" in f.file_path]
     assert data_file.record_count == 10 and data_file.value_counts
     scan = table.scan(row_filter="id >= 1000 and id < 1010")  # type: ignore[attr-defined]
     planned = list(scan.plan_files())

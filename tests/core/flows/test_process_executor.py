@@ -1,0 +1,162 @@
+"""The multi-core executor: files converted in worker processes land exactly as in-process,
+a worker killed mid-run is replaced and its files converted again (rows once, no partial file
+referenced), and a cancelled run leaves no data file behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from ingestion_suite import IngestionSuite, IngestSource
+from lakefeed import Lakefeed
+from lakefeed.errors import ExecutorConfigError
+from lakefeed.flows.executor_choice import executor_from
+from lakefeed.flows.executors import InProcessExecutor
+from lakefeed.flows.options import RunProgress
+from lakefeed.flows.process_executor import ProcessExecutor
+from tests_support import lakefeed
+
+
+@pytest.fixture(scope="module")
+def processes() -> Iterator[ProcessExecutor]:
+    executor = ProcessExecutor(2)
+    try:
+        yield executor
+    finally:
+        executor.close()
+
+
+class TestIngestionOnProcesses(IngestionSuite):
+    """Exactly-once, rewrites during a run and diagnostics, with every file converted in a
+    worker process (the killed-run cases kill the coordinator: the in-process suite's)."""
+
+    test_killed_run_is_recovered_exactly_once = None  # type: ignore[assignment]
+    test_backfill_false_leaves_older_files_alone = None  # type: ignore[assignment]
+    test_missing_source_path_fails_the_run_with_the_reason = None  # type: ignore[assignment]
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def source(cls, tmp_path_factory: pytest.TempPathFactory) -> IngestSource:
+        root: Path = tmp_path_factory.mktemp("landing")
+        return IngestSource("local-files", None, {"rootPath": str(root)}, str(root))
+
+    @pytest.fixture
+    def executor(self, processes: ProcessExecutor) -> ProcessExecutor:
+        return processes
+
+
+def numbered_files(root: Path, files: int, rows: int) -> list[int]:
+    root.mkdir(parents=True)
+    for n in range(files):
+        ids = pa.array(range(n * rows, (n + 1) * rows), pa.int64())
+        names = pa.array([f"name-{i}" for i in range(rows)])
+        pq.write_table(pa.table({"id": ids, "name": names}), root / f"part-{n:02d}.parquet",
+                       row_group_size=rows // 4)  # fmt: skip
+    return list(range(files * rows))
+
+
+def landed_ids(lf: Lakefeed, dataset: str) -> list[int]:
+    table = lf.datasets.table(lf.datasets.get(dataset))
+    return sorted(table.scan(selected_fields=("id",)).to_arrow().column("id").to_pylist())
+
+
+def data_files_on_disk(home: Path) -> list[Path]:
+    return sorted((home / "warehouse").rglob("data/**/*.parquet"))
+
+
+def test_a_killed_worker_is_replaced_and_its_files_converted_again(tmp_path: Path) -> None:
+    expected = numbered_files(tmp_path / "in", files=8, rows=120_000)
+    executor = ProcessExecutor(2)
+    killed: list[int] = []
+    first_pool: list[object] = []
+
+    def kill_a_worker(progress: RunProgress) -> None:
+        pool = executor._pool
+        if progress.phase == "converting" and not killed and pool is not None:
+            first_pool.append(pool)
+            pid = next(iter(pool._processes))  # type: ignore[attr-defined]
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+    try:
+        lf = Lakefeed(home=tmp_path / "home", executor=executor)
+        run = lf.ingest(str(tmp_path / "in"), ".", dataset="ids", infer=True,
+                        progress=kill_a_worker)  # fmt: skip
+        assert killed and executor._pool is not first_pool[0]  # the pool was started again
+    finally:
+        executor.close()
+    assert run.status == "success", run.metrics
+    assert run.metrics["fileSummary"]["outputFileCount"] == 8
+    assert landed_ids(lf, "ids") == expected  # every row once: none lost, none twice
+    table = lf.datasets.table(lf.datasets.get("ids"))
+    referenced = {task.file.file_path for task in table.scan().plan_files()}
+    for path in referenced:  # each committed file is whole (a partial one would not read)
+        assert pq.ParquetFile(path.removeprefix("file://")).metadata.num_rows > 0
+
+
+def test_a_cancelled_run_leaves_no_data_file_and_the_next_run_lands_every_row(
+    tmp_path: Path, processes: ProcessExecutor
+) -> None:
+    expected = numbered_files(tmp_path / "in", files=6, rows=100_000)
+    lf = Lakefeed(home=tmp_path / "home", executor=processes)
+
+    def cancel(progress: RunProgress) -> None:
+        if progress.phase == "converting":
+            raise KeyError("the caller gave up")
+
+    with pytest.raises(KeyError):
+        lf.ingest(str(tmp_path / "in"), ".", dataset="ids", infer=True, progress=cancel)
+    assert data_files_on_disk(tmp_path / "home") == []  # stopped workers cleaned up after them
+    again = lf.ingest(str(tmp_path / "in"), ".", dataset="ids", infer=True)
+    assert again.status == "success"
+    assert landed_ids(lf, "ids") == expected
+
+
+def test_the_cli_converts_on_the_executor_it_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The installed command, as users run it: --executor spawns its workers from it."""
+    numbered_files(tmp_path / "in", files=3, rows=1000)
+    home = tmp_path / "home"
+    args = ["ingest", str(tmp_path / "in"), ".", "--dataset", "ids", "--infer", "--json"]
+    result = lakefeed(home, "--executor", "processes:2", *args)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert landed_ids(Lakefeed(home=home), "ids") == list(range(3000))
+
+    monkeypatch.setenv("LAKEFEED_EXECUTOR", "threads")
+    refused = lakefeed(home, *args)
+    assert refused.returncode != 0
+    assert "LF-1980" in refused.stdout + refused.stderr
+    assert "dask://HOST:PORT" in refused.stdout + refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("spec", "kind", "detail"),
+    [
+        ("", InProcessExecutor, None),
+        ("inprocess", InProcessExecutor, None),
+        ("processes", ProcessExecutor, os.cpu_count() or 1),
+        ("processes:3", ProcessExecutor, 3),
+    ],
+)
+def test_executor_names(spec: str, kind: type, detail: int | None) -> None:
+    executor = executor_from(spec)
+    assert isinstance(executor, kind)
+    if detail is not None:
+        assert executor.workers == detail  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "spec", ["processes:0", "processes:x", "processes:99999", "threads", "dask://", "http://h:1"]
+)
+def test_an_unknown_executor_is_a_clear_error(spec: str) -> None:
+    with pytest.raises(ExecutorConfigError) as caught:
+        executor_from(spec)
+    assert caught.value.code == "LF-1980"
+    assert "processes" in str(caught.value)
