@@ -53,8 +53,7 @@ lint: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	bash tests/servers/start.sh
 	set -a; source $(SERVERS_ROOT)/run/servers.env; set +a; \
-	$(PY) benchmarks/listing_and_footers.py; rc=$$?; bash tests/servers/stop.sh; \
-	[ $$rc -eq 0 ] && $(PY) benchmarks/text_formats.py; rc2=$$?; [ $$rc -eq 0 ] && exit $$rc2; exit $$rc
+	$(PY) benchmarks/run.py $(BENCH_ARGS); rc=$$?; bash tests/servers/stop.sh; exit $$rc
 
 # The reliability suite (docs/reliability.md): SIGKILL trials, a fault proxy, the rewrite race
 # on every backend, SSRF probes and bad inputs; prints one table, exits 1 when a case deviates.

@@ -39,6 +39,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+if __package__ in (None, ""):
+    # Run as a script: make the project root importable so `benchmarks.*` resolves.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.measure import executor_name
+
 TENANT = "local"  # the tenant of the default scope, so the files match the schema
 CHUNK_ROWS = 50_000  # rows made by profile_table (row-by-row Python), then reused
 ROW_GROUP_ROWS = 2 * CHUNK_ROWS
@@ -97,6 +103,55 @@ def generate(folder: Path, gigabytes: float) -> dict[str, Any]:
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return manifest
+
+
+def generate_rows(folder: Path, rows: int, files: int) -> dict[str, Any]:
+    """``rows`` profiles in ``files`` files (row groups of at most ``ROW_GROUP_ROWS``), in the
+    layout and with the manifest of :func:`generate`; written last, as there."""
+    from lakefeed.testing.profiles import profile_table
+
+    shutil.rmtree(folder, ignore_errors=True)
+    started = time.perf_counter()
+    chunk = profile_table(CHUNK_ROWS, tenant_id=TENANT)
+    entries: list[dict[str, Any]] = []
+    n = 0
+    for index in range(files):
+        count = rows // files + (index < rows % files)
+        relpath = f"files/{SUBFOLDERS[index % len(SUBFOLDERS)]}/part-{index:05d}.parquet"
+        path = folder / relpath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with pq.ParquetWriter(path, chunk.schema) as writer:
+            for start in range(0, count, CHUNK_ROWS):
+                size = min(CHUNK_ROWS, count - start)
+                # Small files take different rows of the chunk, so that coalescing them does
+                # not compress repeats of the same rows.
+                offset = (n + start) % (CHUNK_ROWS - size + 1)
+                part = renumbered(chunk.slice(offset, size), n + start)
+                writer.write_table(part, row_group_size=ROW_GROUP_ROWS)
+        n += count
+        entries.append({"path": relpath, "bytes": path.stat().st_size, "rows": count})
+    manifest = {
+        "files": entries,
+        "rows": n,
+        "bytes": sum(f["bytes"] for f in entries),
+        "row_groups": sum(-(-f["rows"] // CHUNK_ROWS) for f in entries),
+        "generated_in_s": round(time.perf_counter() - started, 1),
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    return manifest
+
+
+def cached_rows(root: Path, rows: int, files: int) -> tuple[Path, dict[str, Any]]:
+    """The folder of :func:`generate_rows`, generated only when not cached yet."""
+    folder = (root / f"profiles-{rows}-rows-{files}-files").resolve()
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+        if all((folder / f["path"]).stat().st_size == f["bytes"] for f in manifest["files"]):
+            return folder, manifest
+    except (OSError, ValueError, KeyError):
+        pass
+    print(f"  generating {rows:,} rows of profiles in {files:,} files in {folder} …", flush=True)
+    return folder, generate_rows(folder, rows, files)
 
 
 def cached_or_generated(root: Path, gigabytes: float) -> tuple[Path, dict[str, Any]]:
@@ -192,6 +247,8 @@ def measure_lakefeed(folder: Path, profile: bool) -> dict[str, Any]:
             pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(25)
         written = sum(p.stat().st_size for p in (home / "warehouse").rglob("*.parquet"))
         return {
+            "executor": executor_name(lf),
+            "out_files": sum(1 for _ in (home / "warehouse").rglob("*.parquet")),
             "seconds": seconds,
             "setup_seconds": setup,
             "rows": run.metrics["recordSummary"]["outputRecordCount"],
@@ -199,11 +256,25 @@ def measure_lakefeed(folder: Path, profile: bool) -> dict[str, Any]:
             "records": run.metrics["recordSummary"],
             "files": run.metrics["fileSummary"],
             "errors": run.metrics["statusSummary"].get("errors", []),
+            "file_errors": run.metrics["statusSummary"]
+            .get("extensions", {})
+            .get("fileErrors", [])[:3],
             "out_bytes": written,
             "rss_before": before,
         }
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+def pyarrow_copy(folder: str) -> dict[str, Any]:
+    """The baseline as a runner measurement (``run.py --child``)."""
+    path = Path(folder)
+    return measure_baseline(path, json.loads((path / "manifest.json").read_text()))
+
+
+def lakefeed_flow(folder: str) -> dict[str, Any]:
+    """lakefeed's run as a runner measurement, on the executor ``LAKEFEED_EXECUTOR`` names."""
+    return measure_lakefeed(Path(folder), profile=False)
 
 
 def child(which: str, folder: Path, profile: bool) -> None:

@@ -103,6 +103,7 @@ def main() -> None:
     parser.add_argument("--steps", default="list,footers", help="comma list: list, footers")
     args = parser.parse_args()
     spec, auth, params, root = backends()[args.backend]
+    root = f"{root}-{uuid.uuid4().hex[:8]}"  # a bucket (or folder) of this run's own
     session = Lakefeed(home=f"/tmp/lakefeed-bench-{os.getpid()}").session_for(spec, params, auth)
     base = f"{root}/run-{uuid.uuid4().hex[:8]}"
     ensure_folder(session.fs, session.resolve(root))

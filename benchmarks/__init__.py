@@ -1,0 +1,1 @@
+"""lakefeed benchmarks: `benchmarks/run.py` (`make bench`) and the measurements it calls."""
