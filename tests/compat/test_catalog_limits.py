@@ -17,6 +17,7 @@ from api_support import ORG, Server, refused
 from compat.flowservice_parts import XED_FULL, ok
 from lakefeed.catalog.records import Scope
 from lakefeed.engine import Lakefeed
+from lakefeed.flows import coalesce
 from lakefeed.testing.profiles import create_profile_schema, profile_table
 
 CATALOG = "/data/foundation/catalog"
@@ -38,7 +39,11 @@ class World:
 
 
 def _ingest(lf: Lakefeed, landing: Path, dataset: str, schema: dict[str, Any]) -> str:
-    run = lf.ingest(str(landing), ".", dataset=dataset, schema=schema["$id"])
+    # One data file per source file (small files are otherwise grouped into one): these tests
+    # page and plan across the several files of a batch.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(coalesce, "MAX_GROUP_FILES", 1)
+        run = lf.ingest(str(landing), ".", dataset=dataset, schema=schema["$id"])
     assert run.status == "success", run.metrics
     return str(run.batch_id)
 

@@ -16,6 +16,7 @@ import lakefeed.datasets.writer as writer
 from api_support import ORG, Server, refused
 from compat.flowservice_parts import ok
 from lakefeed.catalog.records import Scope
+from lakefeed.flows import coalesce
 from lakefeed.formats.parquet import ParquetFormat
 from lakefeed.testing.profiles import create_profile_schema, profile_table
 
@@ -40,9 +41,11 @@ def ingested(server: Server, tmp_path_factory: pytest.TempPathFactory) -> dict[s
         profile_table(30, tenant_id=TENANT, bad={3: "gender", 7: "email"}), first / "a.parquet"
     )
     pq.write_table(profile_table(20, tenant_id=TENANT, start=100), first / "b.parquet")
-    two = lf.ingest(
-        str(first), ".", dataset="exported", schema=schema, partial_ingestion_percent=10
-    )
+    with pytest.MonkeyPatch.context() as patch:  # one data file per source (not a group)
+        patch.setattr(coalesce, "MAX_GROUP_FILES", 1)
+        two = lf.ingest(
+            str(first), ".", dataset="exported", schema=schema, partial_ingestion_percent=10
+        )
     pq.write_table(profile_table(5, tenant_id=TENANT, start=1000), second / "c.parquet")
     newer = lf.ingest(str(second), ".", dataset="exported", schema=schema)
     pq.write_table(profile_table(25, tenant_id=TENANT, start=500), parted / "d.parquet")
@@ -340,7 +343,7 @@ def test_path_never_leaves_the_batch_files(
         f"{EXPORT}/files/{ingested['parted']}-1",
         f"{EXPORT}/batches/{ingested['parted']}/files",
     ):
-        refused(sdk.get(url, params={"path": path}), 404, "000001-000.parquet")
+        refused(sdk.get(url, params={"path": path}), 404, "000001-000-")  # the listing
     # The same, sent without httpx's quoting: the server decodes %2F and %2e itself.
     raw = sdk.get(f"{EXPORT}/files/{ingested['parted']}-1?path={path.replace(chr(0), '%00')}")
     assert raw.status_code == 404, raw.text

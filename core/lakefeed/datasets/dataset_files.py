@@ -1,10 +1,13 @@
 """``DatasetFiles``: the data files each batch committed, read back as the Data Access API
 serves them, and a dataset's latest rows as a bounded preview.
 
-A batch's files are grouped into **dataSetFiles**, one per source file it converted: the
-writer names data files ``<n:06d>-<part:03d>.parquet`` after the source's number ``n`` (from 1),
-and the dataSetFile ``<batchId>-<n>`` holds its parts (several when the source rolled over
-:data:`~lakefeed.datasets.writer.TARGET_FILE_BYTES` or was an archive of several members).
+A batch's files are grouped into **dataSetFiles**, one per conversion task: the writer names
+data files ``<n:06d>-<part:03d>-<attempt>.parquet`` after the number ``n`` (from 1) of the
+task's first source file, and the dataSetFile ``<batchId>-<n>`` holds its parts (several when
+they rolled over the dataset's target file size, or for an archive of several members). A
+task is one source file, or a group of small source files whose rows share their data files
+(:mod:`lakefeed.flows.coalesce`): the dataSetFile of a group holds the rows of all of them, each
+row naming its own source file in the ``_lakefeed`` lineage column.
 
 Only the files the batch's Iceberg snapshot added are listed, and a file is found by looking its
 name up in that list, never by joining a name to a location: no name reaches another file.
@@ -26,7 +29,7 @@ from lakefeed.errors import ResourceNotFound
 from lakefeed.values import jsonable
 
 #: ``<source number>-<part>.parquet``, as :class:`~lakefeed.datasets.writer.SourceWriter` names.
-PART_NAME = re.compile(r"^(\d+)-\d+\.parquet$")
+PART_NAME = re.compile(r"^(\d+)-\d+(?:-[0-9a-f]+)?\.parquet$")
 #: Rows a preview gives at most.
 MAX_PREVIEW_ROWS = 100
 

@@ -77,10 +77,24 @@ def groupable(
     )
 
 
-def group_full(files: int, input_bytes: int, target: DataFileTarget) -> bool:
-    """Whether a group of ``files`` holding ``input_bytes`` takes no more files (its data files
-    would reach the target size: Parquet in, Parquet out, about as large)."""
-    return files >= MAX_GROUP_FILES or input_bytes >= target.target_file_bytes
+#: The smallest group a parallel executor's share makes (below, groups cost more than they save).
+MIN_SHARED_GROUP_BYTES = 8 * 1024 * 1024
+
+
+def group_bytes(target: DataFileTarget, *, input_bytes: int, parallelism: int) -> int:
+    """Input bytes at which a group closes: the target file size (Parquet in, Parquet out,
+    about as large) — or, for an executor converting ``parallelism`` tasks at once, less when
+    the batch's ``input_bytes`` would otherwise make too few groups to keep it busy (two
+    groups per worker at least, none under :data:`MIN_SHARED_GROUP_BYTES`)."""
+    if parallelism <= 1:
+        return target.target_file_bytes
+    share = max(input_bytes // (2 * parallelism), MIN_SHARED_GROUP_BYTES)
+    return min(target.target_file_bytes, share)
+
+
+def group_full(files: int, input_bytes: int, limit: int) -> bool:
+    """Whether a group of ``files`` holding ``input_bytes`` takes no more files."""
+    return files >= MAX_GROUP_FILES or input_bytes >= limit
 
 
 @dataclass

@@ -84,6 +84,11 @@ class DaskExecutor:
                 ) from exc
         return self._client
 
+    @property
+    def parallelism(self) -> int:
+        """Tasks the cluster converts at once: its workers' threads (asks the scheduler)."""
+        return _threads(self._connect())
+
     def close(self) -> None:
         client, self._client = self._client, None
         if client is not None:

@@ -30,7 +30,7 @@ from lakefeed.errors import (
     SchemaMismatch,
 )
 from lakefeed.flows import metrics as codes
-from lakefeed.flows.coalesce import group_full, groupable
+from lakefeed.flows.coalesce import group_bytes, group_full, groupable
 from lakefeed.flows.completion import record_outcome
 from lakefeed.flows.convert import (
     BatchConverted,
@@ -212,7 +212,12 @@ class RunExecution:
         assert self.writer is not None and self.progress is not None
         output = self.writer.target
         group: list[SourceFile] = []  # small files waiting for the rest of their group
-        group_bytes = 0
+        grouped = 0  # the group's input bytes
+        limit = group_bytes(
+            output,
+            input_bytes=sum(e.size for e in entries),
+            parallelism=getattr(self.ctx.executor, "parallelism", 1),
+        )
         checked: dict[Any, list[str]] = {}  # problems by file schema: files share schemas
         # In this thread's executor, the next files are read while one converts.
         read_ahead = getattr(self.ctx.executor, "name", None) == "inprocess"
@@ -240,10 +245,10 @@ class RunExecution:
                 yield self._task([file], access, file_format, target, mapping)
                 continue
             group.append(file)
-            group_bytes += item.entry.size
-            if group_full(len(group), group_bytes, output):
+            grouped += item.entry.size
+            if group_full(len(group), grouped, limit):
                 yield self._task(group, access, file_format, target, mapping)
-                group, group_bytes = [], 0
+                group, grouped = [], 0
         if group:
             yield self._task(group, access, file_format, target, mapping)
 

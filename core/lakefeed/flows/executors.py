@@ -28,7 +28,11 @@ class Executor(Protocol):
     Tasks are drawn from ``tasks`` only as the executor has room for them (the runner builds
     each when it is drawn, with the batch's state at that moment). ``report`` receives the
     tasks' events in the caller's thread; when it raises, the executor stops, abandons the
-    tasks not finished (their data files deleted) and raises the same error."""
+    tasks not finished (their data files deleted) and raises the same error.
+
+    An executor may say how many tasks it converts at once (``parallelism``; 1 when it does
+    not): a run then groups small files into tasks small enough that every worker gets some
+    (:func:`lakefeed.flows.coalesce.group_bytes`)."""
 
     def run(self, tasks: Iterable[ConversionTask], report: Report) -> Iterator[ConversionResult]:
         """Convert each task; one result per task, in order."""
@@ -44,6 +48,7 @@ class InProcessExecutor:
     taken, so nothing is converted ahead of what the run has decided."""
 
     name = "inprocess"
+    parallelism = 1  # tasks converted at once
 
     def run(self, tasks: Iterable[ConversionTask], report: Report) -> Iterator[ConversionResult]:
         for task in tasks:

@@ -118,6 +118,7 @@ class ProcessExecutor:
         self, workers: int | None = None, *, window: int | None = None, attempts: int = 3
     ) -> None:
         self.workers = workers or os.cpu_count() or 1
+        self.parallelism = self.workers  # tasks converted at once
         self.window = window or 2 * self.workers
         self.attempts = attempts
         self._lock = threading.Lock()

@@ -160,3 +160,25 @@ def test_an_unknown_executor_is_a_clear_error(spec: str) -> None:
         executor_from(spec)
     assert caught.value.code == "LF-1980"
     assert "processes" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("input_mib", "parallelism", "expected_mib"),
+    [
+        (1100, 1, 128),  # in-process: groups up to the target file size
+        (1100, 2, 128),  # 2 workers, 1.1 GB: 4 groups of the target size at least
+        (200, 2, 50),  # 2 workers, 200 MB: 4 groups of 50 MB keep both busy
+        (20, 2, 8),  # too little to share: no group under 8 MiB
+        (20, 8, 8),
+    ],
+)
+def test_small_files_are_grouped_so_that_every_worker_gets_some(
+    input_mib: int, parallelism: int, expected_mib: int
+) -> None:
+    from types import SimpleNamespace
+
+    from lakefeed.flows.coalesce import group_bytes
+
+    target = SimpleNamespace(target_file_bytes=128 * 2**20)
+    limit = group_bytes(target, input_bytes=input_mib * 2**20, parallelism=parallelism)  # type: ignore[arg-type]
+    assert limit == expected_mib * 2**20
