@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 from distributed.diagnostics.plugin import SchedulerPlugin
 
-from ingestion_suite import IngestionSuite, IngestSource
+from executor_support import ElsewhereIngestionSuite, landed_ids, numbered_files
 from lakefeed import Lakefeed
 from lakefeed.flows import dask_executor
 from lakefeed.flows.dask_executor import DaskExecutor
@@ -81,39 +81,15 @@ def dask(cluster: Any) -> Iterator[DaskExecutor]:
         executor.close()
 
 
-class TestIngestionOnDask(IngestionSuite):
+class TestIngestionOnDask(ElsewhereIngestionSuite):
     """Exactly-once, rewrites during a run and diagnostics, with every file converted on a
     cluster's worker (the killed-run cases kill the coordinator: the in-process suite's)."""
 
-    test_killed_run_is_recovered_exactly_once = None  # type: ignore[assignment]
-    test_backfill_false_leaves_older_files_alone = None  # type: ignore[assignment]
-    test_missing_source_path_fails_the_run_with_the_reason = None  # type: ignore[assignment]
     test_duckdb_reads_what_lakefeed_wrote = None  # type: ignore[assignment]
-
-    @pytest.fixture(scope="class")
-    @classmethod
-    def source(cls, tmp_path_factory: pytest.TempPathFactory) -> IngestSource:
-        root: Path = tmp_path_factory.mktemp("landing")
-        return IngestSource("local-files", None, {"rootPath": str(root)}, str(root))
 
     @pytest.fixture
     def executor(self, dask: DaskExecutor) -> DaskExecutor:
         return dask
-
-
-def numbered_files(root: Path, files: int, rows: int) -> list[int]:
-    root.mkdir(parents=True)
-    for n in range(files):
-        ids = pa.array(range(n * rows, (n + 1) * rows), pa.int64())
-        names = pa.array([f"name-{i}" for i in range(rows)])
-        pq.write_table(pa.table({"id": ids, "name": names}), root / f"part-{n:02d}.parquet",
-                       row_group_size=rows // 4)  # fmt: skip
-    return list(range(files * rows))
-
-
-def landed_ids(lf: Lakefeed, dataset: str) -> list[int]:
-    table = lf.datasets.table(lf.datasets.get(dataset))
-    return sorted(table.scan(selected_fields=("id",)).to_arrow().column("id").to_pylist())
 
 
 @pytest.mark.servers

@@ -9,11 +9,10 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ingestion_suite import IngestionSuite, IngestSource
+from executor_support import ElsewhereIngestionSuite, landed_ids, numbered_files
 from lakefeed import Lakefeed
 from lakefeed.errors import ExecutorConfigError
 from lakefeed.flows.executor_choice import executor_from
@@ -32,38 +31,13 @@ def processes() -> Iterator[ProcessExecutor]:
         executor.close()
 
 
-class TestIngestionOnProcesses(IngestionSuite):
+class TestIngestionOnProcesses(ElsewhereIngestionSuite):
     """Exactly-once, rewrites during a run and diagnostics, with every file converted in a
     worker process (the killed-run cases kill the coordinator: the in-process suite's)."""
-
-    test_killed_run_is_recovered_exactly_once = None  # type: ignore[assignment]
-    test_backfill_false_leaves_older_files_alone = None  # type: ignore[assignment]
-    test_missing_source_path_fails_the_run_with_the_reason = None  # type: ignore[assignment]
-
-    @pytest.fixture(scope="class")
-    @classmethod
-    def source(cls, tmp_path_factory: pytest.TempPathFactory) -> IngestSource:
-        root: Path = tmp_path_factory.mktemp("landing")
-        return IngestSource("local-files", None, {"rootPath": str(root)}, str(root))
 
     @pytest.fixture
     def executor(self, processes: ProcessExecutor) -> ProcessExecutor:
         return processes
-
-
-def numbered_files(root: Path, files: int, rows: int) -> list[int]:
-    root.mkdir(parents=True)
-    for n in range(files):
-        ids = pa.array(range(n * rows, (n + 1) * rows), pa.int64())
-        names = pa.array([f"name-{i}" for i in range(rows)])
-        pq.write_table(pa.table({"id": ids, "name": names}), root / f"part-{n:02d}.parquet",
-                       row_group_size=rows // 4)  # fmt: skip
-    return list(range(files * rows))
-
-
-def landed_ids(lf: Lakefeed, dataset: str) -> list[int]:
-    table = lf.datasets.table(lf.datasets.get(dataset))
-    return sorted(table.scan(selected_fields=("id",)).to_arrow().column("id").to_pylist())
 
 
 def data_files_on_disk(home: Path) -> list[Path]:
