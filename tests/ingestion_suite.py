@@ -210,7 +210,7 @@ def rewrite_during_a_run(scenario: Scenario, *, same_size: bool) -> None:
     # An executor converting elsewhere reports a task's progress once it ends, and small
     # files are converted in groups (lakefeed.flows.coalesce): there, one file a task, so
     # that the rewrite comes before the victim's task (in-process, a group reports each file).
-    elsewhere = getattr(scenario.lf.executor, "name", "inprocess") != "inprocess"
+    elsewhere = not getattr(scenario.lf.executor, "converts_here", False)
     whole, read_ahead.WHOLE_FILE_BYTES = read_ahead.WHOLE_FILE_BYTES, 0
     most, coalesce.MAX_GROUP_FILES = coalesce.MAX_GROUP_FILES, 1 if elsewhere else 1000
     try:

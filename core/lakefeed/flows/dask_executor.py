@@ -54,8 +54,6 @@ class DaskExecutor:
     """Converts files on the cluster whose scheduler is at ``address`` (``tcp://HOST:PORT``),
     up to ``window`` tasks handed out ahead per run (default: twice the cluster's threads)."""
 
-    name = "dask"
-
     def __init__(self, address: str, *, window: int | None = None, seal: TaskSeal | None = None):
         try:
             import distributed  # noqa: F401

@@ -220,7 +220,7 @@ class RunExecution:
         )
         checked: dict[Any, list[str]] = {}  # problems by file schema: files share schemas
         # In this thread's executor, the next files are read while one converts.
-        read_ahead = getattr(self.ctx.executor, "name", None) == "inprocess"
+        read_ahead = getattr(self.ctx.executor, "converts_here", False)
         for item in session.inspect_files(entries, file_format, read_ahead=read_ahead):
             self.progress.files_inspected += 1
             if isinstance(item, FileFailure):

@@ -32,7 +32,9 @@ class Executor(Protocol):
 
     An executor may say how many tasks it converts at once (``parallelism``; 1 when it does
     not): a run then groups small files into tasks small enough that every worker gets some
-    (:func:`lakefeed.flows.coalesce.group_bytes`)."""
+    (:func:`lakefeed.flows.coalesce.group_bytes`). One that converts in the run's own process
+    says so (``converts_here``; False when it does not): only then does the run read small
+    files ahead into its session for the conversions to take."""
 
     def run(self, tasks: Iterable[ConversionTask], report: Report) -> Iterator[ConversionResult]:
         """Convert each task; one result per task, in order."""
@@ -47,8 +49,8 @@ class InProcessExecutor:
     """One task at a time, in this thread: the next task is drawn once the previous result was
     taken, so nothing is converted ahead of what the run has decided."""
 
-    name = "inprocess"
     parallelism = 1  # tasks converted at once
+    converts_here = True  # in the run's process: the session's read-ahead serves it
 
     def run(self, tasks: Iterable[ConversionTask], report: Report) -> Iterator[ConversionResult]:
         for task in tasks:

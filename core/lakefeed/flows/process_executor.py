@@ -112,8 +112,6 @@ class ProcessExecutor:
     """Converts files in ``workers`` processes (default: one per core), up to
     ``window`` tasks handed out ahead per run (default: twice the workers)."""
 
-    name = "processes"
-
     def __init__(
         self, workers: int | None = None, *, window: int | None = None, attempts: int = 3
     ) -> None:
