@@ -31,8 +31,15 @@ def _files(folder: str) -> tuple[list[Path], int]:
     return [Path(folder) / f["path"] for f in manifest["files"]], int(manifest["rows"])
 
 
-def _parquet_bytes(root: Path) -> int:
-    return sum(p.stat().st_size for p in root.rglob("*.parquet"))
+def _outcome(seconds: float, rows: int, output: Path) -> dict[str, Any]:
+    """What a baseline reports: its time, the rows it wrote and the Parquet under ``output``."""
+    written = list(output.rglob("*.parquet"))
+    return {
+        "seconds": seconds,
+        "rows": rows,
+        "out_bytes": sum(p.stat().st_size for p in written),
+        "out_files": len(written),
+    }
 
 
 def pyiceberg_append(folder: str, files_per_append: int = 25) -> dict[str, Any]:
@@ -52,12 +59,7 @@ def pyiceberg_append(folder: str, files_per_append: int = 25) -> dict[str, Any]:
                 group = paths[start : start + files_per_append]
                 table.append(pa.concat_tables(pq.read_table(p) for p in group))
         written = table.scan().to_arrow().num_rows if len(paths) <= 50 else rows
-        return {
-            "seconds": took["seconds"],
-            "rows": written,
-            "out_bytes": _parquet_bytes(work / "wh"),
-            "out_files": sum(1 for _ in (work / "wh").rglob("*.parquet")),
-        }
+        return _outcome(took["seconds"], written, work / "wh")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -83,12 +85,7 @@ def dlt_iceberg(folder: str) -> dict[str, Any]:
         )
         with timer() as took:
             pipeline.run(profiles())
-        return {
-            "seconds": took["seconds"],
-            "rows": rows,
-            "out_bytes": _parquet_bytes(work / "lake"),
-            "out_files": sum(1 for _ in (work / "lake").rglob("*.parquet")),
-        }
+        return _outcome(took["seconds"], rows, work / "lake")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -107,12 +104,6 @@ def duckdb_copy(folder: str) -> dict[str, Any]:
                 f"'{work / 'out.parquet'}' (FORMAT parquet, COMPRESSION zstd)",
                 {"files": files},
             )
-        out = work / "out.parquet"
-        return {
-            "seconds": took["seconds"],
-            "rows": pq.read_metadata(out).num_rows,
-            "out_bytes": out.stat().st_size,
-            "out_files": 1,
-        }
+        return _outcome(took["seconds"], pq.read_metadata(work / "out.parquet").num_rows, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)

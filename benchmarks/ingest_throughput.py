@@ -25,7 +25,6 @@ import cProfile
 import json
 import os
 import pstats
-import resource
 import shutil
 import statistics
 import subprocess
@@ -43,7 +42,7 @@ if __package__ in (None, ""):
     # Run as a script: make the project root importable so `benchmarks.*` resolves.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.measure import executor_name
+from benchmarks.measure import executor_name, peak_rss
 
 TENANT = "local"  # the tenant of the default scope, so the files match the schema
 CHUNK_ROWS = 50_000  # rows made by profile_table (row-by-row Python), then reused
@@ -167,20 +166,6 @@ def cached_or_generated(root: Path, gigabytes: float) -> tuple[Path, dict[str, A
 
 
 # -- the measurements (each in its own process) ------------------------------------------------
-
-
-def peak_rss() -> int:
-    """Peak resident set of this process image in bytes. Linux keeps ``ru_maxrss`` across
-    ``execve``, so a child would report its parent's peak when that is higher; ``VmHWM`` is
-    the high-water mark of this image alone."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def measure_baseline(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:

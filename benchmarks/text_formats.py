@@ -58,7 +58,6 @@ import gzip
 import json
 import os
 import pstats
-import resource
 import shutil
 import statistics
 import subprocess
@@ -74,6 +73,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.json as pjson
 import pyarrow.parquet as pq
+
+if __package__ in (None, ""):
+    # Run as a script: make the project root importable so `benchmarks.*` resolves.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.measure import peak_rss
 
 DEFAULT_ROWS = 10_000_000
 DEFAULT_FILES = 8
@@ -352,20 +357,6 @@ def cached_or_generated(root: Path, rows: int, files: int) -> tuple[Path, dict[s
 
 
 # -- the measurements (each in its own process) ------------------------------------------------
-
-
-def peak_rss() -> int:
-    """Peak resident set of this process image in bytes. Linux keeps ``ru_maxrss`` across
-    ``execve``, so a child would report its parent's peak when that is higher; ``VmHWM`` is
-    the high-water mark of this image alone."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def leaves(schema: pa.Schema) -> set[str]:
