@@ -72,6 +72,19 @@ class ParquetFooter(InspectedFile):
     footer_size: int
     #: pyarrow's ``FileMetaData``: handed to ``pq.ParquetFile`` so the footer is not read twice.
     file_metadata: Any = field(default=None, compare=False, repr=False)
+    #: The footer as stored (metadata, its length, the magic): what a cache keeps of this
+    #: result, 20 times smaller than the parsed objects, and parses again when it is asked.
+    footer_bytes: bytes = field(default=b"", compare=False, repr=False)
+
+    def packed(self) -> bytes | None:
+        """The bytes :meth:`unpack` makes this result again from (None: not kept)."""
+        return self.footer_bytes or None
+
+    @classmethod
+    def unpack(cls, entry: FileEntry, data: bytes) -> ParquetFooter:
+        """The result :meth:`packed` answered ``data`` for, naming ``entry`` (the same version,
+        as a later listing has it)."""
+        return parse_footer(entry, data)
 
     @property
     def num_row_groups(self) -> int:
@@ -166,6 +179,7 @@ def parse_footer(entry: FileEntry, tail: bytes) -> ParquetFooter:
         row_groups=tuple(_row_group(meta, i) for i in range(meta.num_row_groups)),
         footer_size=needed,
         file_metadata=meta,
+        footer_bytes=bytes(tail[-needed:]),
     )
 
 

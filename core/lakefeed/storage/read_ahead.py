@@ -1,9 +1,10 @@
 """Reading ahead: each file version's footer inspected once, and small files' bytes fetched
 while the files before them convert.
 
-- :data:`FOOTERS` keeps what inspecting a file version told (its :class:`InspectedFile`),
-  bounded in bytes, so that ``ingest --infer`` — which inspects the files to infer the schema,
-  then runs a flow that inspects them again — reads each footer once.
+- :data:`FOOTERS` keeps what inspecting a file version told (its :class:`InspectedFile`, or
+  for a Parquet footer the footer's own bytes, parsed again when asked), bounded in bytes, so
+  that ``ingest --infer`` — which inspects the files to infer the schema, then runs a flow
+  that inspects them again — reads each footer once.
 - :class:`BodyBuffer` holds whole small files read during a run's inspection (one GET for the
   whole file instead of one for its tail), bounded in bytes, until their conversion takes them.
 
@@ -20,7 +21,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -109,10 +110,36 @@ def format_key(file_format: Any) -> str:
     return f"{type(file_format).__module__}.{type(file_format).__qualname__}|{settings}"
 
 
-def result_size(result: Any) -> int:
-    """What an inspection result is counted as: its footer's bytes, parsed (about four times
-    the bytes), plus the objects around it."""
-    return 4 * int(getattr(result, "footer_size", 0) or 0) + 4096
+#: What a parsed inspection result is counted as when it cannot be packed: a nested footer
+#: of 5 KB parses into about 100 KB of Python and Arrow objects.
+PARSED_RESULT_BYTES = 128 * 1024
+#: Counted for a packed result besides its bytes: the key and the objects around them.
+PACKED_OVERHEAD_BYTES = 512
+
+
+def cached_form(result: Any) -> tuple[Any, int]:
+    """What :data:`FOOTERS` keeps of an inspection result, and the bytes it is counted as: the
+    result packed (a Parquet footer's own bytes; parsed again when asked, 0.5 ms) when it can
+    be, else the result itself, counted as parsed results weigh."""
+    packed = getattr(result, "packed", None)
+    data = packed() if callable(packed) else None
+    if isinstance(data, bytes):
+        return _Packed(type(result).unpack, data), len(data) + PACKED_OVERHEAD_BYTES
+    return result, PARSED_RESULT_BYTES
+
+
+@dataclass(frozen=True)
+class _Packed:
+    unpack: Callable[[FileEntry, bytes], Any]
+    data: bytes
+
+
+def from_cache(found: Any, entry: FileEntry) -> Any:
+    """The inspection result of ``entry``'s version that :data:`FOOTERS` held as ``found``,
+    naming ``entry`` as this listing has it."""
+    if isinstance(found, _Packed):
+        return found.unpack(entry, found.data)
+    return _as_listed(found, entry)
 
 
 class BodyBuffer:
@@ -122,8 +149,8 @@ class BodyBuffer:
     caller waits for the next file (:meth:`starving`) and there is no room, files are
     inspected from their tails only, read again by their conversion."""
 
-    def __init__(self, max_bytes: int = BODY_BUFFER_BYTES) -> None:
-        self.max_bytes = max_bytes
+    def __init__(self, max_bytes: int | None = None) -> None:
+        self.max_bytes = BODY_BUFFER_BYTES if max_bytes is None else max_bytes
         self._bodies: dict[Hashable, bytes] = {}
         self._size = 0  # held and reserved
         self._changed = threading.Condition()
@@ -256,11 +283,12 @@ def inspect_once(
     *,
     scope: Hashable,
     pins: Callable[[FileEntry], bool],
-    bodies: BodyBuffer | None,
+    prefetch: Callable[[list[FileEntry]], None] | None,
 ) -> Iterator[tuple[FileEntry, InspectedFile | BaseException]]:
     """``file_format.inspect(entries, read)``, but a pinned file version inspected before
     (under ``scope``: the session and the format) answers from :data:`FOOTERS` without a
-    request; with ``bodies``, such a small file is still read whole, for its conversion."""
+    request; with ``prefetch``, such small files are handed to it, to be read whole for
+    their conversion as far as there is room."""
     it = iter(entries)
     while chunk := list(islice(it, file_format.inspect_batch)):
         pinned = {i for i, entry in enumerate(chunk) if pins(entry)}
@@ -268,14 +296,10 @@ def inspect_once(
         for i in pinned:
             found = FOOTERS.get((scope, version_key(chunk[i])))
             if found is not None:
-                known[i] = _as_listed(found, chunk[i])
-        wanted = [
-            (chunk[i], 0, chunk[i].size)
-            for i in known
-            if bodies is not None and 0 < chunk[i].size <= WHOLE_FILE_BYTES
-        ]
-        if wanted:
-            read(wanted)  # only their bytes, kept in bodies
+                known[i] = from_cache(found, chunk[i])
+        wanted = [chunk[i] for i in known if 0 < chunk[i].size <= WHOLE_FILE_BYTES]
+        if wanted and prefetch is not None:
+            prefetch(wanted)
         rest = [entry for i, entry in enumerate(chunk) if i not in known]
         fresh = file_format.inspect(rest, read) if rest else iter(())
         for i, entry in enumerate(chunk):
@@ -284,7 +308,7 @@ def inspect_once(
                 continue
             entry, result = next(fresh)
             if i in pinned and not isinstance(result, BaseException):
-                FOOTERS.put((scope, version_key(entry)), result, result_size(result))
+                FOOTERS.put((scope, version_key(entry)), *cached_form(result))
             yield entry, result
 
 
@@ -296,6 +320,22 @@ def _as_listed(found: InspectedFile, entry: FileEntry) -> InspectedFile:
         return replace(found, entry=entry)
     except TypeError:  # a result class that cannot be copied so: the same version still
         return found
+
+
+def prefetch_bodies(read: RangeReader, bodies: BodyBuffer) -> Callable[[list[FileEntry]], None]:
+    """Read small files whole into ``bodies`` as far as it has room; the files it has no room
+    for are not read at all (their conversion reads them), never read only to be dropped."""
+
+    def prefetch(entries: list[FileEntry]) -> None:
+        fresh = [e for e in entries if bodies.peek(version_key(e)) is None]
+        room = bodies.reserve([e.size for e in fresh]) if fresh else 0
+        chosen = fresh[:room]
+        got = read([(e, 0, e.size) for e in chosen]) if chosen else []
+        for entry, data in zip(chosen, got, strict=True):
+            whole = data if isinstance(data, bytes) and len(data) == entry.size else None
+            bodies.put(version_key(entry), whole, entry.size)
+
+    return prefetch
 
 
 def whole_small_files(

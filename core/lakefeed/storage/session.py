@@ -36,6 +36,7 @@ from lakefeed.storage.read_ahead import (
     ahead,
     format_key,
     inspect_once,
+    prefetch_bodies,
     scope_key,
     version_key,
     whole_small_files,
@@ -448,7 +449,7 @@ class StorageSession:
                 read if bodies is None else whole_small_files(read, bodies, pins),
                 scope=(self._scope, format_key(file_format)),
                 pins=pins,
-                bodies=bodies,
+                prefetch=None if bodies is None else prefetch_bodies(read, bodies),
             )
 
     @cached_property

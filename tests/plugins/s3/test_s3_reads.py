@@ -101,6 +101,29 @@ def test_an_inferred_ingest_reads_each_file_at_most_twice_and_a_run_once(
     )
 
 
+def test_an_inferred_ingest_with_no_room_to_read_ahead_still_reads_each_file_at_most_twice(
+    s3_calls: Counter[str], folder: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Room for about one file's bytes: the run's inspection, answered from the footers the
+    # inference read, must not read a file whole only to drop it for want of room (its
+    # conversion would read it a third time).
+    from lakefeed.storage import read_ahead
+
+    lf = Lakefeed()
+    writer = lf.session_for("amazon-s3", moto_params())
+    files = {f"/{folder}/f{i}.parquet": parquet_bytes(table(i * 50)) for i in range(2 * FILES)}
+    put(writer, files)
+    monkeypatch.setattr(read_ahead, "BODY_BUFFER_BYTES", max(map(len, files.values())) + 1)
+    lf.create_connection("moto", "amazon-s3", None, moto_params())
+
+    s3_calls.clear()
+    run = lf.ingest("moto", f"/{folder}", dataset="tight", infer=True)
+    assert run.status == "success", run.metrics
+    assert s3_calls["get_object"] <= 2 * len(files), s3_calls
+    rows = lf.datasets.read(lf.datasets.get("tight"))
+    assert sorted(rows.column("id").to_pylist()) == list(range(len(files) * 50))
+
+
 def test_a_file_version_is_inspected_once_and_a_new_version_again(
     s3_calls: Counter[str], folder: str
 ) -> None:
