@@ -488,6 +488,11 @@ def _write_pool() -> ThreadPoolExecutor:
     return _POOL[1]
 
 
+def load_parquet_writer() -> None:
+    """Import pyiceberg's data file writer now (a worker process does so as it starts)."""
+    _parquet_writer_class()
+
+
 @functools.cache
 def _parquet_writer_class() -> Any:
     """Made on first use: importing pyiceberg's writer is slow, and most commands never write."""

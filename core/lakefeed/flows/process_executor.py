@@ -64,6 +64,13 @@ def _start_worker(events: Any, cancelled: Any, parent: int) -> None:
     global _events, _cancelled
     _events, _cancelled = events, cancelled
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    from lakefeed.datasets.writer import load_parquet_writer
+
+    load_parquet_writer()  # while the run still lists and inspects, not in its first task
+
+
+def _started() -> None:
+    """A task that only makes the pool start a worker (see ``ProcessExecutor._current_pool``)."""
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -149,6 +156,10 @@ class ProcessExecutor:
                     initargs=(events, self._cancelled, os.getpid()),
                 )
                 self._queues[self._pool] = events
+                # The pool starts a worker per task submitted while none is idle: start them
+                # all now, so that they start up while the run lists and inspects its files.
+                for _ in range(self.workers):
+                    self._pool.submit(_started)
             return self._pool
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:

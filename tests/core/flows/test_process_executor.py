@@ -156,3 +156,82 @@ def test_small_files_are_grouped_so_that_every_worker_gets_some(
     target = SimpleNamespace(target_file_bytes=128 * 2**20)
     limit = group_bytes(target, input_bytes=input_mib * 2**20, parallelism=parallelism)  # type: ignore[arg-type]
     assert limit == expected_mib * 2**20
+
+
+KILL_COORDINATOR = """
+import json, os, signal, sys
+from lakefeed import Lakefeed
+from lakefeed.datasets import writer
+from lakefeed.flows import execution
+
+home, root, mode, pids = sys.argv[1:5]
+lf = Lakefeed(home=home, executor="processes:2")
+
+def die(executor):
+    with open(pids, "w") as out:  # the workers it leaves: they must not outlive it
+        json.dump(list(executor._pool._processes), out)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+if mode == "after-commit":
+    commit = writer.BatchWriter.commit
+    def killing_commit(self, *args, **kwargs):
+        commit(self, *args, **kwargs)
+        die(lf.executor)
+    writer.BatchWriter.commit = killing_commit
+else:  # once the first file's result is taken, while the workers convert the others
+    take = execution.RunExecution._take
+    def killing_take(self, result):
+        take(self, result)
+        die(self.ctx.executor)
+    execution.RunExecution._take = killing_take
+lf.ingest(root, ".", dataset="ids", infer=True)
+print("the run finished without being killed")
+"""
+
+
+@pytest.mark.parametrize("mode", ["mid-batch", "after-commit"])
+def test_a_killed_coordinator_leaves_no_worker_and_its_run_is_recovered_exactly_once(
+    tmp_path: Path, processes: ProcessExecutor, mode: str
+) -> None:
+    import json
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    expected = numbered_files(tmp_path / "in", files=6, rows=100_000)
+    home, pids = tmp_path / "home", tmp_path / "workers.json"
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_COORDINATOR, str(home), str(tmp_path / "in"), mode,
+         str(pids)],
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    workers = json.loads(pids.read_text())
+    assert len(workers) == 2
+
+    def alive(pid: int) -> bool:
+        try:
+            return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    deadline = time.monotonic() + 30
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(pid) for pid in workers), "a worker outlived its coordinator"
+
+    lf = Lakefeed(home=home, executor=processes)
+    (flow,) = lf.flows.list_flows()
+    (interrupted,) = lf.runs.list(flow.id)
+    assert interrupted.state == "inProgress"
+    lf.run_flow(flow)
+    assert landed_ids(lf, "ids") == expected  # every row once: none lost, none twice
+    before = lf.runs.get(interrupted.id)
+    assert before.state == "completed"
+    assert before.status == ("success" if mode == "after-commit" else "failed")
+    table = lf.datasets.table(lf.datasets.get("ids"))
+    referenced = {t.file.file_path.removeprefix("file://") for t in table.scan().plan_files()}
+    on_disk = {str(p) for p in data_files_on_disk(home)}
+    assert on_disk == referenced  # the rolled-back attempt's files are gone
