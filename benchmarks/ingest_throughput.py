@@ -168,7 +168,11 @@ def cached_or_generated(root: Path, gigabytes: float) -> tuple[Path, dict[str, A
 # -- the measurements (each in its own process) ------------------------------------------------
 
 
-def measure_baseline(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+def measure_baseline(
+    folder: Path, manifest: dict[str, Any], threads: bool = False
+) -> dict[str, Any]:
+    """The copy, file after file: single-threaded as the issue's baseline is (``threads``:
+    with pyarrow's decoding threads, as ``iter_batches`` has them by default)."""
     out = Path(tempfile.mkdtemp(prefix="lakefeed-bench-baseline-"))
     try:
         before = peak_rss()
@@ -178,7 +182,7 @@ def measure_baseline(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
             source = pq.ParquetFile(folder / entry["path"])
             target = out / f"{index:05d}.parquet"
             with pq.ParquetWriter(target, source.schema_arrow, compression="zstd") as writer:
-                for batch in source.iter_batches(READ_BATCH_ROWS):
+                for batch in source.iter_batches(READ_BATCH_ROWS, use_threads=threads):
                     writer.write_batch(batch)
                     rows += batch.num_rows
         seconds = time.perf_counter() - started
@@ -251,10 +255,10 @@ def measure_lakefeed(folder: Path, profile: bool) -> dict[str, Any]:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def pyarrow_copy(folder: str) -> dict[str, Any]:
+def pyarrow_copy(folder: str, threads: bool = False) -> dict[str, Any]:
     """The baseline as a runner measurement (``run.py --child``)."""
     path = Path(folder)
-    return measure_baseline(path, json.loads((path / "manifest.json").read_text()))
+    return measure_baseline(path, json.loads((path / "manifest.json").read_text()), threads)
 
 
 def lakefeed_flow(folder: str) -> dict[str, Any]:

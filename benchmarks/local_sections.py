@@ -42,6 +42,9 @@ def section_ingest(report: Report, data: Path) -> None:
     results = alternating(
         {
             "pyarrow copy": lambda: spawn("benchmarks.ingest_throughput:pyarrow_copy", params),
+            "pyarrow copy, decode threads": lambda: spawn(
+                "benchmarks.ingest_throughput:pyarrow_copy", {**params, "threads": True}
+            ),
             "lakefeed processes": lakefeed("processes"),
             "lakefeed inprocess": lakefeed("inprocess"),
             "pyiceberg append": lambda: spawn(
@@ -102,7 +105,7 @@ def section_ingest(report: Report, data: Path) -> None:
             baseline_name="pyarrow copy",
         )
     )
-    for name in ("pyiceberg append", "duckdb copy", "dlt iceberg"):
+    for name in ("pyarrow copy, decode threads", "pyiceberg append", "duckdb copy", "dlt iceberg"):
         other = results[name]
         rss = median_of(other, "tree_peak_rss")
         report.add(

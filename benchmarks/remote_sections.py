@@ -129,6 +129,12 @@ def section_footers(report: Report, data: Path) -> None:
                     f"lakefeed inspect, {s.latency_ms} ms": through(
                         slow, "benchmarks.remote:footers_lakefeed", {**common, "files": files}
                     ),
+                    # The floor: the same tails fetched by bare GETs, at the same concurrency
+                    f"bare ranged GETs, {s.latency_ms} ms": through(
+                        slow,
+                        "benchmarks.remote:tails_bare",
+                        {**common, "concurrency": read_concurrency()},
+                    ),
                 },
                 s.repeat,
             )
@@ -161,6 +167,16 @@ def section_footers(report: Report, data: Path) -> None:
             0.05,
             baseline_name=f"sequential, {s.sequential_footers} timed",
             note=note or "target: ≥ 20× faster",
+        )
+    )
+    report.add(
+        Figure(
+            f"5 footers at {s.latency_ms} ms, the floor: bare ranged GETs",
+            "s",
+            median_of(slowed[f"bare ranged GETs, {s.latency_ms} ms"], "seconds"),
+            per_file * files if per_file else None,
+            baseline_name=f"sequential, {s.sequential_footers} timed",
+            note="the same tails, no parsing: what this client and server allow",
         )
     )
     requests = median_of(ours, "proxy_requests")
