@@ -148,7 +148,12 @@ class Rewrite:
             return
         current = progress.current_file
         chosen: str | None = None
-        if self.moment.startswith("before-read") and current is None and progress.files_done == 0:
+        if (
+            self.moment.startswith("before-read")
+            and progress.phase != "listing"  # the run's first report comes before its listing
+            and current is None
+            and progress.files_done == 0
+        ):
             chosen = FILES[0]
         elif self.moment == "other-file" and current is not None:
             others = [n for n in FILES if not current.endswith("/" + n)]

@@ -75,6 +75,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="Seconds within which a run behind a proxy failing every request must fail "
         "(default 120).",
     )
+    parser.add_argument(
+        "--executor",
+        metavar="SPEC",
+        help="Convert on this executor in every scenario and lakefeed process (as "
+        "LAKEFEED_EXECUTOR: inprocess, processes[:N], dask://HOST:PORT; default inprocess).",
+    )
     parser.add_argument("--json", metavar="FILE", help="Also write the results as JSON.")
     parser.add_argument("--keep", action="store_true", help="Keep the working folder.")
     parser.add_argument("-v", "--verbose", action="store_true", help="Log every trial.")
@@ -90,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parse_args(argv)
     seed = args.seed if args.seed is not None else int(time.time() * 1000) % 1_000_000
-    scrub_environment()
+    scrub_environment(args.executor)
     workdir = Path(tempfile.mkdtemp(prefix="lakefeed-reliability-"))
     ctx = Context(
         seed=seed,

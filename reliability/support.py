@@ -100,15 +100,25 @@ class Context:
             print(f"  {message}", file=sys.stderr, flush=True)
 
 
-def scrub_environment() -> None:
-    """Drop the caller's lakefeed settings from this process (scenarios set their own)."""
+#: What the run was asked to convert on (``--executor``): every scenario and subprocess uses it.
+EXECUTOR_SETTINGS = ("LAKEFEED_EXECUTOR", "LAKEFEED_EXECUTOR_KEY")
+
+
+def scrub_environment(executor: str | None = None) -> None:
+    """Drop the caller's lakefeed settings from this process (scenarios set their own), but
+    for the executor ``--executor`` names (and the caller's executor key, for Dask)."""
+    key = os.environ.get("LAKEFEED_EXECUTOR_KEY")
     for name in ENVIRONMENT:
         os.environ.pop(name, None)
+    if executor:
+        os.environ["LAKEFEED_EXECUTOR"] = executor
+        if key:
+            os.environ["LAKEFEED_EXECUTOR_KEY"] = key
 
 
 def child_env(home: Path, **extra: str) -> dict[str, str]:
     """The environment of a lakefeed subprocess over ``home``."""
-    env = {k: v for k, v in os.environ.items() if k not in ENVIRONMENT}
+    env = {k: v for k, v in os.environ.items() if k not in ENVIRONMENT or k in EXECUTOR_SETTINGS}
     env.update(LAKEFEED_HOME=str(home), COLUMNS="200", PYTHONUNBUFFERED="1")
     env.update(extra)
     return env
