@@ -498,6 +498,8 @@ def _parquet_writer_class() -> Any:
     """Made on first use: importing pyiceberg's writer is slow, and most commands never write."""
     from pyiceberg.io.pyarrow import ParquetFormatWriter, data_file_statistics_from_parquet_metadata
 
+    from lakefeed.datasets.encodings import dictionary_columns
+
     class ParquetWriter(ParquetFormatWriter):
         """pyiceberg's Parquet data-file writer, given the table schema's statistics plan and
         column mapping instead of computing them again for every data file: with a wide XDM
@@ -508,6 +510,11 @@ def _parquet_writer_class() -> Any:
         ) -> None:
             super().__init__(output, schema, properties)
             self._plan, self._mapping = plan, mapping
+
+        def write(self, table: pa.Table) -> None:
+            if self._writer is None:  # the file's encodings, from its first rows
+                self._parquet_writer_kwargs["use_dictionary"] = dictionary_columns(table)
+            super().write(table)
 
         def close(self) -> Any:
             if self._result is not None:
