@@ -6,6 +6,7 @@ almost every file; a larger footer costs exactly one more read of its known leng
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,7 +69,6 @@ class ParquetFooter(InspectedFile):
     created_by: str | None
     format_version: str
     metadata: dict[str, str]
-    row_groups: tuple[RowGroup, ...]
     footer_size: int
     #: pyarrow's ``FileMetaData``: handed to ``pq.ParquetFile`` so the footer is not read twice.
     file_metadata: Any = field(default=None, compare=False, repr=False)
@@ -88,7 +88,18 @@ class ParquetFooter(InspectedFile):
 
     @property
     def num_row_groups(self) -> int:
-        return len(self.row_groups)
+        meta = self.file_metadata
+        return int(meta.num_row_groups) if meta is not None else len(self.row_groups)
+
+    @functools.cached_property
+    def row_groups(self) -> tuple[RowGroup, ...]:
+        """The row groups with their column chunks' statistics, read from the footer when
+        asked (only a listing of them does: made for every file, they were a third of
+        inspecting one)."""
+        meta = self.file_metadata
+        if meta is None:
+            return ()
+        return tuple(_row_group(meta, i) for i in range(meta.num_row_groups))
 
     def to_dict(self, *, details: bool = True) -> dict[str, Any]:
         """``details``: the row groups with their column statistics."""
@@ -176,7 +187,6 @@ def parse_footer(entry: FileEntry, tail: bytes) -> ParquetFooter:
         created_by=meta.created_by,
         format_version=str(meta.format_version),
         metadata=metadata,
-        row_groups=tuple(_row_group(meta, i) for i in range(meta.num_row_groups)),
         footer_size=needed,
         file_metadata=meta,
         footer_bytes=bytes(tail[-needed:]),
