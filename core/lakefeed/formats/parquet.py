@@ -36,6 +36,10 @@ class ParquetFormat(FileFormat):
     # parquet_xdm: files whose columns already have the target schema's shape (Flow Service)
     data_formats = ("parquet", "parquet_xdm")
     file_type = "parquet"
+    # Tails are small (64 KiB): 256 of them at once keep the reads in flight through most of
+    # a folder (at 64, the reads drained every 64 files, and footers at 25 ms took a third
+    # longer than the same GETs issued all at once), with 16 MiB in hand.
+    inspect_batch = 256
 
     def first_range(self, entry: FileEntry) -> tuple[int, int]:
         check_size(entry)
