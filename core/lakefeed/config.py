@@ -24,6 +24,7 @@ ENVIRONMENT = (
     "LAKEFEED_LOCAL_ROOTS",
     "LAKEFEED_ALLOW_ENDPOINTS",
     "LAKEFEED_ALLOW_AMBIENT_CREDENTIALS",
+    "LAKEFEED_METRICS_TOKEN",
     "LAKEFEED_CONNECT_TIMEOUT",
     "LAKEFEED_READ_TIMEOUT",
     "LAKEFEED_EXECUTOR",
@@ -81,6 +82,9 @@ class Settings:
     #: Whether connections over REST may act with the server's own cloud identity: auth specs
     #: marked ambient (``LAKEFEED_ALLOW_AMBIENT_CREDENTIALS``; off by default).
     allow_ambient_credentials: bool = False
+    #: The bearer token ``GET /metrics`` requires (``LAKEFEED_METRICS_TOKEN``); None: it
+    #: answers anyone who reaches it. Never shown: it is a secret.
+    metrics_token: str | None = field(default=None, repr=False)
     #: Seconds a connection test may take in all (``LAKEFEED_CONNECT_TIMEOUT``).
     connect_timeout: float = 30.0
     #: Seconds a storage read may wait for data before it fails (``LAKEFEED_READ_TIMEOUT``).
@@ -102,7 +106,7 @@ class Settings:
         """Settings from arguments, then environment (``LAKEFEED_HOME``,
         ``LAKEFEED_DATABASE_URL``, ``LAKEFEED_SECRET_KEY_FILE``, ``LAKEFEED_ICEBERG_CATALOG_URL``,
         ``LAKEFEED_WAREHOUSE``, ``LAKEFEED_LOCAL_ROOTS``, ``LAKEFEED_ALLOW_ENDPOINTS``,
-        ``LAKEFEED_ALLOW_AMBIENT_CREDENTIALS``,
+        ``LAKEFEED_ALLOW_AMBIENT_CREDENTIALS``, ``LAKEFEED_METRICS_TOKEN``,
         ``LAKEFEED_CONNECT_TIMEOUT``, ``LAKEFEED_READ_TIMEOUT``,
         ``LAKEFEED_DATABASE_AUTO_UPGRADE``, ``LAKEFEED_EXECUTOR``), then defaults."""
         root = Path(home or os.environ.get("LAKEFEED_HOME") or Path.home() / ".lakefeed")
@@ -126,6 +130,7 @@ class Settings:
             allow_ambient_credentials=_switch(
                 "LAKEFEED_ALLOW_AMBIENT_CREDENTIALS", cls.allow_ambient_credentials
             ),
+            metrics_token=os.environ.get("LAKEFEED_METRICS_TOKEN", "").strip() or None,
             connect_timeout=_seconds("LAKEFEED_CONNECT_TIMEOUT", cls.connect_timeout),
             read_timeout=_seconds("LAKEFEED_READ_TIMEOUT", cls.read_timeout),
             database_auto_upgrade=_switch(
@@ -134,6 +139,25 @@ class Settings:
             warehouse_options=_warehouse_options(),
             executor=os.environ.get("LAKEFEED_EXECUTOR", "").strip() or cls.executor,
         )
+
+
+def metrics_token_from_file(path: str | os.PathLike[str]) -> str:
+    """The metrics token in the file at ``path`` (``lakefeed serve --metrics-token-file``): its
+    text without surrounding whitespace. A file that cannot be read, or holds no token, is
+    :class:`InvalidRequest`; the message never quotes the file's content."""
+    from lakefeed.errors import InvalidRequest
+
+    fix = "Point --metrics-token-file at a UTF-8 file this user can read that holds the token."
+    try:
+        token = Path(path).expanduser().read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8"
+        raise InvalidRequest(
+            f"The metrics token file {str(path)!r} cannot be read: {reason}.", fix=fix
+        ) from None
+    if not token:
+        raise InvalidRequest(f"The metrics token file {str(path)!r} is empty.", fix=fix)
+    return token
 
 
 def _seconds(variable: str, default: float) -> float:

@@ -304,6 +304,15 @@ class DatabaseUrlInvalid(LakefeedError):
     title = "Database URL invalid"
 
 
+class IcebergCatalogUnavailable(LakefeedError):
+    """``GET /readyz``: the Iceberg catalog (``LAKEFEED_ICEBERG_CATALOG_URL``, the control-plane
+    database by default) cannot be opened or does not answer."""
+
+    code = "LF-1965"
+    http_status = 503
+    title = "Iceberg catalog unavailable"
+
+
 class ExecutorConfigError(LakefeedError):
     """``LAKEFEED_EXECUTOR`` (or ``--executor``) names no executor lakefeed has, or the Dask
     executor lacks what it needs: ``distributed`` installed, ``LAKEFEED_EXECUTOR_KEY``."""
@@ -729,6 +738,14 @@ class AuthenticationRequired(LakefeedError):
     code = "LF-2001"
     http_status = 401
     title = "Unauthorized"
+
+
+class MetricsTokenRequired(AuthenticationRequired):
+    """``GET /metrics`` on a server with a metrics token (``LAKEFEED_METRICS_TOKEN``, ``lakefeed
+    serve --metrics-token-file``), without ``Authorization: Bearer`` and that token."""
+
+    code = "LF-2002"
+    title = "Metrics token required"
 
 
 class TooManyAttempts(LakefeedError):

@@ -2,9 +2,11 @@
 
 Routers, one per service: ``ims`` (token exchange), ``flowservice``, ``catalog``,
 ``schemaregistry``, ``dataprep`` (mapping sets) and ``export``, each under its Platform base
-path; and ``iceberg_rest``, the Iceberg REST catalog query engines read datasets through, under
-``/iceberg``. Runs started over HTTP execute in a worker pool of the server process, so
-requests never wait for them.
+path; ``metrics`` (Prometheus) and ``health`` (``/healthz``, ``/readyz``) at the root; and
+``iceberg_rest``, the Iceberg REST catalog query engines read datasets through, under
+``/iceberg``. ``api_docs`` serves ``/docs`` and ``/redoc`` with vendored assets, over the
+document :mod:`lakefeed.api.openapi_doc` refines. Runs started over HTTP execute in a worker
+pool of the server process, so requests never wait for them.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from lakefeed.__about__ import __version__
 from lakefeed.api.errors import error_body, install_error_handlers
 from lakefeed.api.iceberg_rest_errors import iceberg_error_body, in_catalog
+from lakefeed.api.openapi_doc import install_openapi, operation_id
 from lakefeed.api.request_guards import RefuseNulBytes
 from lakefeed.api.request_shapes import HeadAsGet, TrailingSlashes
 from lakefeed.api.throttle import LoginThrottle
@@ -139,6 +142,7 @@ def create_app(
     scheduler: Scheduler | None = None,
     scheduler_grace_seconds: float = 30.0,
     login_throttle: LoginThrottle | None = None,
+    metrics_token: str | None = None,
 ) -> FastAPI:
     """The REST service over ``lf`` (default: the installation of ``LAKEFEED_HOME``). With
     ``scheduler``, the app runs it in a thread while it serves (``lakefeed serve
@@ -147,12 +151,16 @@ def create_app(
     API clients are confined to the endpoints the server allows: ``lf``'s own policy when it
     is :meth:`Lakefeed.confined` (build ``scheduler`` over that engine too), else one from
     its settings' ``LAKEFEED_ALLOW_ENDPOINTS``. ``login_throttle`` counts failed token
-    requests (default: :class:`LoginThrottle`'s limits)."""
+    requests (default: :class:`LoginThrottle`'s limits). ``metrics_token``: the bearer token
+    ``GET /metrics`` requires (default: the settings' ``LAKEFEED_METRICS_TOKEN``; None there
+    too: no token)."""
     from lakefeed.api import (
+        api_docs,
         catalog,
         dataprep,
         export,
         flowservice,
+        health,
         iceberg_rest,
         ims,
         metrics,
@@ -192,12 +200,17 @@ def create_app(
         "export routes over lakefeed's engine.",
         lifespan=lifespan,
         redirect_slashes=False,  # TrailingSlashes serves both spellings: never a 307
+        docs_url=None,  # api_docs serves /docs and /redoc with vendored assets
+        redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
     app.state.lakefeed = engine
     app.state.login_throttle = login_throttle or LoginThrottle()
     app.state.scheduler = scheduler
+    app.state.metrics_token = metrics_token or engine.settings.metrics_token
     app.state.run_workers = ThreadPoolExecutor(RUN_WORKERS, thread_name_prefix="lakefeed-run")
     install_error_handlers(app)
+    install_openapi(app)
     # not_offered before schemaregistry: its /{container}/{kind} route would take descriptors.
     modules = (
         ims,
@@ -208,7 +221,9 @@ def create_app(
         dataprep,
         export,
         metrics,
+        health,
         iceberg_rest,
+        api_docs,
     )
     for module in modules:
         app.include_router(module.router, prefix=module.PREFIX)

@@ -9,6 +9,7 @@ import click
 
 from lakefeed.cli.context import engine
 from lakefeed.cli.scheduler import build_scheduler, scheduler_options
+from lakefeed.config import metrics_token_from_file
 from lakefeed.errors import InvalidRequest
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -49,6 +50,13 @@ def is_loopback(host: str) -> bool:
     "loopback, link-local or private (repeatable; added to LAKEFEED_ALLOW_ENDPOINTS).",
 )
 @click.option(
+    "--metrics-token-file",
+    type=click.Path(dir_okay=False),
+    metavar="PATH",
+    help="Require `Authorization: Bearer <token>` on /metrics, the token read from this file "
+    "(instead of LAKEFEED_METRICS_TOKEN).",
+)
+@click.option(
     "--scheduler",
     "with_scheduler",
     is_flag=True,
@@ -61,6 +69,7 @@ def serve_command(
     log_level: str,
     allow_remote: bool,
     allow_endpoints: tuple[str, ...],
+    metrics_token_file: str | None,
     with_scheduler: bool,
     poll_seconds: float,
     lease_seconds: float,
@@ -77,6 +86,7 @@ def serve_command(
             "API is not exposed by accident.",
             fix="Keep --host 127.0.0.1 behind a TLS reverse proxy, or pass --allow-remote.",
         )
+    metrics_token = metrics_token_from_file(metrics_token_file) if metrics_token_file else None
     import uvicorn
 
     from lakefeed.api import create_app
@@ -93,7 +103,12 @@ def serve_command(
         scheduler = build_scheduler(
             lf, poll_seconds, lease_seconds, max_concurrent_runs, discover_every, check_flow
         )
-    app = create_app(lf, scheduler=scheduler, scheduler_grace_seconds=grace_seconds)
+    app = create_app(
+        lf,
+        scheduler=scheduler,
+        scheduler_grace_seconds=grace_seconds,
+        metrics_token=metrics_token,
+    )
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"lakefeed serving {lf.home} on http://{shown}:{port} (docs: /docs)", err=True)
     roots = lf.settings.local_roots
@@ -116,6 +131,13 @@ def serve_command(
         if lf.endpoints.ambient_credentials
         else "connections may not use this server's own cloud credentials "
         "(LAKEFEED_ALLOW_AMBIENT_CREDENTIALS is not set)",
+        err=True,
+    )
+    click.echo(
+        "/metrics requires its bearer token"
+        if app.state.metrics_token
+        else "/metrics answers anyone who reaches this server (LAKEFEED_METRICS_TOKEN and "
+        "--metrics-token-file are not set)",
         err=True,
     )
     uvicorn.run(app, host=host, port=port, log_level=log_level)

@@ -1,0 +1,115 @@
+"""``GET /healthz`` and ``GET /readyz``: probes for a process supervisor or an orchestrator
+(Kubernetes liveness and readiness probes, a load balancer's health check).
+
+``/healthz`` says the process answers, touching nothing else. ``/readyz`` says it can serve:
+the control-plane database answers and is at this lakefeed's schema revision, and the Iceberg
+catalog opens. Neither needs headers or a token: probes send none. So a failing check names the
+part, its state, an error code and the fix, never which database or where (URLs, hosts, driver
+messages): those go to the server's log, with the password hidden.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from lakefeed.catalog.readiness import database_readiness, url_password
+from lakefeed.engine import Lakefeed
+from lakefeed.errors import IcebergCatalogUnavailable, LakefeedError
+from lakefeed.secrets import redact
+
+PREFIX = ""
+router = APIRouter(tags=["operations"])
+log = logging.getLogger("lakefeed.api")
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class ReadinessCheck(BaseModel):
+    """One part the server needs: ready or not, its state, and when not, why and the fix."""
+
+    ready: bool
+    #: database: ``current``, ``unreachable``, ``behind``, ``ahead``, ``empty``,
+    #: ``unversioned``; icebergCatalog: ``ready``, ``unavailable``.
+    state: str
+    code: str | None = None
+    title: str | None = None
+    message: str | None = None
+    fix: str | None = None
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "unavailable"]
+    checks: dict[str, ReadinessCheck]
+
+
+@router.get("/healthz", response_model=Health)
+async def liveness() -> dict[str, str]:
+    """200 while the process answers (async: no worker thread, no database)."""
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "A part the server needs is not ready"}},
+)
+def readiness(request: Request) -> JSONResponse:
+    """200 when the database and the Iceberg catalog are ready, else 503; both name each
+    check's state."""
+    lf: Lakefeed = request.app.state.lakefeed
+    checks = {"database": database_check(lf), "icebergCatalog": catalog_check(lf)}
+    ready = all(check.ready for check in checks.values())
+    body = Readiness(status="ready" if ready else "unavailable", checks=checks)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=200 if ready else 503)
+
+
+def database_check(lf: Lakefeed) -> ReadinessCheck:
+    found = database_readiness(lf.db)
+    if found.error is None:
+        return ReadinessCheck(ready=True, state=found.state)
+    return _failed(found.state, found.error)
+
+
+def catalog_check(lf: Lakefeed) -> ReadinessCheck:
+    """The catalog opens (once per process) and lists its namespaces (one query)."""
+    try:
+        lf.iceberg_catalog().list_namespaces()
+    except Exception as exc:  # any failure of the catalog, whatever raised it, is "not ready"
+        reason = redact(" ".join(str(exc).split()), _catalog_secrets(lf))
+        log.warning("not ready: the Iceberg catalog failed: %s: %s", type(exc).__name__, reason)
+        return _failed(
+            "unavailable",
+            IcebergCatalogUnavailable(
+                "The Iceberg catalog cannot be opened (the server's log says why).",
+                fix="Check LAKEFEED_ICEBERG_CATALOG_URL (by default the control-plane "
+                "database), LAKEFEED_WAREHOUSE and its options.",
+            ),
+        )
+    return ReadinessCheck(ready=True, state="ready")
+
+
+def _catalog_secrets(lf: Lakefeed) -> list[str]:
+    """What a catalog failure's message must not show: the warehouse options' values and the
+    catalog URL's password."""
+    secrets = [*lf.settings.warehouse_options.values()]
+    password = url_password(lf.settings.iceberg_catalog_url)
+    return [*secrets, password] if password else secrets
+
+
+def _failed(state: str, error: LakefeedError) -> ReadinessCheck:
+    shown: dict[str, Any] = error.to_dict()
+    return ReadinessCheck(
+        ready=False,
+        state=state,
+        code=shown["code"],
+        title=shown["title"],
+        message=shown["message"],
+        fix=shown["fix"],
+    )
