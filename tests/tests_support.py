@@ -73,3 +73,20 @@ def registered(plugins: Any, plugin: object, name: str) -> Iterator[None]:
         yield
     finally:
         plugins.unregister(name)
+
+
+def first_answer(process: subprocess.Popen[bytes], url: str) -> Any:
+    """``GET url`` once the ``lakefeed serve`` ``process`` answers (within 60 s; its stderr
+    when it exits before)."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        try:
+            return httpx.get(url, timeout=2)
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, "lakefeed serve did not answer in 60 s"
+            time.sleep(0.1)

@@ -19,7 +19,7 @@ from click.testing import Result
 from api_support import ORG, Server, running_server
 from lakefeed.catalog.records import Scope
 from lakefeed.testing.profiles import PROFILE_CLASS, PROFILE_FIELD_GROUPS, profile_table
-from tests_support import LAKEFEED_CLI, free_port
+from tests_support import LAKEFEED_CLI, first_answer, free_port
 
 RunCli = Callable[..., Result]
 REMOTE_ENV = ("LAKEFEED_SERVER", "LAKEFEED_API_KEY", "LAKEFEED_CLIENT_SECRET", "LAKEFEED_ORG")
@@ -57,15 +57,7 @@ def test_serve_starts_and_answers(tmp_path: Path) -> None:
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            try:
-                answer = httpx.get(f"{url}/openapi.json", timeout=2)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "lakefeed serve did not answer in 60 s"
-                time.sleep(0.1)
+        answer = first_answer(process, f"{url}/openapi.json")
         assert answer.status_code == 200 and answer.json()["info"]["title"] == "lakefeed"
         refused = httpx.get(f"{url}/data/foundation/flowservice/connectionSpecs")
         assert refused.status_code == 401 and refused.json()["report"]["code"] == "LF-2001"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pytest
 from click.testing import Result
 
 from lakefeed.config import Settings
-from tests_support import LAKEFEED_CLI, free_port
+from tests_support import LAKEFEED_CLI, first_answer, free_port
 
 RunCli = Callable[..., Result]
 TOKEN = "file-token-5b0d8f4e2a6c4e19"
@@ -35,15 +34,7 @@ def test_serve_requires_the_token_of_the_file_on_metrics(tmp_path: Path) -> None
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            try:
-                live = httpx.get(f"{url}/healthz", timeout=2)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "lakefeed serve did not answer in 60 s"
-                time.sleep(0.1)
+        live = first_answer(process, f"{url}/healthz")
         assert (live.status_code, live.json()) == (200, {"status": "ok"})
         assert httpx.get(f"{url}/readyz").status_code == 200
         refused = httpx.get(f"{url}/metrics")
