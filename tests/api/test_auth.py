@@ -26,6 +26,8 @@ def test_every_route_without_credentials_answers_401(server: Server) -> None:
     for method, path in routes:
         response = httpx.request(method, server.url + path, json={})
         assert response.status_code == 401, (method, path, response.text)
+        # RFC 6750: a 401 says which credentials to send
+        assert response.headers["www-authenticate"] == 'Bearer realm="lakefeed"', (method, path)
         if method == "HEAD":  # a HEAD answer has no body, by HTTP
             assert response.content == b""
             continue

@@ -219,6 +219,7 @@ def test_a_missing_or_wrong_token_is_401(
     headers = {"Authorization": authorization} if authorization else {}
     answer = httpx.get(server.url + path, headers=headers)
     refused(answer, 401, "NotAuthorizedException")
+    assert answer.headers["www-authenticate"] == 'Bearer realm="lakefeed"'
     assert lake.token not in answer.text
 
 

@@ -56,6 +56,7 @@ def test_anything_else_is_refused_with_401(
     headers = {"Authorization": authorization.encode()} if authorization else {}
     answer = httpx.get(f"{guarded.url}/metrics", headers=headers)
     assert answer.status_code == 401, answer.text
+    assert answer.headers["www-authenticate"] == 'Bearer realm="lakefeed"'
     body = answer.json()
     assert (body["status"], body["report"]["code"], body["title"]) == (
         401,

@@ -19,7 +19,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from lakefeed.api.server_paths import hider
-from lakefeed.errors import InvalidRequest, LakefeedError, RouteNotFound, TooManyAttempts
+from lakefeed.errors import (
+    AuthenticationRequired,
+    InvalidRequest,
+    LakefeedError,
+    RouteNotFound,
+    TooManyAttempts,
+)
 
 log = logging.getLogger("lakefeed.api")
 ERROR_TYPE = "https://ns.adobe.com/aep/errors/FLOW-{code}-{status}"
@@ -57,10 +63,17 @@ def error_response(
         message=hide(error.message),
         fix=hide(error.fix) if error.fix else error.fix,
     )
-    headers = None
+    return JSONResponse(body, status_code=error.http_status, headers=answer_headers(error))
+
+
+def answer_headers(error: LakefeedError) -> dict[str, str] | None:
+    """The headers an error's answer carries: when to try again after too many attempts, and
+    on a 401 which credentials to send (RFC 6750: a bearer token)."""
     if isinstance(error, TooManyAttempts):
-        headers = {"Retry-After": str(error.retry_after)}
-    return JSONResponse(body, status_code=error.http_status, headers=headers)
+        return {"Retry-After": str(error.retry_after)}
+    if isinstance(error, AuthenticationRequired):
+        return {"WWW-Authenticate": 'Bearer realm="lakefeed"'}
+    return None
 
 
 def install_error_handlers(app: FastAPI) -> None:

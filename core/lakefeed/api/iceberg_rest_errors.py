@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
+from lakefeed.api.errors import answer_headers
 from lakefeed.api.server_paths import hider
 from lakefeed.errors import (
     AuthenticationRequired,
@@ -31,7 +32,6 @@ from lakefeed.errors import (
     NamespaceNotFound,
     SandboxNotFound,
     TableNotFound,
-    TooManyAttempts,
 )
 
 log = logging.getLogger("lakefeed.api")
@@ -88,9 +88,7 @@ def iceberg_error_response(
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """``error`` in the Iceberg shape; ``hide`` rewrites server folders in its text."""
-    headers = dict(headers or {})
-    if isinstance(error, TooManyAttempts):
-        headers["Retry-After"] = str(error.retry_after)
+    headers = {**(headers or {}), **(answer_headers(error) or {})}
     return JSONResponse(
         iceberg_error_body(error.http_status, iceberg_error_type(error), hide(str(error))),
         status_code=error.http_status,
