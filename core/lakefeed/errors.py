@@ -313,6 +313,15 @@ class IcebergCatalogUnavailable(LakefeedError):
     title = "Iceberg catalog unavailable"
 
 
+class ReadinessCheckTimedOut(LakefeedError):
+    """``GET /readyz``: the control-plane database or the Iceberg catalog did not answer in
+    time (a server that hangs, packets dropped)."""
+
+    code = "LF-1966"
+    http_status = 503
+    title = "Readiness check timed out"
+
+
 class ExecutorConfigError(LakefeedError):
     """``LAKEFEED_EXECUTOR`` (or ``--executor``) names no executor lakefeed has, or the Dask
     executor lacks what it needs: ``distributed`` installed, ``LAKEFEED_EXECUTOR_KEY``."""

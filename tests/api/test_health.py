@@ -197,3 +197,26 @@ def test_readyz_answers_503_when_the_iceberg_catalog_cannot_open(
     assert "catalog-secret" not in answer.text and str(port) not in answer.text
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "lakefeed.api")
     assert "Iceberg catalog failed" in logged and "catalog-secret" not in logged, logged
+
+
+def test_readyz_answers_503_in_time_when_the_iceberg_catalog_hangs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A catalog database that accepts the connection and never answers (a server that hangs)
+    makes the probe answer 503 when its checks' time is up, not when the driver gives up."""
+    import socket
+
+    from lakefeed.api import health
+
+    monkeypatch.setattr(health, "CHECK_SECONDS", 1.0)
+    with socket.socket() as silent:  # the handshake completes; nothing is ever said
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        url = f"postgresql+psycopg://lakefeed:catalog-secret@127.0.0.1:{port}/catalog"
+        monkeypatch.setenv("LAKEFEED_ICEBERG_CATALOG_URL", url)
+        with running_server(tmp_path / "home") as server:
+            answer = readyz(server)  # without a time limit of its own: no answer in 60 s
+            check = failed_check(answer, "icebergCatalog")
+            assert (check["state"], check["code"]) == ("timeout", "LF-1966")
+            assert "catalog-secret" not in answer.text and str(port) not in answer.text

@@ -11,6 +11,9 @@ messages): those go to the server's log, with the password hidden.
 from __future__ import annotations
 
 import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -19,12 +22,19 @@ from pydantic import BaseModel
 
 from lakefeed.catalog.readiness import database_readiness, url_password
 from lakefeed.engine import Lakefeed
-from lakefeed.errors import IcebergCatalogUnavailable, LakefeedError
+from lakefeed.errors import IcebergCatalogUnavailable, LakefeedError, ReadinessCheckTimedOut
 from lakefeed.secrets import redact
 
 PREFIX = ""
 router = APIRouter(tags=["operations"])
 log = logging.getLogger("lakefeed.api")
+
+#: Seconds a probe waits for its checks: a database or catalog that hangs (packets dropped)
+#: answers 503 then, instead of holding the probe until the orchestrator gives up.
+CHECK_SECONDS = 5.0
+#: The checks run here, at most two at once: probes against a hanging database wait for the
+#: threads still stuck in it (and answer 503 in time) instead of starting more.
+_CHECKS = ThreadPoolExecutor(2, thread_name_prefix="lakefeed-readyz")
 
 
 class Health(BaseModel):
@@ -64,10 +74,31 @@ def readiness(request: Request) -> JSONResponse:
     """200 when the database and the Iceberg catalog are ready, else 503; both name each
     check's state."""
     lf: Lakefeed = request.app.state.lakefeed
-    checks = {"database": database_check(lf), "icebergCatalog": catalog_check(lf)}
+    started = {
+        "database": _CHECKS.submit(database_check, lf),
+        "icebergCatalog": _CHECKS.submit(catalog_check, lf),
+    }
+    deadline = time.monotonic() + CHECK_SECONDS
+    checks: dict[str, ReadinessCheck] = {}
+    for name, running in started.items():
+        try:
+            checks[name] = running.result(timeout=max(deadline - time.monotonic(), 0))
+        except FutureTimeout:
+            running.cancel()  # still queued behind a stuck check: it never runs
+            log.warning("not ready: the %s check did not answer in %s s", name, CHECK_SECONDS)
+            checks[name] = _failed("timeout", _timed_out(name))
     ready = all(check.ready for check in checks.values())
     body = Readiness(status="ready" if ready else "unavailable", checks=checks)
     return JSONResponse(body.model_dump(exclude_none=True), status_code=200 if ready else 503)
+
+
+def _timed_out(name: str) -> LakefeedError:
+    what = "control-plane database" if name == "database" else "Iceberg catalog"
+    return ReadinessCheckTimedOut(
+        f"The {what} did not answer within {CHECK_SECONDS:g} s.",
+        fix="Check that its server is up and reachable from this server (a firewall that "
+        "drops packets, a server that hangs); the probe answers again as soon as it does.",
+    )
 
 
 def database_check(lf: Lakefeed) -> ReadinessCheck:
