@@ -4,11 +4,16 @@ referenced), and a cancelled run leaves no data file behind."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pyarrow.parquet as pq
 import pytest
 
@@ -193,13 +198,6 @@ print("the run finished without being killed")
 def test_a_killed_coordinator_leaves_no_worker_and_its_run_is_recovered_exactly_once(
     tmp_path: Path, processes: ProcessExecutor, mode: str
 ) -> None:
-    import json
-    import subprocess
-    import sys
-    import time
-
-    import psutil
-
     expected = numbered_files(tmp_path / "in", files=6, rows=100_000)
     home, pids = tmp_path / "home", tmp_path / "workers.json"
     killed = subprocess.run(

@@ -38,7 +38,7 @@ def test_a_parquet_footer_is_kept_as_its_bytes_and_parsed_again_naming_the_new_l
     relisted = FileEntry(path="/in/a.parquet", size=len(data), etag='"v1"', version="7")
     again = from_cache(kept, relisted)
     assert isinstance(again, ParquetFooter) and again.entry == relisted
-    assert again.to_dict() == {**footer.to_dict()}
+    assert again.to_dict() == footer.to_dict()
     assert again.schema.equals(footer.schema)
     assert again.file_metadata.num_rows == 200
 
