@@ -757,6 +757,24 @@ class MetricsTokenRequired(AuthenticationRequired):
     title = "Metrics token required"
 
 
+class ConsoleSignInRequired(AuthenticationRequired):
+    """A console page or action without a valid session cookie (never signed in, signed out,
+    or the session's token expired). Pages redirect to ``/console/sign-in``; actions answer
+    401."""
+
+    code = "LF-2003"
+    title = "Sign in to the console"
+
+
+class ConsoleRequestRefused(LakefeedError):
+    """A console action whose form lacks the session's CSRF token, or that another site's page
+    sent (its ``Origin`` is not this server): refused, nothing changed."""
+
+    code = "LF-2004"
+    http_status = 403
+    title = "Console request refused"
+
+
 class TooManyAttempts(LakefeedError):
     """Too many failed token requests for one client id or from one address: refused, even
     with the right secret, for ``retry_after`` seconds (the ``Retry-After`` header)."""

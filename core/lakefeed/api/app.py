@@ -4,9 +4,10 @@ Routers, one per service: ``ims`` (token exchange), ``flowservice``, ``catalog``
 ``schemaregistry``, ``dataprep`` (mapping sets) and ``export``, each under its Platform base
 path; ``metrics`` (Prometheus) and ``health`` (``/healthz``, ``/readyz``) at the root; and
 ``iceberg_rest``, the Iceberg REST catalog query engines read datasets through, under
-``/iceberg``. ``api_docs`` serves ``/docs`` and ``/redoc`` with vendored assets, over the
-document :mod:`lakefeed.api.openapi_doc` refines. Runs started over HTTP execute in a worker
-pool of the server process, so requests never wait for them.
+``/iceberg``; ``console``, the web console, under ``/console``. ``api_docs`` serves ``/docs``
+and ``/redoc`` with vendored assets, over the document :mod:`lakefeed.api.openapi_doc` refines.
+Runs started over HTTP execute in a worker pool of the server process, so requests never wait
+for them.
 """
 
 from __future__ import annotations
@@ -157,6 +158,7 @@ def create_app(
     from lakefeed.api import (
         api_docs,
         catalog,
+        console,
         dataprep,
         export,
         flowservice,
@@ -227,6 +229,7 @@ def create_app(
     )
     for module in modules:
         app.include_router(module.router, prefix=module.PREFIX)
+    console.install(app)  # after the error handlers: it turns its errors into pages
     app.add_middleware(HeadAsGet, router=app.router)
     app.add_middleware(TrailingSlashes)
     app.add_middleware(RefuseNulBytes)

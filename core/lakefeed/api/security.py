@@ -117,8 +117,6 @@ async def token_client(request: Request) -> ApiClient:
 
     Async, so that a token checked in the last few seconds is accepted on the event loop,
     without a trip through the thread pool; the store is read (in the thread pool) otherwise."""
-    lf = root_engine(request)
-    cache = _auth_cache(lf)
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -126,13 +124,27 @@ async def token_client(request: Request) -> ApiClient:
             "The Authorization header with a bearer token is missing.",
             fix="Send Authorization: Bearer <token> (POST /ims/token/v3 gives one).",
         )
-    token = token.strip()
+    return await verified_client(request, token.strip())
+
+
+async def verified_client(request: Request, token: str) -> ApiClient:
+    """The API client ``token`` was issued to: :class:`AuthenticationRequired` (401) when it
+    is unknown or expired. Shared by the bearer header and the console's session cookie."""
+    lf = root_engine(request)
+    cache = _auth_cache(lf)
     key = digest(token)
     access = cache.token(key)
     if access is None or access.expires_at <= now_ms():
         access = await run_in_threadpool(lf.auth.verify, token)
         cache.keep_token(key, access)
     return access.client
+
+
+async def revoke_token(request: Request, token: str) -> None:
+    """Revoke ``token`` in the store and forget it here, so it is refused from now on."""
+    lf = root_engine(request)
+    await run_in_threadpool(lf.auth.revoke, token)
+    _auth_cache(lf).tokens.pop(digest(token), None)
 
 
 async def sandbox_engine(request: Request, client: ApiClient, sandbox: str) -> Lakefeed:

@@ -155,6 +155,12 @@ class AuthStore:
             )
         return token, self.token_ttl_seconds
 
+    def revoke(self, token: str) -> None:
+        """Make ``token`` invalid now (signing out of the console); an unknown one is a no-op."""
+        t = tables.api_tokens
+        with self.engine.begin() as db:
+            db.execute(t.delete().where(t.c.token_hash == digest(token)))
+
     def verify(self, token: str) -> AccessToken:
         """The token's client, or AuthenticationRequired (unknown or expired)."""
         with self.engine.connect() as db:

@@ -472,17 +472,18 @@ def _next_run(flow: dict[str, Any], runs: list[dict[str, Any]]) -> str:
     window, "due now" when that has passed, "" for a disabled flow or a once flow that ran."""
     import time
 
-    from lakefeed.schedules.rules import Schedule
-    from lakefeed.schedules.windows import next_boundary
+    from lakefeed.schedules.windows import next_run_at
 
-    if flow["state"] != "enabled":
-        return ""
-    schedule = Schedule.from_stored(flow["scheduleParams"])
-    ends = [int(r["params"]["windowEndTime"]) for r in runs if "windowEndTime" in r["params"]]
-    if schedule.frequency == "once" and runs:
-        return ""
     now = time.time()
-    due = next_boundary(schedule, max(ends) if ends else None, now)
+    due = next_run_at(
+        flow["scheduleParams"],
+        enabled=flow["state"] == "enabled",
+        window_ends=(
+            int(r["params"]["windowEndTime"]) for r in runs if "windowEndTime" in r["params"]
+        ),
+        has_run=bool(runs),
+        now=now,
+    )
     if due is None:
         return ""
     return "due now" if due <= now else timestamp(due * 1000)

@@ -23,12 +23,9 @@ def run_outcome(run: Mapping[str, Any]) -> str:
 
 def batch_id_of(run: Mapping[str, Any]) -> str | None:
     """The batch the run wrote (the promotion activity's target), if any."""
-    for activity in run.get("activities") or []:
-        for target in activity.get("targetInfo", []):
-            ids = target.get("reference", {}).get("ids") or []
-            if ids:
-                return str(ids[0])
-    return None
+    from lakefeed.flows.metrics import batch_of
+
+    return batch_of(run)
 
 
 def print_run(res: Resources, run: Mapping[str, Any]) -> None:

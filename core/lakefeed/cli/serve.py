@@ -77,8 +77,8 @@ def serve_command(
     discover_every: float | None,
     grace_seconds: float,
 ) -> None:
-    """Run the REST service: Flow Service, Catalog, Schema Registry and export routes over the
-    lakefeed home, until interrupted; with --scheduler, the scheduler too (the other options
+    """Run the REST service: Flow Service, Catalog, Schema Registry and export routes, and the
+    web console at /console, over the lakefeed home, until interrupted; with --scheduler, the scheduler too (the other options
     are the scheduler's, as for `lakefeed scheduler`)."""
     if not allow_remote and not is_loopback(host):
         raise InvalidRequest(

@@ -9,7 +9,9 @@ covers everything since the last one, up to the latest boundary (one catch-up ru
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from lakefeed.schedules.rules import Schedule
 
@@ -69,3 +71,23 @@ def due_window(schedule: Schedule, last_end: int | None, now: float) -> Window |
     if schedule.period is None or latest <= last_end:
         return None
     return Window(start=last_end, end=latest, previous_end=last_end)
+
+
+def next_run_at(
+    schedule_params: Mapping[str, Any],
+    *,
+    enabled: bool,
+    window_ends: Iterable[int],
+    has_run: bool,
+    now: float,
+) -> int | None:
+    """When a scheduler runs a flow next (epoch seconds; at or before ``now``: due now), from
+    its stored ``scheduleParams`` and the ends of the windows its runs took. None for a
+    disabled flow, or a ``once`` flow that has run."""
+    if not enabled:
+        return None
+    schedule = Schedule.from_stored(schedule_params)
+    if schedule.frequency == "once" and has_run:
+        return None
+    ends = list(window_ends)
+    return next_boundary(schedule, max(ends) if ends else None, now)
