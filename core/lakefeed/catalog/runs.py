@@ -189,6 +189,24 @@ class RunStore:
         rows = self.rows.select(t.c.flow_id == flow_id, t.c.state == "inProgress")
         return [Run.from_row(r) for r in rows]
 
+    def recent(self, flow_id: str, limit: int) -> tuple[Runs, int]:
+        """The flow's latest ``limit`` runs, oldest first, and how many it has in all: two
+        queries that read only those runs, however many the schedule has made."""
+        where = (self.scope.where(t), t.c.flow_id == flow_id)
+        newest = (
+            sa.select(t).where(*where).order_by(t.c.created_at.desc(), t.c.id.desc()).limit(limit)
+        )
+        total = sa.select(sa.func.count()).select_from(t).where(*where)
+        with self.engine.connect() as db:
+            rows = [Run.from_row(r._mapping) for r in db.execute(newest)]
+            count = int(db.execute(total).scalar_one())
+        return rows[::-1], count
+
+    def in_progress(self) -> Runs:
+        """The sandbox's runs still ``inProgress``, of every flow."""
+        rows = self.rows.select(t.c.state == "inProgress")
+        return [Run.from_row(r) for r in rows]
+
     def last_completed(self, flow_ids: Sequence[str] | None = None) -> dict[str, Run]:
         """By flow id, the flow's latest completed run (by creation time, then id, as
         :meth:`list` orders them), for ``flow_ids`` or every flow. One query that reads only

@@ -238,6 +238,17 @@ class WindowStore:
         """The claims of a scheduler (``owner``); they span every org and sandbox."""
         return WindowClaims(self.engine, owner=owner, clock=clock, lease_seconds=lease_seconds)
 
+    def last_ends(self) -> dict[str, int]:
+        """The end of each flow's latest window, claimed or done, by flow id: where the
+        scheduler takes up each flow's schedule."""
+        query = (
+            sa.select(t.c.flow_id, sa.func.max(t.c.window_end))
+            .where(self.scope.where(t))
+            .group_by(t.c.flow_id)
+        )
+        with self.engine.connect() as db:
+            return {flow_id: int(end) for flow_id, end in db.execute(query)}
+
     def of_flow(self, flow_id: str) -> list[WindowRecord]:
         """The flow's windows kept (running and the latest done), by end."""
         query = sa.select(t).where(self.scope.where(t), t.c.flow_id == flow_id)

@@ -11,7 +11,7 @@ started run executed by the server's run workers.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -22,7 +22,6 @@ from starlette.concurrency import run_in_threadpool
 from lakefeed.api.console.charts import durations_chart, points_from_runs, records_chart
 from lakefeed.api.console.web import PATH, ConsoleUser, UserDep, checked_form, render, url
 from lakefeed.api.export import ERROR_FILE, _error_file, _error_file_names, _rejected
-from lakefeed.api.flowservice_flows import flow_dicts
 from lakefeed.api.local_roots import check_flow
 from lakefeed.api.run_workers import execute_in_background
 from lakefeed.catalog.flows import Flow
@@ -50,46 +49,53 @@ def _schedule_text(params: dict[str, Any]) -> str:
     return f"every {interval} {frequency}" if str(interval) != "1" else f"every {frequency}"
 
 
-def _window_ends(runs: Iterable[Run]) -> Iterator[int]:
-    for run in runs:
-        end = run.params.get("windowEndTime")
-        if end is not None:
-            yield int(end)
+@dataclass(frozen=True)
+class RunFacts:
+    """What the flows list knows of every flow's runs, read in three queries whatever the
+    number of runs: the latest completed run, the run in progress and the end of the latest
+    scheduled window (where the scheduler takes the schedule up), by flow id."""
+
+    last: dict[str, Run]
+    running: dict[str, Run]
+    window_ends: dict[str, int]
+
+    @classmethod
+    def read(cls, lf: Lakefeed, flow_ids: list[str] | None = None) -> RunFacts:
+        running = {run.flow_id: run for run in lf.runs.in_progress()}
+        return cls(lf.runs.last_completed(flow_ids), running, lf.windows.last_ends())
 
 
-def _flow_summary(
-    lf: Lakefeed, flow: Flow, shaped: dict[str, Any], runs: list[Run], now: float
-) -> dict[str, Any]:
+def _flow_summary(lf: Lakefeed, flow: Flow, facts: RunFacts, now: float) -> dict[str, Any]:
     """What the flows list shows of one flow."""
-    running = [run for run in runs if run.state == "inProgress"]
+    running = facts.running.get(flow.id)
+    last = facts.last.get(flow.id)
+    end = facts.window_ends.get(flow.id)
     due = next_run_at(
         flow.schedule_params,
         enabled=flow.state == "enabled",
-        window_ends=_window_ends(runs),
-        has_run=bool(runs),
+        window_ends=() if end is None else (end,),
+        has_run=last is not None or running is not None,
         now=now,
     )
-    last = next((run for run in reversed(runs) if run.state == "completed"), None)
     status = "never"
-    if running:
+    if running is not None:
         status = "inProgress"
     elif last is not None:
         status = run_outcome(last.metrics)
-    late = due is not None and not running and due < now - LATE_AFTER_SECONDS
+    late = due is not None and running is None and due < now - LATE_AFTER_SECONDS
     try:
         backlog = lf.backlog_of(flow)
     except LakefeedError:
         backlog = {"files": None, "bytes": None, "oldestAgeMs": None, "observedAt": None}
     return {
         "flow": flow,
-        "shaped": shaped,
         "schedule": _schedule_text(flow.schedule_params),
         "next_run": due,
         "due": due is not None and due <= now,
         "late": late,
         "status": status,
         "last": last,
-        "running": running[0] if running else None,
+        "running": running,
         "backlog": backlog,
     }
 
@@ -118,15 +124,9 @@ def flows_page(
     lf = user.lf
     state = state if state in STATES else ""
     status = status if status in OUTCOMES else ""
-    flows = lf.flows.list_flows()
-    runs_of: dict[str, list[Run]] = {}
-    for run in lf.runs.list():
-        runs_of.setdefault(run.flow_id, []).append(run)
+    facts = RunFacts.read(lf)
     now = time.time()
-    rows = [
-        _flow_summary(lf, flow, shaped, runs_of.get(flow.id, []), now)
-        for flow, shaped in zip(flows, flow_dicts(lf, flows), strict=True)
-    ]
+    rows = [_flow_summary(lf, flow, facts, now) for flow in lf.flows.list_flows()]
     shown = [row for row in rows if _matches(row, state, status, q.strip())]
     counts = {
         "failed": sum(row["status"] == "failed" for row in rows),
@@ -190,10 +190,9 @@ def flow_page(request: Request, user: UserDep, id: str) -> HTMLResponse:
     """One flow: what it reads and writes, its schedule, and its runs as charts and a table."""
     lf = user.lf
     flow = lf.flows.flow(id)
-    runs = lf.runs.list(flow.id)
+    shown, run_count = lf.runs.recent(flow.id, RUNS_ON_PAGE)
     now = time.time()
-    summary = _flow_summary(lf, flow, flow_dicts(lf, [flow])[0], runs, now)
-    shown = runs[-RUNS_ON_PAGE:]
+    summary = _flow_summary(lf, flow, RunFacts.read(lf, [flow.id]), now)
     dicts = [run.to_dict() for run in shown]
     points = points_from_runs(
         dicts,
@@ -212,7 +211,7 @@ def flow_page(request: Request, user: UserDep, id: str) -> HTMLResponse:
             {"run": run, "shaped": shaped, "outcome": run_outcome(run.metrics)}
             for run, shaped in reversed(list(zip(shown, dicts, strict=True)))
         ],
-        run_count=len(runs),
+        run_count=run_count,
         records_chart=records_chart(points),
         durations_chart=durations_chart(points),
     )
