@@ -55,6 +55,10 @@ def test_runs_and_heartbeats(lf: Lakefeed, dev: Lakefeed, prod_run: dict[str, An
     assert dev.runs.find(run.id) is None
     assert dev.runs.list(flow.id) == [] and dev.runs.active(flow.id) == []
     assert dev.runs.last_completed([flow.id]) == {}
+    assert dev.runs.in_progress() == [] and dev.runs.recent(flow.id, 10) == ([], 0)
+    assert dev.windows.last_ends() == {}
+    assert [r.id for r in lf.runs.in_progress()] == [run.id]
+    assert lf.runs.recent(flow.id, 10) == ([run], 1) and lf.windows.last_ends() == {flow.id: 100}
 
     assert lf.runs.get(run.id) == run  # owner, heartbeat and state untouched
     assert (run.owner, run.heartbeat_at, run.state) == ("gone-host:1", 1000, "inProgress")
