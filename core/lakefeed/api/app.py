@@ -234,4 +234,5 @@ def create_app(
     app.add_middleware(TrailingSlashes)
     app.add_middleware(RefuseNulBytes)
     app.add_middleware(BodySizeLimit, limit=max_body_bytes)
+    app.add_middleware(console.ConsolePages)  # outermost: it sees the refusals above as pages
     return app

@@ -78,8 +78,8 @@ def serve_command(
     grace_seconds: float,
 ) -> None:
     """Run the REST service: Flow Service, Catalog, Schema Registry and export routes, and the
-    web console at /console, over the lakefeed home, until interrupted; with --scheduler, the scheduler too (the other options
-    are the scheduler's, as for `lakefeed scheduler`)."""
+    web console at /console, over the lakefeed home, until interrupted; with --scheduler, the
+    scheduler too (the other options are the scheduler's, as for `lakefeed scheduler`)."""
     if not allow_remote and not is_loopback(host):
         raise InvalidRequest(
             f"Refusing to bind {host!r}: lakefeed serve binds loopback (127.0.0.1) only, so the "

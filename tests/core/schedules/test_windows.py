@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pytest
 
 from lakefeed.schedules.rules import UNIT_SECONDS, Schedule
-from lakefeed.schedules.windows import Window, due_window, latest_boundary, next_boundary
+from lakefeed.schedules.windows import (
+    Window,
+    due_window,
+    latest_boundary,
+    next_boundary,
+    next_run_at,
+)
 
 T0 = 1_900_000_000
 
@@ -67,3 +76,45 @@ def test_once_runs_at_its_start_only() -> None:
     assert due_window(once, None, T0 + 99) == Window(start=None, end=T0, previous_end=0)
     assert due_window(once, T0, T0 + 10**6) is None
     assert next_boundary(once, T0, T0 + 1) is None
+
+
+EVERY_15_MINUTES = {"startTime": T0, "frequency": "minute", "interval": 15, "backfill": True}
+
+
+def test_next_run_at_of_a_disabled_flow_is_none() -> None:
+    for params, has_run in (
+        (EVERY_15_MINUTES, False),
+        ({"startTime": T0, "frequency": "once"}, False),
+    ):
+        assert (
+            next_run_at(params, enabled=False, window_ends=[], has_run=has_run, now=T0 + 5) is None
+        )
+
+
+def test_next_run_at_of_a_once_flow_is_its_start_until_it_ran() -> None:
+    once = {"startTime": T0, "frequency": "once"}
+    for now in (T0 - 100, T0 + 100):  # ahead, and due (a scheduler was down)
+        assert next_run_at(once, enabled=True, window_ends=[], has_run=False, now=now) == T0
+    assert next_run_at(once, enabled=True, window_ends=[], has_run=True, now=T0 + 1) is None
+    assert next_run_at(once, enabled=True, window_ends=[T0], has_run=True, now=T0 + 1) is None
+
+
+def test_next_run_at_of_a_repeating_flow_is_the_boundary_after_its_last_window() -> None:
+    def at(ends: list[int], now: float, params: Mapping[str, Any] = EVERY_15_MINUTES) -> int | None:
+        return next_run_at(
+            params, enabled=True, window_ends=iter(ends), has_run=bool(ends), now=now
+        )
+
+    assert at([], T0 - 60) == T0  # before its first window: its start
+    assert at([], T0 + 3600) == T0  # due since its start, never run
+    assert at([T0], T0 + 5) == T0 + 900
+    assert at([T0 + 900, T0], T0 + 905) == T0 + 1800  # the latest window counts, in any order
+    # A scheduler down for an hour: due now, at the latest boundary (one catch-up run).
+    assert at([T0], T0 + 3600 + 10) == T0 + 3600
+    # As the REST API shows them: strings.
+    shown = {"startTime": str(T0), "frequency": "minute", "interval": "15", "backfill": "true"}
+    assert at([T0], T0 + 5, shown) == T0 + 900
+    # A run now (no window) does not move the schedule: it has run, but without a window end.
+    assert (
+        next_run_at(EVERY_15_MINUTES, enabled=True, window_ends=[], has_run=True, now=T0 + 5) == T0
+    )

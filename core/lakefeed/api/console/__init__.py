@@ -12,7 +12,15 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse
 
-from lakefeed.api.console import error_pages, pages_flows, session
+from lakefeed.api.console import (
+    error_pages,
+    pages_connections,
+    pages_datasets,
+    pages_flows,
+    pages_schemas,
+    session,
+)
+from lakefeed.api.console.error_pages import ConsolePages
 from lakefeed.api.console.web import PATH
 
 PREFIX = PATH
@@ -30,11 +38,15 @@ def stylesheet() -> FileResponse:
     )
 
 
-PAGES = (session, pages_flows)
+PAGES = (session, pages_flows, pages_connections, pages_datasets, pages_schemas)
+
+
+__all__ = ["PREFIX", "ConsolePages", "install"]
 
 
 def install(app: FastAPI) -> None:
-    """Serve the console on ``app`` (after the API's error handlers are installed)."""
+    """Serve the console on ``app`` (after the API's error handlers are installed; add
+    :class:`ConsolePages` as its outermost middleware)."""
     for part in (router, *(module.router for module in PAGES)):
         app.include_router(part, prefix=PREFIX, include_in_schema=False)
     error_pages.install(app)

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lakefeed.api.console.web import PATH, SESSION_COOKIE, csrf_token, in_console, render, url
 from lakefeed.errors import ConsoleSignInRequired, LakefeedError
@@ -71,3 +72,43 @@ def error_page(request: Request, answer: Response) -> Response:
         signed_in=bool(token),
         csrf=csrf_token(token) if token else "",
     )
+
+
+class ConsolePages:
+    """The outermost middleware: under ``/console``, an error the API answered in JSON before
+    any route ran (a NUL byte in the path, a body over the size limit) becomes its page."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not in_console(Request(scope)):
+            await self.app(scope, receive, send)
+            return
+        held: list[Message] = []
+
+        async def pages(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = dict(message.get("headers") or [])
+                json_error = message["status"] >= 400 and headers.get(
+                    b"content-type", b""
+                ).startswith(b"application/json")
+                if json_error:
+                    held.append(message)
+                    return
+            elif held and message["type"] == "http.response.body":
+                held.append(message)
+                if message.get("more_body", False):
+                    return
+                start, *parts = held
+                answer = Response(
+                    b"".join(part.get("body", b"") for part in parts),
+                    status_code=start["status"],
+                    headers={k.decode("latin-1"): v.decode("latin-1") for k, v in start["headers"]},
+                )
+                page = error_page(Request(scope), answer)
+                await page(scope, receive, send)
+                return
+            await send(message)
+
+        await self.app(scope, receive, pages)

@@ -20,7 +20,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from lakefeed.api.console.charts import durations_chart, points_from_runs, records_chart
-from lakefeed.api.console.web import PATH, ConsoleUser, UserDep, checked_form, render, url
+from lakefeed.api.console.web import (
+    PAGE_HEADERS,
+    PATH,
+    ConsoleUser,
+    UserDep,
+    checked_form,
+    render,
+    url,
+)
 from lakefeed.api.export import ERROR_FILE, _error_file, _error_file_names, _rejected
 from lakefeed.api.local_roots import check_flow
 from lakefeed.api.run_workers import execute_in_background
@@ -46,7 +54,7 @@ def _schedule_text(params: dict[str, Any]) -> str:
     if frequency == "once":
         return "once"
     interval = params.get("interval", 1)
-    return f"every {interval} {frequency}" if str(interval) != "1" else f"every {frequency}"
+    return f"every {interval} {frequency}s" if str(interval) != "1" else f"every {frequency}"
 
 
 @dataclass(frozen=True)
@@ -333,5 +341,5 @@ def failed_rows(request: Request, user: UserDep, id: str, name: str) -> Streamin
     return StreamingResponse(
         _error_file(lf.row_errors, batch_id, names, name),
         media_type="application/x-ndjson",
-        headers={"Content-Disposition": f'attachment; filename="{id}-{name}"'},
+        headers={**PAGE_HEADERS, "Content-Disposition": f'attachment; filename="{id}-{name}"'},
     )

@@ -17,7 +17,7 @@ from lakefeed.api.console.web import (
     PATH,
     SANDBOX_COOKIE,
     SESSION_COOKIE,
-    UserDep,
+    SessionDep,
     checked_form,
     local_next,
     render,
@@ -25,7 +25,7 @@ from lakefeed.api.console.web import (
     url,
 )
 from lakefeed.api.ims import exchange
-from lakefeed.api.security import revoke_token, sandbox_engine, verified_client
+from lakefeed.api.security import revoke_token, root_engine, sandbox_engine, verified_client
 from lakefeed.catalog.auth import DEFAULT_SANDBOX
 from lakefeed.errors import (
     AuthenticationRequired,
@@ -146,10 +146,10 @@ async def sign_in(
 
 
 @router.post("/sign-out")
-async def sign_out(request: Request, user: UserDep) -> RedirectResponse:
+async def sign_out(request: Request, session: SessionDep) -> RedirectResponse:
     """Revoke the session's token and drop its cookies."""
-    await checked_form(request, user)
-    await revoke_token(request, request.cookies.get(SESSION_COOKIE, ""))
+    await checked_form(request, session)
+    await revoke_token(request, session.token)
     response = RedirectResponse(url(request, PATH + "/sign-in?signed_out=1"), status_code=303)
     for name in (SESSION_COOKIE, SANDBOX_COOKIE):
         response.delete_cookie(name, path=url(request, PATH), httponly=True, samesite="strict")
@@ -157,16 +157,17 @@ async def sign_out(request: Request, user: UserDep) -> RedirectResponse:
 
 
 @router.post("/sandbox")
-async def switch_sandbox(request: Request, user: UserDep) -> RedirectResponse:
+async def switch_sandbox(request: Request, session: SessionDep) -> RedirectResponse:
     """Work in another sandbox of the org: refused as the API refuses it (404 for none such,
     403 for one the client may not use)."""
-    form = await checked_form(request, user)
+    form = await checked_form(request, session)
     sandbox = str(form.get("sandbox") or "").strip()[:100] or DEFAULT_SANDBOX
-    await sandbox_engine(request, user.client, sandbox)
+    await sandbox_engine(request, session.client, sandbox)
     response = RedirectResponse(url(request, PATH + "/flows"), status_code=303)
     response.set_cookie(
         SANDBOX_COOKIE,
         sandbox,
+        max_age=root_engine(request).auth.token_ttl_seconds,
         path=url(request, PATH),
         httponly=True,
         samesite="strict",

@@ -93,10 +93,19 @@ def in_console(request: Request) -> bool:
     return path == PATH or path.startswith(PATH + "/")
 
 
-async def console_user(request: Request) -> ConsoleUser:
-    """The dependency of every page and action: :class:`ConsoleSignInRequired` without a
-    valid session (pages then redirect to the sign-in page), the API's 404/403 for a sandbox
-    the client may not use."""
+@dataclass(frozen=True)
+class ConsoleSession:
+    """A valid session, whatever its sandbox: what signing out and switching sandbox need (a
+    sandbox cookie the client may no longer use must not lock it in)."""
+
+    client: ApiClient
+    token: str
+    csrf: str
+
+
+async def console_session(request: Request) -> ConsoleSession:
+    """:class:`ConsoleSignInRequired` without a valid session (pages then redirect to the
+    sign-in page; actions answer 401)."""
     token = request.cookies.get(SESSION_COOKIE, "")
     if not token:
         raise ConsoleSignInRequired("You are not signed in.", fix="Sign in at /console/sign-in.")
@@ -107,14 +116,23 @@ async def console_user(request: Request) -> ConsoleUser:
             "Your console session has ended (signed out or expired).",
             fix="Sign in again at /console/sign-in.",
         ) from None
+    return ConsoleSession(client, token, csrf_token(token))
+
+
+async def console_user(request: Request) -> ConsoleUser:
+    """The dependency of every page and action: :func:`console_session`, then the API's
+    404/403 for a sandbox the client may not use."""
+    session = await console_session(request)
+    client = session.client
     sandbox = request.cookies.get(SANDBOX_COOKIE) or DEFAULT_SANDBOX
     lf = await sandbox_engine(request, client, sandbox)
     names = await run_in_threadpool(root_engine(request).auth.sandboxes, client.ims_org_id)
     usable = tuple(name for name in names if client.may_use(name))
-    return ConsoleUser(lf, client, sandbox, usable, csrf_token(token))
+    return ConsoleUser(lf, client, sandbox, usable, session.csrf)
 
 
 UserDep = Annotated[ConsoleUser, Depends(console_user)]
+SessionDep = Annotated[ConsoleSession, Depends(console_session)]
 
 
 def same_origin(request: Request) -> bool:
@@ -124,11 +142,17 @@ def same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if origin is None:
         return True
-    host = request.headers.get("host", "")
-    return urlsplit(origin).netloc == host and origin != "null"
+    if origin == "null":
+        return False
+    # Behind a reverse proxy the browser's host may reach the server as X-Forwarded-Host (a
+    # page of another site cannot set that header on a form post).
+    hosts = {request.headers.get("host", ""), request.headers.get("x-forwarded-host", "")}
+    return urlsplit(origin).netloc in hosts - {""}
 
 
-async def checked_form(request: Request, user: ConsoleUser | None = None) -> FormData:
+async def checked_form(
+    request: Request, user: ConsoleUser | ConsoleSession | None = None
+) -> FormData:
     """The POSTed form of a console action, refused (:class:`ConsoleRequestRefused`, 403)
     when its ``csrf`` field is not the session's or another site sent it."""
     form = await request.form()
