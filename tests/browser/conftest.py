@@ -1,5 +1,6 @@
 """Fixtures: one headless chromium for the whole session, one real uvicorn server per module,
-and ``page``: the browser with this test's logs only, screenshotted when the test ends."""
+``page``: the browser with this test's logs only, screenshotted when the test ends, and
+``console_site``: a server whose console shows the demo chain, with an API client to sign in."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from selenium import webdriver
 
 from api_support import Server, running_server
 from browser_support import console_messages, headless_chromium, requests_seen, screenshot
+from console_browser import ConsoleSite
+from console_support import LOCAL_ORG, demo_chain
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +37,15 @@ def page(browser: webdriver.Chrome, request: pytest.FixtureRequest) -> Iterator[
         yield browser
     finally:
         screenshot(browser, request.node.name)
+
+
+@pytest.fixture(scope="module")
+def console_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleSite]:
+    """One server per module whose ``LAKEFEED_LOCAL_ROOTS`` covers the demo's landing folder."""
+    base = tmp_path_factory.mktemp("console")
+    landing = base / "landing"
+    landing.mkdir()
+    with running_server(base / "home", local_roots=[landing]) as running:
+        demo = demo_chain(running.lf, landing)
+        api_key, secret = running.lf.auth.create_client(LOCAL_ORG)
+        yield ConsoleSite(running, demo, api_key, secret)

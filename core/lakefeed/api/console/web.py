@@ -28,6 +28,7 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from lakefeed.api.console.charts import short_duration
 from lakefeed.api.security import root_engine, sandbox_engine, verified_client
 from lakefeed.catalog.auth import DEFAULT_SANDBOX, ApiClient
 from lakefeed.engine import Lakefeed
@@ -253,7 +254,9 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters.update(when=when, iso_when=iso_when, age=age, size=size, count=count)
+    environment.filters.update(
+        when=when, iso_when=iso_when, age=age, size=size, count=count, duration=short_duration
+    )
     environment.globals.update(quote=quote, now=time.time, PATH=PATH)
     return environment
 
