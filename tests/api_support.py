@@ -127,3 +127,20 @@ def wait_for_run(api: httpx.Client, run_id: str, seconds: float = 60) -> dict[st
             return run
         assert time.monotonic() < deadline, f"run {run_id} still {run['state']}"
         time.sleep(0.05)
+
+
+@contextmanager
+def busy_run_workers(server: Server) -> Iterator[None]:
+    """Occupy the server's run workers, so that a run started meanwhile waits, in progress,
+    until the block ends."""
+    from lakefeed.api.app import RUN_WORKERS
+
+    release = threading.Event()
+    workers = server.app.state.run_workers
+    holds = [workers.submit(release.wait, 60) for _ in range(RUN_WORKERS)]
+    try:
+        yield
+    finally:
+        release.set()
+        for hold in holds:
+            hold.result(timeout=60)

@@ -4,9 +4,6 @@ is one), answers with the expected status, and passes a small accessibility chec
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +16,6 @@ from selenium.webdriver.common.keys import Keys
 from api_support import Server
 from browser_support import off_origin, requests_seen, wait_for
 from console_support import Demo
-from lakefeed.api.app import RUN_WORKERS
 
 SESSION_COOKIE = "lakefeed_console"
 
@@ -152,18 +148,3 @@ def session_http(driver: webdriver.Chrome, site: ConsoleSite) -> httpx.Client:
     assert cookie is not None, "the browser holds no session cookie"
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/console"
     return httpx.Client(base_url=site.url, cookies={SESSION_COOKIE: cookie["value"]}, timeout=60)
-
-
-@contextmanager
-def held_run_workers(server: Server) -> Iterator[None]:
-    """Occupy the server's run workers, so that a run started meanwhile waits, in progress,
-    until the block ends."""
-    release = threading.Event()
-    workers = server.app.state.run_workers
-    holds = [workers.submit(release.wait, 60) for _ in range(RUN_WORKERS)]
-    try:
-        yield
-    finally:
-        release.set()
-        for hold in holds:
-            hold.result(timeout=60)

@@ -5,10 +5,7 @@ connections, target connections, flows and runs refuse."""
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,8 +14,7 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
-from api_support import ORG, Server, created, item, refused, wait_for_run
-from lakefeed.api.app import RUN_WORKERS
+from api_support import ORG, Server, busy_run_workers, created, item, refused, wait_for_run
 from lakefeed.catalog.records import Scope
 from lakefeed.errors import NameTaken
 from lakefeed.specs import CLOUD_STORAGE_FLOW_SPEC_ID, DATASET_TARGET_SPEC_ID
@@ -116,20 +112,6 @@ def create_flow(api: httpx.Client, landing: Landing, name: str, **extra: Any) ->
     flow = created(response)
     assert response.headers["location"] == f"{FS}/flows/{flow['id']}"
     return {"flow": flow, "source": source, "target": target}
-
-
-@contextmanager
-def busy_run_workers(server: Server) -> Iterator[None]:
-    """Occupy the server's run workers, so a run started meanwhile stays queued."""
-    release = threading.Event()
-    workers = server.app.state.run_workers
-    holds = [workers.submit(release.wait, 60) for _ in range(RUN_WORKERS)]
-    try:
-        yield
-    finally:
-        release.set()
-        for hold in holds:
-            hold.result(timeout=60)
 
 
 # -- the sequence ------------------------------------------------------------------------------

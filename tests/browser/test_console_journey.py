@@ -19,11 +19,11 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
+from api_support import busy_run_workers
 from browser_support import wait_for
 from console_browser import (
     ConsoleSite,
     assert_clean,
-    held_run_workers,
     session_http,
     sign_in,
     status,
@@ -57,7 +57,7 @@ def test_sign_in_run_watch_disable_sign_out(
     # Run now, while the server's run workers are busy: the run page opens on a run in
     # progress; once the workers are free, the page follows the run to its end by itself.
     runs_before = {run.id for run in lf.runs.list(demo.flow_id)}
-    with held_run_workers(site.server):
+    with busy_run_workers(site.server):
         page.find_element(By.ID, "run-now").click()
         wait_for(page, lambda d: "/console/runs/" in d.current_url, "the new run's page")
         wait_for(page, lambda d: text(d, "#run-outcome") == "inProgress", "the run in progress")

@@ -186,14 +186,9 @@ def run_flow_now(who: CallerDep, id: str, request: Request) -> JSONResponse:
     """Run now (a lakefeed extension): start a run of an enabled flow of any frequency, over
     every file not ingested yet; the schedule is not changed. 409 while one is running.
     Answers ``{"items": [{"id", "etag"}]}`` like ``POST /runs``."""
-    from lakefeed.api.local_roots import check_flow
-    from lakefeed.api.run_workers import execute_in_background
+    from lakefeed.api.run_workers import run_now
 
-    flow = who.lf.flows.flow(id)
-    check_flow(who.lf, flow)
-    handle = who.lf.run_now(flow)
-    execute_in_background(request, handle)
-    run = handle.run
+    run = run_now(request, who.lf, id)
     return JSONResponse({"items": [{"id": run.id, "etag": run.etag}]}, status_code=201)
 
 

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from lakefeed.api.flowservice_bodies import RunBody
 from lakefeed.api.flowservice_common import CallerDep, ListQuery, items
 from lakefeed.api.local_roots import check_flow
-from lakefeed.api.run_workers import execute_in_background
+from lakefeed.api.run_workers import execute_in_background, retrigger
 from lakefeed.errors import InvalidRequest
 
 router = APIRouter(tags=["flowservice"])
@@ -63,8 +63,4 @@ def run_action(who: CallerDep, id: str, request: Request, op: Annotated[str, Que
     if op.strip().upper().replace("-", "_") != "RE_TRIGGER":
         raise InvalidRequest(f"Unknown run action {op!r} (supported: RE_TRIGGER).",
                              fix="Use op=RE_TRIGGER.")  # fmt: skip
-    lf = who.lf
-    check_flow(lf, lf.flows.flow(lf.runs.get(id).flow_id))
-    handle = lf.retrigger(id)
-    execute_in_background(request, handle)
-    return items(handle.run.to_dict())
+    return items(retrigger(request, who.lf, id).to_dict())

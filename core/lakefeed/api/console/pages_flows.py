@@ -23,15 +23,13 @@ from lakefeed.api.console.charts import durations_chart, points_from_runs, recor
 from lakefeed.api.console.web import (
     PAGE_HEADERS,
     PATH,
-    ConsoleUser,
     UserDep,
     checked_form,
     render,
     url,
 )
 from lakefeed.api.export import ERROR_FILE, _error_file, _error_file_names, _rejected
-from lakefeed.api.local_roots import check_flow
-from lakefeed.api.run_workers import execute_in_background
+from lakefeed.api.run_workers import retrigger, run_now
 from lakefeed.catalog.flows import Flow
 from lakefeed.catalog.runs import Run
 from lakefeed.engine import Lakefeed
@@ -243,36 +241,19 @@ async def disable_flow(request: Request, user: UserDep, id: str) -> RedirectResp
     return _back_to_flow(request, flow.id)
 
 
-def _start_now(request: Request, user: ConsoleUser, id: str) -> Run:
-    lf = user.lf
-    flow = lf.flows.flow(id)
-    check_flow(lf, flow)
-    handle = lf.run_now(flow)
-    execute_in_background(request, handle)
-    return handle.run
-
-
 @router.post("/flows/{id}/run")
 async def run_flow_now(request: Request, user: UserDep, id: str) -> RedirectResponse:
     """Run now, as ``POST /flows/{id}/runs``: to the new run's page."""
     await checked_form(request, user)
-    run = await run_in_threadpool(_start_now, request, user, id)
+    run = await run_in_threadpool(run_now, request, user.lf, id)
     return RedirectResponse(url(request, f"{PATH}/runs/{run.id}"), status_code=303)
-
-
-def _retry(request: Request, user: ConsoleUser, id: str) -> Run:
-    lf = user.lf
-    check_flow(lf, lf.flows.flow(lf.runs.get(id).flow_id))
-    handle = lf.retrigger(id)
-    execute_in_background(request, handle)
-    return handle.run
 
 
 @router.post("/runs/{id}/retry")
 async def retry_run(request: Request, user: UserDep, id: str) -> RedirectResponse:
     """Run a failed run's window again, as ``POST /runs/{id}/action?op=RE_TRIGGER``."""
     await checked_form(request, user)
-    run = await run_in_threadpool(_retry, request, user, id)
+    run = await run_in_threadpool(retrigger, request, user.lf, id)
     return RedirectResponse(url(request, f"{PATH}/runs/{run.id}"), status_code=303)
 
 
