@@ -70,6 +70,21 @@ def test_bad_token_key_org_and_sandbox(server: Server, api: httpx.Client) -> Non
     assert call().status_code == 200
 
 
+@pytest.mark.parametrize(
+    "header", ["x-api-key", "x-gw-ims-org-id", "x-sandbox-name", "authorization"]
+)
+def test_headers_that_are_not_ascii_are_refused_not_a_crash(
+    server: Server, api: httpx.Client, header: str
+) -> None:
+    """A header is bytes, decoded as Latin-1: an API key of "café" was a 500 (the constant-
+    time comparison refuses non-ASCII text)."""
+    sent: dict[str, str | bytes] = dict(api.headers)
+    sent[header] = "café-ÿ".encode("latin-1")
+    answer = httpx.get(server.url + "/data/foundation/flowservice/connectionSpecs", headers=sent)
+    assert 400 <= answer.status_code < 500, answer.text
+    assert answer.json()["report"]["code"].startswith("LF-")
+
+
 def test_token_exchange(server: Server) -> None:
     api_key, secret = server.lf.auth.create_client(ORG)
     form = {"client_id": api_key, "client_secret": secret, "grant_type": "client_credentials"}

@@ -170,7 +170,8 @@ async def caller(request: Request) -> Caller:
     api_key = request.headers.get("x-api-key")
     if not api_key:
         raise Forbidden("The x-api-key header is missing.", fix="Send your client's API key.")
-    if not hmac.compare_digest(api_key, client.api_key):
+    # As bytes: a header decodes as Latin-1, and compare_digest refuses non-ASCII text.
+    if not hmac.compare_digest(api_key.encode("latin-1", "replace"), client.api_key.encode()):
         raise Forbidden(
             "The x-api-key header is not the API key the token was issued to.",
             fix="Send the API key of the client that requested the token.",

@@ -164,7 +164,9 @@ async def checked_form(
             "This request came from another site's page.",
             fix="Use the console's own pages to make changes.",
         )
-    if not isinstance(sent, str) or not expected or not hmac.compare_digest(sent, expected):
+    # As bytes: compare_digest refuses text with non-ASCII characters, which a form may hold.
+    given = sent.encode("utf-8", "surrogatepass") if isinstance(sent, str) else b""
+    if not given or not expected or not hmac.compare_digest(given, expected.encode()):
         raise ConsoleRequestRefused(
             "The form's CSRF token is missing or is not this session's.",
             fix="Reload the page and submit the form again.",
