@@ -27,6 +27,16 @@ HOSTILE = (
 )
 MARKUP = "<script>alert(1)</script>"
 FORM = "application/x-www-form-urlencoded"
+#: Origin headers that are not this server's: malformed, empty, opaque, look-alikes.
+ORIGINS = (
+    "http://[",
+    "null",
+    "",
+    "::::",
+    "http://127.0.0.1.evil.example",
+    "http://%zz",
+    "x" * 3000,
+)
 
 
 @pytest.fixture(scope="module")
@@ -106,5 +116,9 @@ def test_hostile_forms_on_every_action(server: Server, console: Console, demo: D
     for url, form in itertools.product(actions, forms):
         answer = console.http.post(url, **form)  # type: ignore[arg-type]
         assert_a_page(answer.status_code, answer.headers.get("content-type", ""), answer.text, url)
+    for url, origin in itertools.product(actions, ORIGINS):
+        answer = console.post(url, headers={"origin": origin})
+        assert_a_page(answer.status_code, answer.headers.get("content-type", ""), answer.text, url)
+        assert answer.status_code == 403, f"{origin!r} passed as this server's origin"
     # Nothing a hostile form sent changed the flow: it is as the demo left it.
     assert server.lf.flows.flow(demo.flow_id).state == "enabled"

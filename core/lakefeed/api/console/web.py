@@ -148,7 +148,11 @@ def same_origin(request: Request) -> bool:
     # Behind a reverse proxy the browser's host may reach the server as X-Forwarded-Host (a
     # page of another site cannot set that header on a form post).
     hosts = {request.headers.get("host", ""), request.headers.get("x-forwarded-host", "")}
-    return urlsplit(origin).netloc in hosts - {""}
+    try:
+        netloc = urlsplit(origin).netloc
+    except ValueError:  # not a URL at all (an unclosed IPv6 bracket): not this server
+        return False
+    return netloc in hosts - {""}
 
 
 async def checked_form(
