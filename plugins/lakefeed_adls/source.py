@@ -5,7 +5,6 @@ against Azurite (which has no DFS endpoint)."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from lakefeed.errors import InvalidAuthParams
 from lakefeed.secrets import AuthParams
@@ -17,13 +16,13 @@ from lakefeed.storage.azure import (
     default_credential_filesystem,
     is_path_style,
 )
-from lakefeed.storage.source import url_endpoint
+from lakefeed.storage.source import split_url, url_endpoint
 from lakefeed_adls.spec import ACCOUNT_KEY, CONNECTION_STRING, DEFAULT_CREDENTIAL, SPEC
 
 
 def parse_account_url(url: str) -> tuple[str, str, str]:
     """``(account name, scheme, blob endpoint)`` of an ADLS account URL."""
-    parts = urlsplit(url.strip())
+    parts = split_url(url, "The ADLS Gen2 url")
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InvalidAuthParams(
             f"The ADLS Gen2 url {url!r} is not an account URL.",

@@ -6,7 +6,6 @@ emulator URIs all work."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from lakefeed.errors import InvalidAuthParams
 from lakefeed.secrets import AuthParams
@@ -18,13 +17,13 @@ from lakefeed.storage.azure import (
     default_credential_filesystem,
     is_path_style,
 )
-from lakefeed.storage.source import url_endpoint
+from lakefeed.storage.source import split_url, url_endpoint
 from lakefeed_azure_blob.spec import DEFAULT_CREDENTIAL, SAS_URI, SPEC
 
 
 def split_sas_uri(uri: str) -> tuple[str, str, str]:
     """``(blob endpoint, sas token, container or "")`` of a SAS URI."""
-    parts = urlsplit(uri.strip())
+    parts = split_url(uri, "The SAS URI")
     if parts.scheme not in ("http", "https") or not parts.netloc or not parts.query:
         raise InvalidAuthParams(
             "The SAS URI must look like https://ACCOUNT.blob.core.windows.net/?sv=...&sig=... "

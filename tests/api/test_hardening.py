@@ -5,6 +5,7 @@ chunked bodies over the size limit, and answers that would reveal server folders
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -235,6 +236,38 @@ def test_a_lone_surrogate_in_a_body_is_400_not_500(api: httpx.Client) -> None:
     refused(post("flows", {**flow, "sourceConnectionIds": ["\udfff"]}), 400, "lone surrogate")
     emoji = {"name": "emoji \U0001f600", "connectionSpec": {"id": DATASET_TARGET_SPEC_ID}}
     assert post("connections", emoji).status_code == 201  # a whole pair is one character
+
+
+#: URLs Python's urlsplit cannot split: an unclosed IPv6 bracket, ports that are not numbers
+#: or out of range.
+MALFORMED_URLS = ("https://[", "https://[::1", "https://host:port", "https://host:99999/x")
+
+
+def url_params(api: httpx.Client) -> list[tuple[str, str, str, str]]:
+    """``(spec id, spec name, auth spec, param)`` of every auth param that holds a URL."""
+    specs = api.get(f"{FS}/connectionSpecs").json()["items"]
+    return [
+        (spec["id"], spec["name"], auth["name"], name)
+        for spec in specs
+        for auth in spec["authSpec"]
+        for name in auth["spec"]["properties"]
+        if any(word in name.lower() for word in ("url", "uri", "endpoint"))
+    ]
+
+
+def test_a_malformed_url_in_any_auth_param_is_400_not_500(api: httpx.Client) -> None:
+    """An ADLS Gen2 url of "https://[" was a 500 (urlsplit's ValueError): every URL param of
+    every installed spec, alone and with the others it needs, answers 400 naming the URL."""
+    params = url_params(api)
+    assert {name for _, name, _, _ in params} >= {"adls-gen2", "azure-blob", "amazon-s3"}
+    for (spec_id, spec_name, auth, param), url in itertools.product(params, MALFORMED_URLS):
+        body = {
+            "name": f"malformed {spec_name} {param}",
+            "connectionSpec": {"id": spec_id, "version": "1.0"},
+            "auth": {"specName": auth, "params": {param: url}},
+        }
+        answer = api.post(f"{FS}/connections", json=body)
+        assert 400 <= answer.status_code < 500, (spec_name, auth, param, url, answer.text)
 
 
 # --- continuation tokens, chunked bodies --------------------------------------------------------

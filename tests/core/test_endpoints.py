@@ -201,3 +201,25 @@ def test_azure_connection_strings_point_where_the_sdk_connects(connection_string
     client = BlobServiceClient.from_connection_string(connection_string)
     reported = endpoints("azure-blob", "ConnectionString", {"connectionString": connection_string})
     assert reported[0] == url_endpoint(client.primary_endpoint)
+
+
+@pytest.mark.parametrize(
+    "url", ["https://[", "https://[::1/x", "https://h:port", "https://h:70000"]
+)
+def test_a_url_python_cannot_split_is_invalid_auth_params(url: str) -> None:
+    from lakefeed.errors import InvalidAuthParams
+    from lakefeed.storage.source import split_url
+
+    with pytest.raises(InvalidAuthParams, match="The SAS URI is not a valid URL") as raised:
+        split_url(url + "?sig=SECRET", "The SAS URI")
+    assert "SECRET" not in str(raised.value) and "SECRET" not in (raised.value.fix or "")
+    with pytest.raises(InvalidAuthParams):
+        url_endpoint(url)
+
+
+def test_split_url_keeps_good_urls() -> None:
+    from lakefeed.storage.source import split_url
+
+    parts = split_url(" https://[::1]:8443/a?b=c ")
+    assert (parts.hostname, parts.port, parts.path, parts.query) == ("::1", 8443, "/a", "b=c")
+    assert url_endpoint("http://h") == ("h", 80) and url_endpoint("h:9000") == ("h", 9000)

@@ -15,13 +15,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 from lakefeed.errors import InvalidAuthParams
 from lakefeed.specs import Param
 from lakefeed.storage.entries import FileEntry, to_utc
 from lakefeed.storage.object_store import PAGE_SIZE, ObjectStoreSource
-from lakefeed.storage.source import url_endpoint
+from lakefeed.storage.source import split_url, url_endpoint
 from lakefeed.storage.timeouts import storage_timeouts
 from lakefeed.storage.versions import changed_while_reading
 
@@ -66,7 +65,7 @@ def azure_filesystem(**kwargs: Any) -> Any:
 def check_token_endpoint(url: str, param: str) -> None:
     """Raise :class:`InvalidAuthParams` unless ``url`` is an https account URL: the Azure SDK
     sends Microsoft Entra tokens over TLS only."""
-    parts = urlsplit(url.strip())
+    parts = split_url(url, param)
     if parts.scheme != "https" or not parts.netloc:
         raise InvalidAuthParams(
             f"{param} {url!r} is not an https URL: Microsoft Entra tokens are sent to the "
@@ -85,7 +84,7 @@ def default_credential_filesystem(blob_endpoint: str) -> Any:
     first request asks for a token."""
     from azure.identity.aio import DefaultAzureCredential
 
-    parts = urlsplit(blob_endpoint.strip().rstrip("/"))
+    parts = split_url(blob_endpoint.rstrip("/"), "serviceEndpoint")
     if is_path_style(parts.netloc):
         account = parts.path.strip("/").split("/")[0]
     else:

@@ -12,7 +12,7 @@ import importlib.util
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from lakefeed.errors import MissingDependency, StorageError
 from lakefeed.formats import FileFormat, InspectResult, RangeReader
@@ -22,6 +22,9 @@ from lakefeed.storage.entries import FileEntry, entry_from_info
 from lakefeed.storage.listing import list_path
 from lakefeed.storage.ranges import async_reader, gathered_reader, pooled_reader
 from lakefeed.storage.versions import read_retrying
+
+if TYPE_CHECKING:
+    from urllib.parse import SplitResult
 
 
 class SourceType:
@@ -228,10 +231,29 @@ class SourceType:
         return f"<{type(self).__name__} {self.spec.name} {self.spec.id}>"
 
 
-def url_endpoint(url: str, default_port: int = 443) -> tuple[str, int]:
-    """``(host, port)`` of an endpoint URL, with the scheme's default port."""
+def split_url(url: str, what: str = "An endpoint URL") -> SplitResult:
+    """``urlsplit(url)``, its port checked: :class:`InvalidAuthParams` naming ``what`` for a
+    URL Python cannot split (an IPv6 address without its closing bracket, a port that is not a
+    number from 0 to 65535) instead of the ``ValueError`` plugins would let through. The URL
+    itself is not repeated: it may carry a signature."""
     from urllib.parse import urlsplit
 
-    parts = urlsplit(url if "://" in url else f"https://{url}")
+    from lakefeed.errors import InvalidAuthParams
+
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 (reading it is the check)
+    except ValueError:
+        raise InvalidAuthParams(
+            f"{what} is not a valid URL: its host or port cannot be read.",
+            fix="Close the brackets around an IPv6 address ([::1]) and give the port as a "
+            "number from 0 to 65535, e.g. https://host:8443.",
+        ) from None
+    return parts
+
+
+def url_endpoint(url: str, default_port: int = 443) -> tuple[str, int]:
+    """``(host, port)`` of an endpoint URL, with the scheme's default port."""
+    parts = split_url(url if "://" in url else f"https://{url}")
     port = parts.port or (80 if parts.scheme == "http" else default_port)
     return parts.hostname or "", port
