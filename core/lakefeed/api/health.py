@@ -15,12 +15,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Literal
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from lakefeed.catalog.readiness import database_readiness, url_password
+from lakefeed.catalog.database_url import url_password
+from lakefeed.catalog.readiness import database_readiness
 from lakefeed.engine import Lakefeed
 from lakefeed.errors import IcebergCatalogUnavailable, LakefeedError, ReadinessCheckTimedOut
 from lakefeed.secrets import redact
@@ -128,10 +130,10 @@ def catalog_check(lf: Lakefeed) -> ReadinessCheck:
 
 def _catalog_secrets(lf: Lakefeed) -> list[str]:
     """What a catalog failure's message must not show: the warehouse options' values and the
-    catalog URL's password."""
+    catalog URL's password, as written and decoded."""
     secrets = [*lf.settings.warehouse_options.values()]
     password = url_password(lf.settings.iceberg_catalog_url)
-    return [*secrets, password] if password else secrets
+    return [*secrets, password, unquote(password)] if password else secrets
 
 
 def _failed(state: str, error: LakefeedError) -> ReadinessCheck:

@@ -39,7 +39,7 @@ def create_engine(url: str, **options: Any) -> sa.Engine:
     except sa.exc.ArgumentError:
         raise _invalid(url, "it is not a SQLAlchemy database URL") from None
     except ValueError as exc:  # the port: int('notaport')
-        why = _reason(exc, _raw_password(url))
+        why = _reason(exc, url_password(url))
         raise _invalid(url, f"a part of it is malformed ({why})") from None
     except ImportError as exc:
         raise _invalid(url, f"its driver is not installed ({exc.name or exc})") from None
@@ -101,7 +101,8 @@ def redacted(url: str) -> str:
     return _PASSWORD.sub(r"\1:***@", url)
 
 
-def _raw_password(url: str) -> str | None:
+def url_password(url: str) -> str | None:
+    """The password of a database URL as written, parseable or not (None: it has none)."""
     found = _PASSWORD.search(url)
     return found.group(0).split(":", 1)[1][:-1] if found else None
 

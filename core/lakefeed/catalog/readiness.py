@@ -69,11 +69,3 @@ def _schema_error(found: migrate.SchemaStatus) -> LakefeedError:
         f"server needs revision {found.head}.",
         fix="Back the database up and run `lakefeed db upgrade`.",
     )
-
-
-def url_password(url: str) -> str | None:
-    """The password of a database URL (None: none, or the URL does not parse)."""
-    try:
-        return sa.make_url(url).password
-    except (sa.exc.ArgumentError, ValueError):
-        return None
