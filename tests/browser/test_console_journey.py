@@ -29,7 +29,6 @@ from console_browser import (
     status,
     text,
 )
-from lakefeed.flows.metrics import batch_of
 
 pytestmark = pytest.mark.browser
 
@@ -83,7 +82,7 @@ def test_sign_in_run_watch_disable_sign_out(
 
     # The rejected row: its reason names the field and the code the engine recorded, and its
     # record opens on demand.
-    batch_id = batch_of(run.to_dict())
+    batch_id = run.batch_id
     assert batch_id is not None
     (rejected,) = lf.row_errors.list(batch_id, limit=10, offset=0)
     (error,) = rejected.errors

@@ -9,7 +9,7 @@ they look across scopes, and then act on what they find through the store of its
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +33,17 @@ t = tables.runs
 
 #: Flow ids per ``IN (...)`` of the scheduler's look at which flows ran.
 FLOW_CHUNK = 500
+
+
+def batch_of(activities: Iterable[Mapping[str, Any]]) -> str | None:
+    """The batch a run wrote: its promotion activity's target, if any (``activities`` as a
+    Flow Service run has them, here or in a run read over REST)."""
+    for activity in activities:
+        for target in activity.get("targetInfo", []):
+            ids = target.get("reference", {}).get("ids") or []
+            if ids:
+                return str(ids[0])
+    return None
 
 
 @dataclass(frozen=True)
@@ -60,12 +71,7 @@ class Run:
 
     @property
     def batch_id(self) -> str | None:
-        for activity in self.activities:
-            for target in activity.get("targetInfo", []):
-                ids = target.get("reference", {}).get("ids") or []
-                if ids:
-                    return str(ids[0])
-        return None
+        return batch_of(self.activities)
 
     def to_dict(self) -> dict[str, Any]:
         """The Flow Service ``FlowRunItemDTO``."""

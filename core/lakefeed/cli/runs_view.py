@@ -21,16 +21,11 @@ def run_outcome(run: Mapping[str, Any]) -> str:
     return run_outcome(run["metrics"])
 
 
-def batch_id_of(run: Mapping[str, Any]) -> str | None:
-    """The batch the run wrote (the promotion activity's target), if any."""
-    from lakefeed.flows.metrics import batch_of
-
-    return batch_of(run)
-
-
 def print_run(res: Resources, run: Mapping[str, Any]) -> None:
     """The run summary: status, timing, counts, errors with their codes, per-file errors."""
     from rich.markup import escape
+
+    from lakefeed.catalog.runs import batch_of
 
     flow_name = res.name_or(res.flow, run["flowId"], "(deleted flow)")
     metrics = run["metrics"]
@@ -66,7 +61,7 @@ def print_run(res: Resources, run: Mapping[str, Any]) -> None:
         ],
     )
     started, completed = times.get("startedAtUTC"), times.get("completedAtUTC")
-    batch_id = batch_id_of(run)
+    batch_id = batch_of(run.get("activities") or [])
     details = [
         ("started (UTC)", timestamp(started)),
         ("completed (UTC)", timestamp(completed)),

@@ -202,16 +202,6 @@ def run_outcome(metrics: Mapping[str, Any]) -> str:
     return outcome(status, files.get("failedFileCount") or 0, records.get("failedRecordCount") or 0)
 
 
-def batch_of(run: Mapping[str, Any]) -> str | None:
-    """The batch a Flow Service run dict wrote (its promotion activity's target), if any."""
-    for activity in run.get("activities") or []:
-        for target in activity.get("targetInfo", []):
-            ids = target.get("reference", {}).get("ids") or []
-            if ids:
-                return str(ids[0])
-    return None
-
-
 def name_files(counts: Mapping[str, int], *, limit: int = 5) -> str:
     """``a.parquet (3), b.parquet (1) and 2 more files``: files by how many rows they lost."""
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))

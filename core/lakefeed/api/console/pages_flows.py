@@ -28,13 +28,14 @@ from lakefeed.api.console.web import (
     render,
     url,
 )
-from lakefeed.api.export import ERROR_FILE, _error_file, _error_file_names, _rejected
+from lakefeed.api.export import _error_file, _error_file_names, _rejected
 from lakefeed.api.run_workers import retrigger, run_now
 from lakefeed.catalog.flows import Flow
 from lakefeed.catalog.runs import Run
+from lakefeed.datasets.dataset_files import first_names
 from lakefeed.engine import Lakefeed
-from lakefeed.errors import LakefeedError
-from lakefeed.flows.metrics import batch_of, run_outcome
+from lakefeed.errors import LakefeedError, ResourceNotFound
+from lakefeed.flows.metrics import run_outcome
 from lakefeed.schedules.windows import next_run_at
 
 router = APIRouter()
@@ -152,7 +153,6 @@ def flows_page(
         q=q.strip(),
         states=STATES,
         outcomes=OUTCOMES,
-        now=now,
     )
 
 
@@ -199,9 +199,8 @@ def flow_page(request: Request, user: UserDep, id: str) -> HTMLResponse:
     shown, run_count = lf.runs.recent(flow.id, RUNS_ON_PAGE)
     now = time.time()
     summary = _flow_summary(lf, flow, RunFacts.read(lf, [flow.id]), now)
-    dicts = [run.to_dict() for run in shown]
     points = points_from_runs(
-        dicts,
+        [run.to_dict() for run in shown],
         lambda run_id: url(request, f"{PATH}/runs/{quote(run_id, safe='')}"),
         now_ms=int(now * 1000),
     )
@@ -213,10 +212,7 @@ def flow_page(request: Request, user: UserDep, id: str) -> HTMLResponse:
         row=summary,
         flow=flow,
         parts=_flow_parts(lf, flow),
-        runs=[
-            {"run": run, "shaped": shaped, "outcome": run_outcome(run.metrics)}
-            for run, shaped in reversed(list(zip(shown, dicts, strict=True)))
-        ],
+        runs=[{"run": run, "outcome": run_outcome(run.metrics)} for run in reversed(shown)],
         run_count=run_count,
         records_chart=records_chart(points),
         durations_chart=durations_chart(points),
@@ -275,8 +271,7 @@ def run_page(
     """One run: its metrics, each file's outcome, and the rows it rejected with the reasons."""
     lf = user.lf
     run = lf.runs.get(id)
-    shaped = run.to_dict()
-    batch_id = batch_of(shaped)
+    batch_id = run.batch_id
     try:
         flow: Flow | None = lf.flows.flow(run.flow_id)
     except LakefeedError:
@@ -309,14 +304,11 @@ def failed_rows(request: Request, user: UserDep, id: str, name: str) -> Streamin
     """One file of the run's rejected rows with their reasons (JSON Lines), as ``GET
     /export/batches/{id}/failed?path=…`` gives it."""
     lf = user.lf
-    batch_id = batch_of(lf.runs.get(id).to_dict())
+    batch_id = lf.runs.get(id).batch_id
     names = _error_file_names(lf.row_errors, batch_id) if batch_id else []
     if batch_id is None or name not in names:
-        from lakefeed.errors import ResourceNotFound
-
         raise ResourceNotFound(
-            f"Run {id} has no failed-rows file {name[:200]!r} "
-            f"(it has {len(names)}: {ERROR_FILE.format(0)}…).",
+            f"Run {id} has no failed-rows file {name[:200]!r} (it has: {first_names(names)}).",
             fix="Use the download links on the run's page.",
         )
     return StreamingResponse(
