@@ -14,6 +14,7 @@ from lakefeed.cli.context import engine
 from lakefeed.cli.files import format_option
 from lakefeed.cli.output import console, emit_json, fields_option, json_option, table
 from lakefeed.errors import InvalidRequest, InvalidSchema, LakefeedError
+from lakefeed.schema.compose import type_label
 
 TENANT_KINDS = ("schemas", "classes", "fieldgroups", "datatypes")
 ALL_KINDS = (*TENANT_KINDS, "behaviors")
@@ -236,21 +237,10 @@ def infer(
         console().print(f"Created schema [bold]{escape(created['title'])}[/]: {created['$id']}")
 
 
-def _type_label(sub: Mapping[str, Any]) -> str:
-    xdm = str(sub.get("meta:xdmType", sub.get("type")))
-    if xdm == "array":
-        return f"array of {_type_label(sub['items'])}"
-    if xdm == "map":
-        return f"map of {_type_label(sub['additionalProperties'])}"
-    if xdm == "decimal":
-        return f"decimal({sub.get('meta:precision')}, {sub.get('meta:scale', 0)})"
-    return xdm
-
-
 def _fields(
     properties: Mapping[str, Any], required: list[str], prefix: str
 ) -> Iterator[tuple[str, str, str]]:
     for name, sub in properties.items():
-        yield f"{prefix}{name}", _type_label(sub), "yes" if name in required else ""
+        yield f"{prefix}{name}", type_label(sub), "yes" if name in required else ""
         if "properties" in sub:
             yield from _fields(sub["properties"], sub.get("required", []), f"{prefix}{name}.")

@@ -69,6 +69,19 @@ def xdm_type(node: Mapping[str, Any]) -> str | None:
     return kind if kind in JSON_TYPES else None
 
 
+def type_label(node: Mapping[str, Any]) -> str:
+    """A field's XDM type in words, as the CLI and the console show it: ``string``,
+    ``date-time``, ``decimal(10, 2)``, ``array of object``, ``map of array of object``."""
+    xdm = str(node.get("meta:xdmType") or node.get("type") or "any")
+    if xdm == "array" and isinstance(node.get("items"), Mapping):
+        return f"array of {type_label(node['items'])}"
+    if xdm == "map" and isinstance(node.get("additionalProperties"), Mapping):
+        return f"map of {type_label(node['additionalProperties'])}"
+    if xdm == "decimal":
+        return f"decimal({node.get('meta:precision')}, {node.get('meta:scale', 0)})"
+    return xdm
+
+
 def annotate(node: Any) -> None:
     """Add ``meta:xdmType`` to every typed field of a stored document, as the registry does."""
     if isinstance(node, list):

@@ -21,6 +21,7 @@ from lakefeed.api.console.web import UserDep, render
 from lakefeed.api.dataprep import Version
 from lakefeed.engine import Lakefeed
 from lakefeed.errors import ResourceNotFound
+from lakefeed.schema.compose import type_label
 
 router = APIRouter()
 
@@ -37,19 +38,6 @@ class FieldNode:
     required: bool
     title: str
     children: list[FieldNode] = field(default_factory=list)
-
-
-def type_label(node: Mapping[str, Any]) -> str:
-    """A field's XDM type in words: ``string``, ``date-time``, ``decimal(10, 2)``, ``array of
-    object``, ``map of array of object``."""
-    xdm = str(node.get("meta:xdmType") or node.get("type") or "any")
-    if xdm == "array" and isinstance(node.get("items"), Mapping):
-        return f"array of {type_label(node['items'])}"
-    if xdm == "map" and isinstance(node.get("additionalProperties"), Mapping):
-        return f"map of {type_label(node['additionalProperties'])}"
-    if xdm == "decimal":
-        return f"decimal({node.get('meta:precision')}, {node.get('meta:scale', 0)})"
-    return xdm
 
 
 def _holding_fields(node: Mapping[str, Any]) -> Mapping[str, Any]:
