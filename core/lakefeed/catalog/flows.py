@@ -349,9 +349,13 @@ class FlowResources:
         with self.engine.connect() as db:
             return [Flow.from_row(r) for r in db.execute(query).mappings()]
 
-    def check_dataset_unused(self, dataset_id: str) -> None:
+    def flows_writing(self, dataset_id: str) -> list[Flow]:
+        """The flows whose target connection names the dataset ``dataset_id``."""
         targets = {t.id for t in self.target_connections() if t.dataset_id == dataset_id}
-        users = [f for f in self.list_flows() if set(f.target_connection_ids) & targets]
+        return [f for f in self.list_flows() if set(f.target_connection_ids) & targets]
+
+    def check_dataset_unused(self, dataset_id: str) -> None:
+        users = self.flows_writing(dataset_id)
         if users:
             raise ResourceInUse(
                 f"Dataset {dataset_id!r} is the target of flows "

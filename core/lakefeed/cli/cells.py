@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
-from lakefeed.values import jsonable
+from lakefeed.values import jsonable, timestamp
 
 __all__ = ["compact", "duration", "jsonable", "timestamp"]
-
-
-def timestamp(ms: int | None) -> str:
-    """Epoch milliseconds as UTC wall-clock time; empty when unknown."""
-    if ms is None:
-        return ""
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def duration(start_ms: int | None, end_ms: int | None) -> str:

@@ -25,6 +25,7 @@ from lakefeed.cli.fields import (
     select_item,
 )
 from lakefeed.errors import InternalError, LakefeedError
+from lakefeed.values import human_size as human_size  # the CLI's commands import it here
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 
@@ -120,15 +121,6 @@ def table(
     for row in rows:
         t.add_row(*(escape("" if v is None else str(v)) for v in row))
     console().print(t)
-
-
-def human_size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return str(n)
 
 
 def stream_json_list(items: Iterable[Any], to_dict: Callable[[Any], Any]) -> None:

@@ -11,15 +11,13 @@ shown from the whitelist of those its auth spec declares non-secret, never maske
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from lakefeed.api.console.web import ConsoleUser, UserDep, checked_form, render
-from lakefeed.api.errors import error_response
+from lakefeed.api.console.web import ConsoleUser, UserDep, cell_text, checked_form, render
 from lakefeed.api.flowservice_connections import _storage_connection
 from lakefeed.api.local_roots import check_path, check_root
 from lakefeed.api.security import root_engine
@@ -107,16 +105,18 @@ def connections_page(request: Request, user: UserDep) -> HTMLResponse:
 def _test_result(request: Request, error: LakefeedError) -> dict[str, Any]:
     """A failed test as the REST API answers it (status, code, message and fix, server folders
     hidden), without the redaction marker."""
-    answer = error_response(error, hider(root_engine(request).settings))
-    body = json.loads(bytes(answer.body))
-    report = body["report"]
+    hide = hider(root_engine(request).settings)
+
+    def shown(text: str | None) -> str:
+        return hide(text or "").replace(REDACTED, SECRET_WORD)
+
     return {
         "ok": False,
-        "status": answer.status_code,
-        "title": body["title"],
-        "code": report["code"],
-        "message": str(report["detailed-message"]).replace(REDACTED, SECRET_WORD),
-        "fix": str(report.get("fix") or "").replace(REDACTED, SECRET_WORD),
+        "status": error.http_status,
+        "title": error.title,
+        "code": error.code,
+        "message": shown(error.message),
+        "fix": shown(error.fix),
     }
 
 
@@ -210,12 +210,6 @@ def explore_page(request: Request, user: UserDep, id: str, path: PathQuery = "")
     )
 
 
-def _cell(value: Any) -> str:
-    """A previewed value as short text: JSON for nested values, cut at VALUE_CHARS."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= VALUE_CHARS else text[: VALUE_CHARS - 1] + "…"
-
-
 @router.get("/connections/{id}/preview", response_class=HTMLResponse)
 def preview_page(
     request: Request,
@@ -241,6 +235,8 @@ def preview_page(
         folder=head,
         format=shaped["format"],
         columns=shaped["schema"]["columns"],
-        rows=[[_cell(row.get(name)) for name in columns] for row in shaped["data"]],
+        rows=[
+            [cell_text(row.get(name), VALUE_CHARS) for name in columns] for row in shaped["data"]
+        ],
         shown=PREVIEW_ROWS,
     )

@@ -11,16 +11,14 @@ Each page calls what the REST routes call: ``lf.datasets.list``/``get`` and
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from lakefeed.api.console.pages_schemas import count_fields, field_tree, schema_title
-from lakefeed.api.console.web import UserDep, render
+from lakefeed.api.console.web import UserDep, cell_text, render
 from lakefeed.catalog.datasets import Dataset
-from lakefeed.catalog.flows import Flow
 from lakefeed.datasets.dataset_files import MAX_PREVIEW_ROWS
 from lakefeed.engine import Lakefeed
 from lakefeed.errors import LakefeedError, ResourceNotFound
@@ -51,12 +49,6 @@ def datasets_page(request: Request, user: UserDep) -> HTMLResponse:
     return render(request, user, "datasets.html", active="datasets", rows=rows)
 
 
-def _writers(lf: Lakefeed, dataset: Dataset) -> list[Flow]:
-    """The flows whose target connection names the dataset."""
-    targets = {t.id for t in lf.flows.target_connections() if t.dataset_id == dataset.id}
-    return [f for f in lf.flows.list_flows() if set(f.target_connection_ids) & targets]
-
-
 def _filled(value: Any) -> Any:
     """``value`` without its empty nested fields (None for a struct with none filled): an
     XDM struct has many more fields than files fill."""
@@ -69,17 +61,9 @@ def _filled(value: Any) -> Any:
 
 
 def cell(value: Any) -> str:
-    """A preview value as text: nested values as compact JSON without their empty fields,
-    cut at :data:`CELL_CHARACTERS`."""
-    value = _filled(value)
-    if value is None:
-        return ""
-    text = (
-        value
-        if isinstance(value, str)
-        else json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
-    )
-    return text if len(text) <= CELL_CHARACTERS else text[: CELL_CHARACTERS - 1] + "…"
+    """A preview value as text without its empty nested fields, cut at
+    :data:`CELL_CHARACTERS`."""
+    return cell_text(_filled(value), CELL_CHARACTERS)
 
 
 def _preview(lf: Lakefeed, dataset: Dataset, limit: int) -> dict[str, Any]:
@@ -129,7 +113,7 @@ def dataset_page(
     found = lf.batches.search(
         dataset_id=dataset.id, descending=True, limit=BATCHES_ON_PAGE + 1, offset=offset
     )
-    writers = _writers(lf, dataset)
+    writers = lf.flows.flows_writing(dataset.id)
     flow_names = {flow.id: flow.name for flow in writers}
     return render(
         request,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import time
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +33,7 @@ from lakefeed.api.security import root_engine, sandbox_engine, verified_client
 from lakefeed.catalog.auth import DEFAULT_SANDBOX, ApiClient
 from lakefeed.engine import Lakefeed
 from lakefeed.errors import AuthenticationRequired, ConsoleRequestRefused, ConsoleSignInRequired
+from lakefeed.values import human_size, timestamp
 
 PATH = "/console"
 SESSION_COOKIE = "lakefeed_console"
@@ -196,13 +197,10 @@ def local_next(value: str | None) -> str:
 
 def when(ms: Any) -> str:
     """An epoch-milliseconds timestamp as ``2026-12-05 16:30:00 UTC``; ``—`` for none."""
-    if ms in (None, ""):
-        return "—"
     try:
-        moment = datetime.fromtimestamp(int(ms) / 1000, UTC)
+        return timestamp(int(ms)) + " UTC"
     except (TypeError, ValueError, OverflowError, OSError):
         return "—"
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def iso_when(ms: Any) -> str:
@@ -214,32 +212,19 @@ def iso_when(ms: Any) -> str:
 
 
 def age(seconds: Any) -> str:
-    """A duration in words: ``45 s``, ``12 min``, ``3 h 5 min``, ``2 d 4 h``."""
+    """How long something has waited, to the whole second (``45 s``, ``3 min 20 s``)."""
     try:
-        total = int(float(seconds))
-    except (TypeError, ValueError):
+        return short_duration(max(int(float(seconds)), 0))
+    except (TypeError, ValueError, OverflowError):
         return "—"
-    if total < 60:
-        return f"{max(total, 0)} s"
-    minutes, hours, days = total // 60, total // 3600, total // 86400
-    if minutes < 60:
-        return f"{minutes} min"
-    if hours < 24:
-        return f"{hours} h {minutes % 60} min" if minutes % 60 else f"{hours} h"
-    return f"{days} d {hours % 24} h" if hours % 24 else f"{days} d"
 
 
 def size(count: Any) -> str:
-    """Bytes for people: ``812 B``, ``3.4 KiB``, ``1.2 GiB``."""
+    """Bytes for people (``3.4 KiB``); ``—`` when there is no number."""
     try:
-        value = float(count)
+        return human_size(float(count))
     except (TypeError, ValueError):
         return "—"
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"
 
 
 def count(value: Any) -> str:
@@ -250,6 +235,19 @@ def count(value: Any) -> str:
         return f"{int(value):,}"
     except (TypeError, ValueError):
         return str(value)
+
+
+def cell_text(value: Any, characters: int) -> str:
+    """A value for a table cell: text as is, anything else as compact JSON (none: empty),
+    cut at ``characters``."""
+    if value is None:
+        return ""
+    text = (
+        value
+        if isinstance(value, str)
+        else json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    )
+    return text if len(text) <= characters else text[: characters - 1] + "…"
 
 
 def _environment() -> jinja2.Environment:
@@ -263,7 +261,7 @@ def _environment() -> jinja2.Environment:
     environment.filters.update(
         when=when, iso_when=iso_when, age=age, size=size, count=count, duration=short_duration
     )
-    environment.globals.update(quote=quote, now=time.time, PATH=PATH)
+    environment.globals.update(quote=quote)
     return environment
 
 
