@@ -26,6 +26,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from lakefeed.api.iceberg_rest_errors import CATALOG_PATH
+from lakefeed.specs import CLOUD_STORAGE_FLOW_SPEC_ID, DATASET_TARGET_SPEC_ID
 
 PLATFORM_PATH = "/data/foundation"
 #: Routes under the Platform or catalog paths that need no credentials: they hand them out.
@@ -274,9 +275,10 @@ def _drop_unused_schemas(
 
 # --- request examples, from docs/tutorials/rest-api.md --------------------------------------
 
+#: The S3 plugin's spec id (core does not import plugins: an example may name it).
 S3_SPEC = "ecadc60c-7455-4d87-84dc-2a0e293d997b"
-DATASET_SPEC = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
-FLOW_SPEC = "9753525b-82c7-4dce-8a9b-5ccfce2b9876"
+DATASET_SPEC = DATASET_TARGET_SPEC_ID
+FLOW_SPEC = CLOUD_STORAGE_FLOW_SPEC_ID
 SCHEMA_ID = "https://ns.adobe.com/acme/schemas/5c9d3f0a1b2e4d6f8a7b9c0d1e2f3a4b"
 SCHEMA_VERSION = "application/vnd.adobe.xed-full+json;version=1"
 BASE_ID = "0f5c1a62-8a3e-4b9d-9c51-2d7e6b4a1f03"
