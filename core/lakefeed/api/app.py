@@ -229,7 +229,7 @@ def create_app(
     )
     for module in modules:
         app.include_router(module.router, prefix=module.PREFIX)
-    console.install(app)  # after the error handlers: it turns its errors into pages
+    console.install(app)  # after the error handlers: it builds on them
     app.add_middleware(HeadAsGet, router=app.router)
     app.add_middleware(TrailingSlashes)
     app.add_middleware(RefuseNulBytes)

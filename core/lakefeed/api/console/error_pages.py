@@ -1,6 +1,6 @@
 """Errors under ``/console`` as pages: the API's own error answer (status, code, message and
-fix, redacted the same way), shown in HTML. A page that needs a session redirects to the
-sign-in page instead; an action without one answers 401."""
+fix, redacted the same way), shown in HTML by :class:`ConsolePages`. A page that needs a
+session redirects to the sign-in page instead; an action without one answers 401."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lakefeed.api.console.web import PATH, SESSION_COOKIE, csrf_token, in_console, render, url
@@ -24,28 +22,31 @@ KEPT = ("retry-after", "allow")
 
 
 def install(app: FastAPI) -> None:
-    """Wrap the app's error handlers: answers to console requests become pages."""
-    for kind in (LakefeedError, StarletteHTTPException, RequestValidationError, Exception):
-        original = app.exception_handlers[kind]
-        app.add_exception_handler(kind, _as_page(original))
+    """Two answers :class:`ConsolePages` cannot give: the redirect of a page that needs a
+    session, and the page of an unexpected error (the server answers those outside every
+    middleware)."""
+    as_json, unexpected = app.exception_handlers[LakefeedError], app.exception_handlers[Exception]
 
-
-def _as_page(original: Handler) -> Callable[[Request, Exception], Awaitable[Response]]:
-    async def handler(request: Request, exc: Exception) -> Response:
-        signing_in = isinstance(exc, ConsoleSignInRequired) and request.method in ("GET", "HEAD")
-        if signing_in and in_console(request):
+    async def sign_in_first(request: Request, exc: Exception) -> Response:
+        if request.method in ("GET", "HEAD") and in_console(request):
             here = request.url.path[len(url(request, "")) :]
             if request.url.query:
                 here += "?" + request.url.query
             target = url(request, f"{PATH}/sign-in?next={quote(here, safe='')}")
             return RedirectResponse(target, status_code=303)
-        answer = original(request, exc)
-        response = await answer if not isinstance(answer, Response) else answer
-        if not in_console(request):
-            return response
-        return error_page(request, response)
+        return await _answer(as_json, request, exc)
 
-    return handler
+    async def unexpected_page(request: Request, exc: Exception) -> Response:
+        answer = await _answer(unexpected, request, exc)
+        return error_page(request, answer) if in_console(request) else answer
+
+    app.add_exception_handler(ConsoleSignInRequired, sign_in_first)
+    app.add_exception_handler(Exception, unexpected_page)
+
+
+async def _answer(handler: Handler, request: Request, exc: Exception) -> Response:
+    answer = handler(request, exc)
+    return answer if isinstance(answer, Response) else await answer
 
 
 def error_page(request: Request, answer: Response) -> Response:
@@ -75,8 +76,9 @@ def error_page(request: Request, answer: Response) -> Response:
 
 
 class ConsolePages:
-    """The outermost middleware: under ``/console``, an error the API answered in JSON before
-    any route ran (a NUL byte in the path, a body over the size limit) becomes its page."""
+    """The outermost middleware: under ``/console``, every error the API answers in JSON
+    becomes its page — what a route raised, and what was refused before any route ran (a NUL
+    byte in the path, a body over the size limit)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

@@ -128,21 +128,23 @@ async def sign_in(
             request, next=next, client_id=client_id, error=refused.message, status_code=403
         )
     response = RedirectResponse(url(request, local_next(next)), status_code=303)
-    secure = request.url.scheme == "https"
-    for name, value, max_age in (
-        (SESSION_COOKIE, token, expires_in),
-        (SANDBOX_COOKIE, sandbox, expires_in),
-    ):
-        response.set_cookie(
-            name,
-            value,
-            max_age=max_age,
-            path=url(request, PATH),
-            httponly=True,
-            samesite="strict",
-            secure=secure,
-        )
+    _keep(request, response, SESSION_COOKIE, token, expires_in)
+    _keep(request, response, SANDBOX_COOKIE, sandbox, expires_in)
     return response
+
+
+def _keep(request: Request, response: Response, name: str, value: str, seconds: int) -> None:
+    """Set a console cookie: for /console only, out of scripts' reach, never sent by another
+    site's request, over HTTPS only when the console is reached over HTTPS."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=seconds,
+        path=url(request, PATH),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
 
 
 @router.post("/sign-out")
@@ -164,13 +166,5 @@ async def switch_sandbox(request: Request, session: SessionDep) -> RedirectRespo
     sandbox = str(form.get("sandbox") or "").strip()[:100] or DEFAULT_SANDBOX
     await sandbox_engine(request, session.client, sandbox)
     response = RedirectResponse(url(request, PATH + "/flows"), status_code=303)
-    response.set_cookie(
-        SANDBOX_COOKIE,
-        sandbox,
-        max_age=root_engine(request).auth.token_ttl_seconds,
-        path=url(request, PATH),
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
+    _keep(request, response, SANDBOX_COOKIE, sandbox, root_engine(request).auth.token_ttl_seconds)
     return response
