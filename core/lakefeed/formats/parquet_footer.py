@@ -89,7 +89,7 @@ class ParquetFooter(InspectedFile):
     @property
     def num_row_groups(self) -> int:
         meta = self.file_metadata
-        return int(meta.num_row_groups) if meta is not None else len(self.row_groups)
+        return int(meta.num_row_groups) if meta is not None else 0
 
     @functools.cached_property
     def row_groups(self) -> tuple[RowGroup, ...]:
