@@ -49,6 +49,21 @@ class Backlog:
         return record_from_row(cls, row)
 
 
+def shown(flow_id: str, backlog: Backlog | None) -> dict[str, Any]:
+    """A recorded backlog as the API, CLI and console show it; all null when the flow's
+    source has not been listed yet."""
+    if backlog is None:
+        return {
+            "flowId": flow_id,
+            "files": None,
+            "bytes": None,
+            "oldestModifiedAt": None,
+            "oldestAgeMs": None,
+            "observedAt": None,
+        }
+    return backlog.to_dict()
+
+
 class BacklogStore:
     def __init__(self, engine: sa.Engine, scope: Scope) -> None:
         self.engine = engine
@@ -90,6 +105,16 @@ class BacklogStore:
         with self.engine.connect() as db:
             row = db.execute(query).mappings().first()
         return None if row is None else Backlog.from_row(row)
+
+    def of_flows(self, flow_ids: Iterable[str] | None = None) -> dict[str, Backlog]:
+        """The recorded backlogs of ``flow_ids`` (default: every flow in the scope), by flow
+        id, in one query; a flow never listed has none."""
+        query = sa.select(t).where(self.scope.where(t))
+        if flow_ids is not None:
+            query = query.where(t.c.flow_id.in_(list(flow_ids)))
+        with self.engine.connect() as db:
+            rows = db.execute(query).mappings()
+            return {row["flow_id"]: Backlog.from_row(row) for row in rows}
 
     def forget(self, flow_id: str) -> None:
         with self.engine.begin() as db:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from lakefeed.catalog.backlog import shown
 from lakefeed.catalog.records import now_ms
 from lakefeed.flows.plan import plan_run, source_files
 
@@ -26,13 +27,4 @@ def backlog_of(ctx: RunContext, flow: Flow, *, refresh: bool = False) -> dict[st
     """The flow's backlog as the API and CLI show it; ``refresh`` lists the source now.
     Fields are null until the flow's source has been listed once."""
     backlog = discover(ctx, flow) if refresh else ctx.backlog.get(flow.id)
-    if backlog is None:
-        return {
-            "flowId": flow.id,
-            "files": None,
-            "bytes": None,
-            "oldestModifiedAt": None,
-            "oldestAgeMs": None,
-            "observedAt": None,
-        }
-    return backlog.to_dict()
+    return shown(flow.id, backlog)

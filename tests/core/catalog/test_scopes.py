@@ -92,6 +92,7 @@ def test_ledger_backlog_and_windows(lf: Lakefeed, dev: Lakefeed, prod_run: dict[
     dev.backlog.forget(flow.id)
     dev.windows.forget(flow.id)
     assert dev.backlog.get(flow.id) is None and dev.windows.of_flow(flow.id) == []
+    assert dev.backlog.of_flows() == {} and dev.backlog.of_flows([flow.id]) == {}
     with pytest.raises(ResourceNotFound, match="sandbox 'dev'"):
         dev.completion.complete_batch(
             flow_id=flow.id,
@@ -108,5 +109,6 @@ def test_ledger_backlog_and_windows(lf: Lakefeed, dev: Lakefeed, prod_run: dict[
     assert lf.batches.get(prod_run["batch"].id).status == "loading"
     assert lf.runs.get(run.id).state == "inProgress"
     assert lf.backlog.get(flow.id) is not None
+    assert lf.backlog.of_flows() == {flow.id: lf.backlog.get(flow.id)}
     (window,) = lf.windows.of_flow(flow.id)
     assert (window.window_end, window.state) == (100, "running")

@@ -30,6 +30,7 @@ from lakefeed.api.console.web import (
 )
 from lakefeed.api.export import _error_file, _error_file_names, _rejected
 from lakefeed.api.run_workers import retrigger, run_now
+from lakefeed.catalog.backlog import Backlog, shown
 from lakefeed.catalog.flows import Flow
 from lakefeed.catalog.runs import Run
 from lakefeed.datasets.dataset_files import first_names
@@ -58,21 +59,28 @@ def _schedule_text(params: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class RunFacts:
-    """What the flows list knows of every flow's runs, read in three queries whatever the
-    number of runs: the latest completed run, the run in progress and the end of the latest
-    scheduled window (where the scheduler takes the schedule up), by flow id."""
+    """What the flows list knows of every flow's runs, read in four queries whatever the
+    number of flows and runs: the latest completed run, the run in progress, the end of the
+    latest scheduled window (where the scheduler takes the schedule up) and the recorded
+    backlog, by flow id."""
 
     last: dict[str, Run]
     running: dict[str, Run]
     window_ends: dict[str, int]
+    backlogs: dict[str, Backlog]
 
     @classmethod
     def read(cls, lf: Lakefeed, flow_ids: list[str] | None = None) -> RunFacts:
         running = {run.flow_id: run for run in lf.runs.in_progress()}
-        return cls(lf.runs.last_completed(flow_ids), running, lf.windows.last_ends())
+        return cls(
+            lf.runs.last_completed(flow_ids),
+            running,
+            lf.windows.last_ends(),
+            lf.backlog.of_flows(flow_ids),
+        )
 
 
-def _flow_summary(lf: Lakefeed, flow: Flow, facts: RunFacts, now: float) -> dict[str, Any]:
+def _flow_summary(flow: Flow, facts: RunFacts, now: float) -> dict[str, Any]:
     """What the flows list shows of one flow."""
     running = facts.running.get(flow.id)
     last = facts.last.get(flow.id)
@@ -90,10 +98,7 @@ def _flow_summary(lf: Lakefeed, flow: Flow, facts: RunFacts, now: float) -> dict
     elif last is not None:
         status = run_outcome(last.metrics)
     late = due is not None and running is None and due < now - LATE_AFTER_SECONDS
-    try:
-        backlog = lf.backlog_of(flow)
-    except LakefeedError:
-        backlog = {"files": None, "bytes": None, "oldestAgeMs": None, "observedAt": None}
+    backlog = shown(flow.id, facts.backlogs.get(flow.id))
     return {
         "flow": flow,
         "schedule": _schedule_text(flow.schedule_params),
@@ -133,7 +138,7 @@ def flows_page(
     status = status if status in OUTCOMES else ""
     facts = RunFacts.read(lf)
     now = time.time()
-    rows = [_flow_summary(lf, flow, facts, now) for flow in lf.flows.list_flows()]
+    rows = [_flow_summary(flow, facts, now) for flow in lf.flows.list_flows()]
     shown = [row for row in rows if _matches(row, state, status, q.strip())]
     counts = {
         "failed": sum(row["status"] == "failed" for row in rows),
@@ -198,7 +203,7 @@ def flow_page(request: Request, user: UserDep, id: str) -> HTMLResponse:
     flow = lf.flows.flow(id)
     shown, run_count = lf.runs.recent(flow.id, RUNS_ON_PAGE)
     now = time.time()
-    summary = _flow_summary(lf, flow, RunFacts.read(lf, [flow.id]), now)
+    summary = _flow_summary(flow, RunFacts.read(lf, [flow.id]), now)
     points = points_from_runs(
         [run.to_dict() for run in shown],
         lambda run_id: url(request, f"{PATH}/runs/{quote(run_id, safe='')}"),
