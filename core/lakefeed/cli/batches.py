@@ -13,6 +13,7 @@ from lakefeed.cli.output import (
     stream_json_list,
     table,
 )
+from lakefeed.cli.ranges import count
 
 
 @click.group("batches")
@@ -22,12 +23,8 @@ def batches() -> None:
 
 @batches.command("errors")
 @click.argument("batch_id")
-@click.option(
-    "--limit", type=click.IntRange(min=0), default=100, show_default=True, help="0 for all."
-)
-@click.option(
-    "--offset", type=click.IntRange(min=0), default=0, show_default=True, help="Rows to skip."
-)
+@click.option("--limit", type=count(), default=100, show_default=True, help="0 for all.")
+@click.option("--offset", type=count(), default=0, show_default=True, help="Rows to skip.")
 @json_option
 @fields_option
 @click.option("--json-lines", is_flag=True, help="Print one JSON object per line.")

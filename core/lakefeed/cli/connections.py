@@ -12,6 +12,7 @@ from rich.markup import escape
 from lakefeed.auth_choice import choose_auth_spec
 from lakefeed.cli.context import engine
 from lakefeed.cli.output import console, emit_json, fields_option, json_option, table
+from lakefeed.cli.ranges import seconds
 from lakefeed.cli.resources import resources
 from lakefeed.cli.secret_input import (
     prompt_secret,
@@ -290,7 +291,7 @@ def update(
 @click.argument("connection")
 @click.option(
     "--timeout",
-    type=click.FloatRange(0, MAX_SECONDS, min_open=True),
+    type=seconds(0, MAX_SECONDS, min_open=True),
     default=None,
     metavar="SECONDS",
     help="Give up after SECONDS, at most a day (default: $LAKEFEED_CONNECT_TIMEOUT, else 30).",

@@ -18,6 +18,7 @@ from lakefeed.cli.output import (
     json_option,
     table,
 )
+from lakefeed.cli.ranges import count
 from lakefeed.cli.resources import resources
 from lakefeed.errors import InvalidRequest
 
@@ -250,9 +251,7 @@ def delete(dataset: str, if_match: str | None, as_json: bool) -> None:
 
 @datasets.command("preview")
 @click.argument("dataset")
-@click.option(
-    "--limit", "-n", type=click.IntRange(min=0), default=10, show_default=True, help="Rows to show."
-)
+@click.option("--limit", "-n", type=count(), default=10, show_default=True, help="Rows to show.")
 @click.option(
     "--columns",
     "-c",
@@ -373,7 +372,7 @@ def batches(dataset: str, as_json: bool) -> None:
 )
 @click.option(
     "--min-input-files",
-    type=click.IntRange(min=2),
+    type=count(2),
     default=5,
     show_default=True,
     help="Do nothing unless at least this many files are small.",
@@ -435,7 +434,7 @@ def compact_(
 )
 @click.option(
     "--retain-last",
-    type=click.IntRange(min=1),
+    type=count(1),
     default=1,
     show_default=True,
     help="Keep at least this many of the newest snapshots (the current one always stays).",

@@ -19,9 +19,10 @@ from lakefeed.cli.output import (
     stream_json_list,
     table,
 )
+from lakefeed.cli.ranges import count
 from lakefeed.formats import InspectedFile, schemas_agree
 from lakefeed.formats.parquet_footer import ParquetFooter
-from lakefeed.storage.session import FileFailure
+from lakefeed.storage.session import PREVIEW_MAX_ROWS, FileFailure
 
 if TYPE_CHECKING:
     from lakefeed.storage.entries import FileEntry
@@ -264,7 +265,14 @@ def _print_inspection(
 @click.command("preview")
 @click.argument("connection")
 @click.argument("file")
-@click.option("--rows", "-n", default=10, show_default=True, help="Rows to show (at most 100).")
+@click.option(
+    "--rows",
+    "-n",
+    type=count(0, PREVIEW_MAX_ROWS),
+    default=10,
+    show_default=True,
+    help=f"Rows to show (at most {PREVIEW_MAX_ROWS}).",
+)
 @format_option("the format that recognises FILE's name, else parquet")
 @json_option
 def preview_command(

@@ -10,6 +10,7 @@ import click
 
 from lakefeed.cli.cells import compact, timestamp
 from lakefeed.cli.output import console, emit_json, fields_option, json_option, table
+from lakefeed.cli.ranges import count
 from lakefeed.cli.schemas import read_json_object
 from lakefeed.errors import InvalidRequest
 
@@ -173,9 +174,7 @@ def list_(as_json: bool) -> None:
 
 @mappings.command("show")
 @click.argument("id")
-@click.option(
-    "--version", "version", type=click.IntRange(min=0), help="This version (default: latest)."
-)
+@click.option("--version", "version", type=count(), help="This version (default: latest).")
 @json_option
 @fields_option
 def show(id: str, version: int | None, as_json: bool) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from lakefeed.cli import ranges
 from lakefeed.cli.cells import duration, timestamp
 from lakefeed.cli.output import emit_json, fields_option, json_option, table
 from lakefeed.cli.resources import resources
@@ -87,9 +88,9 @@ def retrigger(run_id: str, as_json: bool) -> None:
 
 @runs.command("wait")
 @click.option("--flow", "flow", required=True, help="The flow (id or name).")
-@click.option("--count", type=click.IntRange(1), default=1, show_default=True,
+@click.option("--count", type=ranges.count(1), default=1, show_default=True,
               help="Completed runs the flow must have.")  # fmt: skip
-@click.option("--timeout", type=click.FloatRange(0), default=600.0, show_default=True,
+@click.option("--timeout", type=ranges.seconds(), default=600.0, show_default=True,
               help="Seconds to wait; exit 1 after that.")  # fmt: skip
 @json_option
 def wait(flow: str, count: int, timeout: float, as_json: bool) -> None:

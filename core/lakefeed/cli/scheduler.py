@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from lakefeed.cli.context import engine
+from lakefeed.cli.ranges import count, seconds
 from lakefeed.scheduling import LEASE_SECONDS, POLL_SECONDS
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ def scheduler_options(command: Any) -> Any:
         click.option(
             "--poll",
             "poll_seconds",
-            type=click.FloatRange(0.05),
+            type=seconds(0.05),
             default=POLL_SECONDS,
             show_default=True,
             help="Seconds between two looks for due windows.",
@@ -34,7 +35,7 @@ def scheduler_options(command: Any) -> Any:
         click.option(
             "--lease",
             "lease_seconds",
-            type=click.FloatRange(1),
+            type=seconds(1),
             default=LEASE_SECONDS,
             show_default=True,
             help="Seconds a window is held without renewal before another scheduler may "
@@ -43,14 +44,14 @@ def scheduler_options(command: Any) -> Any:
         click.option(
             "--max-runs",
             "max_concurrent_runs",
-            type=click.IntRange(1),
+            type=count(1),
             default=2,
             show_default=True,
             help="Windows run at the same time by this process.",
         ),
         click.option(
             "--discover-every",
-            type=click.FloatRange(0),
+            type=seconds(),
             default=None,
             help="Also list each enabled flow's source every N seconds between runs, to keep "
             "its backlog current (default: only when it runs).",
@@ -58,7 +59,7 @@ def scheduler_options(command: Any) -> Any:
         click.option(
             "--grace",
             "grace_seconds",
-            type=click.FloatRange(0),
+            type=seconds(),
             default=30.0,
             show_default=True,
             help="On SIGTERM, seconds running runs get to finish before they are abandoned "
