@@ -57,9 +57,12 @@ def cluster() -> Iterator[Any]:
     saved = os.environ.get(KEY_VARIABLE)
     os.environ[KEY_VARIABLE] = KEY  # the workers' environment: they are spawned with it
     try:
+        # The nannies also set it in every worker they start, a restarted one included: each
+        # test runs with LAKEFEED_* cleared from this process, which a worker a nanny starts
+        # again after a SIGKILL would otherwise inherit.
         with distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address="127.0.0.1:0", silence_logs=40,
+            dashboard_address="127.0.0.1:0", silence_logs=40, env={KEY_VARIABLE: KEY},
         ) as local:  # fmt: skip
             recorder = Recorder(local.scheduler)
             local.scheduler.add_plugin(recorder)
