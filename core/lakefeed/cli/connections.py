@@ -14,12 +14,8 @@ from lakefeed.cli.context import engine
 from lakefeed.cli.output import console, emit_json, fields_option, json_option, table
 from lakefeed.cli.ranges import seconds
 from lakefeed.cli.resources import resources
-from lakefeed.cli.secret_input import (
-    prompt_secret,
-    read_text_source,
-    stdin_is_terminal,
-    warn_plain_secrets,
-)
+from lakefeed.cli.secret_input import prompt_secret, stdin_is_terminal, warn_plain_secrets
+from lakefeed.cli.text_source import read_text_source
 from lakefeed.errors import InvalidRequest
 from lakefeed.specs import DATASET_TARGET_SPEC_ID
 from lakefeed.storage.timeouts import MAX_SECONDS

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import click
@@ -13,7 +11,8 @@ import click
 from lakefeed.cli.context import engine
 from lakefeed.cli.files import format_option
 from lakefeed.cli.output import console, emit_json, fields_option, json_option, table
-from lakefeed.errors import InvalidRequest, InvalidSchema, LakefeedError
+from lakefeed.cli.text_source import read_text_source
+from lakefeed.errors import InvalidSchema, LakefeedError
 from lakefeed.schema.compose import type_label
 
 TENANT_KINDS = ("schemas", "classes", "fieldgroups", "datatypes")
@@ -41,17 +40,12 @@ def read_json_object(
     """A JSON object (a ``what``) from a file, or from standard input for ``-`` and ``@-``;
     ``error`` says what is wrong with its text (an unreadable file is :class:`InvalidRequest`)."""
     name = source[1:] if source.startswith("@") and len(source) > 1 else source
-    if name == "-":
-        text, label = sys.stdin.read(), "standard input"
-    else:
-        try:
-            text, label = Path(name).expanduser().read_text(encoding="utf-8"), repr(name)
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
-            raise InvalidRequest(
-                f"Cannot read the {what} {name!r}: {reason}.",
-                fix="Check the path, or pass '-' to read the JSON from standard input.",
-            ) from None
+    label = "standard input" if name == "-" else repr(name)
+    text = read_text_source(
+        name,
+        f"the {what}",
+        fix="Check the path, or pass '-' to read the JSON from standard input.",
+    )
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -5,10 +5,10 @@ No message here quotes a secret."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
+from lakefeed.cli.text_source import read_text_source
 from lakefeed.errors import InvalidRequest
 from lakefeed.specs import AuthSpec, Param
 
@@ -57,30 +57,6 @@ def _secret_param(auth: AuthSpec, name: str) -> Param:
             fix="Name one of its secrets with --secret; change other params with --param.",
         )
     return param
-
-
-def read_text_source(source: str, what: str, *, fix: str) -> str:
-    """The text of the file ``source`` (``~`` expanded; ``-``: standard input), the one reader of
-    ``NAME=@FILE``, ``--params-file`` and ``--secret-file``. A file that is missing, unreadable
-    or not UTF-8 text is :class:`InvalidRequest` naming the file and ``what`` was read from it,
-    never its contents."""
-    if source == "-":
-        try:
-            return sys.stdin.read()
-        except UnicodeDecodeError:
-            raise InvalidRequest(
-                f"Cannot read {what} from standard input: it is not UTF-8 text.", fix=fix
-            ) from None
-    path = Path(source).expanduser()
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = (
-            exc.strerror or type(exc).__name__
-            if isinstance(exc, OSError)
-            else "it is not UTF-8 text"
-        )
-        raise InvalidRequest(f"Cannot read {what} from {str(path)!r}: {reason}.", fix=fix) from None
 
 
 def _read_secret(source: str, name: str) -> str:
