@@ -141,6 +141,35 @@ class Settings:
         )
 
 
+#: The most characters read from a configuration file (a token, warehouse options): a far
+#: longer one (``/dev/zero`` named by mistake) is refused instead of read whole.
+MAX_CONFIG_FILE_CHARS = 1024 * 1024
+
+
+class ConfigFileTooLong(Exception):
+    """A configuration file longer than :data:`MAX_CONFIG_FILE_CHARS`."""
+
+
+def read_config_file(path: str | os.PathLike[str]) -> str:
+    """The UTF-8 text of a configuration file (``~`` expanded), at most
+    :data:`MAX_CONFIG_FILE_CHARS`; raises ``OSError``, ``UnicodeDecodeError`` or
+    :class:`ConfigFileTooLong`."""
+    with Path(path).expanduser().open(encoding="utf-8") as handle:
+        text = handle.read(MAX_CONFIG_FILE_CHARS + 1)
+    if len(text) > MAX_CONFIG_FILE_CHARS:
+        raise ConfigFileTooLong
+    return text
+
+
+def unreadable(exc: BaseException) -> str:
+    """Why :func:`read_config_file` failed, without the file's content."""
+    if isinstance(exc, ConfigFileTooLong):
+        return f"it is longer than {MAX_CONFIG_FILE_CHARS:,} characters"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return "not UTF-8"
+
+
 def metrics_token_from_file(path: str | os.PathLike[str]) -> str:
     """The metrics token in the file at ``path`` (``lakefeed serve --metrics-token-file``): its
     text without surrounding whitespace. A file that cannot be read, or holds no token, is
@@ -149,11 +178,10 @@ def metrics_token_from_file(path: str | os.PathLike[str]) -> str:
 
     fix = "Point --metrics-token-file at a UTF-8 file this user can read that holds the token."
     try:
-        token = Path(path).expanduser().read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8"
+        token = read_config_file(path).strip()
+    except (OSError, UnicodeDecodeError, ConfigFileTooLong) as exc:
         raise InvalidRequest(
-            f"The metrics token file {str(path)!r} cannot be read: {reason}.", fix=fix
+            f"The metrics token file {str(path)!r} cannot be read: {unreadable(exc)}.", fix=fix
         ) from None
     if not token:
         raise InvalidRequest(f"The metrics token file {str(path)!r} is empty.", fix=fix)
@@ -214,11 +242,10 @@ def _warehouse_options() -> dict[str, str]:
     path = os.environ.get("LAKEFEED_WAREHOUSE_OPTIONS_FILE", "").strip()
     if path:
         try:
-            text = Path(path).expanduser().read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8"
+            text = read_config_file(path)
+        except (OSError, UnicodeDecodeError, ConfigFileTooLong) as exc:
             raise WarehouseConfigError(
-                f"LAKEFEED_WAREHOUSE_OPTIONS_FILE={path!r} cannot be read: {reason}.",
+                f"LAKEFEED_WAREHOUSE_OPTIONS_FILE={path!r} cannot be read: {unreadable(exc)}.",
                 fix="Point LAKEFEED_WAREHOUSE_OPTIONS_FILE at a JSON file this user can read, "
                 "or unset it.",
             ) from None

@@ -254,3 +254,13 @@ def test_a_lock_file_that_cannot_be_made_is_an_unwritable_key_file(
     with pytest.raises(SecretKeyFileUnwritable, match="Read-only file system") as refused:
         lock.__enter__()
     assert "secret.key.lock" in refused.value.message and "writable copy" in refused.value.fix
+
+
+@pytest.mark.parametrize("source", ["/dev/zero", "padded"])
+def test_a_key_file_far_too_long_is_malformed_not_read_whole(tmp_path: Path, source: str) -> None:
+    path = Path(source)
+    if source == "padded":  # a real key, then more bytes than any key file holds
+        path = tmp_path / "secret.key"
+        path.write_bytes(Fernet.generate_key() + b"\n" + b"#" * secretbox.MAX_KEY_FILE_BYTES)
+    with pytest.raises(SecretKeyFileMalformed, match="longer than 1,048,576 bytes"):
+        secretbox.read_key_ring(path)

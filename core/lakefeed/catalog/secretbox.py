@@ -204,6 +204,11 @@ def _version(status: os.stat_result) -> tuple[int, ...]:
     return (status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
 
 
+#: The most bytes read from a key file: some 23,000 keys (``/dev/zero`` named by mistake is
+#: refused instead of read whole).
+MAX_KEY_FILE_BYTES = 1024 * 1024
+
+
 def read_key_ring(path: Path) -> KeyRing:
     """The keys of the key file at ``path`` (:class:`SecretKeyFileMalformed` for a line that is
     not a key, or no key at all)."""
@@ -212,9 +217,16 @@ def read_key_ring(path: Path) -> KeyRing:
         try:
             with open(path, "rb") as handle:
                 version = _version(os.fstat(handle.fileno()))
-                data = handle.read()
+                data = handle.read(MAX_KEY_FILE_BYTES + 1)
         except FileNotFoundError:
             raise _missing(path) from None
+        if len(data) > MAX_KEY_FILE_BYTES:
+            raise SecretKeyFileMalformed(
+                f"The secret key file {path} is longer than {MAX_KEY_FILE_BYTES:,} bytes, far "
+                "more than a key file holds.",
+                fix="Point LAKEFEED_SECRET_KEY_FILE at the key file, or restore it from its "
+                "backup.",
+            )
         if data.strip() or time.monotonic() >= deadline:
             keys, staged = parse_key_file(path, data)
             return KeyRing(keys, version, staged)

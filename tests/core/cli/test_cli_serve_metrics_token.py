@@ -52,6 +52,8 @@ def test_serve_refuses_a_token_file_it_cannot_read(tmp_path: Path, run_cli: RunC
     refused = run_cli("serve", "--metrics-token-file", str(tmp_path / "missing.token"), code=1)
     assert refused.stderr.startswith("Error LF-1001: The metrics token file ")
     assert "cannot be read: No such file or directory." in refused.stderr
+    endless = run_cli("serve", "--metrics-token-file", "/dev/zero", code=1)
+    assert "'/dev/zero' cannot be read: it is longer than 1,048,576 characters." in endless.stderr
 
 
 @pytest.mark.parametrize("content", ["", " \n\n"])

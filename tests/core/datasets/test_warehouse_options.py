@@ -93,6 +93,12 @@ def test_an_unreadable_options_file_names_the_variable(
         Settings.load()
 
 
+def test_an_endless_options_file_is_refused_not_read_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAKEFEED_WAREHOUSE_OPTIONS_FILE", "/dev/zero")
+    with pytest.raises(WarehouseConfigError, match="longer than 1,048,576 characters"):
+        Settings.load()
+
+
 @pytest.mark.parametrize(
     ("warehouse", "options", "said"),
     [
