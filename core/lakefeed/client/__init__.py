@@ -9,7 +9,15 @@ API and answer the Flow Service entity dicts. Errors raise :mod:`lakefeed.errors
 
 from lakefeed.client.aio import AsyncClient
 from lakefeed.client.calls import Created
-from lakefeed.client.errors import ApiError, RunWaitTimeout, ServerUnreachable
+from lakefeed.client.errors import ApiError, RunWaitTimeout, ServerUnreachable, UnexpectedAnswer
 from lakefeed.client.sync import Client
 
-__all__ = ["ApiError", "AsyncClient", "Client", "Created", "RunWaitTimeout", "ServerUnreachable"]
+__all__ = [
+    "ApiError",
+    "AsyncClient",
+    "Client",
+    "Created",
+    "RunWaitTimeout",
+    "ServerUnreachable",
+    "UnexpectedAnswer",
+]

@@ -37,6 +37,7 @@ NAMES = {
     "__aenter__": "__enter__",
     "__aexit__": "__exit__",
     "aclose": "close",
+    "aiter_bytes": "iter_bytes",
     "asyncio": "time",  # for asyncio.sleep → time.sleep; mypy rejects anything time lacks
 }
 #: Keywords that have no blocking twin: dropped, with the space after them.

@@ -13,6 +13,7 @@ import httpx
 from lakefeed.client import calls
 from lakefeed.client.calls import CATALOG, CONVERSION, FLOWSERVICE, Created, Step, filters, query
 from lakefeed.client.http import (
+    AnswerBody,
     RawStep,
     Reply,
     Request,
@@ -95,7 +96,11 @@ class AsyncClient:
                     continue
                 kwargs = build(instruction.request, self._session.credentials)
                 try:
-                    reply = await self._http.request(**kwargs)
+                    async with self._http.stream(**kwargs) as streamed:
+                        body = AnswerBody(streamed)
+                        async for chunk in streamed.aiter_bytes():
+                            body.add(chunk)
+                    reply = body.response()
                 except httpx.TransportError as exc:
                     reply = exc
         except StopIteration as stop:
@@ -115,7 +120,7 @@ class AsyncClient:
         pager = calls.Pager(path, params)
         while pager.request is not None:
             response = await self.send(pager.request)
-            for item in pager.accept(response.json()):
+            for item in pager.read(response):
                 yield item
 
     # -- connection specs and connections ------------------------------------------------------
@@ -333,7 +338,7 @@ class AsyncClient:
         """The rejected rows of a batch: each ``{_corrupt_record, _errors, _filename, …}``."""
         async for listed in self.iter_pages(*calls.row_error_listing(batch_id)):
             response = await self.send(calls.row_error_file(batch_id, listed))
-            for record in calls.json_lines(response.text):
+            for record in calls.records_of(response):
                 yield record
 
     # -- mapping sets (Data Prep) --------------------------------------------------------------

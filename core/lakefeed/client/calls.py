@@ -17,7 +17,7 @@ from urllib.parse import quote
 import httpx
 
 from lakefeed.client.errors import RunWaitTimeout
-from lakefeed.client.http import Request, Sleep
+from lakefeed.client.http import Request, Sleep, json_answer, unexpected
 from lakefeed.errors import ResourceNotFound
 
 T = TypeVar("T")
@@ -68,9 +68,14 @@ def filters(properties: Iterable[str], equal: Mapping[str, Any]) -> list[str]:
 
 def only_item(body: Any) -> dict[str, Any]:
     """The entity of a Flow Service GET by id (``{"items": [entity]}``)."""
-    if isinstance(body, dict) and isinstance(body.get("items"), list) and body["items"]:
-        return dict(body["items"][0])
-    return dict(body)
+    if not isinstance(body, dict):
+        raise TypeError("an entity answer is a JSON object")
+    if "items" not in body:
+        return dict(body)
+    items = body["items"]
+    if not isinstance(items, list) or not items or not isinstance(items[0], dict):
+        raise ValueError("its items hold no entity")
+    return dict(items[0])
 
 
 def created(body: Any) -> Created:
@@ -94,6 +99,17 @@ def json_lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stripped.splitlines() if line.strip()]
 
 
+def records_of(response: httpx.Response) -> list[dict[str, Any]]:
+    """The records of a rejected-rows file answer (JSON lines, or a JSON array)."""
+    try:
+        records = json_lines(response.text)
+    except ValueError:
+        raise unexpected(response, "is not JSON lines") from None
+    if not all(isinstance(record, dict) for record in records):
+        raise unexpected(response, "holds records that are not objects")
+    return records
+
+
 def send(request: Request) -> Step[httpx.Response]:
     response: httpx.Response = yield request
     return response
@@ -101,12 +117,12 @@ def send(request: Request) -> Step[httpx.Response]:
 
 def get_json(path: str, params: Any = None, headers: dict[str, str] | None = None) -> Step[Any]:
     response = yield from send(Request("GET", path, params=params, headers=headers or {}))
-    return response.json()
+    return json_answer(response)
 
 
 def post_json(path: str, body: Any, params: Any = None) -> Step[Any]:
     response = yield from send(Request("POST", path, params=params, json=body))
-    return response.json()
+    return json_answer(response)
 
 
 # --- paging ----------------------------------------------------------------------------------
@@ -119,6 +135,16 @@ def _follow(path: str, href: str) -> str:
         return href
     service = "/".join(path.split("/")[:4])  # /data/foundation/<service>
     return service + (href if href.startswith("/") else "/" + href)
+
+
+def _next_href(body: dict[str, Any]) -> str | None:
+    """``_links.next.href`` of a page, when it is there and a string."""
+    links = body.get("_links")
+    following = links.get("next") if isinstance(links, dict) else None
+    href = following.get("href") if isinstance(following, dict) else None
+    if href is not None and not isinstance(href, str):
+        raise ValueError("links its next page with something other than a URL")
+    return href or None
 
 
 class Pager:
@@ -134,12 +160,28 @@ class Pager:
         self.request: Request | None = Request("GET", path, params=self.params)
         self._seen: set[str] = set()
 
+    def read(self, response: httpx.Response) -> list[dict[str, Any]]:
+        """:meth:`accept` for a page's answer; :class:`UnexpectedAnswer` for one that is not
+        a page of this listing."""
+        body = json_answer(response)
+        try:
+            return self.accept(body)
+        except ValueError as exc:
+            raise unexpected(response, str(exc)) from None
+
     def accept(self, body: Any) -> list[dict[str, Any]]:
+        """A page's items; ``ValueError`` for a body that is not a page of this listing."""
         if isinstance(body, dict) and ("items" in body or "data" in body):
-            items = list(body.get("items", body.get("data")) or [])
-            href = ((body.get("_links") or {}).get("next") or {}).get("href")
+            items = body.get("items", body.get("data")) or []
+            if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+                raise ValueError("lists something other than objects")
+            href = _next_href(body)
             self.request = Request("GET", _follow(self.path, href)) if href else None
             return items
+        if not self.path.startswith(CATALOG):
+            raise ValueError("is not a page of a listing (no items)")
+        if not isinstance(body, dict) or not all(isinstance(v, dict) for v in body.values()):
+            raise ValueError("is not a page of a Catalog listing (objects keyed by id)")
         items = keyed(body)
         fresh = [item for item in items if item["id"] not in self._seen]
         self._seen.update(item["id"] for item in fresh)
@@ -198,7 +240,7 @@ def patch(kind: str, id: str, ops: Sequence[Mapping[str, Any]], etag: str) -> St
         json=[dict(op) for op in ops],
         headers={"If-Match": etag},
     )
-    return created((yield from send(request)).json())
+    return created(json_answer((yield from send(request))))
 
 
 def delete(kind: str, id: str) -> Step[None]:
@@ -285,7 +327,7 @@ def create_flow(
 
 def flow_action(id: str, op: str) -> Step[Created]:
     request = Request("POST", f"{FLOWSERVICE}/flows/{_id(id)}/action", params={"op": op})
-    return created((yield from send(request)).json())
+    return created(json_answer((yield from send(request))))
 
 
 def create_run(flow_id: str, params: Mapping[str, Any] | None = None) -> Step[Created]:
@@ -299,14 +341,14 @@ def create_run(flow_id: str, params: Mapping[str, Any] | None = None) -> Step[Cr
 def run_now(flow_id: str) -> Step[Created]:
     """lakefeed's "run now", for a flow of any frequency."""
     request = Request("POST", f"{FLOWSERVICE}/flows/{_id(flow_id)}/runs")
-    return created((yield from send(request)).json())
+    return created(json_answer((yield from send(request))))
 
 
 def retrigger_run(run_id: str) -> Step[dict[str, Any]]:
     request = Request(
         "POST", f"{FLOWSERVICE}/runs/{_id(run_id)}/action", params={"op": "RE_TRIGGER"}
     )
-    return only_item((yield from send(request)).json())
+    return only_item(json_answer((yield from send(request))))
 
 
 def backlog(flow_id: str, refresh: bool = False) -> Step[dict[str, Any]]:
@@ -409,7 +451,7 @@ def update_mapping_set(id: str, mapping_set: Mapping[str, Any]) -> Step[dict[str
     request = Request(
         "PUT", f"{CONVERSION}/mappingSets/{_id(id)}", json=dict(mapping_set), idempotent=False
     )
-    return dict((yield from send(request)).json())
+    return dict(json_answer((yield from send(request))))
 
 
 def delete_mapping_set(id: str) -> Step[None]:
@@ -424,4 +466,4 @@ def check_mapping_set(
     if data is not None:
         body["data"] = data if isinstance(data, Mapping) else [dict(row) for row in data]
     request = Request("POST", f"{CONVERSION}/mappingSets/{action}", json=body, idempotent=True)
-    return dict((yield from send(request)).json())
+    return dict(json_answer((yield from send(request))))

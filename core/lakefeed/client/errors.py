@@ -42,6 +42,15 @@ class ServerUnreachable(LakefeedError):
     title = "Server unreachable"
 
 
+class UnexpectedAnswer(LakefeedError):
+    """An answer no lakefeed server gives: not JSON, not shaped as its answers are, or larger
+    than any of them (the server URL names another service, or a proxy rewrote the answer)."""
+
+    code = "LF-4003"
+    http_status = 502
+    title = "Unexpected answer"
+
+
 class RunWaitTimeout(LakefeedError):
     """``wait_for_run`` gave up before the run completed (the run goes on)."""
 

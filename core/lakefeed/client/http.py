@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from lakefeed.client.errors import ServerUnreachable, error_for, redact
+from lakefeed.client.errors import ServerUnreachable, UnexpectedAnswer, error_for, redact
 from lakefeed.errors import AuthenticationRequired, InvalidRequest, LakefeedError
 
 T = TypeVar("T")
@@ -28,6 +28,73 @@ TOKEN_PATH = "/ims/token/v3"
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 #: Longest wait between two attempts, whatever ``Retry-After`` asks for.
 MAX_DELAY = 60.0
+#: The largest answer read, decoded: far above any page, entity or rejected-rows file a
+#: lakefeed server sends; an endless or enormous answer is refused instead of held in memory.
+MAX_ANSWER_BYTES = 256 * 1024 * 1024
+#: What a reading error in an answer means for a call (the answer is not a lakefeed server's).
+SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+SERVER_FIX = (
+    "Check the server URL: it must be the base URL of `lakefeed serve` (e.g. "
+    "http://127.0.0.1:8080, without a path), and a proxy in between must pass its answers "
+    "through unchanged."
+)
+#: Headers that describe the body as sent, not as read (decoded) by :class:`AnswerBody`.
+_ENCODING_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+def unexpected(response: httpx.Response, what: str) -> UnexpectedAnswer:
+    """:class:`UnexpectedAnswer` for ``response``, ``what`` saying what is wrong with it."""
+    request = response.request
+    server = f"{request.url.scheme}://{request.url.netloc.decode()}"
+    kind = response.headers.get("content-type") or "no content type"
+    return UnexpectedAnswer(
+        f"{request.method} {request.url.path} on {server} answered {response.status_code} "
+        f"({kind}), which {what}.",
+        fix=SERVER_FIX,
+    )
+
+
+def json_answer(response: httpx.Response) -> Any:
+    """The JSON of an answer; :class:`UnexpectedAnswer` when it is not JSON."""
+    try:
+        return response.json()
+    except ValueError:
+        raise unexpected(response, "is not JSON") from None
+
+
+class AnswerBody:
+    """The decoded body of a streamed answer, chunk by chunk, at most ``limit`` bytes; then
+    the answer, read (the sync and async drivers both stream through it)."""
+
+    def __init__(self, streamed: httpx.Response, limit: int | None = None) -> None:
+        self.streamed = streamed
+        self.limit = MAX_ANSWER_BYTES if limit is None else limit
+        self.chunks: list[bytes] = []
+        self.size = 0
+
+    def add(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise unexpected(
+                self.streamed,
+                f"is longer than {self.limit:,} bytes, more than a lakefeed server sends",
+            )
+        self.chunks.append(chunk)
+
+    def response(self) -> httpx.Response:
+        streamed = self.streamed
+        headers = [
+            (name, value)
+            for name, value in streamed.headers.multi_items()
+            if name.lower() not in _ENCODING_HEADERS
+        ]
+        return httpx.Response(
+            streamed.status_code,
+            headers=headers,
+            content=b"".join(self.chunks),
+            request=streamed.request,
+            extensions=streamed.extensions,
+        )
 
 
 @dataclass(frozen=True)
@@ -156,7 +223,11 @@ class Credentials:
         )
 
     def accept_token(self, response: httpx.Response) -> None:
-        self.access_token = str(response.json()["access_token"])
+        body = json_answer(response)
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            raise unexpected(response, "holds no access_token")
+        self.access_token = token
 
     def headers(self) -> dict[str, str]:
         return {
@@ -205,6 +276,12 @@ class Session:
             except StopIteration as stop:
                 result: T = stop.value
                 return result
+            except SHAPE_ERRORS as exc:
+                if not isinstance(reply, httpx.Response):
+                    raise  # not reading an answer: the call's own error
+                detail = redact(f"{type(exc).__name__}: {exc}", self.credentials.hidden)
+                what = f"is not shaped as a lakefeed server's answer ({detail})"
+                raise unexpected(reply, what) from exc
             error = None
             if isinstance(instruction, Sleep):
                 yield instruction

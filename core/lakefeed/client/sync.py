@@ -15,6 +15,7 @@ import httpx
 from lakefeed.client import calls
 from lakefeed.client.calls import CATALOG, CONVERSION, FLOWSERVICE, Created, Step, filters, query
 from lakefeed.client.http import (
+    AnswerBody,
     RawStep,
     Reply,
     Request,
@@ -97,7 +98,11 @@ class Client:
                     continue
                 kwargs = build(instruction.request, self._session.credentials)
                 try:
-                    reply = self._http.request(**kwargs)
+                    with self._http.stream(**kwargs) as streamed:
+                        body = AnswerBody(streamed)
+                        for chunk in streamed.iter_bytes():
+                            body.add(chunk)
+                    reply = body.response()
                 except httpx.TransportError as exc:
                     reply = exc
         except StopIteration as stop:
@@ -117,7 +122,7 @@ class Client:
         pager = calls.Pager(path, params)
         while pager.request is not None:
             response = self.send(pager.request)
-            yield from pager.accept(response.json())
+            yield from pager.read(response)
 
     # -- connection specs and connections ------------------------------------------------------
 
@@ -334,7 +339,7 @@ class Client:
         """The rejected rows of a batch: each ``{_corrupt_record, _errors, _filename, …}``."""
         for listed in self.iter_pages(*calls.row_error_listing(batch_id)):
             response = self.send(calls.row_error_file(batch_id, listed))
-            yield from calls.json_lines(response.text)
+            yield from calls.records_of(response)
 
     # -- mapping sets (Data Prep) --------------------------------------------------------------
 
