@@ -136,9 +136,12 @@ class DaskExecutor:
                 result, events = future.result(timeout=KEEPALIVE_SECONDS)
                 break
             except TimeoutError:
-                if future.done():
-                    raise
-                report(BatchConverted(task.index, task.entry, 0, 0, 0))
+                if future.done() and future.status == "error":
+                    raise  # the task's own TimeoutError
+                if not future.done():
+                    report(BatchConverted(task.index, task.entry, 0, 0, 0))
+                # Else it finished as the wait ran out (a busy coordinator's event loop can take
+                # that long to hand the result over): the next result() returns it.
             except KilledWorker as exc:
                 lost = ConversionWorkerLost(
                     f"Every worker that converted {task.entry.path} died (killed, or out of "
