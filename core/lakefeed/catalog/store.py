@@ -13,7 +13,7 @@ from lakefeed.catalog.creation import create_schema, sqlite_path
 from lakefeed.catalog.database_url import create_engine, reach, read_only_sqlite_url
 from lakefeed.catalog.migrate import SchemaStatus, SchemaUpgrade
 from lakefeed.config import make_private_file
-from lakefeed.errors import InvalidRequest
+from lakefeed.errors import DatabaseUnreachable, InvalidRequest
 
 #: Pooled SQLite connections kept open. ``lakefeed serve`` runs sync routes on anyio's worker
 #: threads (40 by default) plus a few run workers, each holding at most one connection at a
@@ -144,8 +144,17 @@ def prepare_sqlite_file(url: str) -> None:
     SQLite does: SQLite would make it 0644 (less the umask), and it gives the ``-wal`` and
     ``-shm`` files the database's own mode."""
     path = sqlite_path(url)
-    if path is not None:
+    if path is None:
+        return
+    try:
         make_private_file(path)
+    except OSError as exc:  # a home that is a file, a read-only or pseudo file system, …
+        raise DatabaseUnreachable(
+            f"Cannot create the SQLite database {str(path)!r}: "
+            f"{exc.strerror or type(exc).__name__}.",
+            fix="Point --home (LAKEFEED_HOME) at a folder this user can write (it is created "
+            "when missing), or LAKEFEED_DATABASE_URL at another database.",
+        ) from None
 
 
 def _serialize_writes(engine: sa.Engine) -> None:

@@ -103,3 +103,19 @@ def test_a_streamed_list_cut_by_an_error_still_is_one_json_document() -> None:
     assert document["items"] == [{"path": "a.parquet"}] and document["count"] == 1
     assert document["error"]["code"] == StorageNotFound.code
     assert json.loads(result.stderr)["error"] == document["error"]
+
+
+@pytest.mark.parametrize("home", ["/dev/null", "/proc", "under-a-file"])
+def test_a_home_where_no_database_can_be_made_is_named(
+    tmp_path: Path, run_cli: RunCli, home: str
+) -> None:
+    """Was LF-1999 (NotADirectoryError, FileNotFoundError): a home that is a file, or on a
+    file system that takes no new files."""
+    if home == "under-a-file":
+        (tmp_path / "a-file").write_text("not a folder")
+        home = str(tmp_path / "a-file" / "home")
+    refused = run_cli("--home", home, "connections", "list", "--json", code=1)
+    error = json.loads(refused.stderr)["error"]
+    assert error["code"] == "LF-1963", error
+    assert f"Cannot create the SQLite database '{home}/lakefeed.db'" in error["message"]
+    assert "LAKEFEED_HOME" in error["fix"]
