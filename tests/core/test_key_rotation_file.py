@@ -264,3 +264,16 @@ def test_a_key_file_far_too_long_is_malformed_not_read_whole(tmp_path: Path, sou
         path.write_bytes(Fernet.generate_key() + b"\n" + b"#" * secretbox.MAX_KEY_FILE_BYTES)
     with pytest.raises(SecretKeyFileMalformed, match="longer than 1,048,576 bytes"):
         secretbox.read_key_ring(path)
+
+
+@pytest.mark.parametrize("where", ["/dev/null/secret.key", "/proc/secret.key", "under-a-file"])
+def test_a_key_file_that_cannot_be_created_is_unwritable(tmp_path: Path, where: str) -> None:
+    """Was LF-1999 (NotADirectoryError, FileNotFoundError) on the first secret sealed."""
+    path = Path(where)
+    if where == "under-a-file":
+        (tmp_path / "a-file").write_text("not a folder")
+        path = tmp_path / "a-file" / "secret.key"
+    with pytest.raises(SecretKeyFileUnwritable, match="cannot be created") as refused:
+        SecretBox(path).seal({"s3SecretKey": "never-shown"})
+    assert str(path) in str(refused.value) and "never-shown" not in str(refused.value)
+    assert "LAKEFEED_SECRET_KEY_FILE" in str(refused.value.fix)

@@ -149,8 +149,16 @@ class SecretBox:
                 raise _missing(self.key_file)
             from cryptography.fernet import Fernet
 
-            make_private_folder(self.key_file.parent)
-            _create_once(self.key_file, Fernet.generate_key())
+            try:
+                make_private_folder(self.key_file.parent)
+                _create_once(self.key_file, Fernet.generate_key())
+            except OSError as exc:  # a folder that is a file, or a file system that takes none
+                raise SecretKeyFileUnwritable(
+                    f"The secret key file {self.key_file} cannot be created "
+                    f"({exc.strerror or type(exc).__name__}).",
+                    fix="Point LAKEFEED_SECRET_KEY_FILE (or --home) at a path in a folder this "
+                    "user can write; lakefeed creates the key file there.",
+                ) from None
         try:
             fresh = read_key_ring(self.key_file)
         except SecretKeyFileMalformed as exc:
@@ -196,7 +204,7 @@ def file_version(path: Path) -> tuple[int, ...] | None:
     a file written in place another size or time); None when there is no file."""
     try:
         return _version(os.stat(path))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no file there (nor can there be one)
         return None
 
 
