@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 
 import click
 
@@ -13,6 +14,33 @@ from lakefeed.config import metrics_token_from_file
 from lakefeed.errors import InvalidRequest
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host``:``port`` for uvicorn to serve on, bound here so that a port
+    in use or an address this machine does not have is a lakefeed error before anything
+    starts (uvicorn would log it and exit 3, the code of a partial run)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise InvalidRequest(
+            f"Cannot listen on {host}:{port}: {exc.strerror or exc}.",
+            fix="Give --host an address of this machine, e.g. 127.0.0.1.",
+        ) from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise InvalidRequest(
+            f"Cannot listen on {host}:{port}: {exc.strerror or exc}.",
+            fix="Another process may hold the port (`ss -ltnp` shows which): stop it, or pass "
+            "another --port (0: any free port); else give --host an address of this machine.",
+        ) from None
+    return sock
 
 
 def is_loopback(host: str) -> bool:
@@ -87,6 +115,8 @@ def serve_command(
             fix="Keep --host 127.0.0.1 behind a TLS reverse proxy, or pass --allow-remote.",
         )
     metrics_token = metrics_token_from_file(metrics_token_file) if metrics_token_file else None
+    sock = listen(host, port)
+    port = sock.getsockname()[1]  # the port chosen, for --port 0
     import uvicorn
 
     from lakefeed.api import create_app
@@ -140,4 +170,5 @@ def serve_command(
         "--metrics-token-file are not set)",
         err=True,
     )
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level))
+    server.run(sockets=[sock])
