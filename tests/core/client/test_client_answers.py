@@ -26,6 +26,7 @@ TOKEN = json.dumps({"access_token": "t0k3n-from-the-wrong-server", "expires_in":
 JSON = "application/json"
 CONNECTIONS = "/data/foundation/flowservice/connections"
 DATASETS = "/data/foundation/catalog/dataSets"
+FILE = "/data/foundation/export/files/b1-0"
 
 
 class Answer:
@@ -233,3 +234,18 @@ def test_the_cli_names_the_wrong_server(wrong: WrongServer, tmp_path: Path) -> N
     assert done.returncode == 1, done.stderr
     assert "LF-4003" in done.stderr and "which is not JSON" in done.stderr
     assert "Traceback" not in done.stderr and "LF-1999" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [(b"<html>error</html>", "is not JSON lines"), (b'{"a": 1}\n[1]\n', "not objects")],
+)
+def test_a_rejected_rows_file_that_is_not_json_lines(
+    wrong: WrongServer, call: Callable[..., Any], body: bytes, said: str
+) -> None:
+    meta = "/data/foundation/export/batches/b1/meta"
+    listing = {"data": [{"name": "conversion_errors_0.json", "_links": {"self": {"href": FILE}}}]}
+    wrong.answers[meta] = Answer(json.dumps(listing).encode())
+    wrong.answers[FILE] = Answer(body, "application/json-seq")
+    message = refused(call, "row_errors", "b1")
+    assert f"GET {FILE} on" in message and said in message
