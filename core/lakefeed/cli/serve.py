@@ -20,9 +20,11 @@ def listen(host: str, port: int) -> socket.socket:
     """A socket bound to ``host``:``port`` for uvicorn to serve on, bound here so that a port
     in use or an address this machine does not have is a lakefeed error before anything
     starts (uvicorn would log it and exit 3, the code of a partial run)."""
+    # IPv6 only for an IPv6 address, as uvicorn decides: "localhost" is 127.0.0.1.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
-            host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+            host.strip("[]"), port, family, socket.SOCK_STREAM, flags=socket.AI_PASSIVE
         )[0]
         sock = socket.socket(family, kind, proto)
     except OSError as exc:

@@ -11,6 +11,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from click.testing import Result
 
 from tests_support import LAKEFEED_CLI, first_answer
@@ -28,9 +29,11 @@ def test_a_port_in_use_is_a_clear_error(run_cli: RunCli) -> None:
     assert "--port" in refused.stderr and "lakefeed serving" not in refused.stderr
 
 
-def test_port_0_serves_on_the_port_it_names(tmp_path: Path) -> None:
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_port_0_serves_on_the_port_it_names(tmp_path: Path, host: str) -> None:
+    """ "localhost" is 127.0.0.1 (IPv4), as uvicorn binds it."""
     process = subprocess.Popen(
-        [*LAKEFEED_CLI, "serve", "--port", "0", "--log-level", "warning"],
+        [*LAKEFEED_CLI, "serve", "--host", host, "--port", "0", "--log-level", "warning"],
         env={**os.environ, "LAKEFEED_HOME": str(tmp_path / "home")},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -38,7 +41,7 @@ def test_port_0_serves_on_the_port_it_names(tmp_path: Path) -> None:
     try:
         assert process.stderr is not None
         first = process.stderr.readline().decode()
-        found = re.search(r"on http://127\.0\.0\.1:(\d+) ", first)
+        found = re.search(rf"on http://{host}:(\d+) ", first)
         assert found and found.group(1) != "0", first
         answer = first_answer(process, f"http://127.0.0.1:{found.group(1)}/healthz")
         assert answer.status_code == 200
