@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -59,12 +60,30 @@ def fields_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(run)
 
 
+#: What a name from someone else's storage may hold that would drive a terminal rather than
+#: be read: C0 controls but tab and newline, DEL, C1 controls, and the bidi overrides and
+#: isolates (which show text in another order than it has).
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every character of :data:`_UNPRINTABLE` written as its escape
+    (``\\x1b``, ``\\u202e``): an object named with an escape sequence cannot recolour, move
+    or retitle the terminal of whoever lists it."""
+    return _UNPRINTABLE.sub(lambda found: found.group().encode("unicode_escape").decode(), text)
+
+
 def console(stderr: bool = False) -> Any:
-    """A rich console. Output that is not a terminal (a pipe, a log) is not wrapped at 80
-    columns, unless COLUMNS sets a width."""
+    """A rich console whose every printed string goes through :func:`printable` first. Output
+    that is not a terminal (a pipe, a log) is not wrapped at 80 columns, unless COLUMNS sets a
+    width."""
     from rich.console import Console
 
-    out = Console(stderr=stderr, soft_wrap=False, highlight=False)
+    class PrintableConsole(Console):
+        def render_str(self, text: str, **options: Any) -> Any:
+            return super().render_str(printable(text), **options)
+
+    out = PrintableConsole(stderr=stderr, soft_wrap=False, highlight=False)
     if not out.is_terminal and not os.environ.get("COLUMNS"):
         out.width = UNWRAPPED_WIDTH
     return out
