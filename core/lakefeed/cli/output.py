@@ -73,6 +73,17 @@ def printable(text: str) -> str:
     return _UNPRINTABLE.sub(lambda found: found.group().encode("unicode_escape").decode(), text)
 
 
+#: What JSON itself leaves unescaped of :data:`_UNPRINTABLE` (it escapes the C0 controls).
+_UNPRINTABLE_IN_JSON = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def to_json(value: Any, **options: Any) -> str:
+    """``value`` as JSON text for a terminal or a program: UTF-8 as it is, but the characters
+    :func:`printable` escapes are ``\\uXXXX`` escapes (the same value to a JSON reader)."""
+    text = json.dumps(value, default=str, ensure_ascii=False, **options)
+    return _UNPRINTABLE_IN_JSON.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
 def console(stderr: bool = False) -> Any:
     """A rich console whose every printed string goes through :func:`printable` first. Output
     that is not a terminal (a pipe, a log) is not wrapped at 80 columns, unless COLUMNS sets a
@@ -103,14 +114,14 @@ def emit_json(value: Any) -> None:
         if meta.get(FIELDS_TABLE_KEY):
             table(*fields_table(value, fields))
             return
-    click.echo(json.dumps(value, indent=2, default=str, ensure_ascii=False))
+    click.echo(to_json(value, indent=2))
 
 
 def print_error(exc: LakefeedError) -> None:
     """The error on standard error: its message and fix, or under ``--json`` one JSON object
     ``{"error": {"code", "title", "message", "fix"}}``."""
     if _meta().get(JSON_KEY):
-        click.echo(json.dumps({"error": error_dict(exc)}, ensure_ascii=False), err=True)
+        click.echo(to_json({"error": error_dict(exc)}), err=True)
         return
     from rich.markup import escape
 
@@ -160,14 +171,11 @@ def stream_json_list(items: Iterable[Any], to_dict: Callable[[Any], Any]) -> Non
     try:
         for item in items:  # nothing is written before the first item: an error may come first
             value = _picked(to_dict(item), fields, first=count == 0)
-            out.write(
-                ('{"items": [\n  ' if count == 0 else ",\n  ")
-                + json.dumps(value, default=str, ensure_ascii=False)
-            )
+            out.write(('{"items": [\n  ' if count == 0 else ",\n  ") + to_json(value))
             count += 1
     except Exception as exc:
         if count:
-            error = json.dumps(error_dict(exc), ensure_ascii=False)
+            error = to_json(error_dict(exc))
             out.write(f'\n], "count": {count}, "error": {error}}}\n')
             out.flush()
         raise
@@ -179,9 +187,7 @@ def stream_json_lines(items: Iterable[Any]) -> None:
     """One JSON object per line (``--json-lines``), with only the ``--fields`` if given."""
     fields = _meta().get(FIELDS_KEY)
     for count, item in enumerate(items):
-        click.echo(
-            json.dumps(_picked(item, fields, first=count == 0), default=str, ensure_ascii=False)
-        )
+        click.echo(to_json(_picked(item, fields, first=count == 0)))
 
 
 def _picked(value: Any, fields: Sequence[str] | None, *, first: bool) -> Any:

@@ -5,6 +5,7 @@ tables, summaries, errors and the scheduler's log lines."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -64,3 +65,23 @@ def test_the_scheduler_log_lines() -> None:
     record = logging.LogRecord("lakefeed", logging.INFO, __file__, 1, "read %s", (HOSTILE,), None)
     line = PrintableFormatter("%(message)s").format(record)
     assert line == f"read {SHOWN}"
+
+
+def test_json_output_escapes_them_as_json_and_reads_back_the_same(
+    landing: Path, run_cli: RunCli
+) -> None:
+    pq.write_table(pa.table({"a": [1, 2]}), landing / f"{HOSTILE}.parquet")
+    for args in (("ls", "raw", "--json"), ("inspect", "raw", "*", "--json")):
+        done = run_cli(*args)
+        assert not unescaped(done.stdout), (args, done.stdout)
+        assert "\\u001b[2J" in done.stdout and "\\u202e" in done.stdout
+        assert HOSTILE in strings(json.loads(done.stdout))  # the same name to a JSON reader
+
+
+def strings(value: object) -> str:
+    """Every string in a JSON value, joined."""
+    if isinstance(value, dict):
+        return " ".join(strings(v) for v in value.values())
+    if isinstance(value, list):
+        return " ".join(strings(v) for v in value)
+    return value if isinstance(value, str) else ""
