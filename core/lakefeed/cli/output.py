@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import re
 import sys
@@ -71,6 +72,22 @@ def printable(text: str) -> str:
     (``\\x1b``, ``\\u202e``): an object named with an escape sequence cannot recolour, move
     or retitle the terminal of whoever lists it."""
     return _UNPRINTABLE.sub(lambda found: found.group().encode("unicode_escape").decode(), text)
+
+
+class PrintableFormatter(logging.Formatter):
+    """Log lines as :func:`printable` writes them: lakefeed logs the names of files in other
+    people's storage, which may hold terminal escapes."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
+
+
+def log_printably(level: int) -> None:
+    """Log ``level`` and above on standard error through :class:`PrintableFormatter` (the
+    scheduler, and ``lakefeed serve``); nothing changes when logging is set up already."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(PrintableFormatter("%(asctime)s %(name)s %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 #: What JSON itself leaves unescaped of :data:`_UNPRINTABLE` (it escapes the C0 controls).

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from lakefeed.cli.context import engine
-from lakefeed.cli.output import printable
+from lakefeed.cli.output import log_printably
 from lakefeed.cli.ranges import count, seconds
 from lakefeed.scheduling import LEASE_SECONDS, POLL_SECONDS
 
@@ -20,14 +20,6 @@ if TYPE_CHECKING:
     from lakefeed.catalog.flows import Flow
     from lakefeed.engine import Lakefeed
     from lakefeed.scheduling.scheduler import Scheduler
-
-
-class PrintableFormatter(logging.Formatter):
-    """Log lines as :func:`~lakefeed.cli.output.printable` writes them: the scheduler logs
-    the names of files in other people's storage, which may hold terminal escapes."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return printable(super().format(record))
 
 
 def scheduler_options(command: Any) -> Any:
@@ -91,9 +83,7 @@ def build_scheduler(
     """A scheduler from the shared options, logging its windows and runs on standard error."""
     from lakefeed.scheduling.scheduler import Scheduler
 
-    handler = logging.StreamHandler()
-    handler.setFormatter(PrintableFormatter("%(asctime)s %(name)s %(message)s"))
-    logging.basicConfig(level=logging.INFO, handlers=[handler])
+    log_printably(logging.INFO)
     return Scheduler(
         lf,
         poll_seconds=poll_seconds,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import socket
 
 import click
 
 from lakefeed.cli.context import engine
+from lakefeed.cli.output import log_printably
 from lakefeed.cli.scheduler import build_scheduler, scheduler_options
 from lakefeed.config import metrics_token_from_file
 from lakefeed.errors import InvalidRequest
@@ -135,6 +137,7 @@ def serve_command(
         scheduler = build_scheduler(
             lf, poll_seconds, lease_seconds, max_concurrent_runs, discover_every, check_flow
         )
+    log_printably(logging.WARNING)  # the scheduler's INFO lines when it runs here
     app = create_app(
         lf,
         scheduler=scheduler,

@@ -15,8 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import Result
 
-from lakefeed.cli.output import printable
-from lakefeed.cli.scheduler import PrintableFormatter
+from lakefeed.cli.output import PrintableFormatter, printable
 
 RunCli = Callable[..., Result]
 
