@@ -6,6 +6,7 @@ import click
 
 from lakefeed.cli.context import engine
 from lakefeed.cli.output import (
+    Lines,
     console,
     fields_option,
     json_option,
@@ -49,8 +50,8 @@ def errors(batch_id: str, limit: int, offset: int, as_json: bool, json_lines: bo
             (
                 r["sourceFile"],
                 r["rowIndex"],
-                "\n".join(e["code"] for e in r["errors"]),
-                "\n".join(e["message"] for e in r["errors"]),
+                Lines(e["code"] for e in r["errors"]),
+                Lines(e["message"] for e in r["errors"]),
             )
             for r in shown
         ),

@@ -166,8 +166,22 @@ def table(
     for column in columns:
         t.add_column(column, overflow="fold")
     for row in rows:
-        t.add_row(*(escape("" if v is None else str(v)) for v in row))
+        t.add_row(*(escape(cell_text(v)) for v in row))
     console().print(t)
+
+
+class Lines(tuple[Any, ...]):
+    """A table cell of several lines, one per item (a rejected row's error codes)."""
+
+
+def cell_text(value: Any) -> str:
+    """A table cell's text on one line: a line break in a value (a file named ``a\\n…``) is
+    shown as ``\\n``, so no name can draw what looks like another row. :class:`Lines` are
+    one line per item."""
+    if isinstance(value, Lines):
+        return "\n".join(cell_text(item) for item in value)
+    text = "" if value is None else str(value)
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def stream_json_list(items: Iterable[Any], to_dict: Callable[[Any], Any]) -> None:

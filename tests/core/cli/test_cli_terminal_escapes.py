@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import Result
 
-from lakefeed.cli.output import PrintableFormatter, printable
+from lakefeed.cli.output import Lines, PrintableFormatter, cell_text, printable
 
 RunCli = Callable[..., Result]
 
@@ -84,3 +84,25 @@ def strings(value: object) -> str:
     if isinstance(value, list):
         return " ".join(strings(v) for v in value)
     return value if isinstance(value, str) else ""
+
+
+def test_a_name_with_a_line_break_cannot_draw_another_row(landing: Path, run_cli: RunCli) -> None:
+    forged = "real.parquet\n│ forged-looks-listed.parquet"
+    pq.write_table(pa.table({"a": [1]}), landing / f"{forged}.parquet")
+    listing = run_cli("ls", "raw").output
+    (line,) = [line for line in listing.splitlines() if "real.parquet" in line]
+    assert "real.parquet\\n│ forged-looks-listed.parquet.parquet" in line  # one row, one line
+    assert not any(line.startswith("│ forged") for line in listing.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("a\nb\rc", "a\\nb\\rc"),
+        (Lines(["E1", "E2\nforged"]), "E1\nE2\\nforged"),  # one line per item, items escaped
+        (["kept", "as before"], "['kept', 'as before']"),
+        (None, ""),
+    ],
+)
+def test_cell_text(value: object, shown: str) -> None:
+    assert cell_text(value) == shown
