@@ -8,6 +8,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 #: Every environment variable lakefeed reads: its settings, the plugin switches and the CLI's
 #: ``--server`` defaults (docs/reference/configuration.md). Tests and the reliability suite
@@ -147,27 +148,36 @@ MAX_CONFIG_FILE_CHARS = 1024 * 1024
 
 
 class ConfigFileTooLong(Exception):
-    """A configuration file longer than :data:`MAX_CONFIG_FILE_CHARS`."""
+    """A text longer than the bound it was read with (``limit`` characters)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
 
 
-def read_config_file(path: str | os.PathLike[str]) -> str:
-    """The UTF-8 text of a configuration file (``~`` expanded), at most
-    :data:`MAX_CONFIG_FILE_CHARS`; raises ``OSError``, ``UnicodeDecodeError`` or
-    :class:`ConfigFileTooLong`."""
-    with Path(path).expanduser().open(encoding="utf-8") as handle:
-        text = handle.read(MAX_CONFIG_FILE_CHARS + 1)
-    if len(text) > MAX_CONFIG_FILE_CHARS:
-        raise ConfigFileTooLong
+def read_bounded(handle: TextIO, limit: int) -> str:
+    """At most ``limit`` characters of ``handle``, whole; :class:`ConfigFileTooLong` when it
+    holds more (``/dev/zero`` named by mistake is refused instead of read forever)."""
+    text = handle.read(limit + 1)
+    if len(text) > limit:
+        raise ConfigFileTooLong(limit)
     return text
+
+
+def read_config_file(path: str | os.PathLike[str], limit: int = MAX_CONFIG_FILE_CHARS) -> str:
+    """The UTF-8 text of the file at ``path`` (``~`` expanded), at most ``limit`` characters;
+    raises ``OSError``, ``UnicodeDecodeError`` or :class:`ConfigFileTooLong`."""
+    with Path(path).expanduser().open(encoding="utf-8") as handle:
+        return read_bounded(handle, limit)
 
 
 def unreadable(exc: BaseException) -> str:
     """Why :func:`read_config_file` failed, without the file's content."""
     if isinstance(exc, ConfigFileTooLong):
-        return f"it is longer than {MAX_CONFIG_FILE_CHARS:,} characters"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return "not UTF-8"
+        return f"it is longer than {exc.limit:,} characters"
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    return "it is not UTF-8 text"
 
 
 def metrics_token_from_file(path: str | os.PathLike[str]) -> str:
